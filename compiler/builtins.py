@@ -1,0 +1,228 @@
+"""The builtin registry: ONE record per builtin variable and per function.
+
+A record holds its type rule (used by passes/semantic.py) and its lowering (called by
+codegen/probe.py with the probe's code generator `cg`). Aggregating functions (count, sum, min,
+max, avg) carry `agg`: their lowering is the map update in codegen/maps.py, because what they
+compute depends on the map they are assigned to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
+
+from llvmlite import ir
+
+from . import ast
+from .helpers import Helper
+from .types import Agg, Args, Int, S64, Str, Type, U64, Void
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .codegen.probe import ProbeCodegen
+    from .passes.semantic import Checker
+
+I64 = ir.IntType(64)
+STRLEN = 64  # bpftrace 0.17's default BPFTRACE_STRLEN
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltinVar:
+    name: str
+    doc: str
+    type: Callable[["Checker", ast.Builtin], Type | None]
+    lower: Callable[["ProbeCodegen", ast.Builtin], ir.Value]
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    name: str
+    doc: str
+    check: Callable[["Checker", ast.Call], Type | None]
+    lower: Callable[["ProbeCodegen", ast.Call], ir.Value | None] | None
+    agg: str | None = None  # aggregating function: the map's value kind
+
+
+def _fixed(t: Type):
+    return lambda checker, node: t
+
+
+def _pid_tgid(cg: "ProbeCodegen") -> ir.Value:
+    return cg.helper(Helper.get_current_pid_tgid)
+
+
+def _uid_gid(cg: "ProbeCodegen") -> ir.Value:
+    return cg.helper(Helper.get_current_uid_gid)
+
+
+def _lower_comm(cg: "ProbeCodegen", node) -> ir.Value:
+    buf = cg.stack(16, "comm")
+    cg.memset0(buf, 16)
+    cg.helper(Helper.get_current_comm, buf, ir.Constant(I64, 16))
+    return buf
+
+
+def _args_type(checker: "Checker", node: ast.Builtin) -> Type | None:
+    probe = checker.current_probe
+    if probe.tracepoint is None:
+        checker.sink.error(node.span, f"'args' is not available in {probe.name}",
+                           "args is the record of a tracepoint probe")
+        return None
+    return Args(probe.name)
+
+
+def _lower_args(cg: "ProbeCodegen", node) -> ir.Value:
+    return cg.ctx
+
+
+def _lower_elapsed(cg: "ProbeCodegen", node) -> ir.Value:
+    now = cg.helper(Helper.ktime_get_ns)
+    return cg.b.sub(now, ir.Constant(I64, cg.options.start_ns))
+
+
+BUILTIN_VARS: dict[str, BuiltinVar] = {b.name: b for b in (
+    BuiltinVar("pid", "process id (thread group id) of the current task", _fixed(U64),
+               lambda cg, n: cg.b.lshr(_pid_tgid(cg), ir.Constant(I64, 32))),
+    BuiltinVar("tid", "thread id of the current task", _fixed(U64),
+               lambda cg, n: cg.b.and_(_pid_tgid(cg), ir.Constant(I64, 0xFFFFFFFF))),
+    BuiltinVar("uid", "user id of the current task", _fixed(U64),
+               lambda cg, n: cg.b.and_(_uid_gid(cg), ir.Constant(I64, 0xFFFFFFFF))),
+    BuiltinVar("gid", "group id of the current task", _fixed(U64),
+               lambda cg, n: cg.b.lshr(_uid_gid(cg), ir.Constant(I64, 32))),
+    BuiltinVar("comm", "name of the current task (16 bytes)", _fixed(Str(16)), _lower_comm),
+    BuiltinVar("nsecs", "nanoseconds since boot (CLOCK_MONOTONIC)", _fixed(U64),
+               lambda cg, n: cg.helper(Helper.ktime_get_ns)),
+    BuiltinVar("elapsed", "nanoseconds since kt started", _fixed(U64), _lower_elapsed),
+    BuiltinVar("cpu", "the CPU the probe runs on", _fixed(U64),
+               lambda cg, n: cg.helper(Helper.get_smp_processor_id)),
+    BuiltinVar("cpid", "pid of the child started with -c (0 without -c)", _fixed(U64),
+               lambda cg, n: ir.Constant(I64, cg.options.cpid)),
+    BuiltinVar("args", "the tracepoint's arguments: args->field or args.field", _args_type, _lower_args),
+)}
+
+
+# ---- functions ---------------------------------------------------------------------------
+
+def _check_arity(checker: "Checker", call: ast.Call, lo: int, hi: int) -> bool:
+    n = len(call.args)
+    if lo <= n <= hi:
+        return True
+    want = str(lo) if lo == hi else f"{lo} to {hi}"
+    checker.sink.error(call.span, f"{call.name}() takes {want} argument{'s' if hi != 1 else ''}, got {n}")
+    return False
+
+
+def _check_printf(checker: "Checker", call: ast.Call) -> Type | None:
+    from .printf_format import FormatError, conversions
+
+    if not call.args or not isinstance(call.args[0], ast.StrLit):
+        checker.sink.error(call.span, "printf() needs a string literal as its first argument")
+        for a in call.args:
+            checker.check(a)
+        return Void()
+    fmt_node = call.args[0]
+    try:
+        wanted = conversions(fmt_node.value.decode("utf-8", "surrogateescape"))
+    except FormatError as err:
+        checker.sink.error(fmt_node.span, f"invalid printf format: {err}")
+        return Void()
+    args = call.args[1:]
+    arg_types = [checker.check(a) for a in args]
+    if len(wanted) != len(args):
+        checker.sink.error(call.span, f"printf() format has {len(wanted)} conversion"
+                           f"{'s' if len(wanted) != 1 else ''} but {len(args)} argument"
+                           f"{'s were' if len(args) != 1 else ' was'} given")
+        return Void()
+    for want, arg, t in zip(wanted, args, arg_types):
+        if t is None:
+            continue
+        if want == "str" and not isinstance(t, Str):
+            checker.sink.error(arg.span, f"%s needs a string, this is {t}",
+                               "use str() to read a string from a pointer" if isinstance(t, Int) else "")
+        elif want == "int" and not isinstance(t, Int):
+            checker.sink.error(arg.span, f"this conversion needs an integer, this is {t}")
+    return Void()
+
+
+def _lower_printf(cg: "ProbeCodegen", call: ast.Call) -> None:
+    cg.emit_printf(call)
+    return None
+
+
+def _check_str(checker: "Checker", call: ast.Call) -> Type | None:
+    if not _check_arity(checker, call, 1, 2):
+        return None
+    t = checker.check(call.args[0])
+    size = STRLEN
+    if len(call.args) == 2:
+        n = call.args[1]
+        checker.check(n)
+        if not isinstance(n, ast.IntLit) or n.value <= 0:
+            checker.sink.error(n.span, "str()'s length must be a positive integer literal")
+            return None
+        size = min(n.value + 1, STRLEN) if n.value < STRLEN else STRLEN
+    if isinstance(t, Str):
+        return Str(min(t.size, size)) if len(call.args) == 2 else t
+    if not isinstance(t, Int):
+        if t is not None:
+            checker.sink.error(call.args[0].span, f"str() reads from a pointer or an integer address, not {t}")
+        return None
+    return Str(size)
+
+
+def _lower_str(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
+    size = cg.types[call].size
+    arg = call.args[0]
+    if isinstance(cg.types[arg], Str):
+        src = cg.expr(arg)
+        if cg.types[arg].size == size:
+            return src
+        buf = cg.stack(size, "str")
+        cg.memset0(buf, size)
+        cg.memcpy(buf, src, size - 1)
+        return buf
+    ptr = cg.expr(arg)
+    buf = cg.stack(size, "str")
+    cg.memset0(buf, size)
+    cg.helper(Helper.probe_read_str, buf, ir.Constant(I64, size), ptr)
+    return buf
+
+
+def _check_exit(checker: "Checker", call: ast.Call) -> Type | None:
+    _check_arity(checker, call, 0, 0)
+    return Void()
+
+
+def _lower_exit(cg: "ProbeCodegen", call: ast.Call) -> None:
+    cg.emit_exit()
+    return None
+
+
+def _check_agg(kind: str, nargs: int):
+    def check(checker: "Checker", call: ast.Call) -> Type | None:
+        if not _check_arity(checker, call, nargs, nargs):
+            return None
+        if not checker.in_map_assignment(call):
+            checker.sink.error(call.span, f"{kind}() can only be assigned to a map: @name[keys] = {kind}(...)")
+            return None
+        if nargs == 0:
+            return Agg(kind, U64)
+        t = checker.check(call.args[0])
+        if t is None:
+            return None
+        if not isinstance(t, Int):
+            checker.sink.error(call.args[0].span, f"{kind}() needs an integer, this is {t}")
+            return None
+        return Agg(kind, Int(64, t.signed))
+    return check
+
+
+FUNCTIONS: dict[str, Function] = {f.name: f for f in (
+    Function("printf", "print formatted text: printf(fmt, args...)", _check_printf, _lower_printf),
+    Function("str", "read a NUL-terminated string: str(ptr[, len])", _check_str, _lower_str),
+    Function("exit", "end the trace: print maps and exit", _check_exit, _lower_exit),
+    Function("count", "count calls", _check_agg("count", 0), None, agg="count"),
+    Function("sum", "sum of the values", _check_agg("sum", 1), None, agg="sum"),
+    Function("min", "smallest value", _check_agg("min", 1), None, agg="min"),
+    Function("max", "largest value", _check_agg("max", 1), None, agg="max"),
+    Function("avg", "average of the values (integer)", _check_agg("avg", 1), None, agg="avg"),
+)}

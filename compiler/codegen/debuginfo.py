@@ -1,0 +1,104 @@
+"""Debug metadata for the BPF object, so that LLVM's BPF backend emits BTF.
+
+LLVM writes `.BTF` only for a module with a DICompileUnit (kernel-facts §1), and libbpf reads a
+BTF-defined map's type, size and key/value layout from the DWARF-derived BTF of its `.maps`
+global: `int (*type)[N]` encodes N; `T *key` gives the key's size. This module builds those
+descriptions; nothing here affects the instructions.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from ..types import Int, Str, Tuple, Type
+
+I32 = ir.IntType(32)
+
+
+class DebugInfo:
+    def __init__(self, module: ir.Module, filename: str):
+        self.m = module
+        self.file = module.add_debug_info("DIFile", {"filename": filename, "directory": "/"})
+        self._globals: list = []
+        self._basic: dict[tuple[str, int, str], object] = {}
+        self._arrays: dict[tuple, object] = {}
+        self.cu = None
+
+    def finish(self) -> None:
+        """Create the compile unit listing every global and the module flags LLVM requires."""
+        self.cu = self.m.add_debug_info("DICompileUnit", {
+            "language": ir.DIToken("DW_LANG_C99"),
+            "file": self.file,
+            "producer": "kt",
+            "isOptimized": True,
+            "runtimeVersion": 0,
+            "emissionKind": ir.DIToken("FullDebug"),
+            "globals": self.m.add_metadata(self._globals),
+        }, is_distinct=True)
+        self.m.add_named_metadata("llvm.dbg.cu", self.cu)
+        self.m.add_named_metadata("llvm.module.flags", [I32(7), "Dwarf Version", I32(5)])
+        self.m.add_named_metadata("llvm.module.flags", [I32(2), "Debug Info Version", I32(3)])
+
+    # -- types -------------------------------------------------------------------------
+    def basic(self, name: str, bits: int, encoding: str):
+        key = (name, bits, encoding)
+        if key not in self._basic:
+            self._basic[key] = self.m.add_debug_info("DIBasicType", {
+                "name": name, "size": bits, "encoding": ir.DIToken(encoding)})
+        return self._basic[key]
+
+    def int_type(self, bits: int = 32, signed: bool = True):
+        names = {(8, False): "unsigned char", (32, True): "int", (32, False): "unsigned int",
+                 (64, True): "long long", (64, False): "unsigned long long",
+                 (16, True): "short", (16, False): "unsigned short", (8, True): "signed char"}
+        return self.basic(names[(bits, signed)], bits, "DW_ATE_signed" if signed else "DW_ATE_unsigned")
+
+    def array(self, elem, elem_bits: int, count: int):
+        key = (id(elem), count)
+        if key not in self._arrays:
+            sub = self.m.add_debug_info("DISubrange", {"count": count})
+            self._arrays[key] = self.m.add_debug_info("DICompositeType", {
+                "tag": ir.DIToken("DW_TAG_array_type"), "baseType": elem,
+                "size": elem_bits * count, "elements": self.m.add_metadata([sub])})
+        return self._arrays[key]
+
+    def pointer(self, base):
+        return self.m.add_debug_info("DIDerivedType", {
+            "tag": ir.DIToken("DW_TAG_pointer_type"), "baseType": base, "size": 64})
+
+    def struct(self, name: str | None, size_bytes: int, members: list[tuple[str, object, int, int]]):
+        """members: (name, type, size in bits, offset in bits)."""
+        node = {"tag": ir.DIToken("DW_TAG_structure_type"), "file": self.file, "line": 0,
+                "size": size_bytes * 8}
+        if name:
+            node["name"] = name
+        elems = [self.m.add_debug_info("DIDerivedType", {
+            "tag": ir.DIToken("DW_TAG_member"), "name": mname, "file": self.file, "baseType": mtype,
+            "size": msize, "offset": moff}) for mname, mtype, msize, moff in members]
+        node["elements"] = self.m.add_metadata(elems)
+        return self.m.add_debug_info("DICompositeType", node)
+
+    def of(self, t: Type):
+        """The debug type of a kt value layout (map keys and values)."""
+        if isinstance(t, Int):
+            return self.int_type(t.bits, t.signed)
+        if isinstance(t, Str):
+            return self.array(self.basic("char", 8, "DW_ATE_signed_char"), 8, t.size)
+        if isinstance(t, Tuple):
+            members = [(f"f{i}", self.of(e), e.size * 8, off * 8) for i, (e, off) in enumerate(zip(t.elems, t.offsets))]
+            return self.struct(None, t.size, members)
+        raise TypeError(t)
+
+    def int_array_ptr(self, n: int):
+        """`int (*)[n]`: how BTF-defined maps spell a number."""
+        return self.pointer(self.array(self.int_type(), 32, n))
+
+    # -- globals -----------------------------------------------------------------------
+    def global_var(self, gv: ir.GlobalVariable, name: str, dtype) -> None:
+        var = self.m.add_debug_info("DIGlobalVariable", {
+            "name": name, "scope": self.file, "file": self.file, "line": 0, "type": dtype,
+            "isLocal": False, "isDefinition": True}, is_distinct=True)
+        expr = self.m.add_debug_info("DIGlobalVariableExpression", {
+            "var": var, "expr": self.m.add_debug_info("DIExpression", {})})
+        gv.set_metadata("dbg", expr)
+        self._globals.append(expr)

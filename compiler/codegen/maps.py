@@ -1,0 +1,175 @@
+"""Map definitions (BTF-defined, in `.maps`) and the code that reads and updates them.
+
+Aggregations live in per-CPU hash maps, so the hot path is a lookup and a plain add on this
+CPU's slot: no atomics, no cache-line bouncing between CPUs. User space sums the CPUs
+(docs/object-format.md has each kind's per-CPU record).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from llvmlite import ir
+
+from ..helpers import BPF_ANY, BPF_NOEXIST, Helper
+from ..passes.resources import EVENTS_MAP, LOST_MAP, RINGBUF_BYTES, MapPlan
+from ..types import Int, Str, Tuple, Type
+from .debuginfo import DebugInfo
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .probe import ProbeCodegen
+
+I8 = ir.IntType(8)
+I32 = ir.IntType(32)
+I64 = ir.IntType(64)
+
+# include/uapi/linux/bpf.h enum bpf_map_type
+MAP_HASH, MAP_ARRAY, MAP_PERCPU_HASH, MAP_RINGBUF = 1, 2, 5, 27
+
+
+@dataclass(frozen=True, slots=True)
+class MapDef:
+    bpf_name: str
+    map_type: int
+    max_entries: int
+    key_dtype: object | None     # debug type of the key, None for ring buffers
+    value_dtype: object | None
+
+
+def define_map(module: ir.Module, di: DebugInfo, d: MapDef) -> ir.GlobalVariable:
+    """A libbpf-style map: a zeroed struct of pointers in `.maps`, described in BTF."""
+    members = [("type", di.int_array_ptr(d.map_type)), ("max_entries", di.int_array_ptr(d.max_entries))]
+    if d.key_dtype is not None:
+        members.append(("key", di.pointer(d.key_dtype)))
+    if d.value_dtype is not None:
+        members.append(("value", di.pointer(d.value_dtype)))
+    ptr = ir.IntType(8).as_pointer()
+    struct_t = ir.LiteralStructType([ptr] * len(members))
+    gv = ir.GlobalVariable(module, struct_t, d.bpf_name)
+    gv.initializer = ir.Constant(struct_t, None)
+    gv.section = ".maps"
+    gv.align = 8
+    dtype = di.struct(None, 8 * len(members), [(n, t, 64, 64 * i) for i, (n, t) in enumerate(members)])
+    di.global_var(gv, d.bpf_name, dtype)
+    return gv
+
+
+def user_map_def(di: DebugInfo, plan: MapPlan) -> MapDef:
+    key_dtype = di.int_type(64, False) if plan.key is None else di.of(plan.key)
+    if plan.agg in ("min", "max"):
+        s64 = di.int_type(64, True)
+        value_dtype = di.struct(f"kt_{plan.agg}", 16, [("value", s64, 64, 0), ("set", di.int_type(64, False), 64, 64)])
+    elif plan.agg == "avg":
+        value_dtype = di.struct("kt_avg", 16, [("total", di.int_type(64, True), 64, 0),
+                                               ("count", di.int_type(64, False), 64, 64)])
+    else:
+        value_dtype = di.of(plan.value)
+    map_type = MAP_PERCPU_HASH if plan.percpu else MAP_HASH
+    return MapDef(plan.bpf_name, map_type, plan.max_entries, key_dtype, value_dtype)
+
+
+def event_map_defs(di: DebugInfo) -> list[MapDef]:
+    return [
+        MapDef(EVENTS_MAP, MAP_RINGBUF, RINGBUF_BYTES, None, None),
+        MapDef(LOST_MAP, MAP_ARRAY, 1, di.int_type(32, False), di.int_type(64, False)),
+    ]
+
+
+# ---- code ------------------------------------------------------------------------------
+
+def build_key(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list) -> ir.Value:
+    """A pointer to the key on the stack, zero-padded so equal keys hash equally."""
+    if plan.key is None:
+        # A scalar map (@x) is a hash map with the single key 0 (u64), as in bpftrace.
+        buf = cg.stack(8, "key")
+        cg.b.store(ir.Constant(I64, 0), cg.b.bitcast(buf, I64.as_pointer()))
+        return buf
+    buf = cg.stack(plan.key.size, "key")
+    cg.memset0(buf, plan.key.size)
+    if isinstance(plan.key, Tuple):
+        for e, t, off in zip(key_exprs, plan.key.elems, plan.key.offsets):
+            cg.store_value(cg.offset(buf, off), t, e)
+    else:
+        cg.store_value(buf, plan.key, key_exprs[0])
+    return buf
+
+
+def lookup(cg: "ProbeCodegen", plan: MapPlan, key: ir.Value) -> ir.Value:
+    return cg.helper_ptr(Helper.map_lookup_elem, cg.map_ptr(plan.bpf_name), key)
+
+
+def update(cg: "ProbeCodegen", bpf_name: str, key: ir.Value, value: ir.Value, flags: int) -> None:
+    cg.helper(Helper.map_update_elem, cg.map_ptr(bpf_name), key, value, ir.Constant(I64, flags))
+
+
+def read_map(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list) -> ir.Value:
+    """The value under a key, or zero (empty string) when the key is absent."""
+    key = build_key(cg, plan, key_exprs)
+    p = lookup(cg, plan, key)
+    found = cg.b.icmp_unsigned("!=", p, ir.Constant(p.type, None))
+    if isinstance(plan.value, Str):
+        out = cg.stack(plan.value.size, "mapval")
+        cg.memset0(out, plan.value.size)
+        with cg.b.if_then(found):
+            cg.memcpy(out, p, plan.value.size)
+        return out
+    slot = cg.stack(8, "mapval")
+    slot64 = cg.b.bitcast(slot, I64.as_pointer())
+    cg.b.store(ir.Constant(I64, 0), slot64)
+    with cg.b.if_then(found):
+        cg.b.store(cg.b.load(cg.b.bitcast(p, I64.as_pointer())), slot64)
+    return cg.b.load(slot64)
+
+
+def write_map(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, value_expr) -> None:
+    key = build_key(cg, plan, key_exprs)
+    val = cg.stack(plan.value_size, "val")
+    cg.memset0(val, plan.value_size)
+    cg.store_value(val, plan.value, value_expr)
+    update(cg, plan.bpf_name, key, val, BPF_ANY)
+
+
+def store_int_map(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, value: ir.Value) -> None:
+    key = build_key(cg, plan, key_exprs)
+    val = cg.stack(8, "val")
+    cg.b.store(value, cg.b.bitcast(val, I64.as_pointer()))
+    update(cg, plan.bpf_name, key, val, BPF_ANY)
+
+
+def aggregate(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, arg: ir.Value | None) -> None:
+    """count/sum/min/max/avg into this CPU's slot; a missing key is created with BPF_NOEXIST."""
+    b = cg.b
+    key = build_key(cg, plan, key_exprs)
+    p = lookup(cg, plan, key)
+    p64 = b.bitcast(p, I64.as_pointer())
+    one = ir.Constant(I64, 1)
+    absent = b.icmp_unsigned("==", p, ir.Constant(p.type, None))
+    with b.if_else(absent) as (then, otherwise):
+        with then:
+            init = cg.stack(plan.value_size, "init")
+            init64 = b.bitcast(init, I64.as_pointer())
+            if plan.agg == "count":
+                b.store(one, init64)
+            elif plan.agg == "sum":
+                b.store(arg, init64)
+            else:  # min/max: {value, set}; avg: {total, count}
+                b.store(arg, init64)
+                b.store(one, b.gep(init64, [ir.Constant(I32, 1)]))
+            update(cg, plan.bpf_name, key, init, BPF_NOEXIST)
+        with otherwise:
+            if plan.agg in ("count", "sum"):
+                b.store(b.add(b.load(p64), one if plan.agg == "count" else arg), p64)
+            elif plan.agg == "avg":
+                b.store(b.add(b.load(p64), arg), p64)
+                cnt = b.gep(p64, [ir.Constant(I32, 1)])
+                b.store(b.add(b.load(cnt), one), cnt)
+            else:
+                cur = b.load(p64)
+                set_p = b.gep(p64, [ir.Constant(I32, 1)])
+                op = "<" if plan.agg == "min" else ">"
+                better = (b.icmp_signed if plan.value.signed else b.icmp_unsigned)(op, arg, cur)
+                unset = b.icmp_unsigned("==", b.load(set_p), ir.Constant(I64, 0))
+                with b.if_then(b.or_(better, unset)):
+                    b.store(arg, p64)
+                    b.store(one, set_p)

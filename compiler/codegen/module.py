@@ -1,0 +1,75 @@
+"""Codegen for a whole script: one llvmlite module holding every program, map and the metadata.
+
+Why here and not in elf.py: this builds IR only (target independent apart from the triple);
+elf.py optimizes it and writes the object.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from llvmlite import ir
+
+from ..options import CompileOptions
+from ..passes.resources import ResourcePlan
+from ..passes.semantic import Semantics
+from .debuginfo import DebugInfo
+from .maps import define_map, event_map_defs, user_map_def
+from .probe import I1, I8, I8P, I32, I64, ProbeCodegen
+
+TRIPLE = "bpfel-unknown-none"
+DATALAYOUT = "e-m:e-p:64:64-i64:64-i128:128-n32:64-S128"
+META_SECTION = ".kt.meta"
+
+
+def _intrinsics(module: ir.Module) -> dict[str, ir.Function]:
+    memset = ir.Function(module, ir.FunctionType(ir.VoidType(), [I8P, I8, I64, I1]), "llvm.memset.p0.i64")
+    memcpy = ir.Function(module, ir.FunctionType(ir.VoidType(), [I8P, I8P, I64, I1]), "llvm.memcpy.p0.p0.i64")
+    return {"memset": memset, "memcpy": memcpy}
+
+
+def _program_name(name: str, used: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_]", "_", name.replace("tracepoint:", "tp_"))
+    candidate, i = base, 1
+    while candidate in used:
+        i += 1
+        candidate = f"{base}_{i}"
+    used.add(candidate)
+    return candidate
+
+
+def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions) -> ir.Module:
+    module = ir.Module(name=options.source_name)
+    module.triple = TRIPLE
+    module.data_layout = DATALAYOUT
+    di = DebugInfo(module, options.source_name)
+
+    map_globals: dict[str, ir.GlobalVariable] = {}
+    for d in event_map_defs(di) + [user_map_def(di, p) for p in plan.maps.values()]:
+        map_globals[d.bpf_name] = define_map(module, di, d)
+
+    lic = ir.GlobalVariable(module, ir.ArrayType(I8, 4), "LICENSE")
+    lic.initializer = ir.Constant(ir.ArrayType(I8, 4), bytearray(b"GPL\0"))
+    lic.section = "license"
+    lic.global_constant = True
+    di.global_var(lic, "LICENSE", di.array(di.basic("char", 8, "DW_ATE_signed_char"), 8, 4))
+
+    intrinsics = _intrinsics(module)
+    used: set[str] = set()
+    for probe, resolved_list in sema.probes:
+        for resolved in resolved_list:
+            fn = ir.Function(module, ir.FunctionType(I32, [I8P]), _program_name(resolved.name, used))
+            fn.section = resolved.section
+            fn.attributes.add("nounwind")
+            fn.args[0].name = "ctx"
+            ProbeCodegen(module, fn, probe, resolved, sema, plan, options, map_globals, intrinsics).generate()
+
+    meta = json.dumps(plan.to_meta(sema, options.source_name), separators=(",", ":")).encode()
+    meta_t = ir.ArrayType(I8, len(meta))
+    gv = ir.GlobalVariable(module, meta_t, "kt_meta")
+    gv.initializer = ir.Constant(meta_t, bytearray(meta))
+    gv.global_constant = True
+    gv.section = META_SECTION
+    di.finish()
+    return module

@@ -1,0 +1,317 @@
+"""Lowering of one probe (one resolved attach point) to one BPF program function.
+
+Values: an integer expression lowers to an i64; a string expression lowers to a pointer to a
+stack buffer of its type's size. Every stack slot is an alloca in the entry block (LLVM's BPF
+backend rejects dynamic stack allocation), 8-byte aligned.
+"""
+
+from __future__ import annotations
+
+from llvmlite import ir
+
+from .. import ast
+from ..builtins import BUILTIN_VARS, FUNCTIONS
+from ..helpers import Helper
+from ..options import CompileOptions
+from ..passes.resources import EVENTS_MAP, EXIT_EVENT_ID, LOST_MAP, ResourcePlan
+from ..passes.semantic import Semantics, positional_value
+from ..probes import ResolvedProbe
+from ..types import Int, Str, Type
+from . import maps
+
+I1 = ir.IntType(1)
+I8 = ir.IntType(8)
+I32 = ir.IntType(32)
+I64 = ir.IntType(64)
+I8P = I8.as_pointer()
+
+
+class ProbeCodegen:
+    def __init__(self, module: ir.Module, func: ir.Function, probe: ast.Probe, resolved: ResolvedProbe,
+                 sema: Semantics, plan: ResourcePlan, options: CompileOptions,
+                 map_globals: dict[str, ir.GlobalVariable], intrinsics: dict[str, ir.Function]):
+        self.module = module
+        self.func = func
+        self.probe = probe
+        self.resolved = resolved
+        self.types = sema.types
+        self.plan = plan
+        self.options = options
+        self._maps = map_globals
+        self._intr = intrinsics
+        self.entry = func.append_basic_block("entry")
+        body = func.append_basic_block("body")
+        self._alloca_builder = ir.IRBuilder(self.entry)
+        self.b = ir.IRBuilder(body)
+        self.ctx = func.args[0]
+        self._vars: dict[str, ir.Value] = {}
+
+    # ---- the program ---------------------------------------------------------------------
+    def generate(self) -> None:
+        if self.probe.predicate is not None:
+            cond = self.truth(self.expr(self.probe.predicate))
+            with self.b.if_then(self.b.not_(cond)):
+                self.b.ret(ir.Constant(I32, 0))
+        self.block(self.probe.body)
+        self.b.ret(ir.Constant(I32, 0))
+        self._alloca_builder.branch(self.func.blocks[1])
+
+    # ---- low-level helpers used by builtins and maps -------------------------------------
+    def stack(self, size: int, name: str = "") -> ir.Value:
+        slots = (max(size, 1) + 7) // 8
+        a = self._alloca_builder.alloca(ir.ArrayType(I64, slots), name=name)
+        a.align = 8
+        return self.b.bitcast(a, I8P)
+
+    def memset0(self, ptr: ir.Value, size: int) -> None:
+        self.b.call(self._intr["memset"], [ptr, ir.Constant(I8, 0), ir.Constant(I64, size), ir.Constant(I1, 0)])
+
+    def memcpy(self, dst: ir.Value, src: ir.Value, size: int) -> None:
+        if size > 0:
+            self.b.call(self._intr["memcpy"], [dst, src, ir.Constant(I64, size), ir.Constant(I1, 0)])
+
+    def offset(self, ptr: ir.Value, off: int) -> ir.Value:
+        return self.b.gep(ptr, [ir.Constant(I64, off)]) if off else ptr
+
+    def map_ptr(self, bpf_name: str) -> ir.Value:
+        return self.b.bitcast(self._maps[bpf_name], I8P)
+
+    def _call_helper(self, helper: Helper, ret: ir.Type, args) -> ir.Value:
+        vals = [a if isinstance(a.type, ir.PointerType) or a.type == I64 else self.b.zext(a, I64) for a in args]
+        fnty = ir.FunctionType(ret, [v.type for v in vals])
+        fn = self.b.inttoptr(ir.Constant(I64, int(helper)), fnty.as_pointer())
+        return self.b.call(fn, vals)
+
+    def helper(self, helper: Helper, *args: ir.Value) -> ir.Value:
+        return self._call_helper(helper, I64, args)
+
+    def helper_ptr(self, helper: Helper, *args: ir.Value) -> ir.Value:
+        return self._call_helper(helper, I8P, args)
+
+    def truth(self, v: ir.Value) -> ir.Value:
+        return self.b.icmp_unsigned("!=", v, ir.Constant(I64, 0))
+
+    def store_value(self, dst: ir.Value, t: Type, e) -> None:
+        """Store expression e, converted to type t, at dst (a zeroed buffer of t.size)."""
+        v = self.expr(e)
+        if isinstance(t, Int):
+            self.b.store(v, self.b.bitcast(dst, I64.as_pointer()))
+        else:
+            self.memcpy(dst, v, min(self.types[e].size, t.size))
+
+    # ---- events --------------------------------------------------------------------------
+    def emit_event(self, record: ir.Value, size: int) -> None:
+        ret = self.helper(Helper.ringbuf_output, self.map_ptr(EVENTS_MAP), record,
+                          ir.Constant(I64, size), ir.Constant(I64, 0))
+        failed = self.b.icmp_unsigned("!=", ret, ir.Constant(I64, 0))
+        with self.b.if_then(failed, likely=False):
+            key = self.stack(4, "lostkey")
+            self.b.store(ir.Constant(I32, 0), self.b.bitcast(key, I32.as_pointer()))
+            p = self.helper_ptr(Helper.map_lookup_elem, self.map_ptr(LOST_MAP), key)
+            with self.b.if_then(self.b.icmp_unsigned("!=", p, ir.Constant(I8P, None))):
+                self.b.atomic_rmw("add", self.b.bitcast(p, I64.as_pointer()), ir.Constant(I64, 1), "monotonic")
+
+    def emit_printf(self, call: ast.Call) -> None:
+        pf = self.plan.printfs[call]
+        rec = self.stack(pf.size, "printf")
+        self.memset0(rec, pf.size)
+        self.b.store(ir.Constant(I64, pf.id), self.b.bitcast(rec, I64.as_pointer()))
+        for (off, t), arg in zip(pf.args, call.args[1:]):
+            self.store_value(self.offset(rec, off), t, arg)
+        self.emit_event(rec, pf.size)
+
+    def emit_exit(self) -> None:
+        rec = self.stack(8, "exit")
+        self.b.store(ir.Constant(I64, EXIT_EVENT_ID), self.b.bitcast(rec, I64.as_pointer()))
+        self.emit_event(rec, 8)
+
+    # ---- statements ----------------------------------------------------------------------
+    def block(self, block: ast.Block) -> None:
+        for stmt in block.stmts:
+            self.stmt(stmt)
+
+    def stmt(self, s) -> None:
+        if isinstance(s, ast.ExprStmt):
+            self.expr(s.expr)
+        elif isinstance(s, ast.Assign):
+            self._assign(s)
+        elif isinstance(s, ast.IncDec):
+            one = ast.IntLit(s.span, 1)
+            self._assign(ast.Assign(s.span, s.target, "+=" if s.op == "++" else "-=", one), synthetic_value=True)
+        elif isinstance(s, ast.If):
+            cond = self.truth(self.expr(s.cond))
+            if s.orelse is None:
+                with self.b.if_then(cond):
+                    self.block(s.then)
+            else:
+                with self.b.if_else(cond) as (then, otherwise):
+                    with then:
+                        self.block(s.then)
+                    with otherwise:
+                        self.block(s.orelse)
+        else:
+            raise TypeError(s)
+
+    def _assign(self, s: ast.Assign, synthetic_value: bool = False) -> None:
+        target = s.target
+        if isinstance(target, ast.MapRef):
+            plan = self.plan.maps[target.name]
+            if plan.agg != "none":
+                call = s.value
+                arg = self.expr(call.args[0]) if call.args else None
+                maps.aggregate(self, plan, target.keys, arg)
+            elif s.op == "=":
+                maps.write_map(self, plan, target.keys, s.value)
+            else:
+                old = maps.read_map(self, plan, target.keys)
+                rhs = ir.Constant(I64, s.value.value) if synthetic_value else self.expr(s.value)
+                maps.store_int_map(self, plan, target.keys, self._arith(s.op[:-1], old, rhs, plan.value.signed))
+            return
+        t = self.types.get(target) or self.types[s.value]
+        slot = self._var_slot(target.name, t)
+        if s.op == "=":
+            if isinstance(t, Int):
+                self.b.store(self.expr(s.value), self.b.bitcast(slot, I64.as_pointer()))
+            else:
+                self.memset0(slot, t.size)
+                self.memcpy(slot, self.expr(s.value), self.types[s.value].size)
+            return
+        p64 = self.b.bitcast(slot, I64.as_pointer())
+        rhs = ir.Constant(I64, s.value.value) if synthetic_value else self.expr(s.value)
+        self.b.store(self._arith(s.op[:-1], self.b.load(p64), rhs, t.signed), p64)
+
+    def _var_slot(self, name: str, t: Type) -> ir.Value:
+        if name not in self._vars:
+            self._vars[name] = self.stack(t.size, name[1:])
+        return self._vars[name]
+
+    # ---- expressions ---------------------------------------------------------------------
+    def expr(self, e) -> ir.Value:
+        if isinstance(e, ast.IntLit):
+            return ir.Constant(I64, e.value & 0xFFFFFFFFFFFFFFFF)
+        if isinstance(e, ast.StrLit):
+            return self._const_str(e.value)
+        if isinstance(e, ast.Positional):
+            v = positional_value(self.options, e)
+            return ir.Constant(I64, v & 0xFFFFFFFFFFFFFFFF) if isinstance(v, int) else self._const_str(v)
+        if isinstance(e, ast.Builtin):
+            return BUILTIN_VARS[e.name].lower(self, e)
+        if isinstance(e, ast.Var):
+            t = self.types[e]
+            slot = self._vars[e.name]
+            return self.b.load(self.b.bitcast(slot, I64.as_pointer())) if isinstance(t, Int) else slot
+        if isinstance(e, ast.MapRef):
+            return maps.read_map(self, self.plan.maps[e.name], e.keys)
+        if isinstance(e, ast.Call):
+            return FUNCTIONS[e.name].lower(self, e)
+        if isinstance(e, ast.Field):
+            return self._field(e)
+        if isinstance(e, ast.Unary):
+            v = self.expr(e.operand)
+            if e.op == "!":
+                return self.b.zext(self.b.icmp_unsigned("==", v, ir.Constant(I64, 0)), I64)
+            if e.op == "-":
+                return self.b.neg(v)
+            return self.b.not_(v)
+        if isinstance(e, ast.Binary):
+            return self._binary(e)
+        raise TypeError(e)
+
+    def _const_str(self, data: bytes) -> ir.Value:
+        size = len(data) + 1
+        buf = self.stack(size, "strlit")
+        arr_t = ir.ArrayType(I8, size)
+        self.b.store(ir.Constant(arr_t, bytearray(data + b"\0")), self.b.bitcast(buf, arr_t.as_pointer()))
+        return buf
+
+    def _field(self, e: ast.Field) -> ir.Value:
+        fmt = self.resolved.tracepoint
+        f = fmt.fields.get(e.name) or fmt.common[e.name]
+        base = self.expr(e.base)
+        if f.char_array:
+            buf = self.stack(f.char_array, e.name)
+            self.memcpy(buf, self.offset(base, f.offset), f.char_array)
+            return buf
+        if f.data_loc:
+            loc = self.b.load(self.b.bitcast(self.offset(base, f.offset), I32.as_pointer()))
+            off = self.b.zext(self.b.and_(loc, ir.Constant(I32, 0xFFFF)), I64)
+            size = self.types[e].size
+            buf = self.stack(size, e.name)
+            self.memset0(buf, size)
+            src = self.b.gep(base, [off])
+            self.helper(Helper.probe_read_kernel_str, buf, ir.Constant(I64, size), src)
+            return buf
+        int_t = ir.IntType(f.size * 8)
+        raw = self.b.load(self.b.bitcast(self.offset(base, f.offset), int_t.as_pointer()))
+        if f.size == 8:
+            return raw
+        return self.b.sext(raw, I64) if self.types[e].signed else self.b.zext(raw, I64)
+
+    def _binary(self, e: ast.Binary) -> ir.Value:
+        lt, rt = self.types[e.lhs], self.types[e.rhs]
+        if isinstance(lt, Str):
+            eq = self._str_equal(self.expr(e.lhs), lt.size, self.expr(e.rhs), rt.size)
+            return eq if e.op == "==" else self.b.xor(eq, ir.Constant(I64, 1))
+        if e.op in ("&&", "||"):
+            return self._logical(e)
+        lhs, rhs = self.expr(e.lhs), self.expr(e.rhs)
+        signed = lt.signed and rt.signed
+        if e.op in ("==", "!=", "<", ">", "<=", ">="):
+            cmp = self.b.icmp_signed if signed else self.b.icmp_unsigned
+            return self.b.zext(cmp(e.op, lhs, rhs), I64)
+        return self._arith(e.op, lhs, rhs, signed)
+
+    def _arith(self, op: str, lhs: ir.Value, rhs: ir.Value, signed: bool) -> ir.Value:
+        b = self.b
+        simple = {"+": b.add, "-": b.sub, "*": b.mul, "&": b.and_, "|": b.or_, "^": b.xor, "<<": b.shl}
+        if op in simple:
+            return simple[op](lhs, rhs)
+        if op == ">>":
+            return b.ashr(lhs, rhs) if signed else b.lshr(lhs, rhs)
+        if op in ("/", "%"):
+            # BPF's division is unsigned (signed division needs cpu v4); a zero divisor gives 0
+            # in BPF, and we keep that instead of trapping.
+            if signed:
+                return self._signed_divmod(op, lhs, rhs)
+            return b.udiv(lhs, rhs) if op == "/" else b.urem(lhs, rhs)
+        raise ValueError(op)
+
+    def _signed_divmod(self, op: str, lhs: ir.Value, rhs: ir.Value) -> ir.Value:
+        b = self.b
+        zero = ir.Constant(I64, 0)
+        lneg = b.icmp_signed("<", lhs, zero)
+        rneg = b.icmp_signed("<", rhs, zero)
+        la = b.select(lneg, b.neg(lhs), lhs)
+        ra = b.select(rneg, b.neg(rhs), rhs)
+        if op == "/":
+            q = b.udiv(la, ra)
+            return b.select(b.xor(lneg, rneg), b.neg(q), q)
+        r = b.urem(la, ra)
+        return b.select(lneg, b.neg(r), r)
+
+    def _logical(self, e: ast.Binary) -> ir.Value:
+        slot = self.stack(8, "logic")
+        p = self.b.bitcast(slot, I64.as_pointer())
+        lhs = self.truth(self.expr(e.lhs))
+        short_value = 1 if e.op == "||" else 0
+        self.b.store(ir.Constant(I64, short_value), p)
+        go_on = lhs if e.op == "&&" else self.b.not_(lhs)
+        with self.b.if_then(go_on):
+            self.b.store(self.b.zext(self.truth(self.expr(e.rhs)), I64), p)
+        return self.b.load(p)
+
+    def _str_equal(self, a: ir.Value, asize: int, c: ir.Value, csize: int) -> ir.Value:
+        """1 when the strings are equal up to their first NUL (or their ends), else 0."""
+        b = self.b
+        n = min(asize, csize)
+        if asize == csize:
+            acc = ir.Constant(I1, 1)
+        else:  # past the shorter buffer, the longer string must end too
+            longer = a if asize > csize else c
+            acc = b.icmp_unsigned("==", b.load(self.offset(longer, n)), ir.Constant(I8, 0))
+        for i in reversed(range(n)):
+            x = b.load(self.offset(a, i))
+            y = b.load(self.offset(c, i))
+            ended = b.icmp_unsigned("==", x, ir.Constant(I8, 0))
+            acc = b.select(b.icmp_unsigned("==", x, y), b.select(ended, ir.Constant(I1, 1), acc), ir.Constant(I1, 0))
+        return b.zext(acc, I64)

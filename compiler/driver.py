@@ -1,0 +1,49 @@
+"""The compiler's entry point: source text -> ELF bytes, stopping after the first failing stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import elf
+from .ast import Program
+from .codegen.module import build_module
+from .diagnostics import DiagnosticSink
+from .options import CompileOptions
+from .parse import parse
+from .passes.resources import ResourcePlan, plan
+from .passes.semantic import Semantics, analyse
+from .source import SourceFile
+
+
+@dataclass(frozen=True, slots=True)
+class Compiled:
+    source: SourceFile
+    program: Program
+    semantics: Semantics
+    plan: ResourcePlan
+    ir: str              # optimized LLVM IR
+    elf: bytes
+    warnings: tuple
+
+    def assembly(self) -> str:
+        from llvmlite import binding as llvm
+        return elf.emit_assembly(llvm.parse_assembly(self.ir))
+
+
+def check(source: SourceFile, options: CompileOptions) -> tuple[Program, Semantics, DiagnosticSink]:
+    """Parse and analyse; raises CompileError with every error of the failing stage."""
+    program = parse(source)
+    sink = DiagnosticSink()
+    sema = analyse(program, options, sink)
+    sink.raise_if_errors(source)
+    return program, sema, sink
+
+
+def compile_source(source: SourceFile, options: CompileOptions) -> Compiled:
+    program, sema, sink = check(source, options)
+    resources = plan(sema)
+    module = build_module(sema, resources, options)
+    optimized = elf.optimize(module)
+    obj = elf.emit_object(optimized)
+    warnings = tuple(d for d in sink.items if d.severity == "warning")
+    return Compiled(source, program, sema, resources, str(optimized), obj, warnings)

@@ -1,0 +1,24 @@
+"""BPF helper function ids (include/uapi/linux/bpf.h, ___BPF_FUNC_MAPPER; kernel-facts §4)."""
+
+from enum import IntEnum
+
+
+class Helper(IntEnum):
+    map_lookup_elem = 1
+    map_update_elem = 2
+    map_delete_elem = 3
+    probe_read = 4
+    ktime_get_ns = 5
+    get_smp_processor_id = 8
+    get_current_pid_tgid = 14
+    get_current_uid_gid = 15
+    get_current_comm = 16
+    probe_read_str = 45
+    probe_read_user_str = 114
+    probe_read_kernel_str = 115
+    ringbuf_output = 130
+
+
+# map_update_elem flags
+BPF_ANY = 0
+BPF_NOEXIST = 1

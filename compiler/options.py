@@ -1,0 +1,20 @@
+"""What the driver passes into a compilation besides the source text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class CompileOptions:
+    # Positional parameters: $1 is positional[0]. Numeric ones are integers, others strings.
+    positional: tuple[str, ...] = ()
+    # The -c child's pid, baked into the program as bpftrace does (the child is started,
+    # held before exec, before compiling). 0 without -c.
+    cpid: int = 0
+    # CLOCK_MONOTONIC nanoseconds at kt's start: `elapsed` is nsecs minus this.
+    start_ns: int = 0
+    # Where tracefs is mounted: tracepoint formats are read from there.
+    tracefs: str = "/sys/kernel/tracing"
+    source_name: str = "stdin"
+    extra: dict = field(default_factory=dict)

@@ -1,0 +1,219 @@
+"""Parse: source text -> AST (compiler/ast.py), syntax errors as Diagnostics.
+
+The grammar is grammar/kt.lark (LALR, contextual lexer). The Lark parser is built once per
+process and cached: building it costs more than parsing a typical script.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import ast
+from .diagnostics import CompileError, Diagnostic
+from .source import SourceFile, Span
+
+# Friendly names for terminals in "expected ..." messages.
+_TERMINAL_NAMES = {
+    "SEMICOLON": "';'", "RBRACE": "'}'", "LBRACE": "'{'", "LPAR": "'('", "RPAR": "')'",
+    "COMMA": "','", "RSQB": "']'", "LSQB": "'['", "PRED_CLOSE": "'/' closing the predicate",
+    "ATTACH_POINT": "a probe (e.g. 'tracepoint:syscalls:sys_enter_openat')", "IDENT": "a name",
+    "INT": "an integer", "STRING": "a string", "MAP": "a map", "VAR": "a variable",
+    "ASSIGN_OP": "'='", "PRED_OPEN": "'/'",
+}
+
+
+@functools.cache
+def _parser() -> Lark:
+    grammar = resources.files("kt.grammar").joinpath("kt.lark").read_text()
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+
+
+def _span(meta_or_token) -> Span:
+    return Span(meta_or_token.start_pos, meta_or_token.end_pos)
+
+
+_ESCAPES = {"n": b"\n", "t": b"\t", "r": b"\r", "\\": b"\\", '"': b'"', "'": b"'", "a": b"\a",
+            "b": b"\b", "f": b"\f", "v": b"\v", "e": b"\x1b"}
+
+
+def decode_string(body: str) -> bytes:
+    """Decode a string literal's body (between the quotes): C escapes, UTF-8 text."""
+    out = bytearray()
+    i = 0
+    while i < len(body):
+        ch = body[i]
+        if ch != "\\":
+            out += ch.encode()
+            i += 1
+            continue
+        nxt = body[i + 1]
+        if nxt in _ESCAPES:
+            out += _ESCAPES[nxt]
+            i += 2
+        elif nxt == "x":
+            digits = ""
+            j = i + 2
+            while j < len(body) and len(digits) < 2 and body[j] in "0123456789abcdefABCDEF":
+                digits += body[j]
+                j += 1
+            out.append(int(digits or "0", 16))
+            i = j
+        elif nxt in "01234567":
+            digits = ""
+            j = i + 1
+            while j < len(body) and len(digits) < 3 and body[j] in "01234567":
+                digits += body[j]
+                j += 1
+            out.append(int(digits, 8) & 0xFF)
+            i = j
+        else:  # unknown escape: keep the character, as C compilers do
+            out += nxt.encode()
+            i += 2
+    return bytes(out)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    def start(self, meta, probes):
+        span = _span(meta) if not meta.empty else Span(0, 0)
+        return ast.Program(span, list(probes))
+
+    def probe(self, meta, children):
+        attach_points, predicate, body = children
+        return ast.Probe(_span(meta), attach_points, predicate, body)
+
+    def attach_list(self, meta, tokens):
+        points = []
+        for tok in tokens:
+            provider, _, rest = str(tok).partition(":")
+            parts = _split_attach(rest) if rest else []
+            points.append(ast.AttachPoint(_span(tok), str(tok), provider, parts))
+        return points
+
+    def predicate(self, meta, children):
+        return children[1]
+
+    def block(self, meta, children):
+        return ast.Block(_span(meta), children[0])
+
+    def stmts(self, meta, children):
+        return [c for c in children if c is not None and not isinstance(c, Token)]
+
+    def if_stmt(self, meta, children):
+        cond, then, orelse = children
+        if isinstance(orelse, ast.If):
+            orelse = ast.Block(orelse.span, [orelse])
+        return ast.If(_span(meta), cond, then, orelse)
+
+    def expr_stmt(self, meta, children):
+        return ast.ExprStmt(_span(meta), children[0])
+
+    def assign(self, meta, children):
+        target, op, value = children
+        return ast.Assign(_span(meta), target, str(op), value)
+
+    def post_incdec(self, meta, children):
+        target, op = children
+        return ast.IncDec(_span(meta), target, str(op))
+
+    def pre_incdec(self, meta, children):
+        op, target = children
+        return ast.IncDec(_span(meta), target, str(op))
+
+    def binary(self, meta, children):
+        lhs, op, rhs = children
+        return ast.Binary(_span(meta), str(op), lhs, rhs)
+
+    def unary(self, meta, children):
+        op, operand = children
+        if str(op) == "-" and isinstance(operand, ast.IntLit):
+            return ast.IntLit(_span(meta), -operand.value)
+        return ast.Unary(_span(meta), str(op), operand)
+
+    def field(self, meta, children):
+        base, _arrow_or_none, name = children if len(children) == 3 else (children[0], None, children[1])
+        return ast.Field(_span(meta), base, str(name), _span(name))
+
+    def int_lit(self, meta, children):
+        text = str(children[0])
+        return ast.IntLit(_span(meta), int(text, 16) if text[:2].lower() == "0x" else int(text))
+
+    def string(self, meta, children):
+        return ast.StrLit(_span(meta), decode_string(str(children[0])[1:-1]))
+
+    def map_ref(self, meta, children):
+        name, *keys = children
+        return ast.MapRef(_span(meta), str(name), [k for k in keys if k is not None])
+
+    def var(self, meta, children):
+        return ast.Var(_span(meta), str(children[0]))
+
+    def positional(self, meta, children):
+        text = str(children[0])
+        if text == "$#":
+            return ast.Positional(_span(meta), 0, is_count=True)
+        return ast.Positional(_span(meta), int(text[1:]))
+
+    def builtin(self, meta, children):
+        return ast.Builtin(_span(meta), str(children[0]))
+
+    def call(self, meta, children):
+        name, *args = children
+        return ast.Call(_span(meta), str(name), [a for a in args if a is not None], _span(name))
+
+
+def _split_attach(rest: str) -> list[str]:
+    """Split what follows the provider at ':' (a leading '/' path is one part)."""
+    return rest.split(":")
+
+
+def _syntax_diagnostic(source: SourceFile, err: UnexpectedInput) -> Diagnostic:
+    pos = getattr(err, "pos_in_stream", None)
+    if isinstance(err, UnexpectedToken):
+        tok = err.token
+        if tok.type == "$END":
+            pos = len(source.text)
+            span = Span(max(0, pos - 1), pos)
+            return Diagnostic("error", span, "unexpected end of input", _expected_hint(err.expected))
+        span = Span(tok.start_pos, tok.end_pos or tok.start_pos + 1)
+        return Diagnostic("error", span, f"syntax error: unexpected '{tok}'", _expected_hint(err.expected))
+    if isinstance(err, UnexpectedCharacters):
+        ch = source.text[pos] if pos is not None and pos < len(source.text) else "?"
+        return Diagnostic("error", Span(pos, pos + 1), f"syntax error: unexpected character '{ch}'",
+                          _expected_hint(err.allowed or set()))
+    if isinstance(err, UnexpectedEOF):
+        pos = len(source.text)
+        return Diagnostic("error", Span(max(0, pos - 1), pos), "unexpected end of input")
+    return Diagnostic("error", Span(pos or 0, (pos or 0) + 1), "syntax error")
+
+
+def _expected_hint(expected) -> tuple[str, ...]:
+    names = sorted({_TERMINAL_NAMES.get(t, None) or _literal_name(t) for t in expected} - {None})
+    names = [n for n in names if n]
+    if not names or len(names) > 6:
+        return ()
+    return ("expected " + ", ".join(names),)
+
+
+def _literal_name(terminal: str) -> str | None:
+    if terminal.startswith("_") or terminal in ("$END",):
+        return None
+    return terminal.lower() if terminal.isalpha() and terminal in ("IF", "ELSE") else None
+
+
+def parse(source: SourceFile) -> ast.Program:
+    """Parse a whole script; raises CompileError with one syntax diagnostic on failure."""
+    try:
+        tree = _parser().parse(source.text)
+    except UnexpectedInput as err:
+        raise CompileError(source, [_syntax_diagnostic(source, err)]) from None
+    program = _ToAst().transform(tree)
+    if not program.probes:
+        raise CompileError(source, [Diagnostic("error", Span(0, max(1, len(source.text))),
+                                               "no probes in the script",
+                                               ("a script is one or more 'PROBE { ... }' blocks",))])
+    return program

@@ -1,0 +1,118 @@
+"""Resource planning: every kernel object and event format a program needs, decided once.
+
+Why a pass: codegen and the runtime must agree on map names, key/value layouts, printf ids
+and record layouts. This pass fixes them from the Semantics, and its plan is written into the
+object's `.kt.meta` (docs/object-format.md) so the runtime decodes exactly what codegen wrote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Mapping
+
+from .. import ast
+from ..types import Agg, Int, Str, Tuple, Type, U64, to_json
+from .semantic import Semantics
+
+MAX_MAP_ENTRIES = 4096      # bpftrace 0.17's BPFTRACE_MAP_KEYS_MAX
+RINGBUF_BYTES = 1 << 20     # power of two and a multiple of the page size (kernel-facts §3)
+EVENTS_MAP = "kt_events"
+LOST_MAP = "kt_lost"
+EXIT_EVENT_ID = 30000
+
+
+@dataclass(frozen=True, slots=True)
+class MapPlan:
+    name: str                # "@x"
+    bpf_name: str            # "AT_x"
+    agg: str                 # "none" | "count" | "sum" | "min" | "max" | "avg"
+    key: Type | None         # None: scalar map, BPF key is a u64 0
+    value: Type              # user-visible value type (Int or Str)
+    percpu: bool
+    max_entries: int
+
+    @property
+    def key_size(self) -> int:
+        return 8 if self.key is None else self.key.size
+
+    @property
+    def value_size(self) -> int:
+        """Bytes of one BPF value (per CPU for per-CPU maps)."""
+        if self.agg in ("min", "max", "avg"):
+            return 16
+        return self.value.size
+
+
+@dataclass(frozen=True, slots=True)
+class PrintfPlan:
+    id: int
+    format: str
+    args: tuple[tuple[int, Type], ...]   # (offset in the record, type)
+    size: int                             # whole record, 8-byte multiple
+
+
+@dataclass(frozen=True, slots=True)
+class ResourcePlan:
+    maps: Mapping[str, MapPlan]
+    printfs: Mapping[ast.Call, PrintfPlan]
+
+    def to_meta(self, sema: Semantics, source_name: str) -> dict:
+        probes = []
+        for _, rs in sema.probes:
+            for r in rs:
+                probes.append({"section": r.section, "kind": r.kind, "name": r.name, "target": r.target})
+        return {
+            "version": 1,
+            "source": source_name,
+            "probes": probes,
+            "maps": [
+                {"name": m.name, "bpf_name": m.bpf_name, "agg": m.agg,
+                 "key": None if m.key is None else to_json(m.key), "value": to_json(m.value)}
+                for m in self.maps.values()
+            ],
+            "events": {"ringbuf": EVENTS_MAP, "lost": LOST_MAP},
+            "printf": [
+                {"id": p.id, "format": p.format,
+                 "args": [{"offset": off, "type": to_json(t)} for off, t in p.args]}
+                for p in sorted(self.printfs.values(), key=lambda p: p.id)
+            ],
+        }
+
+
+def _align(n: int, a: int) -> int:
+    return (n + a - 1) // a * a
+
+
+def bpf_map_name(name: str) -> str:
+    return "AT_" + name[1:]
+
+
+def plan(sema: Semantics) -> ResourcePlan:
+    maps = {}
+    for name in sorted(sema.maps):
+        info = sema.maps[name]
+        if isinstance(info.value, Agg):
+            agg, value, percpu = info.value.kind, info.value.value, True
+            if agg == "count":
+                value = U64
+        else:
+            agg, value, percpu = "none", info.value, False
+        maps[name] = MapPlan(name, bpf_map_name(name), agg, info.key, value, percpu,
+                             1 if info.key is None else MAX_MAP_ENTRIES)
+
+    printfs: dict[ast.Call, PrintfPlan] = {}
+    for node in ast.walk(sema.program):
+        if isinstance(node, ast.Call) and node.name == "printf" and node in sema.types:
+            offset = 8
+            args = []
+            for arg in node.args[1:]:
+                t = sema.types[arg]
+                if isinstance(t, Int):
+                    t = Int(64, t.signed)
+                offset = _align(offset, 8 if isinstance(t, Int) else 1)
+                args.append((offset, t))
+                offset += t.size
+            fmt = node.args[0].value.decode("utf-8", "surrogateescape")
+            printfs[node] = PrintfPlan(len(printfs), fmt, tuple(args), _align(offset, 8))
+    return ResourcePlan(MappingProxyType(maps), MappingProxyType(printfs))

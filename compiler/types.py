@@ -1,0 +1,131 @@
+"""kt's value types and their memory layouts.
+
+Every integer is computed in 64 bits, as in bpftrace; `signed` decides comparisons, shifts,
+division and how the value prints. Strings are fixed-size NUL-padded byte arrays. A map key with
+several parts is a Tuple laid out like a C struct. The JSON form (`to_json`) is the type
+descriptor of docs/object-format.md that the runtime decodes with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Int:
+    bits: int = 64
+    signed: bool = True
+
+    @property
+    def size(self) -> int:
+        return self.bits // 8
+
+    @property
+    def align(self) -> int:
+        return self.size
+
+    def __str__(self) -> str:
+        return f"{'int' if self.signed else 'uint'}{self.bits}"
+
+
+@dataclass(frozen=True, slots=True)
+class Str:
+    size: int
+
+    @property
+    def align(self) -> int:
+        return 1
+
+    def __str__(self) -> str:
+        return f"string[{self.size}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Tuple:
+    elems: tuple["Type", ...]
+
+    @property
+    def offsets(self) -> tuple[int, ...]:
+        out, off = [], 0
+        for t in self.elems:
+            off = _align_up(off, t.align)
+            out.append(off)
+            off += t.size
+        return tuple(out)
+
+    @property
+    def size(self) -> int:
+        if not self.elems:
+            return 0
+        return _align_up(self.offsets[-1] + self.elems[-1].size, self.align)
+
+    @property
+    def align(self) -> int:
+        return max((t.align for t in self.elems), default=1)
+
+    def __str__(self) -> str:
+        return "(" + ", ".join(map(str, self.elems)) + ")"
+
+
+@dataclass(frozen=True, slots=True)
+class Void:
+    size: int = 0
+
+    def __str__(self) -> str:
+        return "none"
+
+
+@dataclass(frozen=True, slots=True)
+class Args:
+    """The `args` builtin of a tracepoint: a record whose fields come from its format file."""
+    tracepoint: str
+    size: int = 0
+
+    def __str__(self) -> str:
+        return f"args of {self.tracepoint}"
+
+
+@dataclass(frozen=True, slots=True)
+class Agg:
+    """What count()/sum()/min()/max()/avg() return: only a map can hold it."""
+    kind: str          # "count" | "sum" | "min" | "max" | "avg"
+    value: Int         # the user-visible result type
+    size: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.kind}()"
+
+
+Type = Int | Str | Tuple | Void | Args | Agg
+
+U64 = Int(64, False)
+S64 = Int(64, True)
+
+
+def _align_up(n: int, a: int) -> int:
+    return (n + a - 1) // a * a
+
+
+def unify(a: Type, b: Type) -> Type | None:
+    """The type that holds both a and b (a longer string, a signed int), or None."""
+    if isinstance(a, Int) and isinstance(b, Int):
+        return Int(64, a.signed and b.signed)
+    if isinstance(a, Str) and isinstance(b, Str):
+        return Str(max(a.size, b.size))
+    if isinstance(a, Tuple) and isinstance(b, Tuple) and len(a.elems) == len(b.elems):
+        parts = [unify(x, y) for x, y in zip(a.elems, b.elems)]
+        return None if any(p is None for p in parts) else Tuple(tuple(parts))
+    if isinstance(a, Agg) and isinstance(b, Agg) and a.kind == b.kind:
+        return Agg(a.kind, Int(64, a.value.signed and b.value.signed))
+    return None
+
+
+def to_json(t: Type) -> dict:
+    if isinstance(t, Int):
+        return {"kind": "int", "size": t.size, "signed": t.signed}
+    if isinstance(t, Str):
+        return {"kind": "str", "size": t.size}
+    if isinstance(t, Tuple):
+        return {"kind": "tuple", "size": t.size,
+                "fields": [{"offset": o, "type": to_json(e)} for o, e in zip(t.offsets, t.elems)]}
+    raise TypeError(f"type {t} has no runtime layout")
