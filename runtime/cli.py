@@ -1,0 +1,141 @@
+"""The `kt` command: bpftrace's command line, on kt's compiler and runtime."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from importlib.metadata import PackageNotFoundError, version
+
+from ..compiler.diagnostics import CompileError
+from ..compiler.options import CompileOptions
+from ..compiler.source import SourceFile
+
+USAGE = """\
+kt [options] FILE [ARGS...]
+       kt [options] -e 'PROGRAM' [ARGS...]"""
+
+EPILOG = """\
+examples:
+  kt -e 'BEGIN { printf("hello %d\\n", 42); exit(); }'
+  kt -e 'tracepoint:syscalls:sys_enter_openat /pid == cpid/ { printf("%s %s\\n", comm, str(args->filename)); }' -c 'cat /etc/hostname'
+  kt -e 'tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }'
+  kt examples/syscount.kt
+"""
+
+
+def _kt_version() -> str:
+    try:
+        return version("kt")
+    except PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="kt", usage=USAGE, epilog=EPILOG,
+                                description="kt: a tracing compiler for Linux (bpftrace's language, compiled to eBPF).",
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-e", dest="program", metavar="PROGRAM", help="trace this program")
+    p.add_argument("-c", dest="command", metavar="CMD", help="run CMD and trace until it exits; cpid is its pid")
+    p.add_argument("-o", dest="output", metavar="FILE", help="write the trace output to FILE")
+    p.add_argument("-d", dest="debug", choices=("ast", "ir", "asm"), help="print a compiler stage and exit")
+    p.add_argument("-v", dest="verbose", action="store_true", help="verbose: the whole verifier log")
+    p.add_argument("-q", dest="quiet", action="store_true", help="no status lines (Attached N probes)")
+    p.add_argument("--emit-elf", metavar="FILE", help="write the BPF object to FILE and exit")
+    p.add_argument("-V", "--version", action="version", version=f"kt v{_kt_version()}")
+    p.add_argument("args", nargs="*", metavar="FILE [ARGS...]",
+                   help="script file (unless -e) and its positional parameters $1, $2, ...")
+    return p
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"kt: error: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    start_ns = time.monotonic_ns()
+    opts = build_parser().parse_intermixed_args(argv)
+    rest = [a for a in opts.args]
+    if rest and rest[0] == "--":
+        rest = rest[1:]
+    if opts.program is not None:
+        source = SourceFile.of("stdin", opts.program)
+        positional = rest
+    else:
+        if not rest:
+            build_parser().print_usage(sys.stderr)
+            return _fail("no program given: a script FILE or -e 'PROGRAM'")
+        path, positional = rest[0], rest[1:]
+        try:
+            text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+        except OSError as err:
+            return _fail(f"cannot read {path}: {err.strerror}")
+        source = SourceFile.of("stdin" if path == "-" else path, text)
+    positional = [a for a in positional if a != "--"]
+
+    from .tracefs import tracefs_root  # mounts tracefs when needed
+
+    from .child import ChildError, HeldChild, resolve_command
+    child = None
+    if opts.command is not None and not (opts.debug or opts.emit_elf):
+        try:
+            child = HeldChild.spawn(resolve_command(opts.command))
+        except ChildError as err:
+            return _fail(str(err))
+    try:
+        return _run(opts, source, positional, child, start_ns)
+    finally:
+        if child is not None:
+            child.kill()
+
+
+def _run(opts, source: SourceFile, positional: list[str], child, start_ns: int) -> int:
+    from ..compiler.driver import compile_source
+    from .tracefs import TracefsError, tracefs_root
+
+    try:
+        root = str(tracefs_root())
+    except (TracefsError, OSError) as err:
+        return _fail(f"tracefs is not available: {err}")
+    options = CompileOptions(positional=tuple(positional), cpid=child.pid if child else 0,
+                             start_ns=start_ns, tracefs=root, source_name=source.name)
+    try:
+        if opts.debug == "ast":
+            from ..compiler.driver import check
+            from ..compiler.dump import dump_ast
+            program, sema, _ = check(source, options)
+            sys.stdout.write(dump_ast(program, source, sema.types))
+            return 0
+        compiled = compile_source(source, options)
+    except CompileError as err:
+        print(err.render(), file=sys.stderr)
+        return 1
+    for w in compiled.warnings:
+        print(w.render(source), file=sys.stderr)
+    if opts.debug == "ir":
+        sys.stdout.write(compiled.ir)
+        return 0
+    if opts.debug == "asm":
+        sys.stdout.write(compiled.assembly())
+        return 0
+    if opts.emit_elf:
+        with open(opts.emit_elf, "wb") as f:
+            f.write(compiled.elf)
+        return 0
+
+    from .session import Session, SessionError
+    out = open(opts.output, "w", encoding="utf-8") if opts.output else sys.stdout
+    try:
+        session = Session(compiled.elf, out=out, quiet=opts.quiet, verbose=opts.verbose, child=child)
+        return session.run()
+    except SessionError as err:
+        return _fail(str(err))
+    finally:
+        if out is not sys.stdout:
+            out.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""What a user sees when a script is wrong: file:line:col, the line, a caret, a hint."""
+
+
+def test_syntax_error_points_at_the_token(errors):
+    out = errors('BEGIN {\n  printf("x" }\n')
+    assert out.splitlines() == [
+        "t.kt:2:14: error: syntax error: unexpected '}'",
+        '  printf("x" }',
+        "             ^",
+        "hint: expected ')', ','",
+    ]
+
+
+def test_unknown_builtin_suggests(errors):
+    out = errors("BEGIN { $x = pidd; }")
+    assert out.splitlines()[0] == "t.kt:1:14: error: unknown builtin 'pidd'"
+    assert out.splitlines()[2] == "             ^~~~"
+    assert "did you mean 'pid'?" in out
+
+
+def test_unknown_function_suggests(errors):
+    out = errors("BEGIN { prinft(\"x\"); }")
+    assert "t.kt:1:9: error: unknown function 'prinft'" in out
+    assert "did you mean 'printf'?" in out
+
+
+def test_unknown_tracepoint_suggests_nearest(errors):
+    out = errors("tracepoint:syscalls:sys_enter_opnat { }")
+    assert "t.kt:1:1: error: unknown tracepoint 'syscalls:sys_enter_opnat'" in out
+    assert "did you mean 'tracepoint:syscalls:sys_enter_openat'?" in out
+
+
+def test_unknown_field_suggests_nearest(errors):
+    out = errors("tracepoint:syscalls:sys_enter_openat { $x = args->filenme; }")
+    assert "error: tracepoint syscalls:sys_enter_openat has no field 'filenme'" in out
+    assert "did you mean 'filename'?" in out
+
+
+def test_unknown_probe_type(errors):
+    out = errors("tracepont:a:b { }")
+    assert "unknown probe type 'tracepont'" in out and "did you mean 'tracepoint'?" in out
+
+
+def test_printf_argument_count_and_types(errors):
+    assert "printf() format has 2 conversions but 1 argument was given" in errors('BEGIN { printf("%d %d", 1); }')
+    out = errors('BEGIN { printf("%s\\n", 1); }')
+    assert "%s needs a string, this is int64" in out and "use str()" in out
+
+
+def test_aggregation_only_into_maps(errors):
+    assert "count() can only be assigned to a map" in errors("BEGIN { $x = count(); }")
+    assert "count() can only be assigned to a map" in errors("BEGIN { count(); }")
+
+
+def test_map_type_conflict(errors):
+    out = errors("BEGIN { @x = count(); } END { @x = 1; }")
+    assert "map '@x' holds count() elsewhere; cannot assign int64" in out
+
+
+def test_map_key_conflict(errors):
+    out = errors('BEGIN { @x[1] = 1; } END { @x["a"] = 1; }')
+    assert "map '@x' is keyed by [int64] elsewhere; here by [string[2]]" in out
+
+
+def test_string_arithmetic_is_rejected(errors):
+    out = errors("BEGIN { $x = comm + 1; }")
+    assert "'+' needs integers, this is string[16]" in out
+
+
+def test_args_outside_tracepoint(errors):
+    assert "'args' is not available in BEGIN" in errors("BEGIN { $x = args->id; }")
+
+
+def test_variable_before_assignment(errors):
+    assert "variable '$y' is used before it is assigned" in errors("BEGIN { $x = $y; }")
+
+
+def test_several_errors_reported_together(errors):
+    out = errors("BEGIN { $a = nope; $b = alsonope; }")
+    assert "unknown builtin 'nope'" in out and "unknown builtin 'alsonope'" in out
+
+
+def test_no_probes(errors):
+    assert "no probes in the script" in errors("// nothing\n")

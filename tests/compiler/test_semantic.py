@@ -1,0 +1,45 @@
+from kt.compiler.types import Agg, Int, Str, Tuple
+
+
+def test_map_types_are_inferred(analyse):
+    _, sema, _ = analyse("tracepoint:raw_syscalls:sys_enter { @[comm] = count(); @s[pid, comm] = sum(1); "
+                         "@lo = min(args->id); @a = avg(args->id); @v = comm; @i = 5; }")
+    m = sema.maps
+    assert m["@"].key == Str(16) and m["@"].value == Agg("count", Int(64, False))
+    assert m["@s"].key == Tuple((Int(64, False), Str(16)))
+    assert m["@lo"].key is None and m["@lo"].value == Agg("min", Int(64, True))
+    assert m["@a"].value == Agg("avg", Int(64, True))
+    assert m["@v"].value == Str(16)
+    assert m["@i"].value == Int(64, True)
+
+
+def test_map_read_before_assignment_in_a_later_probe(analyse):
+    _, sema, _ = analyse("BEGIN { $x = @later; } END { @later = 1; }")
+    assert sema.maps["@later"].value == Int(64, True)
+
+
+def test_tracepoint_field_types(analyse):
+    _, sema, _ = analyse("tracepoint:syscalls:sys_enter_openat { @d = args->dfd; @f = args->filename; }"
+                         "tracepoint:sched:sched_switch { @c = args->prev_comm; }"
+                         "tracepoint:sched:sched_process_exec { @e = args->filename; }")
+    assert sema.maps["@d"].value == Int(64, True)     # 'int dfd' is signed although widened
+    assert sema.maps["@f"].value == Int(64, False)    # a pointer: str() reads it
+    assert sema.maps["@c"].value == Str(16)           # char prev_comm[16]
+    assert sema.maps["@e"].value == Str(64)           # __data_loc char[]
+
+
+def test_string_keys_unify_to_the_longest(analyse):
+    _, sema, _ = analyse('BEGIN { @x["ab"] = 1; @x[comm] = 2; }')
+    assert sema.maps["@x"].key == Str(16)
+
+
+def test_positional_parameters(analyse):
+    _, sema, _ = analyse("BEGIN { @n = $1; @s = str($2); @c = $#; }", positional=("42", "hello"))
+    assert sema.maps["@n"].value == Int(64, True)
+    assert sema.maps["@s"].value == Str(6)
+
+
+def test_wildcard_tracepoints_expand(analyse):
+    _, sema, _ = analyse("tracepoint:sched:sched_* { @[comm] = count(); }")
+    names = [r.name for r in sema.probes[0][1]]
+    assert names == ["tracepoint:sched:sched_process_exec", "tracepoint:sched:sched_switch"]
