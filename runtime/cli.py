@@ -126,14 +126,14 @@ def _run(opts, source: SourceFile, positional: list[str], child, start_ns: int) 
         return 0
 
     from .session import Session, SessionError
-    out = open(opts.output, "w", encoding="utf-8") if opts.output else sys.stdout
+    out = open(opts.output, "wb") if opts.output else sys.stdout.buffer
     try:
         session = Session(compiled.elf, out=out, quiet=opts.quiet, verbose=opts.verbose, child=child)
         return session.run()
     except SessionError as err:
         return _fail(str(err))
     finally:
-        if out is not sys.stdout:
+        if out is not sys.stdout.buffer:
             out.close()
 
 

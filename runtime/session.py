@@ -1,0 +1,205 @@
+"""A trace from start to end: load -> attach -> BEGIN -> stream events -> END -> print maps ->
+detach everything.
+
+Why one object: the order of these steps is what users see (BEGIN's output before any event,
+maps after END, nothing left attached after exit), and every kernel resource it creates is
+owned here and released in `finally`, whatever ends the trace: exit(), the -c child exiting,
+Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import signal
+import struct
+import sys
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from .attach import Links
+from .attach.special import run_once
+from .attach.tracepoint import attach_tracepoint
+from .events import RingBuffer
+from .layout import PrintfMeta, decode, map_meta_from_json, reduce_percpu
+from .loader import VerifierError, load_object
+from .output.printf import render_bytes
+from .output.text import format_maps
+from .spec import parse_object
+from .sys.syscall import SyscallError
+
+EXIT_EVENT_ID = 30000
+VERIFIER_TAIL_LINES = 12
+_ID = struct.Struct("<Q")
+
+
+class SessionError(Exception):
+    """A failure a user can act on; the CLI prints it as `kt: error: ...`."""
+
+
+@dataclass
+class Session:
+    elf: bytes
+    out: BinaryIO
+    quiet: bool = False
+    verbose: bool = False
+    child: object | None = None   # runtime.child.HeldChild
+    err: object = sys.stderr
+    _printfs: dict[int, PrintfMeta] = field(default_factory=dict)
+    _exit_requested: bool = False
+    _lost_seen: int = 0
+
+    def status(self, line: str) -> None:
+        if not self.quiet:
+            print(line, file=self.err, flush=True)
+
+    # ---- the whole trace ------------------------------------------------------------------
+    def run(self) -> int:
+        if os.geteuid() != 0:
+            raise SessionError("kt must run as root to load BPF programs (it needs CAP_BPF, CAP_PERFMON "
+                               "and CAP_SYS_ADMIN); try: sudo kt ...")
+        spec = parse_object(self.elf)
+        meta = spec.meta
+        self._printfs = {p["id"]: PrintfMeta.from_json(p) for p in meta.get("printf", [])}
+        obj = self._load(spec)
+        links = Links()
+        ring = None
+        wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        old_handlers = {}
+        try:
+            events_map = obj.maps[meta["events"]["ringbuf"]]
+            ring = RingBuffer(events_map.fd, events_map.max_entries)
+            probes = meta["probes"]
+            programs = {p["section"]: obj.programs[p["section"]] for p in probes}
+            for p in probes:
+                if p["kind"] == "tracepoint":
+                    cat, name = p["target"].split(":", 1)
+                    links.add(self._attach(lambda: attach_tracepoint(programs[p["section"]].fd, cat, name), p))
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                old_handlers[sig] = signal.signal(sig, lambda *_: None)
+            old_wakeup = signal.set_wakeup_fd(wake_w)
+            self.status(f"Attached {len(probes)} probe{'s' if len(probes) != 1 else ''}")
+
+            for p in probes:
+                if p["kind"] == "begin":
+                    self._run_special(programs[p["section"]], p)
+            self._drain(ring, obj)
+            only_special = all(p["kind"] in ("begin", "end") for p in probes)
+            if not self._exit_requested and not only_special:
+                if self.child is not None:
+                    self.child.release()
+                self._stream(ring, events_map.fileno(), obj, wake_r)
+            links.close()           # no new events from here on
+            self._exit_requested = False
+            for p in probes:
+                if p["kind"] == "end":
+                    self._run_special(programs[p["section"]], p)
+            self._drain(ring, obj)
+            self._print_maps(obj, meta)
+            return 0
+        finally:
+            signal.set_wakeup_fd(-1)
+            for sig, handler in old_handlers.items():
+                signal.signal(sig, handler)
+            os.close(wake_r)
+            os.close(wake_w)
+            links.close()
+            if ring is not None:
+                ring.close()
+            obj.close()
+
+    # ---- steps ----------------------------------------------------------------------------
+    def _load(self, spec):
+        try:
+            return load_object(spec, log_level=1 if self.verbose else 0)
+        except VerifierError as err:
+            lines = err.log.rstrip().splitlines()
+            shown = lines if self.verbose else lines[-VERIFIER_TAIL_LINES:]
+            more = "" if self.verbose or len(lines) <= VERIFIER_TAIL_LINES else \
+                f"\n({len(lines) - VERIFIER_TAIL_LINES} earlier lines of the verifier log omitted; -v shows all)"
+            raise SessionError(f"the kernel's verifier rejected {err.section or err.program}: "
+                               f"{os.strerror(err.errno)}\n" + "\n".join(shown) + more) from None
+        except SyscallError as err:
+            if err.errno == errno.ENOSYS:
+                raise SessionError("this kernel has no bpf() system call (CONFIG_BPF_SYSCALL is off); "
+                                   "kt cannot trace here") from None
+            if err.errno == errno.EPERM:
+                raise SessionError(f"{err}: loading BPF programs needs root (CAP_BPF, CAP_PERFMON); "
+                                   "a kernel in lockdown or with unprivileged BPF disabled also refuses") from None
+            raise SessionError(str(err)) from None
+
+    def _attach(self, do_attach, probe: dict):
+        try:
+            return do_attach()
+        except (SyscallError, OSError) as err:
+            raise SessionError(f"cannot attach {probe['name']}: {err}") from None
+
+    def _run_special(self, program, probe: dict) -> None:
+        try:
+            run_once(program.fd)
+        except (SyscallError, OSError) as err:
+            raise SessionError(f"cannot run {probe['name']}: {err}") from None
+
+    def _stream(self, ring: RingBuffer, events_fd: int, obj, wake_r: int) -> None:
+        """Deliver events until exit(), the -c child's exit, or SIGINT/SIGTERM."""
+        ep = select.epoll()
+        try:
+            ep.register(events_fd, select.EPOLLIN)  # a ring buffer map polls readable when it has data
+            ep.register(wake_r, select.EPOLLIN)
+            if self.child is not None:
+                ep.register(self.child.pidfd, select.EPOLLIN)
+            while True:
+                ready = {fd for fd, _ in ep.poll(1.0)}
+                self._drain(ring, obj)
+                if self._exit_requested:
+                    return
+                if wake_r in ready:
+                    return
+                if self.child is not None and self.child.pidfd in ready and self.child.poll():
+                    self._drain(ring, obj)
+                    return
+        finally:
+            ep.close()
+
+    def _drain(self, ring: RingBuffer, obj) -> None:
+        """Print every event in the ring buffer; after exit() the rest is dropped, as bpftrace."""
+        out = []
+        for rec in ring.records():
+            if self._exit_requested:
+                continue
+            (event_id,) = _ID.unpack_from(rec, 0)
+            if event_id == EXIT_EVENT_ID:
+                self._exit_requested = True
+            elif event_id in self._printfs:
+                pf = self._printfs[event_id]
+                out.append(render_bytes(pf.format, pf.decode_args(rec)))
+        if out:
+            self.out.write(b"".join(out))
+            self.out.flush()
+        self._report_lost(obj)
+
+    def _report_lost(self, obj) -> None:
+        lost_map = obj.maps.get(obj.meta["events"]["lost"])
+        if lost_map is None:
+            return
+        raw = lost_map.lookup(bytes(4))
+        lost = struct.unpack_from("<Q", raw)[0] if raw else 0
+        if lost > self._lost_seen:
+            print(f"Lost {lost - self._lost_seen} events", file=self.err, flush=True)
+            self._lost_seen = lost
+
+    def _print_maps(self, obj, meta: dict) -> None:
+        maps = []
+        for m in meta.get("maps", []):
+            mm = map_meta_from_json(m)
+            kmap = obj.maps[mm.bpf_name]
+            entries = []
+            for key, value in kmap.items():
+                k = None if mm.key is None else decode(mm.key, key)
+                entries.append((k, reduce_percpu(mm, value)))
+            maps.append((mm, entries))
+        text = format_maps(maps)
+        if text:
+            self.out.write(text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text)
+            self.out.flush()
