@@ -1,0 +1,297 @@
+"""Byte layouts of map keys, map values and printf records, as `.kt.meta` describes them.
+
+Why a module: the compiler decides every layout and writes it into `.kt.meta`
+(docs/object-format.md); user space must decode exactly those bytes — map keys and values read
+with bpf() and printf records read from the ring buffer — and nothing else in the runtime should
+know how. Everything here is pure: bytes in, Python values out.
+
+Decoded values:
+- `IntType`  -> `int` (sign per the type; little-endian),
+- `StrType`  -> `bytes` up to the first NUL (or all `size` bytes when there is none), the way
+  bpftrace 0.17 reads a string (`strnlen(p, size)`),
+- `TupleType` -> `tuple` of the decoded fields, in field order.
+
+Per-CPU aggregations are reduced by `reduce_percpu` following the agg table of
+docs/object-format.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Union
+
+__all__ = [
+    "IntType", "StrType", "TupleType", "Type", "Value",
+    "type_from_json", "type_to_json", "decode", "encode",
+    "AGGS", "MapMeta", "map_meta_from_json", "PrintfMeta",
+    "Avg", "reduce_percpu", "split_percpu", "percpu_value_size",
+]
+
+_INT_SIZES = (1, 2, 4, 8)
+_U64 = (1 << 64) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class IntType:
+    size: int        # bytes: 1, 2, 4 or 8
+    signed: bool
+
+    def __post_init__(self) -> None:
+        if self.size not in _INT_SIZES:
+            raise ValueError(f"integer size must be one of {_INT_SIZES}, not {self.size}")
+
+    def __str__(self) -> str:
+        return f"{'' if self.signed else 'u'}int{self.size * 8}"
+
+
+@dataclass(frozen=True, slots=True)
+class StrType:
+    size: int        # bytes, NUL included when the string is shorter
+
+    def __post_init__(self) -> None:
+        if self.size <= 0:
+            raise ValueError(f"string size must be positive, not {self.size}")
+
+    def __str__(self) -> str:
+        return f"string[{self.size}]"
+
+
+@dataclass(frozen=True, slots=True)
+class TupleType:
+    size: int
+    fields: tuple[tuple[int, "Type"], ...]   # (offset, type), in order
+
+    def __post_init__(self) -> None:
+        end = 0
+        for off, t in self.fields:
+            if off < end:
+                raise ValueError(f"tuple field at offset {off} overlaps the previous field")
+            end = off + t.size
+        if end > self.size:
+            raise ValueError(f"tuple fields end at {end}, past the tuple size {self.size}")
+
+    def __str__(self) -> str:
+        return "(" + ", ".join(str(t) for _, t in self.fields) + ")"
+
+
+Type = Union[IntType, StrType, TupleType]
+Value = Union[int, bytes, tuple]
+
+
+def _req(d: Mapping[str, Any], key: str, kind: type, what: str) -> Any:
+    if not isinstance(d, Mapping) or key not in d:
+        raise ValueError(f"{what}: missing '{key}'")
+    v = d[key]
+    # bool is an int subclass; keep "size": true out
+    if not isinstance(v, kind) or (kind is int and isinstance(v, bool)):
+        raise ValueError(f"{what}: '{key}' must be {kind.__name__}, not {type(v).__name__}")
+    return v
+
+
+def type_from_json(d: Mapping[str, Any]) -> Type:
+    """Parse a `.kt.meta` type object; ValueError on anything malformed."""
+    kind = _req(d, "kind", str, "type")
+    size = _req(d, "size", int, f"{kind} type")
+    if kind == "int":
+        return IntType(size, _req(d, "signed", bool, "int type"))
+    if kind == "str":
+        return StrType(size)
+    if kind == "tuple":
+        fields = _req(d, "fields", list, "tuple type")
+        return TupleType(size, tuple(
+            (_req(f, "offset", int, "tuple field"), type_from_json(_req(f, "type", dict, "tuple field")))
+            for f in fields))
+    raise ValueError(f"unknown type kind '{kind}'")
+
+
+def type_to_json(t: Type) -> dict:
+    if isinstance(t, IntType):
+        return {"kind": "int", "size": t.size, "signed": t.signed}
+    if isinstance(t, StrType):
+        return {"kind": "str", "size": t.size}
+    return {"kind": "tuple", "size": t.size,
+            "fields": [{"offset": o, "type": type_to_json(f)} for o, f in t.fields]}
+
+
+def decode(t: Type, buf: bytes | bytearray | memoryview, offset: int = 0) -> Value:
+    """Decode the value of type `t` stored at `buf[offset:]`."""
+    end = offset + t.size
+    if offset < 0 or end > len(buf):
+        raise ValueError(f"{t} at offset {offset} needs {end} bytes, buffer has {len(buf)}")
+    if isinstance(t, IntType):
+        return int.from_bytes(buf[offset:end], "little", signed=t.signed)
+    if isinstance(t, StrType):
+        raw = bytes(buf[offset:end])
+        nul = raw.find(b"\0")
+        return raw if nul < 0 else raw[:nul]
+    return tuple(decode(f, buf, offset + o) for o, f in t.fields)
+
+
+def encode(t: Type, value: Value) -> bytes:
+    """The inverse of `decode` (strings are NUL-padded; ints wrap to the type's width).
+
+    Used by tests and by anything that must build a key (lookups, deletes)."""
+    if isinstance(t, IntType):
+        if not isinstance(value, int):
+            raise TypeError(f"{t} needs an int, not {type(value).__name__}")
+        return (value & ((1 << (8 * t.size)) - 1)).to_bytes(t.size, "little")
+    if isinstance(t, StrType):
+        if isinstance(value, str):
+            value = value.encode("utf-8", "surrogateescape")
+        if not isinstance(value, (bytes, bytearray)):
+            raise TypeError(f"{t} needs bytes, not {type(value).__name__}")
+        if len(value) > t.size:
+            raise ValueError(f"{len(value)} bytes do not fit {t}")
+        return bytes(value).ljust(t.size, b"\0")
+    if not isinstance(value, tuple) or len(value) != len(t.fields):
+        raise TypeError(f"{t} needs a tuple of {len(t.fields)} values")
+    out = bytearray(t.size)
+    for (off, ft), v in zip(t.fields, value):
+        out[off:off + ft.size] = encode(ft, v)
+    return bytes(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Maps
+
+AGGS = ("none", "count", "sum", "min", "max", "avg")
+
+
+@dataclass(frozen=True, slots=True)
+class MapMeta:
+    name: str              # "@x", "@" — as the user wrote it; also the print order key
+    bpf_name: str          # symbol in .maps ("AT_x")
+    agg: str               # one of AGGS
+    key: Type | None       # None: a scalar map (BPF key is a u64 0)
+    value: Type            # the user-visible value (for aggs: the integer's signedness)
+
+    def __post_init__(self) -> None:
+        if self.agg not in AGGS:
+            raise ValueError(f"map {self.name}: unknown agg '{self.agg}'")
+        if self.agg != "none" and not isinstance(self.value, IntType):
+            raise ValueError(f"map {self.name}: {self.agg}() maps hold integers, not {self.value}")
+
+    @property
+    def percpu(self) -> bool:
+        return self.agg != "none"
+
+    @property
+    def key_size(self) -> int:
+        return 8 if self.key is None else self.key.size
+
+    @property
+    def value_size(self) -> int:
+        """Bytes of one BPF value (one CPU's slot for per-CPU maps, before 8-byte rounding)."""
+        return percpu_value_size(self.agg, self.value)
+
+
+def percpu_value_size(agg: str, value: Type) -> int:
+    if agg in ("min", "max", "avg"):
+        return 16          # {i64 value|total; u64 set|count}
+    if agg in ("count", "sum"):
+        return 8
+    return value.size
+
+
+def map_meta_from_json(d: Mapping[str, Any]) -> MapMeta:
+    name = _req(d, "name", str, "map")
+    what = f"map {name}"
+    key = d.get("key") if isinstance(d, Mapping) else None
+    if key is not None and not isinstance(key, Mapping):
+        raise ValueError(f"{what}: 'key' must be a type object or null")
+    return MapMeta(
+        name=name,
+        bpf_name=_req(d, "bpf_name", str, what),
+        agg=_req(d, "agg", str, what),
+        key=None if key is None else type_from_json(key),
+        value=type_from_json(_req(d, "value", dict, what)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Avg:
+    """An avg() map value: the sums over all CPUs. `value` is what bpftrace prints."""
+    total: int
+    count: int
+
+    @property
+    def value(self) -> int:
+        # bpftrace 0.17: `int64_t average = count ? total / count : 0` — C division,
+        # truncated toward zero (avg(5), avg(-8) prints -1, not -2).
+        if self.count == 0:
+            return 0
+        q = abs(self.total) // self.count
+        return q if self.total >= 0 else -q
+
+
+def _wrap(v: int, signed: bool) -> int:
+    """Reduce to 64 bits, as the C accumulators do when they overflow."""
+    v &= _U64
+    return v - (1 << 64) if signed and v >> 63 else v
+
+
+def split_percpu(raw: bytes | bytearray | memoryview, value_size: int) -> list[bytes]:
+    """Split a per-CPU lookup result into one slot per CPU.
+
+    The kernel returns `ncpus_possible` slots, each `value_size` rounded up to 8 bytes."""
+    stride = (value_size + 7) // 8 * 8
+    if stride == 0 or len(raw) % stride:
+        raise ValueError(f"per-CPU buffer of {len(raw)} bytes is not a multiple of {stride}")
+    return [bytes(raw[i:i + value_size]) for i in range(0, len(raw), stride)]
+
+
+def reduce_percpu(meta: MapMeta, per_cpu: Iterable[bytes] | bytes) -> Any:
+    """The user-visible value of one map entry from its per-CPU slots (docs/object-format.md).
+
+    - none: `decode(meta.value, slot)` of the single (not per-CPU) value,
+    - count, sum: the sum over CPUs, wrapped to 64 bits (signed per `meta.value` for sum),
+    - min, max: the min/max over CPUs whose `set` word is non-zero, or None if none is set,
+    - avg: `Avg(total, count)` summed over CPUs.
+    """
+    if isinstance(per_cpu, (bytes, bytearray, memoryview)):
+        per_cpu = [per_cpu]
+    slots = list(per_cpu)
+    agg = meta.agg
+    if agg == "none":
+        if len(slots) != 1:
+            raise ValueError(f"map {meta.name} is not per-CPU; got {len(slots)} values")
+        return decode(meta.value, slots[0])
+    if not slots:
+        raise ValueError(f"map {meta.name}: no per-CPU values")
+    signed = meta.value.signed  # type: ignore[union-attr]  # MapMeta checked it is an IntType
+    word = IntType(8, signed)
+    if agg == "count":
+        return _wrap(sum(decode(IntType(8, False), s) for s in slots), False)
+    if agg == "sum":
+        return _wrap(sum(decode(word, s) for s in slots), signed)
+    if agg in ("min", "max"):
+        vals = [decode(word, s) for s in slots if decode(IntType(8, False), s, 8) != 0]
+        if not vals:
+            return None
+        return min(vals) if agg == "min" else max(vals)
+    # avg
+    total = _wrap(sum(decode(word, s) for s in slots), signed)
+    count = _wrap(sum(decode(IntType(8, False), s, 8) for s in slots), False)
+    return Avg(total, count)
+
+
+# ---------------------------------------------------------------------------------------------
+# printf records
+
+@dataclass(frozen=True, slots=True)
+class PrintfMeta:
+    id: int
+    format: str
+    args: tuple[tuple[int, Type], ...]   # (offset from the record start, type)
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> "PrintfMeta":
+        pid = _req(d, "id", int, "printf")
+        what = f"printf {pid}"
+        return cls(pid, _req(d, "format", str, what), tuple(
+            (_req(a, "offset", int, f"{what} argument"), type_from_json(_req(a, "type", dict, f"{what} argument")))
+            for a in _req(d, "args", list, what)))
+
+    def decode_args(self, record: bytes | bytearray | memoryview) -> list[Value]:
+        """The argument values of one event record (which starts with the u64 event id)."""
+        return [decode(t, record, off) for off, t in self.args]
