@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from llvmlite import ir
 
 from ..helpers import BPF_ANY, BPF_NOEXIST, Helper
-from ..passes.resources import EVENTS_MAP, LOST_MAP, RINGBUF_BYTES, MapPlan
+from ..passes.resources import EVENTS_MAP, LOST_MAP, RINGBUF_BYTES, SCRATCH_MAP, MapPlan
 from ..types import Int, Str, Tuple, Type
 from .debuginfo import DebugInfo
 
@@ -25,7 +25,7 @@ I32 = ir.IntType(32)
 I64 = ir.IntType(64)
 
 # include/uapi/linux/bpf.h enum bpf_map_type
-MAP_HASH, MAP_ARRAY, MAP_PERCPU_HASH, MAP_RINGBUF = 1, 2, 5, 27
+MAP_HASH, MAP_ARRAY, MAP_PERCPU_HASH, MAP_PERCPU_ARRAY, MAP_RINGBUF = 1, 2, 5, 6, 27
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +69,15 @@ def user_map_def(di: DebugInfo, plan: MapPlan) -> MapDef:
     return MapDef(plan.bpf_name, map_type, plan.max_entries, key_dtype, value_dtype)
 
 
-def event_map_defs(di: DebugInfo) -> list[MapDef]:
-    return [
+def event_map_defs(di: DebugInfo, scratch_size: int) -> list[MapDef]:
+    defs = [
         MapDef(EVENTS_MAP, MAP_RINGBUF, RINGBUF_BYTES, None, None),
         MapDef(LOST_MAP, MAP_ARRAY, 1, di.int_type(32, False), di.int_type(64, False)),
     ]
+    if scratch_size:
+        char = di.basic("char", 8, "DW_ATE_signed_char")
+        defs.append(MapDef(SCRATCH_MAP, MAP_PERCPU_ARRAY, 1, di.int_type(32, False), di.array(char, 8, scratch_size)))
+    return defs
 
 
 # ---- code ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from .. import ast
 from ..builtins import BUILTIN_VARS, FUNCTIONS
 from ..helpers import Helper
 from ..options import CompileOptions
-from ..passes.resources import EVENTS_MAP, EXIT_EVENT_ID, LOST_MAP, ResourcePlan
+from ..passes.resources import EVENTS_MAP, EXIT_EVENT_ID, LOST_MAP, SCRATCH_MAP, STACK_RECORD_MAX, ResourcePlan
 from ..passes.semantic import Semantics, positional_value
 from ..probes import ResolvedProbe
 from ..types import Int, Str, Type
@@ -93,6 +93,11 @@ class ProbeCodegen:
 
     def store_value(self, dst: ir.Value, t: Type, e) -> None:
         """Store expression e, converted to type t, at dst (a zeroed buffer of t.size)."""
+        if isinstance(e, ast.Call) and e.name == "str" and isinstance(self.types[e.args[0]], Int):
+            # Read the string straight into its destination: no second buffer on the stack.
+            size = min(self.types[e].size, t.size)
+            self.helper(Helper.probe_read_str, dst, ir.Constant(I64, size), self.expr(e.args[0]))
+            return
         v = self.expr(e)
         if isinstance(t, Int):
             self.b.store(v, self.b.bitcast(dst, I64.as_pointer()))
@@ -113,7 +118,19 @@ class ProbeCodegen:
 
     def emit_printf(self, call: ast.Call) -> None:
         pf = self.plan.printfs[call]
-        rec = self.stack(pf.size, "printf")
+        if pf.size > STACK_RECORD_MAX:
+            # Large records (several strings) would overflow the 512-byte BPF stack: build
+            # them in this CPU's slot of the scratch map instead.
+            key = self.stack(4, "zero")
+            self.b.store(ir.Constant(I32, 0), self.b.bitcast(key, I32.as_pointer()))
+            rec = self.helper_ptr(Helper.map_lookup_elem, self.map_ptr(SCRATCH_MAP), key)
+            have = self.b.icmp_unsigned("!=", rec, ir.Constant(I8P, None))
+            with self.b.if_then(have):
+                self._fill_printf(call, pf, rec)
+        else:
+            self._fill_printf(call, pf, self.stack(pf.size, "printf"))
+
+    def _fill_printf(self, call: ast.Call, pf, rec: ir.Value) -> None:
         self.memset0(rec, pf.size)
         self.b.store(ir.Constant(I64, pf.id), self.b.bitcast(rec, I64.as_pointer()))
         for (off, t), arg in zip(pf.args, call.args[1:]):

@@ -19,6 +19,9 @@ MAX_MAP_ENTRIES = 4096      # bpftrace 0.17's BPFTRACE_MAP_KEYS_MAX
 RINGBUF_BYTES = 1 << 20     # power of two and a multiple of the page size (kernel-facts §3)
 EVENTS_MAP = "kt_events"
 LOST_MAP = "kt_lost"
+SCRATCH_MAP = "kt_scratch"
+# Event records larger than this are built in a per-CPU scratch map, not on the stack.
+STACK_RECORD_MAX = 128
 EXIT_EVENT_ID = 30000
 
 
@@ -56,6 +59,12 @@ class PrintfPlan:
 class ResourcePlan:
     maps: Mapping[str, MapPlan]
     printfs: Mapping[ast.Call, PrintfPlan]
+
+    @property
+    def scratch_size(self) -> int:
+        """Bytes of the per-CPU scratch record (0: no record needs it)."""
+        big = [p.size for p in self.printfs.values() if p.size > STACK_RECORD_MAX]
+        return max(big, default=0)
 
     def to_meta(self, sema: Semantics, source_name: str) -> dict:
         probes = []
