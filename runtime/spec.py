@@ -1,0 +1,550 @@
+"""ELF object bytes -> ObjectSpec: what to load, described as plain data. No syscalls.
+
+Why a pure stage: the object format (docs/object-format.md) is the only contract between the
+compiler and the runtime. Reading it without touching the kernel lets tests check the contract
+on any machine, and leaves the loader with no parsing to do. As in cilium/ebpf, a *spec* says
+what the object asks for; the loader turns specs into kernel objects.
+
+The reader follows libbpf's conventions (libbpf.c): one program per executable section with the
+program type taken from the section name, BTF-defined maps in ``.maps``, ``license``, and the
+``.BTF`` DATASEC fixup (``btf_fixup_datasec``) LLVM leaves to the loader.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.constants import SH_FLAGS
+from elftools.elf.elffile import ELFFile
+from elftools.elf.relocation import RelocationSection
+from elftools.elf.sections import SymbolTableSection
+
+from .sys.constants import (
+    BPF_INSN_SIZE, BPF_LD_IMM64_OPCODE, EM_BPF, R_BPF_64_32, R_BPF_64_64, AttachType, BtfKind,
+    MapType, ProgType,
+)
+
+
+class ObjectFormatError(ValueError):
+    """The bytes are not an object kt can load; the message says what is wrong and where."""
+
+
+# --- program types from section names ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SectionRule:
+    """libbpf's SEC_DEF idea: a section name prefix decides the program type. ``prefix``
+    matches the whole name or the name up to a '/'."""
+
+    prefix: str
+    prog_type: ProgType
+    expected_attach_type: AttachType = AttachType.NONE
+
+
+SECTION_RULES: tuple[SectionRule, ...] = (
+    SectionRule("tracepoint", ProgType.TRACEPOINT),
+    SectionRule("tp", ProgType.TRACEPOINT),
+    SectionRule("raw_tp", ProgType.RAW_TRACEPOINT),
+    SectionRule("raw_tracepoint", ProgType.RAW_TRACEPOINT),
+    SectionRule("kprobe", ProgType.KPROBE),
+    SectionRule("kretprobe", ProgType.KPROBE),
+    SectionRule("uprobe", ProgType.KPROBE),
+    SectionRule("uretprobe", ProgType.KPROBE),
+    SectionRule("usdt", ProgType.KPROBE),
+    SectionRule("kprobe.multi", ProgType.KPROBE, AttachType.TRACE_KPROBE_MULTI),
+    SectionRule("kretprobe.multi", ProgType.KPROBE, AttachType.TRACE_KPROBE_MULTI),
+    SectionRule("uprobe.multi", ProgType.KPROBE, AttachType.TRACE_UPROBE_MULTI),
+    SectionRule("uretprobe.multi", ProgType.KPROBE, AttachType.TRACE_UPROBE_MULTI),
+    SectionRule("perf_event", ProgType.PERF_EVENT),
+    SectionRule("fentry", ProgType.TRACING, AttachType.TRACE_FENTRY),
+    SectionRule("fexit", ProgType.TRACING, AttachType.TRACE_FEXIT),
+    SectionRule("tp_btf", ProgType.TRACING, AttachType.TRACE_RAW_TP),
+    SectionRule("xdp", ProgType.XDP),
+    SectionRule("tc", ProgType.SCHED_CLS),
+    SectionRule("classifier", ProgType.SCHED_CLS),
+    SectionRule("tcx/ingress", ProgType.SCHED_CLS, AttachType.TCX_INGRESS),
+    SectionRule("tcx/egress", ProgType.SCHED_CLS, AttachType.TCX_EGRESS),
+)
+
+
+def section_rule(section: str) -> SectionRule | None:
+    """The rule for a program section name; the longest matching prefix wins."""
+    best: SectionRule | None = None
+    for rule in SECTION_RULES:
+        if section == rule.prefix or section.startswith(rule.prefix + "/"):
+            if best is None or len(rule.prefix) > len(best.prefix):
+                best = rule
+    return best
+
+
+# --- specs ---------------------------------------------------------------------------------
+
+
+class Relocation(NamedTuple):
+    """An ld_imm64 at instruction ``insn_index`` that must receive the fd of map ``symbol``."""
+
+    insn_index: int
+    symbol: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExtInfo:
+    """func_info or line_info records of one program, as BPF_PROG_LOAD wants them: records of
+    ``rec_size`` bytes whose first u32 (insn_off) counts instructions, not bytes."""
+
+    rec_size: int
+    count: int
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramSpec:
+    section: str
+    name: str
+    prog_type: ProgType
+    expected_attach_type: AttachType
+    attach_target: str                 # the section name after the prefix ("syscalls/x")
+    insns: bytes
+    relocations: tuple[Relocation, ...] = ()
+    func_info: ExtInfo | None = None
+    line_info: ExtInfo | None = None
+
+    @property
+    def insn_count(self) -> int:
+        return len(self.insns) // BPF_INSN_SIZE
+
+
+@dataclass(frozen=True, slots=True)
+class MapSpec:
+    name: str
+    map_type: MapType
+    key_size: int
+    value_size: int
+    max_entries: int
+    flags: int = 0
+    btf_key_type_id: int = 0           # 0: no BTF type for the key
+    btf_value_type_id: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectSpec:
+    programs: dict[str, ProgramSpec]   # by section name, in section order
+    maps: dict[str, MapSpec]           # by symbol name, in .maps order
+    license: str
+    btf: bytes | None                  # .BTF with DATASEC sizes/offsets fixed; None if absent
+    meta: dict = field(default_factory=dict)
+
+
+# --- a small BTF reader ----------------------------------------------------------------------
+
+_BTF_MAGIC = 0xEB9F
+_BTF_HDR = struct.Struct("<HBBIIIII")
+_U32x3 = struct.Struct("<III")
+_MODIFIERS = frozenset({BtfKind.TYPEDEF, BtfKind.VOLATILE, BtfKind.CONST, BtfKind.RESTRICT,
+                        BtfKind.TYPE_TAG})
+
+# Bytes following the 12-byte common record, per kind: (fixed, per vlen item).
+_KIND_EXTRA: dict[BtfKind, tuple[int, int]] = {
+    BtfKind.INT: (4, 0), BtfKind.ARRAY: (12, 0), BtfKind.STRUCT: (0, 12),
+    BtfKind.UNION: (0, 12), BtfKind.ENUM: (0, 8), BtfKind.FUNC_PROTO: (0, 8),
+    BtfKind.VAR: (4, 0), BtfKind.DATASEC: (0, 12), BtfKind.DECL_TAG: (4, 0),
+    BtfKind.ENUM64: (0, 12),
+}
+
+
+@dataclass(slots=True)
+class BtfType:
+    """One BTF type record. ``ref`` is size_or_type; ``items`` holds the vlen records as
+    tuples (members: name, type, bit offset; datasec: type, offset, size; array: one
+    (elem type, index type, nelems))."""
+
+    id: int
+    kind: BtfKind
+    name: str
+    vlen: int
+    kflag: bool
+    ref: int
+    offset: int                        # byte offset of the record in the .BTF bytes
+    items: list[tuple] = field(default_factory=list)
+
+
+class Btf:
+    """Types of one BTF blob (not split BTF). Enough to resolve map definitions and to patch
+    DATASEC records in place."""
+
+    def __init__(self, data: bytes) -> None:
+        if len(data) < _BTF_HDR.size:
+            raise ObjectFormatError(".BTF: too short for a header")
+        magic, version, _flags, hdr_len, type_off, type_len, str_off, str_len = \
+            _BTF_HDR.unpack_from(data)
+        if magic != _BTF_MAGIC:
+            raise ObjectFormatError(f".BTF: bad magic {magic:#x} (big-endian BTF?)")
+        if version != 1:
+            raise ObjectFormatError(f".BTF: unsupported version {version}")
+        self.data = data
+        self._types_start = hdr_len + type_off
+        self._str_start = hdr_len + str_off
+        self._str_end = self._str_start + str_len
+        if self._types_start + type_len > len(data) or self._str_end > len(data):
+            raise ObjectFormatError(".BTF: sections extend past the end of the data")
+        self.types: list[BtfType] = [BtfType(0, BtfKind.UNKN, "", 0, False, 0, -1)]  # void
+        pos, end = self._types_start, self._types_start + type_len
+        while pos < end:
+            name_off, info, ref = _U32x3.unpack_from(data, pos)
+            try:
+                kind = BtfKind((info >> 24) & 0x1F)
+            except ValueError:
+                raise ObjectFormatError(f".BTF: unknown kind {(info >> 24) & 0x1F} at type "
+                                        f"{len(self.types)}") from None
+            vlen = info & 0xFFFF
+            t = BtfType(len(self.types), kind, self.string(name_off), vlen, bool(info >> 31),
+                        ref, pos)
+            body = pos + 12
+            fixed, per = _KIND_EXTRA.get(kind, (0, 0))
+            if kind == BtfKind.ARRAY:
+                t.items.append(_U32x3.unpack_from(data, body))
+            elif kind in (BtfKind.STRUCT, BtfKind.UNION):
+                for i in range(vlen):
+                    n, ty, off = _U32x3.unpack_from(data, body + 12 * i)
+                    t.items.append((self.string(n), ty, off))
+            elif kind == BtfKind.DATASEC:
+                t.items.extend(_U32x3.unpack_from(data, body + 12 * i) for i in range(vlen))
+            elif kind == BtfKind.VAR:
+                t.items.append(struct.unpack_from("<I", data, body))  # (linkage,)
+            pos = body + fixed + per * vlen
+            self.types.append(t)
+
+    def string(self, off: int) -> str:
+        start = self._str_start + off
+        if not self._str_start <= start < self._str_end:
+            raise ObjectFormatError(f".BTF: string offset {off} out of range")
+        end = self.data.index(b"\0", start, self._str_end)
+        return self.data[start:end].decode("utf-8", errors="replace")
+
+    def __getitem__(self, type_id: int) -> BtfType:
+        if not 0 <= type_id < len(self.types):
+            raise ObjectFormatError(f".BTF: type id {type_id} out of range")
+        return self.types[type_id]
+
+    def skip_modifiers(self, type_id: int) -> BtfType:
+        """Follow typedef/const/volatile/restrict/type_tag to the underlying type."""
+        t = self[type_id]
+        for _ in range(64):
+            if t.kind not in _MODIFIERS:
+                return t
+            t = self[t.ref]
+        raise ObjectFormatError(f".BTF: modifier chain too long at type {type_id}")
+
+    def size_of(self, type_id: int, _depth: int = 0) -> int:
+        """Size in bytes of a type, as the kernel's btf_resolve_size computes it."""
+        if _depth > 64:
+            raise ObjectFormatError(f".BTF: type {type_id} nests too deeply")
+        t = self[type_id]
+        if t.kind in (BtfKind.INT, BtfKind.ENUM, BtfKind.STRUCT, BtfKind.UNION,
+                      BtfKind.FLOAT, BtfKind.ENUM64, BtfKind.DATASEC):
+            return t.ref
+        if t.kind == BtfKind.PTR:
+            return 8
+        if t.kind == BtfKind.ARRAY:
+            elem, _index, nelems = t.items[0]
+            return nelems * self.size_of(elem, _depth + 1)
+        if t.kind in _MODIFIERS or t.kind == BtfKind.VAR:
+            return self.size_of(t.ref, _depth + 1)
+        raise ObjectFormatError(f".BTF: type {type_id} ({t.kind.name}) has no size")
+
+    def find(self, kind: BtfKind, name: str) -> BtfType | None:
+        for t in self.types:
+            if t.kind == kind and t.name == name:
+                return t
+        return None
+
+
+def fixup_datasecs(btf: Btf, section_sizes: dict[str, int],
+                   symbol_offsets: dict[tuple[str, str], int]) -> bytes:
+    """Return the BTF bytes with every DATASEC's size and variable offsets filled in.
+
+    LLVM emits DATASEC size=0 and offset=0 for each variable, leaving the values to the loader
+    (libbpf btf_fixup_datasec); BPF_BTF_LOAD rejects size 0 ("DATASEC .maps size=0 ... size ==
+    0"). Sizes come from the ELF section, offsets from the symbols' st_value; the entries are
+    then sorted by offset because the kernel requires ascending, non-overlapping offsets.
+    """
+    out = bytearray(btf.data)
+    for t in btf.types:
+        if t.kind != BtfKind.DATASEC:
+            continue
+        if t.name not in section_sizes:
+            raise ObjectFormatError(f".BTF: DATASEC '{t.name}' has no ELF section")
+        struct.pack_into("<I", out, t.offset + 8, section_sizes[t.name])
+        entries = []
+        for var_id, offset, size in t.items:
+            var = btf[var_id]
+            if var.kind == BtfKind.VAR:
+                key = (t.name, var.name)
+                if key not in symbol_offsets:
+                    raise ObjectFormatError(f".BTF: variable '{var.name}' of DATASEC "
+                                            f"'{t.name}' has no symbol")
+                offset = symbol_offsets[key]
+            entries.append((var_id, offset, size))
+        entries.sort(key=lambda e: e[1])
+        for i, entry in enumerate(entries):
+            _U32x3.pack_into(out, t.offset + 12 + 12 * i, *entry)
+    return bytes(out)
+
+
+# --- .BTF.ext --------------------------------------------------------------------------------
+
+_BTF_EXT_HDR = struct.Struct("<HBBIIIII")
+
+
+def parse_btf_ext(data: bytes, btf: Btf) -> tuple[dict[str, ExtInfo], dict[str, ExtInfo]]:
+    """func_info and line_info per section name, with insn_off converted from bytes to
+    instructions (libbpf does the same division before BPF_PROG_LOAD)."""
+    if len(data) < _BTF_EXT_HDR.size:
+        raise ObjectFormatError(".BTF.ext: too short for a header")
+    magic, _ver, _fl, hdr_len, fi_off, fi_len, li_off, li_len = _BTF_EXT_HDR.unpack_from(data)
+    if magic != _BTF_MAGIC:
+        raise ObjectFormatError(f".BTF.ext: bad magic {magic:#x}")
+
+    def one(off: int, length: int) -> dict[str, ExtInfo]:
+        result: dict[str, ExtInfo] = {}
+        if length == 0:
+            return result
+        pos, end = hdr_len + off, hdr_len + off + length
+        (rec_size,) = struct.unpack_from("<I", data, pos)
+        if rec_size < 4:
+            raise ObjectFormatError(f".BTF.ext: record size {rec_size} too small")
+        pos += 4
+        while pos < end:
+            name_off, count = struct.unpack_from("<II", data, pos)
+            pos += 8
+            recs = bytearray(data[pos:pos + rec_size * count])
+            for i in range(count):
+                (insn_off,) = struct.unpack_from("<I", recs, i * rec_size)
+                struct.pack_into("<I", recs, i * rec_size, insn_off // BPF_INSN_SIZE)
+            result[btf.string(name_off)] = ExtInfo(rec_size, count, bytes(recs))
+            pos += rec_size * count
+        return result
+
+    return one(fi_off, fi_len), one(li_off, li_len)
+
+
+# --- maps from the .maps DATASEC ---------------------------------------------------------------
+
+# ``int (*name)[N]`` members: N is the value (libbpf's __uint()).
+_INT_MEMBERS = {"type", "max_entries", "map_flags", "key_size", "value_size"}
+
+
+def _map_from_var(btf: Btf, name: str, type_id: int) -> MapSpec:
+    t = btf.skip_modifiers(type_id)
+    if t.kind != BtfKind.STRUCT:
+        raise ObjectFormatError(f"map '{name}': its type is {t.kind.name}, not a struct")
+    ints: dict[str, int] = {}
+    kv: dict[str, tuple[int, int]] = {}  # "key"/"value" -> (type id, size)
+    for member, mtype, _bit_off in t.items:
+        mt = btf.skip_modifiers(mtype)
+        if mt.kind != BtfKind.PTR:
+            raise ObjectFormatError(f"map '{name}': member '{member}' is {mt.kind.name}, "
+                                    f"not a pointer (libbpf's __uint/__type convention)")
+        if member in _INT_MEMBERS:
+            arr = btf.skip_modifiers(mt.ref)
+            if arr.kind != BtfKind.ARRAY:
+                raise ObjectFormatError(f"map '{name}': member '{member}' must be "
+                                        f"'int (*)[N]', points to {arr.kind.name}")
+            ints[member] = arr.items[0][2]
+        elif member in ("key", "value"):
+            kv[member] = (mt.ref, btf.size_of(mt.ref))
+        else:
+            raise ObjectFormatError(f"map '{name}': member '{member}' is not supported "
+                                    f"(kt reads type, max_entries, map_flags, key, value, "
+                                    f"key_size, value_size)")
+    if "type" not in ints:
+        raise ObjectFormatError(f"map '{name}': no 'type' member")
+    try:
+        map_type = MapType(ints["type"])
+    except ValueError:
+        raise ObjectFormatError(f"map '{name}': unknown map type {ints['type']}") from None
+    sizes: dict[str, int] = {}
+    for which in ("key", "value"):
+        explicit = ints.get(f"{which}_size")
+        typed = kv.get(which)
+        if explicit is not None and typed is not None and explicit != typed[1]:
+            raise ObjectFormatError(f"map '{name}': {which}_size {explicit} disagrees with "
+                                    f"the {which} type's size {typed[1]}")
+        sizes[which] = typed[1] if typed is not None else (explicit or 0)
+    return MapSpec(
+        name=name, map_type=map_type, key_size=sizes["key"], value_size=sizes["value"],
+        max_entries=ints.get("max_entries", 0), flags=ints.get("map_flags", 0),
+        btf_key_type_id=kv["key"][0] if "key" in kv else 0,
+        btf_value_type_id=kv["value"][0] if "value" in kv else 0,
+    )
+
+
+# --- the ELF reader ------------------------------------------------------------------------
+
+
+def parse_object(data: bytes) -> ObjectSpec:
+    """Read a kt/libbpf-style BPF object. Raises ObjectFormatError on anything unsupported."""
+    try:
+        elf = ELFFile(io.BytesIO(data))
+        return _Reader(elf).read()
+    except ELFError as e:
+        raise ObjectFormatError(f"not a valid ELF object: {e}") from None
+
+
+class _Reader:
+    def __init__(self, elf: ELFFile) -> None:
+        if elf.elfclass != 64 or not elf.little_endian:
+            raise ObjectFormatError("expected a 64-bit little-endian ELF object (bpfel)")
+        machine = elf.header["e_machine"]
+        if machine not in ("EM_BPF", EM_BPF):
+            raise ObjectFormatError(f"ELF machine is {machine}, not EM_BPF ({EM_BPF})")
+        self.elf = elf
+        self.sections = list(elf.iter_sections())
+        symtabs = [s for s in self.sections if isinstance(s, SymbolTableSection)
+                   and s.name == ".symtab"]
+        self.symbols = list(symtabs[0].iter_symbols()) if symtabs else []
+
+    def _section(self, name: str):
+        for s in self.sections:
+            if s.name == name:
+                return s
+        return None
+
+    def read(self) -> ObjectSpec:
+        if self._section("maps") is not None:
+            raise ObjectFormatError("legacy 'maps' section (struct bpf_map_def) is not "
+                                    "supported; define maps in '.maps' with BTF")
+        btf_sec = self._section(".BTF")
+        btf = Btf(btf_sec.data()) if btf_sec is not None else None
+        fixed = None
+        if btf is not None:
+            fixed = fixup_datasecs(btf, self._section_sizes(), self._symbol_offsets())
+        func_infos: dict[str, ExtInfo] = {}
+        line_infos: dict[str, ExtInfo] = {}
+        ext = self._section(".BTF.ext")
+        if btf is not None and ext is not None:
+            func_infos, line_infos = parse_btf_ext(ext.data(), btf)
+        maps = self._maps(btf)
+        programs = self._programs(maps, func_infos, line_infos)
+        lic = self._section("license")
+        license_ = lic.data().split(b"\0", 1)[0].decode("ascii", "replace") if lic else ""
+        return ObjectSpec(programs=programs, maps=maps, license=license_, btf=fixed,
+                          meta=self._meta())
+
+    def _section_sizes(self) -> dict[str, int]:
+        return {s.name: s["sh_size"] for s in self.sections if s.name}
+
+    def _symbol_offsets(self) -> dict[tuple[str, str], int]:
+        out: dict[tuple[str, str], int] = {}
+        for sym in self.symbols:
+            shndx = sym["st_shndx"]
+            if sym["st_info"]["type"] == "STT_OBJECT" and isinstance(shndx, int):
+                out[(self.sections[shndx].name, sym.name)] = sym["st_value"]
+        return out
+
+    def _maps(self, btf: Btf | None) -> dict[str, MapSpec]:
+        sec = self._section(".maps")
+        if sec is None or sec["sh_size"] == 0:
+            return {}
+        if btf is None:
+            raise ObjectFormatError("'.maps' needs BTF to describe the maps, but the object "
+                                    "has no .BTF (compile with debug metadata)")
+        datasec = btf.find(BtfKind.DATASEC, ".maps")
+        if datasec is None:
+            raise ObjectFormatError("'.maps' has no DATASEC in .BTF")
+        offsets = self._symbol_offsets()
+        found = []
+        for var_id, _off, _size in datasec.items:
+            var = btf[var_id]
+            if var.kind != BtfKind.VAR:
+                raise ObjectFormatError(f"'.maps' DATASEC entry {var_id} is not a VAR")
+            found.append((offsets.get((".maps", var.name), 0), var.name, var.ref))
+        found.sort()
+        return {name: _map_from_var(btf, name, ty) for _o, name, ty in found}
+
+    def _programs(self, maps: dict[str, MapSpec], func_infos: dict[str, ExtInfo],
+                  line_infos: dict[str, ExtInfo]) -> dict[str, ProgramSpec]:
+        relocs: dict[int, RelocationSection] = {}
+        for s in self.sections:
+            if isinstance(s, RelocationSection):
+                relocs[s["sh_info"]] = s
+        programs: dict[str, ProgramSpec] = {}
+        for idx, sec in enumerate(self.sections):
+            if not sec["sh_flags"] & SH_FLAGS.SHF_EXECINSTR or sec["sh_size"] == 0:
+                continue
+            if sec.name == ".text":
+                continue  # subprograms; a call into them is rejected as a relocation below
+            rule = section_rule(sec.name)
+            if rule is None:
+                raise ObjectFormatError(f"section '{sec.name}': unknown program type (expected "
+                                        f"a name like tracepoint/CAT/NAME or raw_tp/NAME)")
+            funcs = [s for s in self.symbols if s["st_shndx"] == idx
+                     and s["st_info"]["type"] == "STT_FUNC"
+                     and s["st_info"]["bind"] == "STB_GLOBAL"]
+            if len(funcs) != 1:
+                raise ObjectFormatError(f"section '{sec.name}': expected exactly one global "
+                                        f"function, found {len(funcs)}")
+            if funcs[0]["st_value"] != 0:
+                raise ObjectFormatError(f"section '{sec.name}': the function does not start "
+                                        f"at offset 0")
+            insns = sec.data()
+            if len(insns) % BPF_INSN_SIZE:
+                raise ObjectFormatError(f"section '{sec.name}': size {len(insns)} is not a "
+                                        f"multiple of 8")
+            rel = relocs.get(idx)
+            relocations = self._relocations(sec.name, insns, rel, maps) if rel else ()
+            programs[sec.name] = ProgramSpec(
+                section=sec.name, name=funcs[0].name, prog_type=rule.prog_type,
+                expected_attach_type=rule.expected_attach_type,
+                attach_target=sec.name[len(rule.prefix) + 1:], insns=insns,
+                relocations=relocations, func_info=func_infos.get(sec.name),
+                line_info=line_infos.get(sec.name),
+            )
+        return programs
+
+    def _relocations(self, section: str, insns: bytes, rel: RelocationSection,
+                     maps: dict[str, MapSpec]) -> tuple[Relocation, ...]:
+        symtab = self.elf.get_section(rel["sh_link"])
+        out = []
+        for r in rel.iter_relocations():
+            rtype, offset = r["r_info_type"], r["r_offset"]
+            sym = symtab.get_symbol(r["r_info_sym"])
+            shndx = sym["st_shndx"]
+            home = self.sections[shndx].name if isinstance(shndx, int) else str(shndx)
+            where = f"section '{section}' offset {offset:#x}"
+            if rtype == R_BPF_64_32:
+                raise ObjectFormatError(f"{where}: call to '{sym.name or home}' (bpf-to-bpf "
+                                        f"calls are not supported; inline the function)")
+            if rtype != R_BPF_64_64:
+                raise ObjectFormatError(f"{where}: unsupported relocation type {rtype}")
+            if offset % BPF_INSN_SIZE or offset + 16 > len(insns) \
+                    or insns[offset] != BPF_LD_IMM64_OPCODE:
+                raise ObjectFormatError(f"{where}: R_BPF_64_64 does not point at an ld_imm64 "
+                                        f"instruction")
+            if home != ".maps" or sym.name not in maps:
+                raise ObjectFormatError(f"{where}: reference to '{sym.name or home}' in "
+                                        f"'{home}'; only maps in '.maps' are supported (no "
+                                        f"global variables)")
+            if struct.unpack_from("<i", insns, offset + 4)[0] != 0:
+                raise ObjectFormatError(f"{where}: reference to '{sym.name}' with a non-zero "
+                                        f"addend (an offset into a map definition)")
+            out.append(Relocation(offset // BPF_INSN_SIZE, sym.name))
+        return tuple(out)
+
+    def _meta(self) -> dict:
+        sec = self._section(".kt.meta")
+        if sec is None:
+            return {}
+        try:
+            meta = json.loads(sec.data().rstrip(b"\0").decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ObjectFormatError(f"'.kt.meta' is not UTF-8 JSON: {e}") from None
+        if not isinstance(meta, dict):
+            raise ObjectFormatError("'.kt.meta' must hold a JSON object")
+        return meta

@@ -1,0 +1,206 @@
+"""runtime/spec: reading objects is pure; these tests need no kernel."""
+
+from __future__ import annotations
+
+import io
+import struct
+import sys
+
+import pytest
+from elftools.elf.elffile import ELFFile
+
+from kt.runtime.spec import (
+    Btf, ObjectFormatError, parse_object, section_rule,
+)
+from kt.runtime.sys.constants import AttachType, BtfKind, MapType, ProgType
+
+from . import objects
+from .objects import ObjectBuilder
+
+PID = 4242  # baked into the programs' pid filter; nothing is loaded here
+
+
+@pytest.fixture(scope="module")
+def counter_bytes() -> bytes:
+    return objects.counter_object(PID, meta={"version": 1, "source": "t.kt"})
+
+
+@pytest.fixture(scope="module")
+def counter(counter_bytes):
+    return parse_object(counter_bytes)
+
+
+def test_programs(counter):
+    assert list(counter.programs) == ["tracepoint/syscalls/sys_enter_getpid",
+                                      "tracepoint/syscalls/sys_enter_getppid"]
+    p = counter.programs["tracepoint/syscalls/sys_enter_getpid"]
+    assert p.name == "count_getpid"
+    assert p.prog_type == ProgType.TRACEPOINT
+    assert p.expected_attach_type == AttachType.NONE
+    assert p.attach_target == "syscalls/sys_enter_getpid"
+    assert p.insn_count == len(p.insns) // 8 > 0
+
+
+def test_relocations_point_at_ld_imm64(counter):
+    p = counter.programs["tracepoint/syscalls/sys_enter_getpid"]
+    assert p.relocations and {r.symbol for r in p.relocations} == {"counts"}
+    for insn_index, _sym in p.relocations:
+        assert p.insns[insn_index * 8] == 0x18
+    q = counter.programs["tracepoint/syscalls/sys_enter_getppid"]
+    assert {r.symbol for r in q.relocations} == {"pcounts"}
+
+
+def test_maps_from_btf(counter):
+    m = counter.maps
+    assert list(m) == ["counts", "pcounts", "table"]
+    assert (m["counts"].map_type, m["counts"].key_size, m["counts"].value_size,
+            m["counts"].max_entries, m["counts"].flags) == (MapType.HASH, 4, 8, 1024, 0)
+    assert m["pcounts"].map_type == MapType.PERCPU_HASH
+    assert (m["table"].map_type, m["table"].value_size, m["table"].max_entries) == \
+        (MapType.ARRAY, 24, 4)
+    btf = Btf(counter.btf)
+    # key/value ids are the pointees of the key/value members, with the right sizes.
+    assert btf.size_of(m["counts"].btf_key_type_id) == 4
+    assert btf.size_of(m["counts"].btf_value_type_id) == 8
+    assert btf.size_of(m["table"].btf_value_type_id) == 24
+
+
+def test_license_and_meta(counter):
+    assert counter.license == "GPL"
+    assert counter.meta == {"version": 1, "source": "t.kt"}
+
+
+def test_meta_absent_is_empty():
+    spec = parse_object(objects.bad_object())
+    assert spec.meta == {}
+
+
+def test_datasec_fixup(counter_bytes, counter):
+    elf = ELFFile(io.BytesIO(counter_bytes))
+    raw = Btf(elf.get_section_by_name(".BTF").data())
+    raw_maps = raw.find(BtfKind.DATASEC, ".maps")
+    assert raw_maps.ref == 0 and {o for _t, o, _s in raw_maps.items} == {0}  # as LLVM left it
+
+    fixed = Btf(counter.btf)
+    ds = fixed.find(BtfKind.DATASEC, ".maps")
+    assert ds.ref == elf.get_section_by_name(".maps")["sh_size"] == 96
+    symvals = {s.name: s["st_value"] for s in elf.get_section_by_name(".symtab").iter_symbols()}
+    got = [(fixed[t].name, off, size) for t, off, size in ds.items]
+    assert got == [("counts", symvals["counts"], 32), ("pcounts", symvals["pcounts"], 32),
+                   ("table", symvals["table"], 32)]
+    assert [o for _n, o, _s in got] == sorted(o for _n, o, _s in got)
+    lic = fixed.find(BtfKind.DATASEC, "license")
+    assert lic.ref == 4
+
+
+def test_ext_info_in_instructions(counter):
+    p = counter.programs["tracepoint/syscalls/sys_enter_getpid"]
+    assert p.func_info is not None and p.func_info.count == 1 and p.func_info.rec_size == 8
+    insn_off, type_id = struct.unpack_from("<II", p.func_info.data)
+    assert insn_off == 0
+    btf = Btf(counter.btf)
+    assert btf[type_id].kind == BtfKind.FUNC and btf[type_id].name == "count_getpid"
+    assert p.line_info is not None and p.line_info.rec_size == 16
+    offs = [struct.unpack_from("<I", p.line_info.data, i * 16)[0]
+            for i in range(p.line_info.count)]
+    assert all(o < p.insn_count for o in offs)
+
+
+def test_ringbuf_and_raw_tp():
+    spec = parse_object(objects.ringbuf_object(PID))
+    rb = spec.maps["kt_events"]
+    assert (rb.map_type, rb.key_size, rb.value_size, rb.max_entries) == \
+        (MapType.RINGBUF, 0, 0, objects.RINGBUF_SIZE)
+    assert rb.btf_key_type_id == rb.btf_value_type_id == 0
+    begin = spec.programs["raw_tp/BEGIN"]
+    assert begin.prog_type == ProgType.RAW_TRACEPOINT and begin.attach_target == "BEGIN"
+    assert spec.meta["events"] == {"ringbuf": "kt_events", "lost": "kt_lost"}
+
+
+@pytest.mark.parametrize("section,ptype,attach", [
+    ("tracepoint/syscalls/sys_enter_openat", ProgType.TRACEPOINT, AttachType.NONE),
+    ("tp/sched/sched_switch", ProgType.TRACEPOINT, AttachType.NONE),
+    ("raw_tp/BEGIN", ProgType.RAW_TRACEPOINT, AttachType.NONE),
+    ("kprobe/do_sys_openat2", ProgType.KPROBE, AttachType.NONE),
+    ("kretprobe/do_sys_openat2", ProgType.KPROBE, AttachType.NONE),
+    ("uprobe/bin/bash:readline", ProgType.KPROBE, AttachType.NONE),
+    ("kprobe.multi/vfs_*", ProgType.KPROBE, AttachType.TRACE_KPROBE_MULTI),
+    ("perf_event", ProgType.PERF_EVENT, AttachType.NONE),
+    ("fentry/do_sys_openat2", ProgType.TRACING, AttachType.TRACE_FENTRY),
+])
+def test_section_rules(section, ptype, attach):
+    rule = section_rule(section)
+    assert rule is not None and (rule.prog_type, rule.expected_attach_type) == (ptype, attach)
+
+
+def test_unknown_sections_are_not_programs():
+    assert section_rule("tracepointx/a/b") is None
+    assert section_rule("socket_thing") is None
+
+
+def _ret0() -> str:
+    return "entry:\n  ret i32 0{dbg}\n"
+
+
+def test_not_elf():
+    with pytest.raises(ObjectFormatError, match="not a valid ELF"):
+        parse_object(b"hello")
+
+
+def test_wrong_machine():
+    with open(sys.executable, "rb") as f:
+        data = f.read()
+    with pytest.raises(ObjectFormatError, match="not EM_BPF"):
+        parse_object(data)
+
+
+def test_unknown_program_section():
+    b = ObjectBuilder().program("p", "bogus/thing", _ret0())
+    with pytest.raises(ObjectFormatError, match="section 'bogus/thing': unknown program type"):
+        parse_object(b.build())
+
+
+def test_global_variable_reference_is_rejected():
+    b = ObjectBuilder(extra_ir="@g = dso_local global i64 5, align 8\n")
+    b.program("p", "tracepoint/a/b", """
+entry:
+  %x = load volatile i64, ptr @g, align 8
+  %t = trunc i64 %x to i32
+  ret i32 %t{dbg}
+""")
+    with pytest.raises(ObjectFormatError, match=r"reference to 'g' in '\.data'; only maps"):
+        parse_object(b.build())
+
+
+def test_bpf_to_bpf_call_is_rejected():
+    b = ObjectBuilder(extra_ir="""
+@h = dso_local global i64 0, align 8
+define internal i64 @helper(i64 %x) #1 {
+  store volatile i64 %x, ptr @h, align 8
+  ret i64 %x
+}
+attributes #1 = { noinline nounwind }
+""")
+    b.program("p", "tracepoint/a/b", """
+entry:
+  %r = call i64 @helper(i64 3)
+  %t = trunc i64 %r to i32
+  ret i32 %t{dbg}
+""")
+    with pytest.raises(ObjectFormatError, match="bpf-to-bpf calls are not supported"):
+        parse_object(b.build())
+
+
+def test_bad_meta_json():
+    b = ObjectBuilder(meta=b"{not json")
+    b.program("p", "tracepoint/a/b", _ret0())
+    with pytest.raises(ObjectFormatError, match=r"'\.kt\.meta' is not UTF-8 JSON"):
+        parse_object(b.build())
+
+
+def test_object_without_maps_or_license():
+    b = ObjectBuilder(license="")
+    b.program("p", "raw_tp/BEGIN", _ret0())
+    spec = parse_object(b.build())
+    assert spec.maps == {} and spec.license == ""
+    assert list(spec.programs) == ["raw_tp/BEGIN"]
