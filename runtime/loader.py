@@ -1,0 +1,234 @@
+"""ObjectSpec -> kernel objects: BTF, maps, relocated programs. Owns every fd it creates.
+
+Why: loading has an order (BTF before maps that reference it, maps before the programs whose
+ld_imm64 instructions carry their fds) and a failure anywhere must undo everything done so far.
+A verifier rejection is the error users will meet most, so it carries the verifier's full log,
+fetched even when the caller asked for no log.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import logging
+import struct
+from dataclasses import dataclass, field
+
+from .maps import Map, kernel_object_name
+from .spec import ObjectSpec, ProgramSpec
+from .sys.constants import BPF_INSN_SIZE, BPF_PSEUDO_MAP_FD, LOG_LEVEL_BASIC, BpfCmd
+from .sys.fd import OwnedFd
+from .sys.info import ProgInfo, prog_info
+from .sys.structs import BtfLoadAttr, ProgLoadAttr
+from .sys.syscall import SyscallError, bpf, errno_name, errno_text
+
+log = logging.getLogger(__name__)
+
+# Verifier log buffer sizes. The kernel caps log_size at UINT_MAX >> 2 (kernel/bpf/log.c
+# bpf_vlog_init); we stop growing well before that.
+LOG_SIZE_INITIAL = 1 << 20
+LOG_SIZE_MAX = 1 << 30
+
+
+class VerifierError(SyscallError):
+    """BPF_PROG_LOAD refused a program. ``log`` is the verifier's complete log (may be empty,
+    e.g. EPERM from lockdown before verification starts)."""
+
+    def __init__(self, program: str, err: int, log: str, section: str = "") -> None:
+        where = f"program '{program}'" + (f" ({section})" if section else "")
+        super().__init__("bpf(BPF_PROG_LOAD)", err, f"{where} was rejected")
+        self.program = program
+        self.section = section
+        self.log = log
+
+    def __str__(self) -> str:
+        head = (f"{self.call} of program '{self.program}'"
+                + (f" ({self.section})" if self.section else "")
+                + f": {errno_text(self.errno)} ({errno_name(self.errno)})")
+        if not self.log.strip():
+            return head + " (the kernel gave no verifier log)"
+        return head
+
+    def __reduce__(self):
+        return (type(self), (self.program, self.errno, self.log, self.section))
+
+
+@dataclass(eq=False)
+class LoadedProgram:
+    """A program in the kernel: its spec and the fd that keeps it alive."""
+
+    fd: OwnedFd
+    spec: ProgramSpec
+    verifier_log: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def section(self) -> str:
+        return self.spec.section
+
+    def info(self) -> ProgInfo:
+        return prog_info(self.fd)
+
+    def close(self) -> None:
+        self.fd.close()
+
+
+@dataclass(eq=False)
+class LoadedObject:
+    """Everything one object put into the kernel. ``close()`` releases it all (programs, maps,
+    BTF); it is also a context manager and closes on garbage collection via the fds'
+    finalizers."""
+
+    spec: ObjectSpec
+    btf_fd: OwnedFd | None = None
+    btf_error: str = ""                   # why BTF was not loaded, if it was not
+    maps: dict[str, Map] = field(default_factory=dict)
+    programs: dict[str, LoadedProgram] = field(default_factory=dict)
+
+    @property
+    def meta(self) -> dict:
+        return self.spec.meta
+
+    def close(self) -> None:
+        # Programs first (they hold references to maps), then maps, then BTF.
+        for p in reversed(list(self.programs.values())):
+            p.close()
+        for m in reversed(list(self.maps.values())):
+            m.close()
+        if self.btf_fd is not None:
+            self.btf_fd.close()
+
+    def __enter__(self) -> LoadedObject:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def load_object(spec: ObjectSpec, log_level: int = 0) -> LoadedObject:
+    """Load BTF (optional: on failure continue without it), create the maps, relocate and load
+    every program. ``log_level`` > 0 keeps the verifier log of successful loads too
+    (``LoadedProgram.verifier_log``). Raises VerifierError or SyscallError; on any error
+    everything created so far is closed."""
+    obj = LoadedObject(spec)
+    try:
+        if spec.btf is not None:
+            obj.btf_fd, obj.btf_error = _load_btf(spec.btf)
+            if obj.btf_fd is None:
+                log.info("continuing without BTF: %s", obj.btf_error)
+        for name, mspec in spec.maps.items():
+            obj.maps[name] = Map.create(mspec, obj.btf_fd)
+        for section, pspec in spec.programs.items():
+            obj.programs[section] = _load_program(pspec, obj, log_level)
+    except BaseException:
+        obj.close()
+        raise
+    return obj
+
+
+def _load_btf(data: bytes) -> tuple[OwnedFd | None, str]:
+    """BPF_BTF_LOAD; on failure return (None, reason with the kernel's BTF log)."""
+    blob = ctypes.create_string_buffer(data, len(data))
+    attr = BtfLoadAttr(btf=ctypes.addressof(blob), btf_size=len(data))
+    try:
+        return OwnedFd(bpf(BpfCmd.BTF_LOAD, attr), "BTF"), ""
+    except SyscallError as e:
+        first = e
+    # Load again with a log to say why (the kernel only writes a log when asked for one).
+    logbuf = ctypes.create_string_buffer(1 << 16)
+    attr = BtfLoadAttr(btf=ctypes.addressof(blob), btf_size=len(data),
+                       btf_log_buf=ctypes.addressof(logbuf), btf_log_size=len(logbuf),
+                       btf_log_level=LOG_LEVEL_BASIC)
+    try:
+        fd = bpf(BpfCmd.BTF_LOAD, attr)
+    except SyscallError:
+        lines = logbuf.value.decode(errors="replace").strip().splitlines()
+        return None, f"{first}" + (f": {lines[-1]}" if lines else "")
+    return OwnedFd(fd, "BTF"), ""  # succeeded on the second try (transient failure)
+
+
+def relocate(pspec: ProgramSpec, map_fds: dict[str, int]) -> bytes:
+    """The program's instructions with each map reference turned into ``ld_imm64 rX,
+    map_fd``: src_reg = BPF_PSEUDO_MAP_FD (high nibble of byte 1), imm = fd, and the second
+    slot's imm = 0 (kernel-facts §1 Relocations)."""
+    insns = bytearray(pspec.insns)
+    for insn_index, symbol in pspec.relocations:
+        off = insn_index * BPF_INSN_SIZE
+        insns[off + 1] = (insns[off + 1] & 0x0F) | (BPF_PSEUDO_MAP_FD << 4)
+        struct.pack_into("<i", insns, off + 4, map_fds[symbol])
+        struct.pack_into("<i", insns, off + BPF_INSN_SIZE + 4, 0)
+    return bytes(insns)
+
+
+@dataclass(slots=True)
+class _LoadResult:
+    fd: int | None
+    err: SyscallError | None
+    log: str
+
+
+def _prog_load(pspec: ProgramSpec, insns: bytes, license_: bytes, btf_fd: OwnedFd | None,
+               log_level: int) -> _LoadResult:
+    """One BPF_PROG_LOAD, growing the log buffer while the kernel says ENOSPC (the log did not
+    fit; 6.4+ also reports the size needed in log_true_size)."""
+    code = ctypes.create_string_buffer(insns, len(insns))
+    lic = ctypes.create_string_buffer(license_)
+    keep = [code, lic]
+    attr = ProgLoadAttr(
+        prog_type=int(pspec.prog_type), insn_cnt=len(insns) // BPF_INSN_SIZE,
+        insns=ctypes.addressof(code), license=ctypes.addressof(lic),
+        prog_name=kernel_object_name(pspec.name),
+        expected_attach_type=int(pspec.expected_attach_type),
+    )
+    if btf_fd is not None:
+        attr.prog_btf_fd = btf_fd.fd
+        for kind in ("func_info", "line_info"):
+            ext = getattr(pspec, kind)
+            if ext is not None and ext.count:
+                buf = ctypes.create_string_buffer(ext.data, len(ext.data))
+                keep.append(buf)
+                setattr(attr, kind, ctypes.addressof(buf))
+                setattr(attr, f"{kind}_rec_size", ext.rec_size)
+                setattr(attr, f"{kind}_cnt", ext.count)
+    size = LOG_SIZE_INITIAL
+    while True:
+        logbuf = None
+        if log_level:
+            logbuf = ctypes.create_string_buffer(size)
+            attr.log_level, attr.log_size, attr.log_buf = (log_level, size,
+                                                           ctypes.addressof(logbuf))
+        attr.log_true_size = 0
+        try:
+            fd = bpf(BpfCmd.PROG_LOAD, attr)
+            return _LoadResult(fd, None, _text(logbuf))
+        except SyscallError as e:
+            if e.errno == errno.ENOSPC and log_level and size < LOG_SIZE_MAX:
+                size = min(LOG_SIZE_MAX, max(size * 4, attr.log_true_size + 1))
+                continue
+            return _LoadResult(None, e, _text(logbuf))
+
+
+def _text(buf: ctypes.Array | None) -> str:
+    return buf.value.decode("utf-8", errors="replace") if buf is not None else ""
+
+
+def _load_program(pspec: ProgramSpec, obj: LoadedObject, log_level: int) -> LoadedProgram:
+    insns = relocate(pspec, {name: m.fd for name, m in obj.maps.items()})
+    # libbpf passes the object's license; kt objects say "GPL" (GPL-only helpers such as
+    # probe_read* and ringbuf need it), and an object without one gets GPL too.
+    license_ = (obj.spec.license or "GPL").encode() + b"\0"
+    res = _prog_load(pspec, insns, license_, obj.btf_fd, log_level)
+    if res.err is not None and not log_level:
+        # Load failed without a log: load again asking for one, to tell the user why.
+        retry = _prog_load(pspec, insns, license_, obj.btf_fd, LOG_LEVEL_BASIC)
+        if retry.fd is not None:
+            log.warning("program %s loaded on the second attempt", pspec.name)
+            return LoadedProgram(OwnedFd(retry.fd, f"prog {pspec.name}"), pspec, retry.log)
+        res = _LoadResult(None, res.err, retry.log)
+    if res.err is not None:
+        raise VerifierError(pspec.name, res.err.errno, res.log, pspec.section) from None
+    assert res.fd is not None
+    return LoadedProgram(OwnedFd(res.fd, f"prog {pspec.name}"), pspec, res.log)
