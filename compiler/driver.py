@@ -41,7 +41,7 @@ def check(source: SourceFile, options: CompileOptions) -> tuple[Program, Semanti
 
 def compile_source(source: SourceFile, options: CompileOptions) -> Compiled:
     program, sema, sink = check(source, options)
-    resources = plan(sema)
+    resources = plan(sema, options.ringbuf_pages)
     module = build_module(sema, resources, options)
     optimized = elf.optimize(module)
     obj = elf.emit_object(optimized)

@@ -17,4 +17,7 @@ class CompileOptions:
     # Where tracefs is mounted: tracepoint formats are read from there.
     tracefs: str = "/sys/kernel/tracing"
     source_name: str = "stdin"
+    # Size of the event ring buffer in pages (a power of two): 256 pages = 1 MiB. Like
+    # bpftrace's BPFTRACE_PERF_RB_PAGES, the CLI takes it from KT_RB_PAGES.
+    ringbuf_pages: int = 256
     extra: dict = field(default_factory=dict)

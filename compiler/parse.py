@@ -22,7 +22,7 @@ _TERMINAL_NAMES = {
     "COMMA": "','", "RSQB": "']'", "LSQB": "'['", "PRED_CLOSE": "'/' closing the predicate",
     "ATTACH_POINT": "a probe (e.g. 'tracepoint:syscalls:sys_enter_openat')", "IDENT": "a name",
     "INT": "an integer", "STRING": "a string", "MAP": "a map", "VAR": "a variable",
-    "ASSIGN_OP": "'='", "PRED_OPEN": "'/'",
+    "ASSIGN_OP": "an assignment", "ASSIGN": "'='", "PRED_OPEN": "'/'",
 }
 
 

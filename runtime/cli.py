@@ -99,8 +99,15 @@ def _run(opts, source: SourceFile, positional: list[str], child, start_ns: int) 
         root = str(tracefs_root())
     except (TracefsError, OSError) as err:
         return _fail(f"tracefs is not available: {err}")
+    try:
+        rb_pages = int(os.environ.get("KT_RB_PAGES", "256"))
+    except ValueError:
+        return _fail("KT_RB_PAGES must be a number of pages (a power of two)")
+    if rb_pages < 1 or rb_pages & (rb_pages - 1):
+        return _fail(f"KT_RB_PAGES must be a power of two, not {rb_pages}")
     options = CompileOptions(positional=tuple(positional), cpid=child.pid if child else 0,
-                             start_ns=start_ns, tracefs=root, source_name=source.name)
+                             start_ns=start_ns, tracefs=root, source_name=source.name,
+                             ringbuf_pages=rb_pages)
     try:
         if opts.debug == "ast":
             from ..compiler.driver import check

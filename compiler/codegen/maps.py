@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from llvmlite import ir
 
 from ..helpers import BPF_ANY, BPF_NOEXIST, Helper
-from ..passes.resources import EVENTS_MAP, LOST_MAP, RINGBUF_BYTES, SCRATCH_MAP, MapPlan
+from ..passes.resources import EVENTS_MAP, LOST_MAP, SCRATCH_MAP, MapPlan
 from ..types import Int, Str, Tuple, Type
 from .debuginfo import DebugInfo
 
@@ -69,9 +69,9 @@ def user_map_def(di: DebugInfo, plan: MapPlan) -> MapDef:
     return MapDef(plan.bpf_name, map_type, plan.max_entries, key_dtype, value_dtype)
 
 
-def event_map_defs(di: DebugInfo, scratch_size: int) -> list[MapDef]:
+def event_map_defs(di: DebugInfo, ringbuf_bytes: int, scratch_size: int) -> list[MapDef]:
     defs = [
-        MapDef(EVENTS_MAP, MAP_RINGBUF, RINGBUF_BYTES, None, None),
+        MapDef(EVENTS_MAP, MAP_RINGBUF, ringbuf_bytes, None, None),
         MapDef(LOST_MAP, MAP_ARRAY, 1, di.int_type(32, False), di.int_type(64, False)),
     ]
     if scratch_size:

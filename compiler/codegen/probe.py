@@ -45,11 +45,14 @@ class ProbeCodegen:
         self.b = ir.IRBuilder(body)
         self.ctx = func.args[0]
         self._vars: dict[str, ir.Value] = {}
+        self._live: list[tuple[int, ir.Value]] = []        # temporaries of unfinished statements
+        self._free: dict[int, list[ir.Value]] = {}          # reusable temporaries by size
 
     # ---- the program ---------------------------------------------------------------------
     def generate(self) -> None:
         if self.probe.predicate is not None:
             cond = self.truth(self.expr(self.probe.predicate))
+            self._release_since(0)
             with self.b.if_then(self.b.not_(cond)):
                 self.b.ret(ir.Constant(I32, 0))
         self.block(self.probe.body)
@@ -58,10 +61,26 @@ class ProbeCodegen:
 
     # ---- low-level helpers used by builtins and maps -------------------------------------
     def stack(self, size: int, name: str = "") -> ir.Value:
+        """A temporary stack buffer, live until the end of the current statement.
+
+        Temporaries of finished statements are reused: LLVM gets no lifetime markers from us,
+        so without reuse every printf of a long probe would add to the 512-byte BPF stack.
+        """
         slots = (max(size, 1) + 7) // 8
+        pool = self._free.get(slots)
+        a = pool.pop() if pool else self._new_alloca(slots, name)
+        self._live.append((slots, a))
+        return self.b.bitcast(a, I8P)
+
+    def _new_alloca(self, slots: int, name: str) -> ir.Value:
         a = self._alloca_builder.alloca(ir.ArrayType(I64, slots), name=name)
         a.align = 8
-        return self.b.bitcast(a, I8P)
+        return a
+
+    def _release_since(self, mark: int) -> None:
+        for slots, a in self._live[mark:]:
+            self._free.setdefault(slots, []).append(a)
+        del self._live[mark:]
 
     def memset0(self, ptr: ir.Value, size: int) -> None:
         self.b.call(self._intr["memset"], [ptr, ir.Constant(I8, 0), ir.Constant(I64, size), ir.Constant(I1, 0)])
@@ -148,6 +167,11 @@ class ProbeCodegen:
             self.stmt(stmt)
 
     def stmt(self, s) -> None:
+        mark = len(self._live)
+        self._stmt(s)
+        self._release_since(mark)
+
+    def _stmt(self, s) -> None:
         if isinstance(s, ast.ExprStmt):
             self.expr(s.expr)
         elif isinstance(s, ast.Assign):
@@ -198,8 +222,8 @@ class ProbeCodegen:
         self.b.store(self._arith(s.op[:-1], self.b.load(p64), rhs, t.signed), p64)
 
     def _var_slot(self, name: str, t: Type) -> ir.Value:
-        if name not in self._vars:
-            self._vars[name] = self.stack(t.size, name[1:])
+        if name not in self._vars:  # lives as long as the probe: never reused
+            self._vars[name] = self._alloca_builder.bitcast(self._new_alloca((t.size + 7) // 8, name[1:]), I8P)
         return self._vars[name]
 
     # ---- expressions ---------------------------------------------------------------------

@@ -16,7 +16,7 @@ from ..types import Agg, Int, Str, Tuple, Type, U64, to_json
 from .semantic import Semantics
 
 MAX_MAP_ENTRIES = 4096      # bpftrace 0.17's BPFTRACE_MAP_KEYS_MAX
-RINGBUF_BYTES = 1 << 20     # power of two and a multiple of the page size (kernel-facts §3)
+PAGE_SIZE = 4096
 EVENTS_MAP = "kt_events"
 LOST_MAP = "kt_lost"
 SCRATCH_MAP = "kt_scratch"
@@ -59,6 +59,7 @@ class PrintfPlan:
 class ResourcePlan:
     maps: Mapping[str, MapPlan]
     printfs: Mapping[ast.Call, PrintfPlan]
+    ringbuf_bytes: int      # a power of two and a multiple of the page size (kernel-facts §3)
 
     @property
     def scratch_size(self) -> int:
@@ -97,7 +98,7 @@ def bpf_map_name(name: str) -> str:
     return "AT_" + name[1:]
 
 
-def plan(sema: Semantics) -> ResourcePlan:
+def plan(sema: Semantics, ringbuf_pages: int = 256) -> ResourcePlan:
     maps = {}
     for name in sorted(sema.maps):
         info = sema.maps[name]
@@ -124,4 +125,6 @@ def plan(sema: Semantics) -> ResourcePlan:
                 offset += t.size
             fmt = node.args[0].value.decode("utf-8", "surrogateescape")
             printfs[node] = PrintfPlan(len(printfs), fmt, tuple(args), _align(offset, 8))
-    return ResourcePlan(MappingProxyType(maps), MappingProxyType(printfs))
+    if ringbuf_pages < 1 or ringbuf_pages & (ringbuf_pages - 1):
+        raise ValueError(f"the ring buffer size must be a power of two pages, not {ringbuf_pages}")
+    return ResourcePlan(MappingProxyType(maps), MappingProxyType(printfs), ringbuf_pages * PAGE_SIZE)

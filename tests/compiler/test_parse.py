@@ -102,3 +102,10 @@ def test_integer_literals_round_trip(n):
     assert stmt.value.value == n
     (stmt,) = body(f"$x = {hex(n)}")
     assert stmt.value.value == n
+
+
+def test_equality_is_not_two_assignments():
+    (stmt,) = body("if ($i == 0) { $a = 1 }")
+    assert stmt.cond.op == "=="
+    (stmt,) = body("$a <<= 2")
+    assert stmt.op == "<<="
