@@ -25,9 +25,10 @@ from .sys.syscall import SyscallError, bpf, errno_name, errno_text
 log = logging.getLogger(__name__)
 
 # Verifier log buffer sizes. The kernel caps log_size at UINT_MAX >> 2 (kernel/bpf/log.c
-# bpf_vlog_init); we stop growing well before that.
+# bpf_vlog_init); we stop growing well before that. Since 6.4 a log that does not fit is
+# rotated (the end, where the error is, survives) and the load fails with ENOSPC.
 LOG_SIZE_INITIAL = 1 << 20
-LOG_SIZE_MAX = 1 << 30
+LOG_SIZE_MAX = 1 << 28
 
 
 class VerifierError(SyscallError):
@@ -205,9 +206,19 @@ def _prog_load(pspec: ProgramSpec, insns: bytes, license_: bytes, btf_fd: OwnedF
             fd = bpf(BpfCmd.PROG_LOAD, attr)
             return _LoadResult(fd, None, _text(logbuf))
         except SyscallError as e:
-            if e.errno == errno.ENOSPC and log_level and size < LOG_SIZE_MAX:
-                size = min(LOG_SIZE_MAX, max(size * 4, attr.log_true_size + 1))
-                continue
+            if e.errno == errno.ENOSPC and log_level:
+                if size < LOG_SIZE_MAX:
+                    size = min(LOG_SIZE_MAX, max(size * 4, attr.log_true_size + 1))
+                    continue
+                # ENOSPC replaces the verifier's verdict (bpf_check: a log finalize error
+                # wins), so load once more without a log to learn the real outcome.
+                text = (f"[verifier log truncated to its last {size} bytes]\n"
+                        + _text(logbuf))
+                attr.log_level = attr.log_size = attr.log_buf = 0
+                try:
+                    return _LoadResult(bpf(BpfCmd.PROG_LOAD, attr), None, text)
+                except SyscallError as e2:
+                    return _LoadResult(None, e2, text)
             return _LoadResult(None, e, _text(logbuf))
 
 

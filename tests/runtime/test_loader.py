@@ -114,3 +114,17 @@ def test_failure_in_second_program_closes_first(counter_spec):
     with pytest.raises(VerifierError):
         load_object(spec)
     assert open_fds() == before
+
+
+def test_log_cap_reports_the_real_outcome(monkeypatch, counter_spec):
+    # When even the largest buffer is too small, the kernel answers ENOSPC instead of the
+    # verifier's verdict; the loader then loads without a log to find the real outcome.
+    monkeypatch.setattr(loader, "LOG_SIZE_INITIAL", 64)
+    monkeypatch.setattr(loader, "LOG_SIZE_MAX", 128)
+    with load_object(counter_spec, log_level=2) as obj:
+        log = obj.programs["tracepoint/syscalls/sys_enter_getpid"].verifier_log
+        assert log.startswith("[verifier log truncated to its last 128 bytes]")
+    with pytest.raises(VerifierError) as info:
+        load_object(parse_object(objects.bad_object()), log_level=1)
+    assert info.value.errno == 13  # EACCES, not ENOSPC
+    assert info.value.log.startswith("[verifier log truncated")
