@@ -32,6 +32,14 @@ def _kt_version() -> str:
         return "0+unknown"
 
 
+class _VersionAction(argparse.Action):
+    """--version, resolved only when asked for: importlib.metadata costs ~20 ms at startup."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"kt v{_kt_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="kt", usage=USAGE, epilog=EPILOG,
                                 description="kt: a tracing compiler for Linux (bpftrace's language, compiled to eBPF).",
@@ -43,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", dest="verbose", action="store_true", help="verbose: the whole verifier log")
     p.add_argument("-q", dest="quiet", action="store_true", help="no status lines (Attached N probes)")
     p.add_argument("--emit-elf", metavar="FILE", help="write the BPF object to FILE and exit")
-    p.add_argument("-V", "--version", action="version", version=f"kt v{_kt_version()}")
+    p.add_argument("-V", "--version", action=_VersionAction, nargs=0, help="print kt's version and exit")
     p.add_argument("args", nargs="*", metavar="FILE [ARGS...]",
                    help="script file (unless -e) and its positional parameters $1, $2, ...")
     return p
