@@ -216,10 +216,32 @@ def _check_agg(kind: str, nargs: int):
     return check
 
 
+def _check_delete(checker: "Checker", call: ast.Call) -> Type | None:
+    if not _check_arity(checker, call, 1, 1):
+        return None
+    target = call.args[0]
+    if not isinstance(target, ast.MapRef) or not target.keys:
+        checker.sink.error(target.span, "delete() takes one map element: delete(@name[key])")
+        return None
+    checker.check_map_element(target)
+    return Void()
+
+
+def _lower_delete(cg: "ProbeCodegen", call: ast.Call) -> None:
+    from .codegen import maps
+
+    target = call.args[0]
+    plan = cg.plan.maps[target.name]
+    key = maps.build_key(cg, plan, target.keys)
+    cg.helper(Helper.map_delete_elem, cg.map_ptr(plan.bpf_name), key)
+    return None
+
+
 FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("printf", "print formatted text: printf(fmt, args...)", _check_printf, _lower_printf),
     Function("str", "read a NUL-terminated string: str(ptr[, len])", _check_str, _lower_str),
     Function("exit", "end the trace: print maps and exit", _check_exit, _lower_exit),
+    Function("delete", "remove one element of a map: delete(@name[key])", _check_delete, _lower_delete),
     Function("count", "count calls", _check_agg("count", 0), None, agg="count"),
     Function("sum", "sum of the values", _check_agg("sum", 1), None, agg="sum"),
     Function("min", "smallest value", _check_agg("min", 1), None, agg="min"),

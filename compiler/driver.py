@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from . import elf
 from .ast import Program
-from .codegen.module import build_module
+from .codegen.module import BPF_STACK_LIMIT, build_module
 from .diagnostics import DiagnosticSink
 from .options import CompileOptions
 from .parse import parse
@@ -42,7 +42,12 @@ def check(source: SourceFile, options: CompileOptions) -> tuple[Program, Semanti
 def compile_source(source: SourceFile, options: CompileOptions) -> Compiled:
     program, sema, sink = check(source, options)
     resources = plan(sema, options.ringbuf_pages)
-    module = build_module(sema, resources, options)
+    module, too_big = build_module(sema, resources, options)
+    for use in too_big:
+        sink.error(use.probe.span, f"{use.name} needs about {use.bytes} bytes of BPF stack; the kernel allows "
+                   f"{BPF_STACK_LIMIT}", "strings take 16 (comm) or 64 (str()) bytes each: use fewer in one "
+                   "probe, or shorter ones with str(ptr, n)")
+    sink.raise_if_errors(source)
     optimized = elf.optimize(module)
     obj = elf.emit_object(optimized)
     warnings = tuple(d for d in sink.items if d.severity == "warning")

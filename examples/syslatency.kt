@@ -8,7 +8,7 @@ tracepoint:syscalls:sys_enter_read
 }
 
 tracepoint:syscalls:sys_exit_read
-/@start[tid] != 0/
+/@start[tid]/
 {
 	$ns = nsecs - @start[tid];
 	@calls[comm] = count();
@@ -16,5 +16,5 @@ tracepoint:syscalls:sys_exit_read
 	@min_ns[comm] = min($ns);
 	@avg_ns[comm] = avg($ns);
 	@max_ns[comm] = max($ns);
-	@start[tid] = 0;
+	delete(@start[tid]);
 }

@@ -83,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         source = SourceFile.of("stdin" if path == "-" else path, text)
     positional = [a for a in positional if a != "--"]
 
-    from .tracefs import tracefs_root  # mounts tracefs when needed
+    if os.geteuid() != 0:
+        return _fail("kt must run as root: it reads tracefs and loads BPF programs "
+                     "(CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)")
 
     from .child import ChildError, HeldChild, resolve_command
     child = None
@@ -94,6 +96,13 @@ def main(argv: list[str] | None = None) -> int:
             return _fail(str(err))
     try:
         return _run(opts, source, positional, child, start_ns)
+    except BrokenPipeError:
+        # The reader went away (`kt ... | head`): the trace is over; everything attached was
+        # already released on the way out. Point stdout at /dev/null so the interpreter's
+        # final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     finally:
         if child is not None:
             child.kill()

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
 from llvmlite import ir
 
+from .. import ast
 from ..options import CompileOptions
 from ..passes.resources import ResourcePlan
 from ..passes.semantic import Semantics
@@ -39,7 +41,18 @@ def _program_name(name: str, used: set[str]) -> str:
     return candidate
 
 
-def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions) -> ir.Module:
+BPF_STACK_LIMIT = 512
+
+
+@dataclass(frozen=True, slots=True)
+class StackUse:
+    probe: ast.Probe
+    name: str
+    bytes: int
+
+
+def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions) -> tuple[ir.Module, list[StackUse]]:
+    """The module, and the probes whose stack buffers exceed the BPF limit (LLVM would abort)."""
     module = ir.Module(name=options.source_name)
     module.triple = TRIPLE
     module.data_layout = DATALAYOUT
@@ -57,13 +70,17 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions) -
 
     intrinsics = _intrinsics(module)
     used: set[str] = set()
+    too_big: list[StackUse] = []
     for probe, resolved_list in sema.probes:
         for resolved in resolved_list:
             fn = ir.Function(module, ir.FunctionType(I32, [I8P]), _program_name(resolved.name, used))
             fn.section = resolved.section
             fn.attributes.add("nounwind")
             fn.args[0].name = "ctx"
-            ProbeCodegen(module, fn, probe, resolved, sema, plan, options, map_globals, intrinsics).generate()
+            cg = ProbeCodegen(module, fn, probe, resolved, sema, plan, options, map_globals, intrinsics)
+            cg.generate()
+            if cg.stack_bytes > BPF_STACK_LIMIT:
+                too_big.append(StackUse(probe, resolved.name, cg.stack_bytes))
 
     meta = json.dumps(plan.to_meta(sema, options.source_name), separators=(",", ":")).encode()
     meta_t = ir.ArrayType(I8, len(meta))
@@ -72,4 +89,4 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions) -
     gv.global_constant = True
     gv.section = META_SECTION
     di.finish()
-    return module
+    return module, too_big

@@ -45,6 +45,7 @@ class ProbeCodegen:
         self.b = ir.IRBuilder(body)
         self.ctx = func.args[0]
         self._vars: dict[str, ir.Value] = {}
+        self.stack_bytes = 0                                # buffers on the BPF stack, estimated
         self._live: list[tuple[int, ir.Value]] = []        # temporaries of unfinished statements
         self._free: dict[int, list[ir.Value]] = {}          # reusable temporaries by size
 
@@ -73,6 +74,8 @@ class ProbeCodegen:
         return self.b.bitcast(a, I8P)
 
     def _new_alloca(self, slots: int, name: str) -> ir.Value:
+        if slots > 1:  # single words become registers after mem2reg; buffers stay on the stack
+            self.stack_bytes += slots * 8
         a = self._alloca_builder.alloca(ir.ArrayType(I64, slots), name=name)
         a.align = 8
         return a

@@ -251,17 +251,24 @@ class Checker:
             return self._binary(e)
         raise TypeError(f"unexpected node {e!r}")
 
-    def _map_read(self, e: ast.MapRef) -> Type | None:
+    def check_map_element(self, e: ast.MapRef) -> MapInfo | None:
+        """Check a use of an existing map's element (a read, delete()): keys must fit."""
         key_t = self._map_keys(e)
         info = self.maps.get(e.name)
         if info is None:
-            self.sink.error(e.span, f"map '{e.name}' is read but never assigned", did_you_mean(e.name, list(self.maps)))
-            return None
-        if isinstance(info.value, Agg):
-            self.sink.error(e.span, f"map '{e.name}' holds {info.value}; its value is only printed, not read")
+            self.sink.error(e.span, f"map '{e.name}' is used but never assigned", did_you_mean(e.name, list(self.maps)))
             return None
         if (info.key is None) != (key_t is None) or (key_t is not None and unify(info.key, key_t) is None):
             self.sink.error(e.span, f"map '{e.name}' is keyed by {_key_desc(info.key)}; here by {_key_desc(key_t)}")
+            return None
+        return info
+
+    def _map_read(self, e: ast.MapRef) -> Type | None:
+        info = self.check_map_element(e)
+        if info is None:
+            return None
+        if isinstance(info.value, Agg):
+            self.sink.error(e.span, f"map '{e.name}' holds {info.value}; its value is only printed, not read")
             return None
         return info.value
 

@@ -82,3 +82,14 @@ def test_several_errors_reported_together(errors):
 
 def test_no_probes(errors):
     assert "no probes in the script" in errors("// nothing\n")
+
+
+def test_too_much_stack_is_a_diagnostic_not_an_llvm_abort(errors):
+    strs = " ".join(f"${v} = str(args->filename);" for v in "abcdefghi")
+    out = errors(f"tracepoint:syscalls:sys_enter_openat {{ {strs} @x[$a, $b] = 1; }}")
+    assert "needs about 768 bytes of BPF stack; the kernel allows 512" in out
+
+
+def test_delete_needs_an_element_of_an_assigned_map(errors):
+    assert "map '@x' is used but never assigned" in errors("BEGIN { delete(@x[1]); }")
+    assert "delete() takes one map element: delete(@name[key])" in errors("BEGIN { @x[1] = 1; delete(@x); }")

@@ -235,3 +235,32 @@ def test_nothing_left_attached_after_a_run():
 def _prog_ids() -> set[int]:
     out = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True, check=True).stdout
     return {p["id"] for p in json.loads(out or "[]")}
+
+
+@kernel
+def test_delete_removes_map_elements():
+    r = run_kt("-e", 'BEGIN { @x[1] = 1; @x[2] = 2; @x[3] = 3; delete(@x[2]); @c["a"] = count(); '
+               '@c["b"] = count(); delete(@c["a"]); exit(); }')
+    assert r.rc == 0, r.err
+    assert r.out == "\n\n@c[b]: 1\n@x[1]: 1\n@x[3]: 3\n"
+
+
+@kernel
+def test_reader_going_away_ends_the_trace_quietly():
+    proc = subprocess.Popen(kt_command() + ["-e", 'tracepoint:raw_syscalls:sys_enter /pid == cpid/ { printf("%s\\n", comm); }',
+                                            "-c", "/bin/sh -c 'ls -R /usr/share/doc > /dev/null'"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    _, err = proc.communicate(timeout=60)
+    assert first.strip() in ("kt", "sh", "ls")
+    assert proc.returncode == 0 and "Traceback" not in err
+
+
+def test_not_root_one_clear_message():
+    # a user namespace: the same binary, run as an unprivileged uid
+    r = subprocess.run(["unshare", "--user"] + kt_command() + ["-e", "BEGIN { exit(); }"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert r.stderr == ("kt: error: kt must run as root: it reads tracefs and loads BPF programs "
+                        "(CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)\n")
