@@ -237,11 +237,34 @@ def _lower_delete(cg: "ProbeCodegen", call: ast.Call) -> None:
     return None
 
 
+def _check_whole_map(checker: "Checker", call: ast.Call) -> Type | None:
+    if not _check_arity(checker, call, 1, 1):
+        return None
+    target = call.args[0]
+    if not isinstance(target, ast.MapRef) or target.keys:
+        checker.sink.error(target.span, f"{call.name}() takes a whole map: {call.name}(@name)")
+        return None
+    if target.name not in checker.maps:
+        checker.sink.error(target.span, f"map '{target.name}' is used but never assigned")
+        return None
+    return Void()
+
+
+def _lower_map_event(cg: "ProbeCodegen", call: ast.Call) -> None:
+    # The kernel has no helper that empties a whole map: user space does it when the event
+    # arrives (as bpftrace does), between the events before and after it.
+    cg.emit_map_event(call.name, call.args[0].name)
+    return None
+
+
 FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("printf", "print formatted text: printf(fmt, args...)", _check_printf, _lower_printf),
     Function("str", "read a NUL-terminated string: str(ptr[, len])", _check_str, _lower_str),
     Function("exit", "end the trace: print maps and exit", _check_exit, _lower_exit),
     Function("delete", "remove one element of a map: delete(@name[key])", _check_delete, _lower_delete),
+    Function("clear", "remove every element of a map: clear(@name)", _check_whole_map, _lower_map_event),
+    Function("zero", "set every value of a map to zero, keeping its keys: zero(@name)", _check_whole_map,
+             _lower_map_event),
     Function("count", "count calls", _check_agg("count", 0), None, agg="count"),
     Function("sum", "sum of the values", _check_agg("sum", 1), None, agg="sum"),
     Function("min", "smallest value", _check_agg("min", 1), None, agg="min"),

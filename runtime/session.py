@@ -30,6 +30,8 @@ from .spec import parse_object
 from .sys.syscall import SyscallError
 
 EXIT_EVENT_ID = 30000
+CLEAR_EVENT_ID = 30001
+ZERO_EVENT_ID = 30002
 VERIFIER_TAIL_LINES = 12
 _ID = struct.Struct("<Q")
 
@@ -63,6 +65,9 @@ class Session:
         meta = spec.meta
         self._printfs = {p["id"]: PrintfMeta.from_json(p) for p in meta.get("printf", [])}
         obj = self._load(spec)
+        if self.verbose:
+            for prog in obj.programs.values():
+                print(f"Verifier log of {prog.section}:\n{prog.verifier_log.rstrip()}\n", file=self.err)
         links = Links()
         ring = None
         wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -171,6 +176,11 @@ class Session:
             (event_id,) = _ID.unpack_from(rec, 0)
             if event_id == EXIT_EVENT_ID:
                 self._exit_requested = True
+            elif event_id in (CLEAR_EVENT_ID, ZERO_EVENT_ID):
+                if out:  # keep the order of output and map changes
+                    self.out.write(b"".join(out))
+                    out.clear()
+                self._map_event(obj, event_id, _ID.unpack_from(rec, 8)[0])
             elif event_id in self._printfs:
                 pf = self._printfs[event_id]
                 out.append(render_bytes(pf.format, pf.decode_args(rec)))
@@ -178,6 +188,16 @@ class Session:
             self.out.write(b"".join(out))
             self.out.flush()
         self._report_lost(obj)
+
+    def _map_event(self, obj, event_id: int, index: int) -> None:
+        """clear(@m) empties a map; zero(@m) keeps its keys with zeroed values."""
+        kmap = obj.maps[obj.meta["maps"][index]["bpf_name"]]
+        if event_id == CLEAR_EVENT_ID:
+            kmap.clear()
+            return
+        for key, value in kmap.items():
+            zeroed = [bytes(len(v)) for v in value] if isinstance(value, list) else bytes(len(value))
+            kmap.update(key, zeroed)
 
     def _report_lost(self, obj) -> None:
         lost_map = obj.maps.get(obj.meta["events"]["lost"])

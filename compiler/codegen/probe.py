@@ -13,7 +13,7 @@ from .. import ast
 from ..builtins import BUILTIN_VARS, FUNCTIONS
 from ..helpers import Helper
 from ..options import CompileOptions
-from ..passes.resources import EVENTS_MAP, EXIT_EVENT_ID, LOST_MAP, SCRATCH_MAP, STACK_RECORD_MAX, ResourcePlan
+from ..passes.resources import EVENTS_MAP, EXIT_EVENT_ID, LOST_MAP, MAP_EVENT_IDS, SCRATCH_MAP, STACK_RECORD_MAX, ResourcePlan
 from ..passes.semantic import Semantics, positional_value
 from ..probes import ResolvedProbe
 from ..types import Int, Str, Type
@@ -158,6 +158,13 @@ class ProbeCodegen:
         for (off, t), arg in zip(pf.args, call.args[1:]):
             self.store_value(self.offset(rec, off), t, arg)
         self.emit_event(rec, pf.size)
+
+    def emit_map_event(self, action: str, map_name: str) -> None:
+        rec = self.stack(16, action)
+        rec64 = self.b.bitcast(rec, I64.as_pointer())
+        self.b.store(ir.Constant(I64, MAP_EVENT_IDS[action]), rec64)
+        self.b.store(ir.Constant(I64, self.plan.map_index(map_name)), self.b.gep(rec64, [ir.Constant(I32, 1)]))
+        self.emit_event(rec, 16)
 
     def emit_exit(self) -> None:
         rec = self.stack(8, "exit")

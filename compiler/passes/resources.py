@@ -23,6 +23,8 @@ SCRATCH_MAP = "kt_scratch"
 # Event records larger than this are built in a per-CPU scratch map, not on the stack.
 STACK_RECORD_MAX = 128
 EXIT_EVENT_ID = 30000
+# Map events: {u64 id; u64 map index in .kt.meta "maps"}; user space acts on the map.
+MAP_EVENT_IDS = {"clear": 30001, "zero": 30002}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,10 @@ class ResourcePlan:
     maps: Mapping[str, MapPlan]
     printfs: Mapping[ast.Call, PrintfPlan]
     ringbuf_bytes: int      # a power of two and a multiple of the page size (kernel-facts §3)
+
+    def map_index(self, name: str) -> int:
+        """A map's position in .kt.meta's "maps" list (which follows self.maps' order)."""
+        return list(self.maps).index(name)
 
     @property
     def scratch_size(self) -> int:

@@ -45,6 +45,10 @@ CASES = {
         'BEGIN { @a = 1; @b[1] = 2; @b[5] = 1; @c["x"] = 3; @c["yy"] = 3; @d = -5; @e[-1] = 1; @e[2] = 7; '
         '@s = "str"; @t[1, "a"] = 4; @u[3] = 5 * 4 - 30; @v = 0x10 | 3; exit(); }',
         None),
+    "clear_zero_delete": (
+        'BEGIN { @a[1] = count(); @a[2] = count(); @b = 5; @c[1] = 3; @c[2] = 4; @m = max(7); @k[1] = 1; '
+        '@k[2] = 2; clear(@a); zero(@c); zero(@b); zero(@m); delete(@k[1]); printf("EV x\\n"); exit(); }',
+        None),
     "printf_lines": (
         'tracepoint:syscalls:sys_enter_openat /pid == cpid && comm == "cat"/ { '
         'printf("EV %-8s|%5d|%-3d|%x|%s|%d\\n", comm, args->flags & 0xff, 7, 255, str(args->filename), args->dfd); }',
