@@ -42,7 +42,7 @@ def check(source: SourceFile, options: CompileOptions) -> tuple[Program, Semanti
 def compile_source(source: SourceFile, options: CompileOptions) -> Compiled:
     program, sema, sink = check(source, options)
     resources = plan(sema, options.ringbuf_pages)
-    module, too_big = build_module(sema, resources, options)
+    module, too_big = build_module(sema, resources, options, source)
     for use in too_big:
         sink.error(use.probe.span, f"{use.name} needs about {use.bytes} bytes of BPF stack; the kernel allows "
                    f"{BPF_STACK_LIMIT}", "strings take 16 (comm) or 64 (str()) bytes each: use fewer in one "

@@ -8,7 +8,6 @@ from __future__ import annotations
 import functools
 
 from llvmlite import binding as llvm
-from llvmlite import ir
 
 from .codegen.module import TRIPLE
 
@@ -21,8 +20,8 @@ def _target_machine() -> "llvm.TargetMachine":
     return target.create_target_machine(cpu="v3", opt=2, reloc="static", codemodel="small")
 
 
-def optimize(module: ir.Module) -> "llvm.ModuleRef":
-    mod = llvm.parse_assembly(str(module))
+def optimize(ir_text: str) -> "llvm.ModuleRef":
+    mod = llvm.parse_assembly(ir_text)
     mod.verify()
     tm = _target_machine()
     pto = llvm.create_pipeline_tuning_options(speed_level=2)

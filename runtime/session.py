@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import select
 import signal
 import struct
@@ -34,6 +35,20 @@ CLEAR_EVENT_ID = 30001
 ZERO_EVENT_ID = 30002
 VERIFIER_TAIL_LINES = 12
 _ID = struct.Struct("<Q")
+
+
+# BTF line info makes the verifier quote the source: "; @x[comm] = count(); @ script.kt:3"
+_SOURCE_LINE = re.compile(r"^; (?P<text>.*) @ (?P<file>\S+):(?P<line>\d+)$")
+
+
+def _verifier_source_line(log_lines: list[str]) -> str:
+    """' at FILE:LINE: TEXT' for the last source line the verifier reached before failing."""
+    for line in reversed(log_lines):
+        m = _SOURCE_LINE.match(line)
+        if m:
+            text = m["text"].strip()
+            return f"\n  at {m['file']}:{m['line']}" + (f": {text}" if text else "")
+    return ""
 
 
 class SessionError(Exception):
@@ -123,8 +138,9 @@ class Session:
             shown = lines if self.verbose else lines[-VERIFIER_TAIL_LINES:]
             more = "" if self.verbose or len(lines) <= VERIFIER_TAIL_LINES else \
                 f"\n({len(lines) - VERIFIER_TAIL_LINES} earlier lines of the verifier log omitted; -v shows all)"
+            where = _verifier_source_line(lines)
             raise SessionError(f"the kernel's verifier rejected {err.section or err.program}: "
-                               f"{os.strerror(err.errno)}\n" + "\n".join(shown) + more) from None
+                               f"{os.strerror(err.errno)}{where}\n" + "\n".join(shown) + more) from None
         except SyscallError as err:
             if err.errno == errno.ENOSYS:
                 raise SessionError("this kernel has no bpf() system call (CONFIG_BPF_SYSCALL is off); "

@@ -14,6 +14,7 @@ from llvmlite import ir
 
 from .. import ast
 from ..options import CompileOptions
+from ..source import SourceFile
 from ..passes.resources import ResourcePlan
 from ..passes.semantic import Semantics
 from .debuginfo import DebugInfo
@@ -51,12 +52,14 @@ class StackUse:
     bytes: int
 
 
-def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions) -> tuple[ir.Module, list[StackUse]]:
-    """The module, and the probes whose stack buffers exceed the BPF limit (LLVM would abort)."""
+def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions,
+                 source: SourceFile) -> tuple[str, list[StackUse]]:
+    """The module's IR text, and the probes whose stack buffers exceed the BPF limit (LLVM
+    would abort on them)."""
     module = ir.Module(name=options.source_name)
     module.triple = TRIPLE
     module.data_layout = DATALAYOUT
-    di = DebugInfo(module, options.source_name)
+    di = DebugInfo(module, options.source_name, source.text)
 
     map_globals: dict[str, ir.GlobalVariable] = {}
     for d in event_map_defs(di, plan.ringbuf_bytes, plan.scratch_size) + [user_map_def(di, p) for p in plan.maps.values()]:
@@ -67,6 +70,7 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions) -
     lic.section = "license"
     lic.global_constant = True
     di.global_var(lic, "LICENSE", di.array(di.basic("char", 8, "DW_ATE_signed_char"), 8, 4))
+    di.finish()
 
     intrinsics = _intrinsics(module)
     used: set[str] = set()
@@ -77,7 +81,10 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions) -
             fn.section = resolved.section
             fn.attributes.add("nounwind")
             fn.args[0].name = "ctx"
-            cg = ProbeCodegen(module, fn, probe, resolved, sema, plan, options, map_globals, intrinsics)
+            line, _ = source.line_col(probe.span.start)
+            scope = di.subprogram(fn, line)
+            cg = ProbeCodegen(module, fn, probe, resolved, sema, plan, options, map_globals, intrinsics,
+                              lambda span, scope=scope: di.location(scope, *source.line_col(span.start)))
             cg.generate()
             if cg.stack_bytes > BPF_STACK_LIMIT:
                 too_big.append(StackUse(probe, resolved.name, cg.stack_bytes))
@@ -88,5 +95,4 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions) -
     gv.initializer = ir.Constant(meta_t, bytearray(meta))
     gv.global_constant = True
     gv.section = META_SECTION
-    di.finish()
-    return module, too_big
+    return di.patch_text(str(module)), too_big

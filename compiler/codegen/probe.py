@@ -29,7 +29,8 @@ I8P = I8.as_pointer()
 class ProbeCodegen:
     def __init__(self, module: ir.Module, func: ir.Function, probe: ast.Probe, resolved: ResolvedProbe,
                  sema: Semantics, plan: ResourcePlan, options: CompileOptions,
-                 map_globals: dict[str, ir.GlobalVariable], intrinsics: dict[str, ir.Function]):
+                 map_globals: dict[str, ir.GlobalVariable], intrinsics: dict[str, ir.Function],
+                 location=None):
         self.module = module
         self.func = func
         self.probe = probe
@@ -44,6 +45,9 @@ class ProbeCodegen:
         self._alloca_builder = ir.IRBuilder(self.entry)
         self.b = ir.IRBuilder(body)
         self.ctx = func.args[0]
+        # span -> DILocation: instructions carry the line of the statement they come from, so
+        # BTF line info (and the verifier's log) can name the kt line.
+        self._location = location or (lambda span: None)
         self._vars: dict[str, ir.Value] = {}
         self.stack_bytes = 0                                # buffers on the BPF stack, estimated
         self._live: list[tuple[int, ir.Value]] = []        # temporaries of unfinished statements
@@ -51,12 +55,16 @@ class ProbeCodegen:
 
     # ---- the program ---------------------------------------------------------------------
     def generate(self) -> None:
+        self.b.debug_metadata = self._location(self.probe.span)
+        self._alloca_builder.debug_metadata = self.b.debug_metadata
         if self.probe.predicate is not None:
+            self.b.debug_metadata = self._location(self.probe.predicate.span)
             cond = self.truth(self.expr(self.probe.predicate))
             self._release_since(0)
             with self.b.if_then(self.b.not_(cond)):
                 self.b.ret(ir.Constant(I32, 0))
         self.block(self.probe.body)
+        self.b.debug_metadata = self._location(self.probe.body.span)
         self.b.ret(ir.Constant(I32, 0))
         self._alloca_builder.branch(self.func.blocks[1])
 
@@ -177,6 +185,7 @@ class ProbeCodegen:
             self.stmt(stmt)
 
     def stmt(self, s) -> None:
+        self.b.debug_metadata = self._location(s.span)
         mark = len(self._live)
         self._stmt(s)
         self._release_since(mark)
