@@ -148,9 +148,20 @@ def _lower_printf(cg: "ProbeCodegen", call: ast.Call) -> None:
     return None
 
 
+def _positional_text(checker_or_cg, node) -> bytes | None:
+    """str($N) is the parameter's text even when it looks like a number (as in bpftrace)."""
+    if isinstance(node, ast.Positional) and not node.is_count:
+        params = checker_or_cg.options.positional
+        return params[node.index - 1].encode() if 1 <= node.index <= len(params) else b""
+    return None
+
+
 def _check_str(checker: "Checker", call: ast.Call) -> Type | None:
     if not _check_arity(checker, call, 1, 2):
         return None
+    text = _positional_text(checker, call.args[0])
+    if text is not None:
+        return Str(len(text) + 1)
     t = checker.check(call.args[0])
     size = STRLEN
     if len(call.args) == 2:
@@ -172,6 +183,9 @@ def _check_str(checker: "Checker", call: ast.Call) -> Type | None:
 def _lower_str(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
     size = cg.types[call].size
     arg = call.args[0]
+    text = _positional_text(cg, arg)
+    if text is not None:
+        return cg.const_str(text)
     if isinstance(cg.types[arg], Str):
         src = cg.expr(arg)
         if cg.types[arg].size == size:

@@ -123,7 +123,7 @@ class ProbeCodegen:
 
     def store_value(self, dst: ir.Value, t: Type, e) -> None:
         """Store expression e, converted to type t, at dst (a zeroed buffer of t.size)."""
-        if isinstance(e, ast.Call) and e.name == "str" and isinstance(self.types[e.args[0]], Int):
+        if isinstance(e, ast.Call) and e.name == "str" and isinstance(self.types.get(e.args[0]), Int):
             # Read the string straight into its destination: no second buffer on the stack.
             size = min(self.types[e].size, t.size)
             self.helper(Helper.probe_read_str, dst, ir.Constant(I64, size), self.expr(e.args[0]))
@@ -250,10 +250,10 @@ class ProbeCodegen:
         if isinstance(e, ast.IntLit):
             return ir.Constant(I64, e.value & 0xFFFFFFFFFFFFFFFF)
         if isinstance(e, ast.StrLit):
-            return self._const_str(e.value)
+            return self.const_str(e.value)
         if isinstance(e, ast.Positional):
             v = positional_value(self.options, e)
-            return ir.Constant(I64, v & 0xFFFFFFFFFFFFFFFF) if isinstance(v, int) else self._const_str(v)
+            return ir.Constant(I64, v & 0xFFFFFFFFFFFFFFFF) if isinstance(v, int) else self.const_str(v)
         if isinstance(e, ast.Builtin):
             return BUILTIN_VARS[e.name].lower(self, e)
         if isinstance(e, ast.Var):
@@ -277,7 +277,7 @@ class ProbeCodegen:
             return self._binary(e)
         raise TypeError(e)
 
-    def _const_str(self, data: bytes) -> ir.Value:
+    def const_str(self, data: bytes) -> ir.Value:
         size = len(data) + 1
         buf = self.stack(size, "strlit")
         arr_t = ir.ArrayType(I8, size)

@@ -264,3 +264,10 @@ def test_not_root_one_clear_message():
     assert r.returncode == 1
     assert r.stderr == ("kt: error: kt must run as root: it reads tracefs and loads BPF programs "
                         "(CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)\n")
+
+
+@kernel
+def test_str_of_a_positional_is_its_text_even_when_numeric():
+    r = run_kt("-e", 'BEGIN { printf("%s|%s|%d\\n", str($1), str($2), $1 + 1); exit(); }', "42", "abc")
+    assert r.rc == 0, r.err
+    assert r.out.splitlines()[0] == "42|abc|43"
