@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Callable
 from llvmlite import ir
 
 from . import ast
-from .helpers import Helper
-from .types import Agg, Args, Int, S64, Str, Type, U64, Void
+from .helpers import BPF_F_USER_STACK, Helper
+from .types import Agg, Args, Int, S64, Str, Sym, Type, U64, Void
 
 if TYPE_CHECKING:  # pragma: no cover
     from .codegen.probe import ProbeCodegen
@@ -63,11 +63,96 @@ def _lower_comm(cg: "ProbeCodegen", node) -> ir.Value:
 
 def _args_type(checker: "Checker", node: ast.Builtin) -> Type | None:
     probe = checker.current_probe
-    if probe.tracepoint is None:
+    if probe.tracepoint is None and not probe.func_args and probe.kind not in ("kfunc", "kretfunc"):
         checker.sink.error(node.span, f"'args' is not available in {probe.name}",
-                           "args is the record of a tracepoint probe")
+                           "args is the record of a tracepoint, or a kfunc's arguments; "
+                           "kprobes and uprobes have arg0..arg5")
         return None
     return Args(probe.name)
+
+
+# x86-64 struct pt_regs offsets (kernel-facts §5): the first six integer arguments and the
+# return value, as kprobes, uprobes and perf events see the registers.
+PT_REGS_ARGS = (112, 104, 96, 88, 72, 64)   # di, si, dx, cx, r8, r9
+PT_REGS_RET = 80                            # ax
+PT_REGS_IP = 128
+
+
+def _arg_type(index: int):
+    def type_rule(checker: "Checker", node: ast.Builtin) -> Type | None:
+        probe = checker.current_probe
+        if probe.ctx not in ("pt_regs", "u64_array"):
+            checker.sink.error(node.span, f"'{node.name}' is not available in {probe.name}",
+                               "use args->FIELD in tracepoints")
+            return None
+        return U64
+    return type_rule
+
+
+def _lower_arg(index: int):
+    def lower(cg: "ProbeCodegen", node) -> ir.Value:
+        if cg.resolved.ctx == "pt_regs":
+            return cg.ctx_u64(PT_REGS_ARGS[index])
+        return cg.ctx_u64(8 * index)
+    return lower
+
+
+def _retval_type(checker: "Checker", node: ast.Builtin) -> Type | None:
+    probe = checker.current_probe
+    if not probe.retprobe:
+        checker.sink.error(node.span, f"'retval' is only available in return probes, not in {probe.name}",
+                           "kretprobe, uretprobe and kretfunc see the return value")
+        return None
+    return S64
+
+
+def _lower_retval(cg: "ProbeCodegen", node) -> ir.Value:
+    if cg.resolved.ctx == "pt_regs":
+        return cg.ctx_u64(PT_REGS_RET)
+    return cg.ctx_u64(8 * cg.resolved.retval_index)
+
+
+def _name_index_type(what: str):
+    def type_rule(checker: "Checker", node: ast.Builtin) -> Type | None:
+        probe = checker.current_probe
+        if what == "func" and not probe.func_names:
+            checker.sink.error(node.span, f"'func' is not available in {probe.name}",
+                               "func names the traced function of a kprobe, uprobe or kfunc")
+            return None
+        return Sym(what)
+    return type_rule
+
+
+def _lower_name_index(cg: "ProbeCodegen", node) -> ir.Value:
+    # Index into .kt.meta's probe_names/func_names: this program's first target plus the
+    # attach cookie when the program serves several targets (a wildcard).
+    base = ir.Constant(I64, cg.probe_base)
+    if not cg.resolved.multi:
+        return base
+    return cg.b.add(base, cg.helper(Helper.get_attach_cookie, cg.ctx))
+
+
+def _stack_type(kind: str):
+    def type_rule(checker: "Checker", node: ast.Builtin) -> Type | None:
+        return Sym(kind)
+    return type_rule
+
+
+def _lower_stack(user: bool):
+    def lower(cg: "ProbeCodegen", node) -> ir.Value:
+        from .passes.resources import STACKS_MAP
+
+        stack_id = cg.helper(Helper.get_stackid, cg.ctx, cg.map_ptr(STACKS_MAP),
+                             ir.Constant(I64, BPF_F_USER_STACK if user else 0))
+        if not user:
+            return stack_id
+        buf = cg.stack(16, "ustack")
+        p64 = cg.b.bitcast(buf, I64.as_pointer())
+        cg.b.store(stack_id, p64)
+        cg.b.store(cg.b.lshr(cg.helper(Helper.get_current_pid_tgid), ir.Constant(I64, 32)),
+                   cg.b.gep(p64, [ir.Constant(ir.IntType(32), 1)]))
+        return buf
+    return lower
 
 
 def _lower_args(cg: "ProbeCodegen", node) -> ir.Value:
@@ -96,7 +181,15 @@ BUILTIN_VARS: dict[str, BuiltinVar] = {b.name: b for b in (
                lambda cg, n: cg.helper(Helper.get_smp_processor_id)),
     BuiltinVar("cpid", "pid of the child started with -c (0 without -c)", _fixed(U64),
                lambda cg, n: ir.Constant(I64, cg.options.cpid)),
-    BuiltinVar("args", "the tracepoint's arguments: args->field or args.field", _args_type, _lower_args),
+    BuiltinVar("args", "the tracepoint's record or the kfunc's arguments: args->field or args.field",
+               _args_type, _lower_args),
+    *(BuiltinVar(f"arg{i}", f"argument {i} of the probed function (kprobe, uprobe, rawtracepoint, kfunc)",
+                 _arg_type(i), _lower_arg(i)) for i in range(6)),
+    BuiltinVar("retval", "the return value (kretprobe, uretprobe, kretfunc)", _retval_type, _lower_retval),
+    BuiltinVar("func", "the traced function's name", _name_index_type("func"), _lower_name_index),
+    BuiltinVar("probe", "the probe's full name", _name_index_type("probe"), _lower_name_index),
+    BuiltinVar("kstack", "the kernel stack", _stack_type("kstack"), _lower_stack(False)),
+    BuiltinVar("ustack", "the user stack", _stack_type("ustack"), _lower_stack(True)),
 )}
 
 
@@ -135,7 +228,7 @@ def _check_printf(checker: "Checker", call: ast.Call) -> Type | None:
     for want, arg, t in zip(wanted, args, arg_types):
         if t is None:
             continue
-        if want == "str" and not isinstance(t, Str):
+        if want == "str" and not isinstance(t, (Str, Sym)):
             checker.sink.error(arg.span, f"%s needs a string, this is {t}",
                                "use str() to read a string from a pointer" if isinstance(t, Int) else "")
         elif want == "int" and not isinstance(t, Int):
@@ -271,6 +364,53 @@ def _lower_map_event(cg: "ProbeCodegen", call: ast.Call) -> None:
     return None
 
 
+def _check_sym(kind: str):
+    def check(checker: "Checker", call: ast.Call) -> Type | None:
+        if not _check_arity(checker, call, 1, 1):
+            return None
+        t = checker.check(call.args[0])
+        if t is not None and not isinstance(t, Int):
+            checker.sink.error(call.args[0].span, f"{call.name}() needs an address (an integer), this is {t}")
+            return None
+        return Sym(kind)
+    return check
+
+
+def _lower_ksym(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
+    return cg.expr(call.args[0])
+
+
+def _lower_usym(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
+    buf = cg.stack(16, "usym")
+    p64 = cg.b.bitcast(buf, I64.as_pointer())
+    cg.b.store(cg.expr(call.args[0]), p64)
+    cg.b.store(cg.b.lshr(cg.helper(Helper.get_current_pid_tgid), ir.Constant(I64, 32)),
+               cg.b.gep(p64, [ir.Constant(ir.IntType(32), 1)]))
+    return buf
+
+
+def _check_kaddr(checker: "Checker", call: ast.Call) -> Type | None:
+    if not _check_arity(checker, call, 1, 1):
+        return None
+    arg = call.args[0]
+    if not isinstance(arg, ast.StrLit):
+        checker.sink.error(arg.span, "kaddr() takes a symbol name as a string literal: kaddr(\"jiffies\")")
+        return None
+    lookup = checker.options.kernel_symbol
+    if lookup is None:
+        checker.sink.error(arg.span, "kernel symbols are not readable here (/proc/kallsyms)")
+        return None
+    name = arg.value.decode("utf-8", "replace")
+    if lookup(name) is None:
+        checker.sink.error(arg.span, f"no kernel symbol '{name}' in /proc/kallsyms")
+        return None
+    return U64
+
+
+def _lower_kaddr(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
+    return ir.Constant(I64, cg.options.kernel_symbol(call.args[0].value.decode("utf-8", "replace")))
+
+
 FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("printf", "print formatted text: printf(fmt, args...)", _check_printf, _lower_printf),
     Function("str", "read a NUL-terminated string: str(ptr[, len])", _check_str, _lower_str),
@@ -279,6 +419,9 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("clear", "remove every element of a map: clear(@name)", _check_whole_map, _lower_map_event),
     Function("zero", "set every value of a map to zero, keeping its keys: zero(@name)", _check_whole_map,
              _lower_map_event),
+    Function("ksym", "the kernel symbol at an address", _check_sym("ksym"), _lower_ksym),
+    Function("usym", "the user symbol at an address, in the current process", _check_sym("usym"), _lower_usym),
+    Function("kaddr", "the address of a kernel symbol: kaddr(\"name\")", _check_kaddr, _lower_kaddr),
     Function("count", "count calls", _check_agg("count", 0), None, agg="count"),
     Function("sum", "sum of the values", _check_agg("sum", 1), None, agg="sum"),
     Function("min", "smallest value", _check_agg("min", 1), None, agg="min"),

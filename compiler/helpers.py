@@ -13,12 +13,17 @@ class Helper(IntEnum):
     get_current_pid_tgid = 14
     get_current_uid_gid = 15
     get_current_comm = 16
+    get_stackid = 27
     probe_read_str = 45
     probe_read_user_str = 114
     probe_read_kernel_str = 115
     ringbuf_output = 130
+    get_func_ip = 173
+    get_attach_cookie = 174
 
 
 # map_update_elem flags
 BPF_ANY = 0
 BPF_NOEXIST = 1
+# get_stackid flags
+BPF_F_USER_STACK = 1 << 8

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Callable
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,4 +21,9 @@ class CompileOptions:
     # Size of the event ring buffer in pages (a power of two): 256 pages = 1 MiB. Like
     # bpftrace's BPFTRACE_PERF_RB_PAGES, the CLI takes it from KT_RB_PAGES.
     ringbuf_pages: int = 256
-    extra: dict = field(default_factory=dict)
+    # Machine facts the compiler may use, given by the driver (None where unavailable):
+    # glob -> probe-able kernel functions (kprobe wildcards); symbol -> address (kaddr()).
+    kernel_functions: Callable[[str], list[str]] | None = None
+    kernel_symbol: Callable[[str], int | None] | None = None
+    # -p PID: uprobes on libraries resolve through that process's mappings.
+    pid: int = 0

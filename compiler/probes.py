@@ -2,27 +2,68 @@
 
 Everything that differs between probe kinds lives in its record: the names users write, how an
 attach point is resolved and validated, the ELF section (which fixes the BPF program type, see
-docs/object-format.md), and what `args` means there. No other module asks "is this a kprobe?".
+docs/object-format.md), what the runtime needs to attach it, and how the program reads its
+context (`ctx`: where arg0..argN, retval and `args` come from). No other module asks "is this
+a kprobe?".
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import fnmatch
+import re
+from dataclasses import dataclass, field
 from typing import Callable
 
 from . import ast
 from .diagnostics import DiagnosticSink, did_you_mean
 from .tracepoints import TracepointFormat, TracepointNotFound, all_tracepoints, read_format
 
+_GLOB = re.compile(r"[*?\[]")
+
+
+@dataclass(frozen=True, slots=True)
+class FuncArg:
+    """One argument of a kfunc (from kernel BTF): its index in the u64 ctx array and type."""
+    name: str
+    index: int
+    size: int
+    signed: bool
+    pointer: bool
+
 
 @dataclass(frozen=True, slots=True)
 class ResolvedProbe:
-    """One attach point made concrete: what the runtime attaches and what the program sees."""
-    kind: str            # the registry record's name: "begin" | "end" | "tracepoint"
+    """One program: an attach point made concrete (a wildcard may give it several targets)."""
+    kind: str            # the registry record's name: "tracepoint", "kprobe", ...
     name: str            # canonical, as bpftrace prints it: "tracepoint:syscalls:sys_enter_openat"
-    section: str         # ELF section of its program
-    target: str          # what the runtime attaches to ("syscalls:sys_enter_openat"; "" for BEGIN/END)
+    section: str         # ELF section of its program (fixes the program type)
+    target: str          # what it attaches to, for messages ("" for BEGIN/END)
+    attach: dict = field(default_factory=dict)      # docs/object-format.md "Probe kinds"
+    # One name per target (cookie i): what `probe` and `func` print.
+    probe_names: tuple[str, ...] = ()
+    func_names: tuple[str, ...] = ()
+    # How the program reads its context: "none" (BEGIN/END), "tracepoint" (the record),
+    # "pt_regs" (kprobe, uprobe, perf_event), "u64_array" (rawtracepoint, kfunc).
+    ctx: str = "none"
+    retprobe: bool = False
     tracepoint: TracepointFormat | None = None
+    func_args: tuple[FuncArg, ...] = ()             # kfunc/kretfunc: `args->name`
+    retval_index: int = -1                          # kretfunc: ctx[nargs] is the return value
+
+    @property
+    def multi(self) -> bool:
+        """Several targets share the program: `probe`/`func` read the attach cookie."""
+        return len(self.probe_names) > 1
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeEnv:
+    """What resolving needs from the machine, passed in by the driver so the compiler never
+    reaches into the kernel itself: tracefs (formats), kernel function lists, BTF, a pid."""
+    tracefs: str
+    # glob -> kernel functions that can be probed (available_filter_functions, kallsyms)
+    kernel_functions: Callable[[str], list[str]] | None = None
+    pid: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,15 +71,9 @@ class ProbeKind:
     name: str
     aliases: tuple[str, ...]
     # Resolve an attach point, reporting problems to the sink; None when it cannot be resolved.
-    resolve: Callable[[ast.AttachPoint, "ProbeEnv", DiagnosticSink], list[ResolvedProbe] | None]
-    has_args: bool = False
+    resolve: Callable[[ast.AttachPoint, ProbeEnv, DiagnosticSink], list[ResolvedProbe] | None]
+    doc: str = ""
     run_once: bool = False  # BEGIN/END: run by user space with BPF_PROG_TEST_RUN
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeEnv:
-    """What resolving needs from the machine: where tracefs is (the compiler reads formats)."""
-    tracefs: str
 
 
 def _resolve_special(label: str):
@@ -46,17 +81,18 @@ def _resolve_special(label: str):
         if ap.parts:
             sink.error(ap.span, f"{label} takes no arguments")
             return None
-        return [ResolvedProbe(label.lower(), label, f"raw_tp/{label}", "")]
+        return [ResolvedProbe(label.lower(), label, f"raw_tp/{label}", "", {}, (label,), ())]
     return resolve
 
+
+# ---- tracepoint ----------------------------------------------------------------------------
 
 def _resolve_tracepoint(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
     if len(ap.parts) != 2 or not all(ap.parts):
         sink.error(ap.span, f"tracepoint needs a category and a name: 'tracepoint:CATEGORY:NAME', got '{ap.raw}'")
         return None
     cat, name = ap.parts
-    if any(c in cat + name for c in "*?["):
-        import fnmatch
+    if _GLOB.search(cat + name):
         matches = [tp for tp in all_tracepoints(env.tracefs) if fnmatch.fnmatchcase(tp, f"{cat}:{name}")]
         if not matches:
             sink.error(ap.span, f"no tracepoint matches '{cat}:{name}'")
@@ -72,13 +108,216 @@ def _resolve_tracepoint(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink
 
 def _tracepoint_probe(env: ProbeEnv, cat: str, name: str) -> ResolvedProbe:
     fmt = read_format(env.tracefs, cat, name)
-    return ResolvedProbe("tracepoint", f"tracepoint:{cat}:{name}", f"tracepoint/{cat}/{name}", f"{cat}:{name}", fmt)
+    full = f"tracepoint:{cat}:{name}"
+    return ResolvedProbe("tracepoint", full, f"tracepoint/{cat}/{name}", f"{cat}:{name}",
+                         {"category": cat, "name": name}, (full,), (), "tracepoint", tracepoint=fmt)
+
+
+# ---- kprobe / kretprobe --------------------------------------------------------------------
+
+def _resolve_kprobe(retprobe: bool):
+    kind = "kretprobe" if retprobe else "kprobe"
+
+    def resolve(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
+        if len(ap.parts) == 2 and ap.parts[0] and ap.parts[1]:
+            # kprobe:MODULE:FUNC (bpftrace 0.17 accepts it): the function name is what attaches
+            spec = ap.parts[1]
+        elif len(ap.parts) == 1 and ap.parts[0]:
+            spec = ap.parts[0]
+        else:
+            sink.error(ap.span, f"{kind} needs a function: '{kind}:FUNCTION'")
+            return None
+        func, _, off_text = spec.partition("+")
+        offset = 0
+        if off_text:
+            if retprobe:
+                sink.error(ap.span, "kretprobe takes no offset: it fires when the function returns")
+                return None
+            try:
+                offset = int(off_text, 0)
+            except ValueError:
+                sink.error(ap.span, f"invalid offset '{off_text}': use a number like +0x10")
+                return None
+        if _GLOB.search(func):
+            if offset:
+                sink.error(ap.span, "a wildcard kprobe cannot have an offset")
+                return None
+            if env.kernel_functions is None:
+                sink.error(ap.span, f"cannot expand '{func}': the kernel's function list is not readable here")
+                return None
+            funcs = sorted(set(env.kernel_functions(func)))
+            if not funcs:
+                sink.error(ap.span, f"no kernel function that can be probed matches '{func}'")
+                return None
+        else:
+            funcs = [func]
+        names = tuple(f"{kind}:{f}" + (f"+{offset}" if offset else "") for f in funcs)
+        section = f"{kind}/{func}" + (f"+{offset}" if offset else "")
+        return [ResolvedProbe(kind, f"{kind}:{spec}", section, spec,
+                              {"funcs": funcs, "offset": offset, "retprobe": retprobe},
+                              names, tuple(funcs), "pt_regs", retprobe)]
+    return resolve
+
+
+# ---- uprobe / uretprobe --------------------------------------------------------------------
+
+def _resolve_uprobe(retprobe: bool):
+    kind = "uretprobe" if retprobe else "uprobe"
+
+    def resolve(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
+        from . import elfsyms
+
+        if len(ap.parts) != 2 or not ap.parts[0] or not ap.parts[1]:
+            sink.error(ap.span, f"{kind} needs a binary and a function: '{kind}:/path/to/binary:FUNCTION'")
+            return None
+        binary, func = ap.parts
+        try:
+            path = elfsyms.resolve_binary(binary, env.pid or None)
+        except (OSError, LookupError, ValueError) as err:
+            sink.error(ap.span, f"cannot find binary '{binary}': {err}")
+            return None
+        try:
+            if re.fullmatch(r"0x[0-9a-fA-F]+|\d+", func):
+                addr = int(func, 0)
+                targets = [(func, elfsyms.file_offset(path, addr))]
+            else:
+                if _GLOB.search(func):
+                    syms = elfsyms.match_functions(path, func)
+                else:
+                    syms = [s for s in elfsyms.function_symbols(path) if s.name == func]
+                if not syms:
+                    names = [s.name for s in elfsyms.function_symbols(path)]
+                    sink.error(ap.span, f"no function '{func}' in {path}",
+                               did_you_mean(func, names) if not _GLOB.search(func) else "")
+                    return None
+                targets = [(s.name, elfsyms.file_offset(path, s.addr)) for s in syms]
+        except (OSError, ValueError) as err:
+            sink.error(ap.span, f"cannot read {path}: {err}")
+            return None
+        names = tuple(f"{kind}:{path}:{f}" for f, _ in targets)
+        return [ResolvedProbe(kind, f"{kind}:{path}:{func}", f"{kind}/{path}:{func}", f"{path}:{func}",
+                              {"path": path, "targets": [{"func": f, "offset": o} for f, o in targets],
+                               "retprobe": retprobe},
+                              names, tuple(f for f, _ in targets), "pt_regs", retprobe)]
+    return resolve
+
+
+# ---- interval / profile / software / hardware ----------------------------------------------
+
+_UNIT_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "hz": 0}
+
+
+def _timer(kind: str, cpus: str):
+    def resolve(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
+        from .perf_events import SOFTWARE, lookup_event
+
+        if len(ap.parts) != 2 or ap.parts[0] not in _UNIT_NS:
+            sink.error(ap.span, f"{kind} needs a unit and a count: '{kind}:s|ms|us|hz:N'")
+            return None
+        unit, count_text = ap.parts
+        try:
+            count = int(count_text)
+        except ValueError:
+            count = 0
+        if count <= 0:
+            sink.error(ap.span, f"'{count_text}' is not a positive integer count")
+            return None
+        event = lookup_event(SOFTWARE, "cpu-clock")
+        if unit == "hz":
+            rate = {"freq": count} if kind == "profile" else {"period": max(1, 1_000_000_000 // count)}
+        else:
+            rate = {"period": count * _UNIT_NS[unit]}
+        attach = {"type": event.type, "config": event.config, **rate, "cpus": cpus}
+        name = f"{kind}:{unit}:{count}"
+        return [ResolvedProbe(kind, name, "perf_event", name, attach, (name,), (), "pt_regs")]
+    return resolve
+
+
+def _perf_counter(kind: str):
+    def resolve(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
+        from .perf_events import HARDWARE, SOFTWARE, event_names, lookup_event
+
+        table = SOFTWARE if kind == "software" else HARDWARE
+        if len(ap.parts) not in (1, 2) or not ap.parts[0]:
+            sink.error(ap.span, f"{kind} needs an event: '{kind}:EVENT[:COUNT]'")
+            return None
+        event = lookup_event(table, ap.parts[0])
+        if event is None:
+            sink.error(ap.span, f"unknown {kind} event '{ap.parts[0]}'", did_you_mean(ap.parts[0], event_names(table)))
+            return None
+        period = event.default_period
+        if len(ap.parts) == 2:
+            try:
+                period = int(ap.parts[1])
+            except ValueError:
+                period = 0
+            if period <= 0:
+                sink.error(ap.span, f"'{ap.parts[1]}' is not a positive integer count")
+                return None
+        name = f"{kind}:{ap.parts[0]}:{period}"
+        attach = {"type": event.type, "config": event.config, "period": period, "cpus": "all"}
+        return [ResolvedProbe(kind, name, "perf_event", name, attach, (name,), (), "pt_regs")]
+    return resolve
+
+
+# ---- kfunc / kretfunc / rawtracepoint ------------------------------------------------------
+
+def _resolve_kfunc(retprobe: bool):
+    kind = "kretfunc" if retprobe else "kfunc"
+
+    def resolve(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
+        from . import btf as kbtf
+
+        parts = [p for p in ap.parts if p]
+        if len(parts) not in (1, 2):
+            sink.error(ap.span, f"{kind} needs a function: '{kind}:FUNCTION'")
+            return None
+        func = parts[-1]
+        if _GLOB.search(func):
+            sink.error(ap.span, f"{kind} wildcards are not supported yet: name one function")
+            return None
+        try:
+            params = kbtf.vmlinux().func_params(func)
+        except (OSError, ValueError) as err:
+            sink.error(ap.span, f"cannot read kernel BTF for {kind}: {err}")
+            return None
+        except LookupError:
+            sink.error(ap.span, f"no kernel function '{func}' in BTF")
+            return None
+        args = tuple(FuncArg(p.name, i, p.size, p.signed, p.pointer) for i, p in enumerate(params))
+        section = f"{'fexit' if retprobe else 'fentry'}/{func}"
+        name = f"{kind}:{func}"
+        return [ResolvedProbe(kind, name, section, func, {"func": func}, (name,), (func,), "u64_array",
+                              retprobe, func_args=args, retval_index=len(args) if retprobe else -1)]
+    return resolve
+
+
+def _resolve_rawtracepoint(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
+    parts = [p for p in ap.parts if p]
+    if len(parts) not in (1, 2):
+        sink.error(ap.span, "rawtracepoint needs a tracepoint name: 'rawtracepoint:NAME'")
+        return None
+    name = parts[-1]
+    full = f"rawtracepoint:{name}"
+    return [ResolvedProbe("rawtracepoint", full, f"raw_tp/{name}", name, {"name": name}, (full,), (),
+                          "u64_array")]
 
 
 PROBE_KINDS: tuple[ProbeKind, ...] = (
-    ProbeKind("BEGIN", (), _resolve_special("BEGIN"), run_once=True),
-    ProbeKind("END", (), _resolve_special("END"), run_once=True),
-    ProbeKind("tracepoint", ("t",), _resolve_tracepoint, has_args=True),
+    ProbeKind("BEGIN", (), _resolve_special("BEGIN"), "once, before every other probe", run_once=True),
+    ProbeKind("END", (), _resolve_special("END"), "once, when the trace ends", run_once=True),
+    ProbeKind("tracepoint", ("t",), _resolve_tracepoint, "a kernel tracepoint"),
+    ProbeKind("kprobe", ("k",), _resolve_kprobe(False), "entry of a kernel function (+offset)"),
+    ProbeKind("kretprobe", ("kr",), _resolve_kprobe(True), "return of a kernel function"),
+    ProbeKind("uprobe", ("u",), _resolve_uprobe(False), "entry of a user function"),
+    ProbeKind("uretprobe", ("ur",), _resolve_uprobe(True), "return of a user function"),
+    ProbeKind("interval", ("i",), _timer("interval", "one"), "a timer on one CPU"),
+    ProbeKind("profile", ("p",), _timer("profile", "all"), "a timer on every CPU"),
+    ProbeKind("software", ("s",), _perf_counter("software"), "a software perf event"),
+    ProbeKind("hardware", ("h",), _perf_counter("hardware"), "a hardware perf event"),
+    ProbeKind("kfunc", ("f", "fentry"), _resolve_kfunc(False), "entry of a kernel function (BTF)"),
+    ProbeKind("kretfunc", ("fr", "fexit"), _resolve_kfunc(True), "return of a kernel function (BTF)"),
+    ProbeKind("rawtracepoint", ("rt",), _resolve_rawtracepoint, "a raw kernel tracepoint"),
 )
 
 _BY_NAME = {alias: k for k in PROBE_KINDS for alias in (k.name, *k.aliases)}

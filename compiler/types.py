@@ -67,6 +67,27 @@ class Tuple:
         return "(" + ", ".join(map(str, self.elems)) + ")"
 
 
+_SYM_SIZES = {"ksym": 8, "usym": 16, "kstack": 8, "ustack": 16, "probe": 8, "func": 8}
+
+
+@dataclass(frozen=True, slots=True)
+class Sym:
+    """A value user space turns into text: a kernel or user symbol, a stack, a probe's or a
+    function's name (docs/object-format.md, "More value types"). In BPF it is one or two u64s."""
+    kind: str  # "ksym" | "usym" | "kstack" | "ustack" | "probe" | "func"
+
+    @property
+    def size(self) -> int:
+        return _SYM_SIZES[self.kind]
+
+    @property
+    def align(self) -> int:
+        return 8
+
+    def __str__(self) -> str:
+        return self.kind
+
+
 @dataclass(frozen=True, slots=True)
 class Void:
     size: int = 0
@@ -96,10 +117,15 @@ class Agg:
         return f"{self.kind}()"
 
 
-Type = Int | Str | Tuple | Void | Args | Agg
+Type = Int | Str | Tuple | Sym | Void | Args | Agg
 
 U64 = Int(64, False)
 S64 = Int(64, True)
+
+
+def is_word(t: "Type") -> bool:
+    """Whether codegen holds the value in one i64 register (else: a pointer to a buffer)."""
+    return isinstance(t, Int) or (isinstance(t, Sym) and t.size == 8)
 
 
 def _align_up(n: int, a: int) -> int:
@@ -115,6 +141,8 @@ def unify(a: Type, b: Type) -> Type | None:
     if isinstance(a, Tuple) and isinstance(b, Tuple) and len(a.elems) == len(b.elems):
         parts = [unify(x, y) for x, y in zip(a.elems, b.elems)]
         return None if any(p is None for p in parts) else Tuple(tuple(parts))
+    if isinstance(a, Sym) and a == b:
+        return a
     if isinstance(a, Agg) and isinstance(b, Agg) and a.kind == b.kind:
         return Agg(a.kind, Int(64, a.value.signed and b.value.signed))
     return None
@@ -125,6 +153,8 @@ def to_json(t: Type) -> dict:
         return {"kind": "int", "size": t.size, "signed": t.signed}
     if isinstance(t, Str):
         return {"kind": "str", "size": t.size}
+    if isinstance(t, Sym):
+        return {"kind": t.kind}
     if isinstance(t, Tuple):
         return {"kind": "tuple", "size": t.size,
                 "fields": [{"offset": o, "type": to_json(e)} for o, e in zip(t.offsets, t.elems)]}

@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("-e", dest="program", metavar="PROGRAM", help="trace this program")
     p.add_argument("-c", dest="command", metavar="CMD", help="run CMD and trace until it exits; cpid is its pid")
+    p.add_argument("-p", dest="pid", metavar="PID", type=int, help="uprobes only in process PID; trace until it exits")
+    p.add_argument("-l", dest="list", action="store_true",
+                   help="list probes matching the pattern given as argument (with -v: their arguments)")
     p.add_argument("-o", dest="output", metavar="FILE", help="write the trace output to FILE")
     p.add_argument("-d", dest="debug", choices=("ast", "ir", "asm"), help="print a compiler stage and exit")
     p.add_argument("-v", dest="verbose", action="store_true", help="verbose: the whole verifier log")
@@ -68,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     rest = [a for a in opts.args]
     if rest and rest[0] == "--":
         rest = rest[1:]
+    if opts.list:
+        return _list(rest[0] if rest else None, opts.verbose, opts.program)
     if opts.program is not None:
         source = SourceFile.of("stdin", opts.program)
         positional = rest
@@ -89,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from .child import ChildError, HeldChild, resolve_command
     child = None
+    if opts.pid is not None and not os.path.exists(f"/proc/{opts.pid}"):
+        return _fail(f"-p {opts.pid}: no such process")
     if opts.command is not None and not (opts.debug or opts.emit_elf):
         try:
             child = HeldChild.spawn(resolve_command(opts.command))
@@ -108,6 +115,36 @@ def main(argv: list[str] | None = None) -> int:
             child.kill()
 
 
+def _list(pattern: str | None, verbose: bool, program: str | None) -> int:
+    if os.geteuid() != 0:
+        return _fail("kt must run as root to list probes (tracefs and kernel symbols are root-only)")
+    from .listing import list_probes
+    try:
+        lines = list_probes(pattern, verbose)
+    except (OSError, ValueError) as err:
+        return _fail(str(err))
+    for line in lines:
+        print(line)
+    return 0
+
+
+def _machine_facts() -> dict:
+    """What the compiler may ask of this machine: kprobe wildcard expansion and kernel symbol
+    addresses (kaddr). Given as functions so that nothing is read unless a script needs it."""
+    def kernel_functions(pattern: str) -> list[str]:
+        from .attach.kprobe import expand_kprobe_wildcard
+        return expand_kprobe_wildcard(pattern)
+
+    def kernel_symbol(name: str) -> int | None:
+        from .symbols import kaddr
+        try:
+            return kaddr(name)
+        except (LookupError, OSError):
+            return None
+
+    return {"kernel_functions": kernel_functions, "kernel_symbol": kernel_symbol}
+
+
 def _run(opts, source: SourceFile, positional: list[str], child, start_ns: int) -> int:
     from ..compiler.driver import compile_source
     from .tracefs import TracefsError, tracefs_root
@@ -124,7 +161,7 @@ def _run(opts, source: SourceFile, positional: list[str], child, start_ns: int) 
         return _fail(f"KT_RB_PAGES must be a power of two, not {rb_pages}")
     options = CompileOptions(positional=tuple(positional), cpid=child.pid if child else 0,
                              start_ns=start_ns, tracefs=root, source_name=source.name,
-                             ringbuf_pages=rb_pages)
+                             ringbuf_pages=rb_pages, pid=opts.pid or 0, **_machine_facts())
     try:
         if opts.debug == "ast":
             from ..compiler.driver import check
@@ -152,7 +189,8 @@ def _run(opts, source: SourceFile, positional: list[str], child, start_ns: int) 
     from .session import Session, SessionError
     out = open(opts.output, "wb") if opts.output else sys.stdout.buffer
     try:
-        session = Session(compiled.elf, out=out, quiet=opts.quiet, verbose=opts.verbose, child=child)
+        session = Session(compiled.elf, out=out, quiet=opts.quiet, verbose=opts.verbose, child=child,
+                          pid=opts.pid or 0)
         return session.run()
     except SessionError as err:
         return _fail(str(err))

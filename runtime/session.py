@@ -21,7 +21,7 @@ from typing import BinaryIO
 
 from .attach import Links
 from .attach.special import run_once
-from .attach.tracepoint import attach_tracepoint
+from .attach.by_kind import ATTACH, AttachContext
 from .events import RingBuffer
 from .layout import PrintfMeta, decode, map_meta_from_json, reduce_percpu
 from .loader import VerifierError, load_object
@@ -62,10 +62,12 @@ class Session:
     quiet: bool = False
     verbose: bool = False
     child: object | None = None   # runtime.child.HeldChild
+    pid: int = 0                  # -p PID: uprobes only in it; the trace ends when it exits
     err: object = sys.stderr
     _printfs: dict[int, PrintfMeta] = field(default_factory=dict)
     _exit_requested: bool = False
     _lost_seen: int = 0
+    _use_kprobe_multi: bool = False
 
     def status(self, line: str) -> None:
         if not self.quiet:
@@ -92,10 +94,11 @@ class Session:
             ring = RingBuffer(events_map.fd, events_map.max_entries)
             probes = meta["probes"]
             programs = {p["section"]: obj.programs[p["section"]] for p in probes}
+            actx = AttachContext(pid=self.pid or -1, use_kprobe_multi=self._use_kprobe_multi)
             for p in probes:
-                if p["kind"] == "tracepoint":
-                    cat, name = p["target"].split(":", 1)
-                    links.add(self._attach(lambda: attach_tracepoint(programs[p["section"]].fd, cat, name), p))
+                if p["kind"] in ATTACH:
+                    for link in self._attach(lambda: ATTACH[p["kind"]](programs[p["section"]].fd, p["attach"], actx), p):
+                        links.add(link)
             for sig in (signal.SIGINT, signal.SIGTERM):
                 old_handlers[sig] = signal.signal(sig, lambda *_: None)
             old_wakeup = signal.set_wakeup_fd(wake_w)
@@ -165,11 +168,15 @@ class Session:
     def _stream(self, ring: RingBuffer, events_fd: int, obj, wake_r: int) -> None:
         """Deliver events until exit(), the -c child's exit, or SIGINT/SIGTERM."""
         ep = select.epoll()
+        target = None
         try:
             ep.register(events_fd, select.EPOLLIN)  # a ring buffer map polls readable when it has data
             ep.register(wake_r, select.EPOLLIN)
             if self.child is not None:
                 ep.register(self.child.pidfd, select.EPOLLIN)
+            if self.pid:
+                target = os.pidfd_open(self.pid)
+                ep.register(target, select.EPOLLIN)
             while True:
                 ready = {fd for fd, _ in ep.poll(1.0)}
                 self._drain(ring, obj)
@@ -180,8 +187,13 @@ class Session:
                 if self.child is not None and self.child.pidfd in ready and self.child.poll():
                     self._drain(ring, obj)
                     return
+                if target is not None and target in ready:  # the -p process exited
+                    self._drain(ring, obj)
+                    return
         finally:
             ep.close()
+            if target is not None:
+                os.close(target)
 
     def _drain(self, ring: RingBuffer, obj) -> None:
         """Print every event in the ring buffer; after exit() the rest is dropped, as bpftrace."""

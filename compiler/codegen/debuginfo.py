@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from ..types import Int, Str, Tuple, Type
+from ..types import Int, Str, Sym, Tuple, Type
 
 I32 = ir.IntType(32)
 
@@ -91,6 +91,9 @@ class DebugInfo:
             return self.int_type(t.bits, t.signed)
         if isinstance(t, Str):
             return self.array(self.basic("char", 8, "DW_ATE_signed_char"), 8, t.size)
+        if isinstance(t, Sym):  # one or two u64 words
+            u64 = self.int_type(64, False)
+            return u64 if t.size == 8 else self.array(u64, 64, t.size // 8)
         if isinstance(t, Tuple):
             members = [(f"f{i}", self.of(e), e.size * 8, off * 8) for i, (e, off) in enumerate(zip(t.elems, t.offsets))]
             return self.struct(None, t.size, members)

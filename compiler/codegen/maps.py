@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from llvmlite import ir
 
 from ..helpers import BPF_ANY, BPF_NOEXIST, Helper
-from ..passes.resources import EVENTS_MAP, LOST_MAP, SCRATCH_MAP, MapPlan
-from ..types import Int, Str, Tuple, Type
+from ..passes.resources import EVENTS_MAP, LOST_MAP, SCRATCH_MAP, STACK_DEPTH, STACKS_MAP, MapPlan
+from ..types import Int, Str, Sym, Tuple, Type, is_word
 from .debuginfo import DebugInfo
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,7 +25,8 @@ I32 = ir.IntType(32)
 I64 = ir.IntType(64)
 
 # include/uapi/linux/bpf.h enum bpf_map_type
-MAP_HASH, MAP_ARRAY, MAP_PERCPU_HASH, MAP_PERCPU_ARRAY, MAP_RINGBUF = 1, 2, 5, 6, 27
+MAP_HASH, MAP_ARRAY, MAP_PERCPU_HASH, MAP_PERCPU_ARRAY, MAP_STACK_TRACE, MAP_RINGBUF = 1, 2, 5, 6, 7, 27
+STACK_MAP_ENTRIES = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +70,7 @@ def user_map_def(di: DebugInfo, plan: MapPlan) -> MapDef:
     return MapDef(plan.bpf_name, map_type, plan.max_entries, key_dtype, value_dtype)
 
 
-def event_map_defs(di: DebugInfo, ringbuf_bytes: int, scratch_size: int) -> list[MapDef]:
+def event_map_defs(di: DebugInfo, ringbuf_bytes: int, scratch_size: int, stacks: bool = False) -> list[MapDef]:
     defs = [
         MapDef(EVENTS_MAP, MAP_RINGBUF, ringbuf_bytes, None, None),
         MapDef(LOST_MAP, MAP_ARRAY, 1, di.int_type(32, False), di.int_type(64, False)),
@@ -77,6 +78,10 @@ def event_map_defs(di: DebugInfo, ringbuf_bytes: int, scratch_size: int) -> list
     if scratch_size:
         char = di.basic("char", 8, "DW_ATE_signed_char")
         defs.append(MapDef(SCRATCH_MAP, MAP_PERCPU_ARRAY, 1, di.int_type(32, False), di.array(char, 8, scratch_size)))
+    if stacks:
+        u64 = di.int_type(64, False)
+        defs.append(MapDef(STACKS_MAP, MAP_STACK_TRACE, STACK_MAP_ENTRIES, di.int_type(32, False),
+                           di.array(u64, 64, STACK_DEPTH)))
     return defs
 
 
@@ -112,7 +117,7 @@ def read_map(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list) -> ir.Value:
     key = build_key(cg, plan, key_exprs)
     p = lookup(cg, plan, key)
     found = cg.b.icmp_unsigned("!=", p, ir.Constant(p.type, None))
-    if isinstance(plan.value, Str):
+    if not is_word(plan.value):
         out = cg.stack(plan.value.size, "mapval")
         cg.memset0(out, plan.value.size)
         with cg.b.if_then(found):

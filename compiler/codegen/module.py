@@ -62,7 +62,7 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions,
     di = DebugInfo(module, options.source_name, source.text)
 
     map_globals: dict[str, ir.GlobalVariable] = {}
-    for d in event_map_defs(di, plan.ringbuf_bytes, plan.scratch_size) + [user_map_def(di, p) for p in plan.maps.values()]:
+    for d in event_map_defs(di, plan.ringbuf_bytes, plan.scratch_size, plan.uses_stacks) + [user_map_def(di, p) for p in plan.maps.values()]:
         map_globals[d.bpf_name] = define_map(module, di, d)
 
     lic = ir.GlobalVariable(module, ir.ArrayType(I8, 4), "LICENSE")
@@ -75,8 +75,10 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions,
     intrinsics = _intrinsics(module)
     used: set[str] = set()
     too_big: list[StackUse] = []
+    bases = iter(plan.probe_bases)
     for probe, resolved_list in sema.probes:
         for resolved in resolved_list:
+            probe_base = next(bases)
             fn = ir.Function(module, ir.FunctionType(I32, [I8P]), _program_name(resolved.name, used))
             fn.section = resolved.section
             fn.attributes.add("nounwind")
@@ -84,7 +86,8 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions,
             line, _ = source.line_col(probe.span.start)
             scope = di.subprogram(fn, line)
             cg = ProbeCodegen(module, fn, probe, resolved, sema, plan, options, map_globals, intrinsics,
-                              lambda span, scope=scope: di.location(scope, *source.line_col(span.start)))
+                              lambda span, scope=scope: di.location(scope, *source.line_col(span.start)),
+                              probe_base)
             cg.generate()
             if cg.stack_bytes > BPF_STACK_LIMIT:
                 too_big.append(StackUse(probe, resolved.name, cg.stack_bytes))

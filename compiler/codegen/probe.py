@@ -16,7 +16,7 @@ from ..options import CompileOptions
 from ..passes.resources import EVENTS_MAP, EXIT_EVENT_ID, LOST_MAP, MAP_EVENT_IDS, SCRATCH_MAP, STACK_RECORD_MAX, ResourcePlan
 from ..passes.semantic import Semantics, positional_value
 from ..probes import ResolvedProbe
-from ..types import Int, Str, Type
+from ..types import Int, Str, Type, is_word
 from . import maps
 
 I1 = ir.IntType(1)
@@ -30,7 +30,7 @@ class ProbeCodegen:
     def __init__(self, module: ir.Module, func: ir.Function, probe: ast.Probe, resolved: ResolvedProbe,
                  sema: Semantics, plan: ResourcePlan, options: CompileOptions,
                  map_globals: dict[str, ir.GlobalVariable], intrinsics: dict[str, ir.Function],
-                 location=None):
+                 location=None, probe_base: int = 0):
         self.module = module
         self.func = func
         self.probe = probe
@@ -45,6 +45,7 @@ class ProbeCodegen:
         self._alloca_builder = ir.IRBuilder(self.entry)
         self.b = ir.IRBuilder(body)
         self.ctx = func.args[0]
+        self.probe_base = probe_base
         # span -> DILocation: instructions carry the line of the statement they come from, so
         # BTF line info (and the verifier's log) can name the kt line.
         self._location = location or (lambda span: None)
@@ -118,6 +119,10 @@ class ProbeCodegen:
     def helper_ptr(self, helper: Helper, *args: ir.Value) -> ir.Value:
         return self._call_helper(helper, I8P, args)
 
+    def ctx_u64(self, offset: int) -> ir.Value:
+        """The u64 at a byte offset of the context (a pt_regs slot, a u64 argument)."""
+        return self.b.load(self.b.bitcast(self.offset(self.ctx, offset), I64.as_pointer()))
+
     def truth(self, v: ir.Value) -> ir.Value:
         return self.b.icmp_unsigned("!=", v, ir.Constant(I64, 0))
 
@@ -129,7 +134,7 @@ class ProbeCodegen:
             self.helper(Helper.probe_read_str, dst, ir.Constant(I64, size), self.expr(e.args[0]))
             return
         v = self.expr(e)
-        if isinstance(t, Int):
+        if is_word(t):
             self.b.store(v, self.b.bitcast(dst, I64.as_pointer()))
         else:
             self.memcpy(dst, v, min(self.types[e].size, t.size))
@@ -230,7 +235,7 @@ class ProbeCodegen:
         t = self.types.get(target) or self.types[s.value]
         slot = self._var_slot(target.name, t)
         if s.op == "=":
-            if isinstance(t, Int):
+            if is_word(t):
                 self.b.store(self.expr(s.value), self.b.bitcast(slot, I64.as_pointer()))
             else:
                 self.memset0(slot, t.size)
@@ -259,7 +264,7 @@ class ProbeCodegen:
         if isinstance(e, ast.Var):
             t = self.types[e]
             slot = self._vars[e.name]
-            return self.b.load(self.b.bitcast(slot, I64.as_pointer())) if isinstance(t, Int) else slot
+            return self.b.load(self.b.bitcast(slot, I64.as_pointer())) if is_word(t) else slot
         if isinstance(e, ast.MapRef):
             return maps.read_map(self, self.plan.maps[e.name], e.keys)
         if isinstance(e, ast.Call):
@@ -285,6 +290,13 @@ class ProbeCodegen:
         return buf
 
     def _field(self, e: ast.Field) -> ir.Value:
+        if self.resolved.tracepoint is None:  # a kfunc argument: ctx is an array of u64
+            arg = next(a for a in self.resolved.func_args if a.name == e.name)
+            raw = self.ctx_u64(8 * arg.index)
+            if arg.size >= 8 or arg.pointer:
+                return raw
+            narrow = self.b.trunc(raw, ir.IntType(arg.size * 8))
+            return self.b.sext(narrow, I64) if self.types[e].signed else self.b.zext(narrow, I64)
         fmt = self.resolved.tracepoint
         f = fmt.fields.get(e.name) or fmt.common[e.name]
         base = self.expr(e.base)

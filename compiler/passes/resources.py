@@ -20,6 +20,8 @@ PAGE_SIZE = 4096
 EVENTS_MAP = "kt_events"
 LOST_MAP = "kt_lost"
 SCRATCH_MAP = "kt_scratch"
+STACKS_MAP = "kt_stacks"
+STACK_DEPTH = 127            # frames per stack (PERF_MAX_STACK_DEPTH)
 # Event records larger than this are built in a per-CPU scratch map, not on the stack.
 STACK_RECORD_MAX = 128
 EXIT_EVENT_ID = 30000
@@ -62,6 +64,10 @@ class ResourcePlan:
     maps: Mapping[str, MapPlan]
     printfs: Mapping[ast.Call, PrintfPlan]
     ringbuf_bytes: int      # a power of two and a multiple of the page size (kernel-facts §3)
+    # For each program, in the order of Semantics.probes flattened: the index of its first
+    # target in probe_names/func_names (what `probe`/`func` evaluate to, plus the cookie).
+    probe_bases: tuple[int, ...]
+    uses_stacks: bool       # kstack/ustack appear: a STACK_TRACE map is needed
 
     def map_index(self, name: str) -> int:
         """A map's position in .kt.meta's "maps" list (which follows self.maps' order)."""
@@ -74,14 +80,18 @@ class ResourcePlan:
         return max(big, default=0)
 
     def to_meta(self, sema: Semantics, source_name: str) -> dict:
-        probes = []
-        for _, rs in sema.probes:
-            for r in rs:
-                probes.append({"section": r.section, "kind": r.kind, "name": r.name, "target": r.target})
-        return {
+        probes, probe_names, func_names = [], [], []
+        for r, base in zip(flat_probes(sema), self.probe_bases):
+            probes.append({"section": r.section, "kind": r.kind, "name": r.name, "target": r.target,
+                           "attach": r.attach, "probe_base": base})
+            probe_names.extend(r.probe_names)
+            func_names.extend(r.func_names or ("",) * len(r.probe_names))
+        meta = {
             "version": 1,
             "source": source_name,
             "probes": probes,
+            "probe_names": probe_names,
+            "func_names": func_names,
             "maps": [
                 {"name": m.name, "bpf_name": m.bpf_name, "agg": m.agg,
                  "key": None if m.key is None else to_json(m.key), "value": to_json(m.value)}
@@ -94,10 +104,18 @@ class ResourcePlan:
                 for p in sorted(self.printfs.values(), key=lambda p: p.id)
             ],
         }
+        if self.uses_stacks:
+            meta["stacks"] = STACKS_MAP
+        return meta
 
 
 def _align(n: int, a: int) -> int:
     return (n + a - 1) // a * a
+
+
+def flat_probes(sema: Semantics) -> list:
+    """Every program's ResolvedProbe, in program order."""
+    return [r for _, rs in sema.probes for r in rs]
 
 
 def bpf_map_name(name: str) -> str:
@@ -126,11 +144,17 @@ def plan(sema: Semantics, ringbuf_pages: int = 256) -> ResourcePlan:
                 t = sema.types[arg]
                 if isinstance(t, Int):
                     t = Int(64, t.signed)
-                offset = _align(offset, 8 if isinstance(t, Int) else 1)
+                offset = _align(offset, t.align)
                 args.append((offset, t))
                 offset += t.size
             fmt = node.args[0].value.decode("utf-8", "surrogateescape")
             printfs[node] = PrintfPlan(len(printfs), fmt, tuple(args), _align(offset, 8))
     if ringbuf_pages < 1 or ringbuf_pages & (ringbuf_pages - 1):
         raise ValueError(f"the ring buffer size must be a power of two pages, not {ringbuf_pages}")
-    return ResourcePlan(MappingProxyType(maps), MappingProxyType(printfs), ringbuf_pages * PAGE_SIZE)
+    bases, base = [], 0
+    for r in flat_probes(sema):
+        bases.append(base)
+        base += len(r.probe_names)
+    uses_stacks = any(isinstance(n, ast.Builtin) and n.name in ("kstack", "ustack") for n in ast.walk(sema.program))
+    return ResourcePlan(MappingProxyType(maps), MappingProxyType(printfs), ringbuf_pages * PAGE_SIZE,
+                        tuple(bases), uses_stacks)

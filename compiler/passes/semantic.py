@@ -8,6 +8,7 @@ at once, with spans, before any kernel work. The result is immutable: a TypeMap 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
@@ -18,7 +19,7 @@ from ..diagnostics import DiagnosticSink, did_you_mean
 from ..options import CompileOptions
 from ..probes import ProbeEnv, ResolvedProbe
 from ..source import Span
-from ..types import Agg, Args, Int, S64, Str, Tuple, Type, U64, Void, unify
+from ..types import Agg, Args, Int, S64, Str, Sym, Tuple, Type, U64, Void, unify
 
 _ARITH = {"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"}
 _COMPARE = {"==", "!=", "<", ">", "<=", ">="}
@@ -164,8 +165,8 @@ class Checker:
             return None
         ts = [self.check(k) for k in ref.keys]
         for k, t in zip(ref.keys, ts):
-            if t is not None and not isinstance(t, (Int, Str)):
-                self.sink.error(k.span, f"a map key must be an integer or a string, this is {t}")
+            if t is not None and not isinstance(t, (Int, Str, Sym)):
+                self.sink.error(k.span, f"a map key must be an integer, a string or a symbol, this is {t}")
                 return None
         if any(t is None for t in ts):
             return None
@@ -279,7 +280,16 @@ class Checker:
         if not isinstance(base_t, Args):
             self.sink.error(e.span, f"'{e.name}' is not a field of {base_t}")
             return None
-        fmt = self.current_probe.tracepoint
+        probe = self.current_probe
+        if probe.tracepoint is None:
+            arg = next((a for a in probe.func_args if a.name == e.name), None)
+            if arg is None:
+                self.sink.error(e.name_span, f"{probe.target} has no argument '{e.name}'",
+                                did_you_mean(e.name, [a.name for a in probe.func_args]) or
+                                f"its arguments are: {', '.join(a.name for a in probe.func_args) or 'none'}")
+                return None
+            return Int(64, arg.signed and not arg.pointer)
+        fmt = probe.tracepoint
         field = fmt.fields.get(e.name) or fmt.common.get(e.name)
         if field is None:
             self.sink.error(e.name_span, f"tracepoint {fmt.category}:{fmt.name} has no field '{e.name}'",
@@ -334,8 +344,23 @@ def _key_desc(t: Type | None) -> str:
     return "nothing (a scalar map)" if t is None else f"[{t}]"
 
 
+def _unique_sections(resolved):
+    """Give every program its own section: a second `tracepoint/a/b` (or `perf_event`) gets
+    a `/2` suffix. The runtime keys programs by section; .kt.meta says how each attaches."""
+    seen: dict[str, int] = {}
+    out = []
+    for probe, rs in resolved:
+        fixed = []
+        for r in rs:
+            n = seen.get(r.section, 0) + 1
+            seen[r.section] = n
+            fixed.append(r if n == 1 else dataclasses.replace(r, section=f"{r.section}/{n}"))
+        out.append((probe, tuple(fixed)))
+    return out
+
+
 def analyse(program: ast.Program, options: CompileOptions, sink: DiagnosticSink) -> Semantics:
-    env = ProbeEnv(options.tracefs)
+    env = ProbeEnv(options.tracefs, options.kernel_functions, options.pid)
     resolved: list[tuple[ast.Probe, tuple[ResolvedProbe, ...]]] = []
     for probe in program.probes:
         rs: list[ResolvedProbe] = []
@@ -351,6 +376,7 @@ def analyse(program: ast.Program, options: CompileOptions, sink: DiagnosticSink)
         resolved.append((probe, tuple(rs)))
     if sink.errors:
         return Semantics(program, tuple(resolved), {}, {}, options.positional)
+    resolved = _unique_sections(resolved)
 
     # Round 1 learns every map's type (a map may be read in a probe before the probe that
     # assigns it); round 2 reports with the full map table.

@@ -1,0 +1,86 @@
+"""From a `.kt.meta` probe entry to links: ONE adapter per probe kind.
+
+Each adapter reads the entry's `attach` object (docs/object-format.md, "Probe kinds") and calls
+its kind's attach module. With several targets, target i's link carries bpf_cookie i, which the
+program reads for `probe` and `func`. Adapters return every link they made; if one target
+fails, the links made so far are closed before the error propagates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from . import Link
+
+
+@dataclass(frozen=True, slots=True)
+class AttachContext:
+    pid: int = -1                 # -p PID: uprobes only fire in this process
+    use_kprobe_multi: bool = False
+
+
+def _all_or_nothing(make: list[Callable[[], Link]]) -> list[Link]:
+    links: list[Link] = []
+    try:
+        for m in make:
+            links.append(m())
+    except BaseException:
+        for link in reversed(links):
+            link.close()
+        raise
+    return links
+
+
+def _tracepoint(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
+    from .tracepoint import attach_tracepoint
+    return [attach_tracepoint(fd, a["category"], a["name"])]
+
+
+def _kprobe(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
+    from .kprobe import attach_kprobe, attach_kprobe_multi
+    funcs = a["funcs"]
+    if ctx.use_kprobe_multi and len(funcs) > 1:
+        return [attach_kprobe_multi(fd, funcs, a["retprobe"], list(range(len(funcs))))]
+    return _all_or_nothing([
+        (lambda f=f, i=i: attach_kprobe(fd, f, a["offset"], a["retprobe"], cookie=i))
+        for i, f in enumerate(funcs)])
+
+
+def _uprobe(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
+    from .uprobe import attach_uprobe
+    return _all_or_nothing([
+        (lambda t=t, i=i: attach_uprobe(fd, a["path"], t["offset"], a["retprobe"], pid=ctx.pid, cookie=i))
+        for i, t in enumerate(a["targets"])])
+
+
+def _perf_event(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
+    from .perf_event import attach_perf_event_prog
+    return [attach_perf_event_prog(fd, a["type"], a["config"], period=a.get("period"), freq=a.get("freq"),
+                                   cpus=a["cpus"])]
+
+
+def _fentry(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
+    from .tracing import attach_fentry
+    return [attach_fentry(fd)]
+
+
+def _rawtracepoint(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
+    from .tracing import attach_raw_tracepoint
+    return [attach_raw_tracepoint(fd, a["name"])]
+
+
+ATTACH: dict[str, Callable[[int, dict, AttachContext], list[Link]]] = {
+    "tracepoint": _tracepoint,
+    "kprobe": _kprobe,
+    "kretprobe": _kprobe,
+    "uprobe": _uprobe,
+    "uretprobe": _uprobe,
+    "interval": _perf_event,
+    "profile": _perf_event,
+    "software": _perf_event,
+    "hardware": _perf_event,
+    "kfunc": _fentry,
+    "kretfunc": _fentry,
+    "rawtracepoint": _rawtracepoint,
+}
