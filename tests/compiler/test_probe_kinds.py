@@ -1,0 +1,71 @@
+"""Probe kinds in the compiler: resolution, sections, attach data and context builtins."""
+
+import json
+
+from kt.compiler.types import Sym, U64, S64
+
+FUNCS = ["vfs_read", "vfs_readv", "vfs_write", "vfs_writev", "do_sys_openat2"]
+
+
+def kernel_functions(pattern):
+    import fnmatch
+    return [f for f in FUNCS if fnmatch.fnmatchcase(f, pattern)]
+
+
+def meta_of(compiled):
+    from kt.runtime.spec import parse_object
+    return parse_object(compiled.elf).meta
+
+
+def test_kprobe_sections_and_attach(compile_text):
+    c = compile_text("kprobe:vfs_read { @[func] = count(); } kretprobe:vfs_read { @r = sum(retval); }"
+                     " k:do_sys_openat2+0x10 { @a = sum(arg0 + arg5); }")
+    probes = meta_of(c)["probes"]
+    assert [(p["section"], p["kind"], p["attach"]) for p in probes] == [
+        ("kprobe/vfs_read", "kprobe", {"funcs": ["vfs_read"], "offset": 0, "retprobe": False}),
+        ("kretprobe/vfs_read", "kretprobe", {"funcs": ["vfs_read"], "offset": 0, "retprobe": True}),
+        ("kprobe/do_sys_openat2+16", "kprobe", {"funcs": ["do_sys_openat2"], "offset": 16, "retprobe": False}),
+    ]
+
+
+def test_kprobe_wildcard_is_one_program_with_a_name_per_cookie(compile_text):
+    c = compile_text("kprobe:vfs_read* { @[probe] = count(); }", kernel_functions=kernel_functions)
+    meta = meta_of(c)
+    (p,) = meta["probes"]
+    assert p["attach"]["funcs"] == ["vfs_read", "vfs_readv"]
+    assert meta["probe_names"][p["probe_base"]:] == ["kprobe:vfs_read", "kprobe:vfs_readv"]
+    assert meta["func_names"][p["probe_base"]:] == ["vfs_read", "vfs_readv"]
+    assert "call 174" in c.assembly()  # bpf_get_attach_cookie
+
+
+def test_func_and_probe_are_name_indexes(analyse):
+    _, sema, _ = analyse("kprobe:vfs_read { @f[func] = count(); @p[probe] = count(); @k[kstack] = count(); "
+                         "@u[ustack] = count(); @s = ksym(arg0); @t = usym(arg1); }")
+    assert sema.maps["@f"].key == Sym("func")
+    assert sema.maps["@p"].key == Sym("probe")
+    assert sema.maps["@k"].key == Sym("kstack") and sema.maps["@u"].key == Sym("ustack")
+    assert sema.maps["@s"].value == Sym("ksym") and sema.maps["@t"].value == Sym("usym")
+
+
+def test_context_builtins_belong_to_their_kinds(errors):
+    assert "'retval' is only available in return probes, not in kprobe:vfs_read" in errors(
+        "kprobe:vfs_read { @ = sum(retval); }")
+    assert "'arg0' is not available in tracepoint:syscalls:sys_enter_openat" in errors(
+        "tracepoint:syscalls:sys_enter_openat { @ = sum(arg0); }")
+    assert "'func' is not available in BEGIN" in errors("BEGIN { @[func] = count(); }")
+    assert "kretprobe takes no offset" in errors("kretprobe:vfs_read+8 { }")
+    assert "no kernel function that can be probed matches 'nope_*'" in errors(
+        "kprobe:nope_* { }", kernel_functions=kernel_functions)
+
+
+def test_rawtracepoint_args_are_u64s(compile_text):
+    c = compile_text("rawtracepoint:sched_switch { @[arg1] = count(); }")
+    (p,) = meta_of(c)["probes"]
+    assert (p["section"], p["attach"]) == ("raw_tp/sched_switch", {"name": "sched_switch"})
+
+
+def test_same_section_twice_gets_a_suffix(compile_text):
+    c = compile_text("tracepoint:syscalls:sys_enter_openat { @a = count(); } "
+                     "tracepoint:syscalls:sys_enter_openat { @b = count(); }")
+    assert [p["section"] for p in meta_of(c)["probes"]] == [
+        "tracepoint/syscalls/sys_enter_openat", "tracepoint/syscalls/sys_enter_openat/2"]
