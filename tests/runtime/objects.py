@@ -343,3 +343,34 @@ entry:
   ret i32 %t{{dbg}}
 """)
     return b.build()
+
+
+GET_SMP_PROCESSOR_ID = 8
+MAX_TEST_CPUS = 64
+
+
+def perf_event_counter_object(pid: int | None = None, section: str = "perf_event") -> bytes:
+    """One program in ``section`` (``perf_event``: a PERF_EVENT program; ``raw_tp/NAME``: a
+    raw tracepoint) counting its runs per CPU in ARRAY ``by_cpu`` (u32 cpu -> u64, 64
+    entries), only for tgid ``pid`` when given."""
+    b = ObjectBuilder()
+    b.map("by_cpu", MapType.ARRAY, MAX_TEST_CPUS, key_size=4, value_size=8)
+    flt = _pid_filter(pid, "count") if pid is not None else "  br label %count\n"
+    b.program("count_runs", section, f"""
+entry:
+  %key = alloca i32, align 4
+{flt}
+count:
+  %cpu64 = call i64 inttoptr (i64 {GET_SMP_PROCESSOR_ID} to ptr)(){{dbg}}
+  %cpu = trunc i64 %cpu64 to i32
+  store i32 %cpu, ptr %key, align 4
+  %v = call ptr inttoptr (i64 {MAP_LOOKUP_ELEM} to ptr)(ptr @by_cpu, ptr %key){{dbg}}
+  %isnull = icmp eq ptr %v, null
+  br i1 %isnull, label %out, label %inc
+inc:
+  %old = atomicrmw add ptr %v, i64 1 monotonic
+  br label %out
+out:
+  ret i32 0{{dbg}}
+""")
+    return b.build()
