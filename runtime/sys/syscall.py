@@ -30,11 +30,18 @@ _EXTRA_ERRNO: dict[int, tuple[str, str]] = {
     C.ENOTSUPP: ("ENOTSUPP", "Operation is not supported"),
 }
 
+# Aliases for which Python picks the name the kernel source does not use: 95 is ENOTSUP in
+# errno.errorcode, but the kernel returns -EOPNOTSUPP (e.g. LINK_CREATE of a kprobe_multi link
+# without CONFIG_FPROBE), and that is the name to grep for.
+_PREFERRED_NAME: dict[int, str] = {_errno.EOPNOTSUPP: "EOPNOTSUPP"}
+
 
 def errno_name(err: int) -> str:
     """Symbolic name of an errno value ("EPERM"), or "errno N" if unknown."""
     if err in _EXTRA_ERRNO:
         return _EXTRA_ERRNO[err][0]
+    if err in _PREFERRED_NAME:
+        return _PREFERRED_NAME[err]
     return _errno.errorcode.get(err, f"errno {err}")
 
 

@@ -62,6 +62,12 @@ def test_kernel_internal_errno_is_named():
     assert "ENOTSUPP" in str(SyscallError("bpf(BPF_PROG_TEST_RUN)", 524))
 
 
+def test_errno_95_has_the_kernel_name():
+    # Python calls 95 ENOTSUP; the kernel source returns -EOPNOTSUPP (e.g. kprobe_multi links
+    # without CONFIG_FPROBE), which is what users will search for.
+    assert errno_name(errno.EOPNOTSUPP) == "EOPNOTSUPP"
+
+
 def test_bpf_error_names_command():
     # An fd that is not a map: the kernel answers EBADF/EINVAL; either way the message names
     # the command.
