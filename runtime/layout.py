@@ -9,7 +9,12 @@ Decoded values:
 - `IntType`  -> `int` (sign per the type; little-endian),
 - `StrType`  -> `bytes` up to the first NUL (or all `size` bytes when there is none), the way
   bpftrace 0.17 reads a string (`strnlen(p, size)`),
-- `TupleType` -> `tuple` of the decoded fields, in field order.
+- `TupleType` -> `tuple` of the decoded fields, in field order,
+- `KsymType` -> `KSym`, `UsymType` -> `USym`, `StackType` (kstack/ustack) -> `Stack`: the raw
+  address/stack id with the text to print, resolved at decode time through a `DecodeContext`
+  (kt.runtime.symbols.ValueContext reads /proc/kallsyms, the process's mappings and the
+  STACK_TRACE map); without a context addresses print as hex and stacks as unreadable,
+- `ProbeType` -> `str`, the probe's name from the meta's `probe_names` (through the context).
 
 Per-CPU aggregations are reduced by `reduce_percpu` following the agg table of
 docs/object-format.md.
@@ -18,10 +23,11 @@ docs/object-format.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Union
+from typing import Any, Iterable, Mapping, Protocol, Union
 
 __all__ = [
-    "IntType", "StrType", "TupleType", "Type", "Value",
+    "IntType", "StrType", "TupleType", "KsymType", "UsymType", "StackType", "ProbeType",
+    "Type", "Value", "KSym", "USym", "Stack", "DecodeContext", "STACK_LIMIT",
     "type_from_json", "type_to_json", "decode", "encode",
     "AGGS", "MapMeta", "map_meta_from_json", "PrintfMeta",
     "Avg", "reduce_percpu", "split_percpu", "percpu_value_size",
@@ -74,8 +80,136 @@ class TupleType:
         return "(" + ", ".join(str(t) for _, t in self.fields) + ")"
 
 
-Type = Union[IntType, StrType, TupleType]
-Value = Union[int, bytes, tuple]
+@dataclass(frozen=True, slots=True)
+class KsymType:
+    """ksym(addr): a u64 kernel address."""
+    size: int = 8
+
+    def __post_init__(self) -> None:
+        _fixed_size("ksym", self.size, 8)
+
+    def __str__(self) -> str:
+        return "ksym"
+
+
+@dataclass(frozen=True, slots=True)
+class UsymType:
+    """usym(addr): {u64 addr; u64 pid}."""
+    size: int = 16
+
+    def __post_init__(self) -> None:
+        _fixed_size("usym", self.size, 16)
+
+    def __str__(self) -> str:
+        return "usym"
+
+
+STACK_LIMIT = 127          # frames in a kt_stacks value (PERF_MAX_STACK_DEPTH)
+STACK_MODES = ("bpftrace", "perf")
+
+
+@dataclass(frozen=True, slots=True)
+class StackType:
+    """kstack: {s64 stack id}; ustack: {s64 stack id; u64 pid}. `mode` is bpftrace's stack
+    mode (`ustack(perf)`), `limit` the frame count asked for (`kstack(3)`)."""
+    user: bool
+    mode: str = "bpftrace"
+    limit: int = STACK_LIMIT
+
+    def __post_init__(self) -> None:
+        if self.mode not in STACK_MODES:
+            raise ValueError(f"stack mode must be one of {STACK_MODES}, not {self.mode!r}")
+        if not 1 <= self.limit <= STACK_LIMIT:
+            raise ValueError(f"stack limit must be 1..{STACK_LIMIT}, not {self.limit}")
+
+    @property
+    def size(self) -> int:
+        return 16 if self.user else 8
+
+    def __str__(self) -> str:
+        return "ustack" if self.user else "kstack"
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeType:
+    """probe: a u64 index into the meta's `probe_names`."""
+    size: int = 8
+
+    def __post_init__(self) -> None:
+        _fixed_size("probe", self.size, 8)
+
+    def __str__(self) -> str:
+        return "probe"
+
+
+def _fixed_size(kind: str, size: int, want: int) -> None:
+    if size != want:
+        raise ValueError(f"{kind} values are {want} bytes, not {size}")
+
+
+Type = Union[IntType, StrType, TupleType, KsymType, UsymType, StackType, ProbeType]
+
+
+@dataclass(frozen=True, slots=True)
+class KSym:
+    """A decoded ksym(): the address and what bpftrace prints for it (`vfs_read`, `0x11`)."""
+    addr: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class USym:
+    """A decoded usym(): address, process and the printed symbol (`malloc`, `0x7f3a...`)."""
+    addr: int
+    pid: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stack:
+    """A decoded kstack/ustack. `frames` are (address, printed symbol) up to the first zero
+    address, or None when the stack id could not be read (bpftrace prints nothing then)."""
+    user: bool
+    stack_id: int
+    pid: int | None
+    frames: tuple[tuple[int, str], ...] | None
+    mode: str = "bpftrace"
+
+
+Value = Union[int, bytes, tuple, KSym, USym, Stack, str]
+
+
+class DecodeContext(Protocol):
+    """What decode() asks about symbolic values; kt.runtime.symbols.ValueContext is the real
+    one (it reads the kernel and /proc, which this module never does)."""
+
+    def ksym(self, addr: int) -> KSym: ...
+    def usym(self, addr: int, pid: int) -> USym: ...
+    def stack(self, user: bool, stack_id: int, pid: int | None, mode: str, limit: int) -> Stack: ...
+    def probe(self, index: int) -> str: ...
+
+
+def _hex(addr: int) -> str:
+    return "0" if addr == 0 else f"0x{addr:x}"
+
+
+class _NoContext:
+    """decode() without a context: hex addresses, unreadable stacks, probe numbers."""
+
+    def ksym(self, addr: int) -> KSym:
+        return KSym(addr, _hex(addr))
+
+    def usym(self, addr: int, pid: int) -> USym:
+        return USym(addr, pid, _hex(addr))
+
+    def stack(self, user: bool, stack_id: int, pid: int | None, mode: str, limit: int) -> Stack:
+        return Stack(user, stack_id, pid, None, mode)
+
+    def probe(self, index: int) -> str:
+        return f"<probe {index}>"
+
+
+_NO_CONTEXT = _NoContext()
 
 
 def _req(d: Mapping[str, Any], key: str, kind: type, what: str) -> Any:
@@ -91,6 +225,20 @@ def _req(d: Mapping[str, Any], key: str, kind: type, what: str) -> Any:
 def type_from_json(d: Mapping[str, Any]) -> Type:
     """Parse a `.kt.meta` type object; ValueError on anything malformed."""
     kind = _req(d, "kind", str, "type")
+    if kind in _SYMBOLIC:
+        # the size is implied by the kind; when given it must agree
+        size = _req(d, "size", int, f"{kind} type") if "size" in d else None
+        if kind in ("kstack", "ustack"):
+            mode = d.get("mode", "bpftrace")
+            limit = d.get("limit", STACK_LIMIT)
+            if not isinstance(mode, str) or not isinstance(limit, int) or isinstance(limit, bool):
+                raise ValueError(f"{kind} type: 'mode' must be str and 'limit' int")
+            t: Type = StackType(kind == "ustack", mode, limit)
+            if size is not None and size != t.size:
+                raise ValueError(f"{kind} values are {t.size} bytes, not {size}")
+            return t
+        cls = _SYMBOLIC[kind]
+        return cls() if size is None else cls(size)
     size = _req(d, "size", int, f"{kind} type")
     if kind == "int":
         return IntType(size, _req(d, "signed", bool, "int type"))
@@ -104,7 +252,20 @@ def type_from_json(d: Mapping[str, Any]) -> Type:
     raise ValueError(f"unknown type kind '{kind}'")
 
 
+_SYMBOLIC: dict[str, Any] = {"ksym": KsymType, "usym": UsymType, "probe": ProbeType,
+                              "kstack": StackType, "ustack": StackType}
+
+
 def type_to_json(t: Type) -> dict:
+    if isinstance(t, StackType):
+        d: dict = {"kind": str(t), "size": t.size}
+        if t.mode != "bpftrace":
+            d["mode"] = t.mode
+        if t.limit != STACK_LIMIT:
+            d["limit"] = t.limit
+        return d
+    if isinstance(t, (KsymType, UsymType, ProbeType)):
+        return {"kind": str(t), "size": t.size}
     if isinstance(t, IntType):
         return {"kind": "int", "size": t.size, "signed": t.signed}
     if isinstance(t, StrType):
@@ -113,8 +274,14 @@ def type_to_json(t: Type) -> dict:
             "fields": [{"offset": o, "type": type_to_json(f)} for o, f in t.fields]}
 
 
-def decode(t: Type, buf: bytes | bytearray | memoryview, offset: int = 0) -> Value:
-    """Decode the value of type `t` stored at `buf[offset:]`."""
+def _u64(buf, offset: int, signed: bool = False) -> int:
+    return int.from_bytes(buf[offset:offset + 8], "little", signed=signed)
+
+
+def decode(t: Type, buf: bytes | bytearray | memoryview, offset: int = 0,
+           ctx: DecodeContext | None = None) -> Value:
+    """Decode the value of type `t` stored at `buf[offset:]`; symbolic values (ksym, usym,
+    stacks, probe) are resolved through `ctx`."""
     end = offset + t.size
     if offset < 0 or end > len(buf):
         raise ValueError(f"{t} at offset {offset} needs {end} bytes, buffer has {len(buf)}")
@@ -124,13 +291,40 @@ def decode(t: Type, buf: bytes | bytearray | memoryview, offset: int = 0) -> Val
         raw = bytes(buf[offset:end])
         nul = raw.find(b"\0")
         return raw if nul < 0 else raw[:nul]
-    return tuple(decode(f, buf, offset + o) for o, f in t.fields)
+    if isinstance(t, TupleType):
+        return tuple(decode(f, buf, offset + o, ctx) for o, f in t.fields)
+    c = ctx if ctx is not None else _NO_CONTEXT
+    if isinstance(t, KsymType):
+        return c.ksym(_u64(buf, offset))
+    if isinstance(t, UsymType):
+        return c.usym(_u64(buf, offset), _u64(buf, offset + 8))
+    if isinstance(t, StackType):
+        pid = _u64(buf, offset + 8) if t.user else None
+        return c.stack(t.user, _u64(buf, offset, signed=True), pid, t.mode, t.limit)
+    if isinstance(t, ProbeType):
+        return c.probe(_u64(buf, offset))
+    raise TypeError(f"cannot decode {t!r}")
 
 
 def encode(t: Type, value: Value) -> bytes:
     """The inverse of `decode` (strings are NUL-padded; ints wrap to the type's width).
 
-    Used by tests and by anything that must build a key (lookups, deletes)."""
+    Used by tests and by anything that must build a key (lookups, deletes). Symbolic types
+    take their raw values: ksym/probe an int (or KSym), usym (addr, pid) (or USym), stacks
+    a stack id (kstack) or (stack id, pid) (ustack), or a Stack."""
+    if isinstance(t, (KsymType, ProbeType)):
+        v = value.addr if isinstance(value, KSym) else value
+        return encode(IntType(8, False), v)
+    if isinstance(t, UsymType):
+        addr, pid = (value.addr, value.pid) if isinstance(value, USym) else value
+        return encode(IntType(8, False), addr) + encode(IntType(8, False), pid)
+    if isinstance(t, StackType):
+        if isinstance(value, Stack):
+            value = (value.stack_id, value.pid or 0) if t.user else value.stack_id
+        if t.user:
+            sid, pid = value
+            return encode(IntType(8, True), sid) + encode(IntType(8, False), pid)
+        return encode(IntType(8, True), value)
     if isinstance(t, IntType):
         if not isinstance(value, int):
             raise TypeError(f"{t} needs an int, not {type(value).__name__}")
@@ -240,10 +434,11 @@ def split_percpu(raw: bytes | bytearray | memoryview, value_size: int) -> list[b
     return [bytes(raw[i:i + value_size]) for i in range(0, len(raw), stride)]
 
 
-def reduce_percpu(meta: MapMeta, per_cpu: Iterable[bytes] | bytes) -> Any:
+def reduce_percpu(meta: MapMeta, per_cpu: Iterable[bytes] | bytes,
+                  ctx: DecodeContext | None = None) -> Any:
     """The user-visible value of one map entry from its per-CPU slots (docs/object-format.md).
 
-    - none: `decode(meta.value, slot)` of the single (not per-CPU) value,
+    - none: `decode(meta.value, slot, ctx)` of the single (not per-CPU) value,
     - count, sum: the sum over CPUs, wrapped to 64 bits (signed per `meta.value` for sum),
     - min, max: the min/max over CPUs whose `set` word is non-zero, or None if none is set,
     - avg: `Avg(total, count)` summed over CPUs.
@@ -255,7 +450,7 @@ def reduce_percpu(meta: MapMeta, per_cpu: Iterable[bytes] | bytes) -> Any:
     if agg == "none":
         if len(slots) != 1:
             raise ValueError(f"map {meta.name} is not per-CPU; got {len(slots)} values")
-        return decode(meta.value, slots[0])
+        return decode(meta.value, slots[0], ctx=ctx)
     if not slots:
         raise ValueError(f"map {meta.name}: no per-CPU values")
     signed = meta.value.signed  # type: ignore[union-attr]  # MapMeta checked it is an IntType
@@ -292,6 +487,10 @@ class PrintfMeta:
             (_req(a, "offset", int, f"{what} argument"), type_from_json(_req(a, "type", dict, f"{what} argument")))
             for a in _req(d, "args", list, what)))
 
-    def decode_args(self, record: bytes | bytearray | memoryview) -> list[Value]:
-        """The argument values of one event record (which starts with the u64 event id)."""
-        return [decode(t, record, off) for off, t in self.args]
+    def decode_args(self, record: bytes | bytearray | memoryview,
+                    ctx: DecodeContext | None = None) -> list[Value]:
+        """The argument values of one event record (which starts with the u64 event id).
+        Symbolic values come back as KSym/USym/Stack/str, which kt.runtime.output.printf
+        renders with `%s` as bpftrace does; decode when the record arrives, so user symbols
+        are read while the process still exists."""
+        return [decode(t, record, off, ctx) for off, t in self.args]

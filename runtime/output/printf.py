@@ -18,10 +18,12 @@ parsing). So the integer rules are C's on an x86-64 varargs slot:
   every byte; `%rh` prints hex bytes separated by spaces.
 
 Values are what kt.runtime.layout decodes: `int` (any sign; reduced to 64 bits here) for
-integer conversions, `bytes` for `%s` (cut at the first NUL) and `%r`. The result is text: bytes
-that are not UTF-8 come back as lone surrogates (`surrogateescape`), so encoding the text with
-`errors="surrogateescape"` gives back exactly bpftrace's bytes; `render_bytes` gives them
-directly.
+integer conversions, `bytes` for `%s` (cut at the first NUL) and `%r`; symbolic values (KSym,
+USym, Stack; probe names are `str`) print with `%s` as bpftrace does: the symbol, or the stack
+as "\n" and one 8-space indented frame per line (kt.runtime.output.text.format_value).
+The result is text: bytes that are not UTF-8 come back as lone surrogates (`surrogateescape`),
+so encoding the text with `errors="surrogateescape"` gives back exactly bpftrace's bytes;
+`render_bytes` gives them directly.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from __future__ import annotations
 from typing import Sequence, Union
 
 from kt.compiler.printf_format import Conversion, Literal, Segment, parse_format
+
+from ..layout import KSym, Stack, USym
+from .text import format_value
 
 __all__ = ["render", "render_bytes", "format_conversion", "format_buffer"]
 
@@ -91,6 +96,8 @@ def format_buffer(data: bytes, conversion: str = "r") -> bytes:
 
 
 def _as_bytes(value: object, c: Conversion) -> bytes:
+    if isinstance(value, (KSym, USym, Stack)):
+        value = format_value(value)
     if isinstance(value, str):
         return value.encode("utf-8", "surrogateescape")
     if isinstance(value, (bytes, bytearray, memoryview)):

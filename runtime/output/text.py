@@ -32,14 +32,27 @@ Order of the entries of one map:
 `print(@m, top, div)` is `format_map(meta, entries, top, div)`: keep the last `top` entries
 after sorting, divide integer values by `div` (C division, truncating toward zero).
 
-Not here yet: hist/lhist/stats maps (not in the object format), and kstack/ustack/ksym values.
+Symbolic values (decoded with a kt.runtime.symbols.ValueContext, see kt.runtime.layout):
+- ksym/usym print their symbol (`@[vfs_read]: 3`, hex when unknown), probe its name;
+- a stack prints bpftrace's multi-line text (kt.runtime.symbols.format_stack): indented by 4
+  inside a map key, by 8 as a value or inside a tuple value, and nothing when it could not be
+  read (`@k[]: 3`). Observed with 0.17:
+
+      @[                          @t[                         @v: (1,
+          leaf+0                      leaf+0                          leaf+0
+          main+87                     main+87                         main+87
+      ]: 3                        , 1]: 3                     )
+
+Not here yet: hist/lhist/stats maps (not in the object format).
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-from ..layout import Avg, IntType, MapMeta, StrType, TupleType, Type
+from ..layout import (Avg, IntType, KSym, KsymType, MapMeta, ProbeType, Stack, StackType,
+                      StrType, TupleType, Type, USym, UsymType)
+from ..symbols import format_stack
 
 __all__ = ["EXIT_SEPARATOR", "format_value", "format_key", "sort_entries", "format_map",
            "format_maps"]
@@ -56,9 +69,18 @@ def _cdiv(a: int, b: int) -> int:
     return q if (a >= 0) == (b > 0) else -q
 
 
-def format_value(value: Any, t: Type | None = None) -> str:
+VALUE_INDENT = 8     # a stack as a map value, printf argument or tuple element
+KEY_INDENT = 4       # a stack inside a map key
+
+
+def format_value(value: Any, t: Type | None = None, indent: int = VALUE_INDENT) -> str:
     """One value as bpftrace prints it: ints in decimal, strings raw up to NUL, tuples in
-    parentheses (`(1, a)`), avg values as their truncated average, an unset min/max as 0."""
+    parentheses (`(1, a)`), avg values as their truncated average, an unset min/max as 0,
+    symbols as their names and stacks as multi-line text indented by `indent`."""
+    if isinstance(value, (KSym, USym)):
+        return value.text
+    if isinstance(value, Stack):
+        return format_stack(value.frames, value.mode, indent)
     if value is None:
         return "0"     # min()/max() with no CPU set: 0.17 prints a zero()ed min/max map as 0
     if isinstance(value, Avg):
@@ -74,7 +96,7 @@ def format_value(value: Any, t: Type | None = None) -> str:
         return value
     if isinstance(value, tuple):
         fts = [ft for _, ft in t.fields] if isinstance(t, TupleType) else [None] * len(value)
-        return "(" + ", ".join(format_value(v, ft) for v, ft in zip(value, fts)) + ")"
+        return "(" + ", ".join(format_value(v, ft, indent) for v, ft in zip(value, fts)) + ")"
     raise TypeError(f"cannot format {type(value).__name__}")
 
 
@@ -83,14 +105,25 @@ def format_key(meta: MapMeta, key: Any) -> str:
     if meta.key is None:
         return ""
     if isinstance(meta.key, TupleType):
-        return "[" + ", ".join(format_value(v, ft) for v, (_, ft) in zip(key, meta.key.fields)) + "]"
-    return "[" + format_value(key, meta.key) + "]"
+        return "[" + ", ".join(format_value(v, ft, KEY_INDENT)
+                               for v, (_, ft) in zip(key, meta.key.fields)) + "]"
+    return "[" + format_value(key, meta.key, KEY_INDENT) + "]"
 
 
 def _key_order(t: Type | None, key: Any) -> Any:
-    """bpftrace's sort_by_key: ints unsigned at their size, strings bytewise."""
+    """bpftrace's sort_by_key: ints unsigned at their size, strings bytewise; symbolic keys
+    (0.17 leaves them in hash order) by their raw address or stack id, probes by name."""
     if t is None:
         return 0
+    if isinstance(t, KsymType):
+        return key.addr if isinstance(key, KSym) else key
+    if isinstance(t, UsymType):
+        return (key.addr, key.pid) if isinstance(key, USym) else key
+    if isinstance(t, StackType):
+        return ((key.stack_id & ((1 << 64) - 1), key.pid or 0) if isinstance(key, Stack)
+                else key)
+    if isinstance(t, ProbeType):
+        return key.encode("utf-8", "surrogateescape") if isinstance(key, str) else key
     if isinstance(t, IntType):
         return key & ((1 << (8 * t.size)) - 1)
     if isinstance(t, StrType):

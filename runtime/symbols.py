@@ -1,0 +1,410 @@
+"""Addresses to names, as bpftrace 0.17 prints them: ksym(), usym(), kstack, ustack.
+
+Why a module: kernel and user symbolization read different sources (/proc/kallsyms; a
+process's /proc/PID/maps plus its ELF files through kt.compiler.elfsyms) but must print in the
+one format users compare with bpftrace's, and both are slow enough to need caching.
+
+bpftrace 0.17 prints through bcc 0.26 (observed on this host, `bpftrace -e ... | cat -A`):
+- ksym(addr): the name of the last kernel symbol at or below addr (no upper bound, no size),
+  text and weak symbols only (bcc skips b B d D r R); below the first symbol the address as C++
+  prints a pointer: `0x11`, and `0` for 0. Several names at one address (`__x64_sys_getpid`,
+  `__ia32_sys_getpid`, `__do_sys_getpid`): the one bcc's unstable std::sort leaves last, which
+  kt reproduces by running the same sort (kt.compiler.elfsyms.cxx_sort) on the same input.
+- usym(addr) of process pid: the symbol of the executable mapping holding addr (see elfsyms
+  for which symbol); unknown (no mapping, no covering symbol, the process is gone) -> `0x...`.
+- stacks (kstack, ustack): "\\n" then one line per frame, `<indent>name+offset`, stopping at
+  the first zero address; unknown frames are hex. The indent is 8 spaces where the stack is a
+  value (map value, printf, tuple element) and 4 in a map key:
+
+      @[                              @x:
+          leaf+0                              leaf+0
+          middle+9                            middle+9
+      ]: 3                            (a blank line: the stack ends with "\\n")
+
+  perf mode (`ustack(perf)`): "\\t<hex address> name+offset" per line, user frames followed by
+  ` (/path/of/module)` or ` ([unknown])`. A stack id that cannot be looked up (a kstack taken
+  in a uprobe: the helper returned -EFAULT) prints as nothing at all: `@k[]: 3`, `@kx: `.
+
+bpftrace resolves user symbols when it prints and then prints hex for a process that has
+exited. kt remembers a process's executable mappings the first time it symbolizes one of its
+addresses (or when told to, `remember(pid)`), so later addresses of an exited process still
+resolve as long as its files exist.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import struct
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Sequence
+
+from .layout import KSym, Stack, USym
+
+__all__ = [
+    "hex_address", "KernelSymbols", "UserSymbols", "Symbolizer", "StackReader",
+    "ValueContext", "value_context", "format_stack", "default_symbolizer", "ksym", "kaddr",
+    "STACK_MODES",
+]
+
+STACK_MODES = ("bpftrace", "perf")
+KALLSYMS = "/proc/kallsyms"
+# bcc_proc.c: kernel symbols live above this on x86-64 (0 elsewhere: no filter).
+_KERNEL_ADDR_SPACE = 0x00FFFFFFFFFFFFFF if os.uname().machine == "x86_64" else 0
+_DATA_TYPES = frozenset("bBdDrR")
+
+
+def hex_address(addr: int) -> str:
+    """An address as C++'s `ostream << (void *)addr` prints it: `0x7f1c2a`, and `0` for 0."""
+    addr &= (1 << 64) - 1
+    return "0" if addr == 0 else f"0x{addr:x}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernel
+
+class KernelSymbols:
+    """/proc/kallsyms, read on first use. Without root the kernel shows every address as 0:
+    then nothing resolves and every address prints as hex (as bpftrace)."""
+
+    def __init__(self, path: str = KALLSYMS) -> None:
+        self.path = path
+        self._starts: list[int] | None = None
+        self._names: list[str] = []
+
+    def _load(self) -> None:
+        from kt.compiler.elfsyms import cxx_sort
+
+        syms: list[tuple[int, str]] = []
+        try:
+            with open(self.path, "rb") as f:
+                data = f.read()
+        except OSError:
+            data = b""
+        for line in data.decode("utf-8", "surrogateescape").splitlines():
+            parts = line.split()
+            if len(parts) < 3:
+                continue
+            try:
+                addr = int(parts[0], 16)
+            except ValueError:
+                continue
+            if addr == 0 or addr == (1 << 64) - 1 or addr < _KERNEL_ADDR_SPACE:
+                continue
+            if parts[1] in _DATA_TYPES:
+                continue
+            syms.append((addr, parts[2]))
+        cxx_sort(syms, key=lambda s: s[0])
+        self._starts = [a for a, _ in syms]
+        self._names = [n for _, n in syms]
+
+    def resolve(self, addr: int) -> tuple[str, int] | None:
+        """(name, offset) of `addr`, or None below the first symbol."""
+        if self._starts is None:
+            self._load()
+        i = bisect.bisect_right(self._starts, addr)  # type: ignore[arg-type]
+        if i == 0:
+            return None
+        return self._names[i - 1], addr - self._starts[i - 1]  # type: ignore[index]
+
+    def ksym(self, addr: int, offset: bool = False) -> str:
+        """`name` (or `name+off` with `offset`), else the hex address."""
+        r = self.resolve(addr)
+        if r is None:
+            return hex_address(addr)
+        return f"{r[0]}+{r[1]}" if offset else r[0]
+
+    def kaddr(self, name: str) -> int:
+        """The address of kernel symbol `name`, as bpftrace 0.17's resolve_kname: the first line
+        of /proc/kallsyms naming it (data symbols too; module symbols never match). KeyError
+        when there is none (or addresses are hidden: not root)."""
+        try:
+            with open(self.path, "rb") as f:
+                data = f.read().decode("utf-8", "surrogateescape")
+        except OSError as e:
+            raise KeyError(f"cannot read {self.path}: {e.strerror}") from None
+        for line in data.splitlines():
+            parts = line.split(" ")
+            if len(parts) >= 3 and parts[2] == name:
+                addr = int(parts[0], 16)
+                if addr == 0:
+                    break
+                return addr
+        raise KeyError(f"kernel symbol '{name}' not found in {self.path}")
+
+
+# ---------------------------------------------------------------------------------------------
+# User
+
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    start: int
+    end: int
+    offset: int       # file offset of `start`
+    path: str         # as /proc/PID/maps names it ("[vdso]" for the vDSO)
+    file: str         # where kt reads it (the path, or /proc/PID/root/path)
+
+
+def _parse_maps(text: str, pid: int) -> list[Mapping]:
+    """Executable, file-backed mappings (bcc's bcc_mapping_is_file_backed, plus [vdso])."""
+    out = []
+    for line in text.splitlines():
+        parts = line.split(None, 5)
+        if len(parts) < 6 or "x" not in parts[1]:
+            continue
+        path = parts[5].strip()
+        if path.endswith(" (deleted)"):
+            path = path[:-len(" (deleted)")]
+        if path != "[vdso]" and not path.startswith("/"):
+            continue
+        if path.startswith(("/dev/zero", "/anon_hugepage", "/SYSV")):
+            continue
+        lo, hi = parts[0].split("-")
+        file = path
+        if path.startswith("/") and not os.path.exists(path):
+            file = f"/proc/{pid}/root{path}"
+        out.append(Mapping(int(lo, 16), int(hi, 16), int(parts[2], 16), path, file))
+    return out
+
+
+_vdso: tuple[list, list] | None = None
+
+
+def _vdso_table() -> tuple[list, list]:
+    """Symbols of the vDSO, read from this process's own mapping: every process of this
+    kernel and ABI maps the same image (bcc does the same)."""
+    global _vdso
+    if _vdso is None:
+        _vdso = ([], [])
+        try:
+            with open("/proc/self/maps") as f:
+                for m in _parse_maps(f.read(), os.getpid()):
+                    if m.path == "[vdso]":
+                        with open("/proc/self/mem", "rb") as mem:
+                            mem.seek(m.start)
+                            image = mem.read(m.end - m.start)
+                        from kt.compiler.elfsyms import symbols_from_image
+
+                        _vdso = symbols_from_image(image)
+                        break
+        except Exception:  # no vDSO, /proc/self/mem unreadable, odd image: just no names
+            _vdso = ([], [])
+    return _vdso
+
+
+class UserSymbols:
+    """Symbols of processes: /proc/PID/maps, remembered per pid, plus their ELF files."""
+
+    def __init__(self, proc: str = "/proc") -> None:
+        self.proc = proc
+        self._maps: dict[int, list[Mapping]] = {}
+        self._cache: dict[tuple[int, int], tuple[str, int, str] | None] = {}
+
+    def remember(self, pid: int) -> bool:
+        """Read and keep process `pid`'s executable mappings now (it may have exited by the
+        time its addresses are printed). False if the process is gone or unreadable."""
+        try:
+            with open(f"{self.proc}/{pid}/maps") as f:
+                text = f.read()
+        except OSError:
+            return False
+        maps = _parse_maps(text, pid)
+        if not maps:          # a zombie has no mappings left: keep what we had
+            return False
+        old = self._maps.get(pid)
+        self._maps[pid] = maps
+        if old is not None and old != maps:
+            self._cache = {k: v for k, v in self._cache.items() if k[0] != pid}
+        return True
+
+    def forget(self, pid: int) -> None:
+        self._maps.pop(pid, None)
+        self._cache = {k: v for k, v in self._cache.items() if k[0] != pid}
+
+    def mapping(self, pid: int, addr: int) -> Mapping | None:
+        """The executable mapping of `pid` holding `addr` (reading the maps again once when the
+        remembered ones do not hold it: a library loaded since)."""
+        if pid not in self._maps:
+            self.remember(pid)
+        m = _find(self._maps.get(pid, ()), addr)
+        if m is None and self.remember(pid):
+            m = _find(self._maps[pid], addr)
+        return m
+
+    def resolve(self, pid: int, addr: int) -> tuple[str, int, str] | None:
+        """(symbol, offset, module path) of `addr` in process `pid`, or None."""
+        key = (pid, addr)
+        if key in self._cache:
+            return self._cache[key]
+        m = self.mapping(pid, addr)
+        r = None if m is None else _resolve_in(m, addr)
+        self._cache[key] = r
+        return r
+
+    def module(self, pid: int, addr: int) -> str | None:
+        m = self.mapping(pid, addr)
+        return None if m is None else m.path
+
+    def usym(self, pid: int, addr: int, offset: bool = False, module: bool = False) -> str:
+        """bpftrace's resolve_usym: `name`, `name+off` with `offset`, ` (module)` appended
+        with `module`; unknown: the hex address (and ` ([unknown])`)."""
+        r = self.resolve(pid, addr)
+        if r is None:
+            return hex_address(addr) + (" ([unknown])" if module else "")
+        name, off, path = r
+        text = f"{name}+{off}" if offset else name
+        return f"{text} ({path})" if module else text
+
+
+def _find(maps: Iterable[Mapping], addr: int) -> Mapping | None:
+    for m in maps:
+        if m.start <= addr < m.end:
+            return m
+    return None
+
+
+def _resolve_in(m: Mapping, addr: int) -> tuple[str, int, str] | None:
+    from kt.compiler import elfsyms
+
+    if m.path == "[vdso]":
+        table, starts = _vdso_table()
+        r = elfsyms.symbol_table_lookup(table, starts, addr - m.start + m.offset)
+        return None if r is None else (r[0], r[1], m.path)
+    try:
+        if elfsyms.elf_type(m.file) == elfsyms.ET_EXEC:
+            vaddr = addr          # a fixed-address executable runs at its link addresses
+        else:
+            vaddr = elfsyms.vaddr_of_file_offset(m.file, addr - m.start + m.offset)
+            if vaddr is None:
+                return None
+        r = elfsyms.symbolize(m.file, vaddr)
+    except elfsyms.ElfSymbolError:
+        return None
+    return None if r is None else (r[0], r[1], m.path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Both, and stacks
+
+class Symbolizer:
+    """Kernel and user symbols for one trace."""
+
+    def __init__(self, kernel: KernelSymbols | None = None, user: UserSymbols | None = None) -> None:
+        self.kernel = kernel if kernel is not None else KernelSymbols()
+        self.user = user if user is not None else UserSymbols()
+
+    def ksym(self, addr: int, offset: bool = False) -> str:
+        return self.kernel.ksym(addr, offset)
+
+    def usym(self, pid: int, addr: int, offset: bool = False, module: bool = False) -> str:
+        return self.user.usym(pid, addr, offset, module)
+
+    def remember(self, pid: int) -> bool:
+        return self.user.remember(pid)
+
+    def stack_frames(self, addrs: Sequence[int], user: bool, pid: int | None = None,
+                     mode: str = "bpftrace") -> tuple[tuple[int, str], ...]:
+        """(address, text) per frame, up to the first zero address, as bpftrace's get_stack
+        names them: `sym+off` (perf mode: user frames with their module)."""
+        out = []
+        for a in addrs:
+            if a == 0:
+                break
+            if user:
+                out.append((a, self.usym(pid or 0, a, True, mode == "perf")))
+            else:
+                out.append((a, self.ksym(a, True)))
+        return tuple(out)
+
+
+_default: Symbolizer | None = None
+
+
+def default_symbolizer() -> Symbolizer:
+    global _default
+    if _default is None:
+        _default = Symbolizer()
+    return _default
+
+
+def ksym(addr: int, offset: bool = False) -> str:
+    """ksym() as bpftrace prints it (the shared kallsyms table)."""
+    return default_symbolizer().ksym(addr, offset)
+
+
+def kaddr(name: str) -> int:
+    """kaddr("name"); KeyError when the kernel has no such symbol."""
+    return default_symbolizer().kernel.kaddr(name)
+
+
+def format_stack(frames: Sequence[tuple[int, str]] | None, mode: str = "bpftrace",
+                 indent: int = 8) -> str:
+    """A stack as bpftrace 0.17's get_stack returns it: "" when it could not be read
+    (`frames` None), else "\\n" and one line per frame (see the module docstring)."""
+    if frames is None:
+        return ""
+    if mode == "perf":
+        return "\n" + "".join(f"\t{a:x} {text}\n" for a, text in frames)
+    pad = " " * indent
+    return "\n" + "".join(f"{pad}{text}\n" for _, text in frames)
+
+
+# ---------------------------------------------------------------------------------------------
+# What kt.runtime.layout needs to decode symbolic values
+
+class StackReader:
+    """Stack traces by id from the STACK_TRACE map (any object with `lookup(key) -> bytes |
+    None`, e.g. kt.runtime.maps.Map). A negative id is the helper's error (-EFAULT: no stack
+    of that kind here, -EEXIST, -ENOMEM): no stack, as a missing id."""
+
+    _KEY = struct.Struct("<I")
+
+    def __init__(self, stack_map) -> None:
+        self.map = stack_map
+
+    def __call__(self, stack_id: int) -> tuple[int, ...] | None:
+        if stack_id < 0 or stack_id > 0xFFFFFFFF:
+            return None
+        raw = self.map.lookup(self._KEY.pack(stack_id))
+        if raw is None:
+            return None
+        raw = bytes(raw)
+        return struct.unpack(f"<{len(raw) // 8}Q", raw[:len(raw) // 8 * 8])
+
+
+@dataclass
+class ValueContext:
+    """Everything kt.runtime.layout.decode needs for ksym/usym/kstack/ustack/probe values:
+    `stacks(stack_id) -> addresses | None`, the meta's `probe_names`, and a Symbolizer.
+    Resolution happens at decode time: decode printf records when they arrive (the process
+    is still there) and maps when they are printed."""
+
+    stacks: Callable[[int], Sequence[int] | None] | None = None
+    probe_names: Sequence[str] = ()
+    symbols: Symbolizer = field(default_factory=default_symbolizer)
+
+    def ksym(self, addr: int) -> KSym:
+        return KSym(addr, self.symbols.ksym(addr))
+
+    def usym(self, addr: int, pid: int) -> USym:
+        return USym(addr, pid, self.symbols.usym(pid, addr))
+
+    def stack(self, user: bool, stack_id: int, pid: int | None, mode: str, limit: int) -> Stack:
+        addrs = self.stacks(stack_id) if self.stacks is not None else None
+        frames = None
+        if addrs is not None:
+            frames = self.symbols.stack_frames(list(addrs)[:limit], user, pid, mode)
+        return Stack(user, stack_id, pid, frames, mode)
+
+    def probe(self, index: int) -> str:
+        if 0 <= index < len(self.probe_names):
+            return self.probe_names[index]
+        return f"<unknown probe {index}>"
+
+
+def value_context(stack_map=None, probe_names: Sequence[str] = (),
+                  symbols: Symbolizer | None = None) -> ValueContext:
+    """The context a session passes to decode(): `stack_map` is the loaded `kt_stacks` map
+    (meta "stacks"; None when the program has none), `probe_names` meta "probe_names"."""
+    return ValueContext(StackReader(stack_map) if stack_map is not None else None,
+                        tuple(probe_names), symbols if symbols is not None else default_symbolizer())
