@@ -106,7 +106,14 @@ _MAX_CHAIN = 64   # modifier/typedef chains longer than this are treated as corr
 
 
 class BtfError(ValueError):
-    """The BTF is malformed, or a lookup failed; the message names the file and what."""
+    """The BTF is unreadable or malformed, or a type is used as what it is not; the message
+    names the file and what."""
+
+
+class BtfNotFound(LookupError):
+    """A name the caller asked for is not in the BTF (no such function, struct or member).
+    Deliberately not a BtfError/ValueError: "the kernel has no such function" is the user's
+    problem, "the kernel's BTF is unreadable" the machine's."""
 
 
 class Member(NamedTuple):
@@ -221,6 +228,8 @@ class FuncParam:
     @property
     def is_pointer(self) -> bool:
         return self.kind == Kind.PTR
+
+    pointer = is_pointer
 
     def declaration(self) -> str:
         """bpftrace's `-lv` spelling: the type, a space, the name ("struct file * file")."""
@@ -523,9 +532,13 @@ class Btf:
 
     def names_with_prefix(self, prefix: str) -> list[str]:
         """Every string in the table starting with ``prefix`` (not necessarily a type name;
-        callers confirm with ``find``). Fast: a scan of the string table in C."""
+        ``named_types`` says which name a type). Fast: a scan of the string table in C."""
+        return list(self._strings_with_prefix(prefix).values())
+
+    def _strings_with_prefix(self, prefix: str) -> dict[int, str]:
         data, needle = self._data, b"\0" + prefix.encode()
-        out, pos = [], self._str_start
+        out: dict[int, str] = {}
+        pos = self._str_start
         while True:
             hit = data.find(needle, pos, self._str_end)
             if hit < 0:
@@ -533,16 +546,38 @@ class Btf:
             end = data.find(b"\0", hit + 1, self._str_end)
             if end < 0:
                 end = self._str_end
-            out.append(data[hit + 1:end].decode("utf-8", errors="replace"))
+            out[hit + 1 - self._str_start + self._str_base] = \
+                data[hit + 1:end].decode("utf-8", errors="replace")
             pos = end
 
-    def funcs(self) -> Iterator[tuple[int, str]]:
-        """(id, name) of every FUNC (for listing `kfunc:*`)."""
+    def named_types(self, kind: Kind, prefix: str) -> list[tuple[int, str]]:
+        """(id, name) of every own type of ``kind`` whose name starts with ``prefix``, in id
+        order (e.g. the ``btf_trace_*`` typedefs, one per raw tracepoint). One pass over the
+        record index, without decoding records."""
+        offs = self._strings_with_prefix(prefix)
+        if self.base is not None:
+            offs.update(self.base._strings_with_prefix(prefix))
+        words, first = self._words, self.first_id
+        out = []
+        for idx, w in enumerate(self._starts):
+            if words[w] in offs and (words[w + 1] >> 24) & 0x1F == kind:
+                out.append((first + idx, offs[words[w]]))
+        return out
+
+    def funcs(self, max_params: int | None = None) -> Iterator[tuple[int, str]]:
+        """(id, name) of every FUNC, in id order (for listing `kfunc:*`); with
+        ``max_params``, only functions with at most that many parameters."""
         words, starts, first = self._words, self._starts, self.first_id
         func = Kind.FUNC
         for idx, w in enumerate(starts):
-            if (words[w + 1] >> 24) & 0x1F == func:
-                yield first + idx, self.string(words[w])
+            if (words[w + 1] >> 24) & 0x1F != func:
+                continue
+            if max_params is not None:
+                proto = words[w + 2]
+                if proto >= first and \
+                        words[starts[proto - first] + 1] & 0xFFFF > max_params:
+                    continue
+            yield first + idx, self.string(words[w])
 
     def func_param_count(self, func_id: int) -> int:
         """Number of parameters of FUNC ``func_id`` (cheap: reads the proto's vlen)."""
@@ -639,8 +674,8 @@ class Btf:
         for part in path.split("."):
             found = self.member(cur, part)
             if found is None:
-                raise BtfError(f"{self.type_name(self.resolve(cur).id)} has no member "
-                               f"'{part}'")
+                raise BtfNotFound(f"{self.type_name(self.resolve(cur).id)} has no member "
+                                  f"'{part}'")
             offset_bits += found.bit_offset
             cur = found.type
         assert found is not None
@@ -654,16 +689,16 @@ class Btf:
                 t = self.type(type_id)
                 if t.vlen or t.size:
                     return t
-        raise BtfError(f"no struct or union '{name}' in {self.name}")
+        raise BtfNotFound(f"no struct or union '{name}' in {self.name}")
 
     # --- functions ----------------------------------------------------------------------
 
     def func_id(self, name: str) -> int:
-        """The id of FUNC ``name`` (fentry's attach_btf_id); BtfError if there is none."""
+        """The id of FUNC ``name`` (fentry's attach_btf_id); BtfNotFound if there is none."""
         type_id = self.find(name, Kind.FUNC)
         if type_id is None:
-            raise BtfError(f"no function '{name}' in {self.name} (not a kernel function, "
-                           f"inlined, or in a module)")
+            raise BtfNotFound(f"no function '{name}' in {self.name} (not a kernel function, "
+                              f"inlined, or in a module)")
         return type_id
 
     def func(self, name_or_id: str | int) -> FuncSignature:
@@ -687,6 +722,11 @@ class Btf:
             slot += fp.slots
         ret = None if proto.ref == 0 else self._func_param(len(out), "retval", proto.ref, slot)
         return FuncSignature(func_id, f.name, f.linkage, proto.id, tuple(out), ret, variadic)
+
+    def func_params(self, name: str) -> tuple[FuncParam, ...]:
+        """The parameters of function ``name`` (BtfNotFound, a LookupError, if there is no
+        such FUNC)."""
+        return self.func(name).params
 
     def _func_param(self, index: int, name: str, type_id: int, slot: int) -> FuncParam:
         r = self.resolve(type_id)
@@ -766,3 +806,6 @@ def vmlinux_btf(path: str | os.PathLike = VMLINUX_PATH) -> Btf:
         raise BtfError(f"cannot read kernel BTF {p}: {e.strerror} (a kernel built without "
                        f"CONFIG_DEBUG_INFO_BTF has none)") from None
     return _load_cached(p, st.st_mtime_ns, st.st_size)
+
+
+vmlinux = vmlinux_btf

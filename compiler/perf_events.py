@@ -59,6 +59,11 @@ class PerfEventDef:
     def names(self) -> tuple[str, ...]:
         return (self.name, self.alias) if self.alias else (self.name,)
 
+    @property
+    def type(self) -> int:
+        """perf_event_attr.type (the same as ``perf_type``)."""
+        return self.perf_type
+
 
 def _sw(name: str, alias: str, config: int, period: int) -> PerfEventDef:
     return PerfEventDef("software", name, alias, PERF_TYPE_SOFTWARE, config, period)
@@ -95,9 +100,12 @@ HARDWARE_EVENTS: tuple[PerfEventDef, ...] = (
     _hw("ref-cycles", "", PERF_COUNT_HW_REF_CPU_CYCLES, 1000000),
 )
 
+SOFTWARE = "software"
+HARDWARE = "hardware"
+
 EVENTS: dict[str, tuple[PerfEventDef, ...]] = {
-    "software": SOFTWARE_EVENTS,
-    "hardware": HARDWARE_EVENTS,
+    SOFTWARE: SOFTWARE_EVENTS,
+    HARDWARE: HARDWARE_EVENTS,
 }
 
 _BY_NAME: dict[tuple[str, str], PerfEventDef] = {
@@ -108,6 +116,11 @@ _BY_NAME: dict[tuple[str, str], PerfEventDef] = {
 def lookup(provider: str, name: str) -> PerfEventDef | None:
     """The event ``provider:name`` ("software", "faults"), by name or alias; None if unknown."""
     return _BY_NAME.get((provider, name))
+
+
+def lookup_event(provider: str, name: str) -> PerfEventDef | None:
+    """``lookup`` with the provider first as a constant: ``lookup_event(SOFTWARE, "cs")``."""
+    return lookup(provider, name)
 
 
 def event_names(provider: str) -> list[str]:

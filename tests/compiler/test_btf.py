@@ -153,7 +153,7 @@ def test_lookup_by_name_and_kind(small):
     assert btf.find("do_thing_x", Kind.FUNC) == ids["do_thing_x"]
     assert btf.find("nope") is None
     assert btf.struct("task").id == ids["task"]
-    with pytest.raises(BtfError, match="no struct or union 'nope'"):
+    with pytest.raises(B.BtfNotFound, match="no struct or union 'nope'"):
         btf.struct("nope")
 
 
@@ -182,7 +182,7 @@ def test_members_through_anonymous_records(small):
     assert btf.field(ids["task"], "in.d").offset == 32
     assert btf.field(ids["task"], "in.c").bit_offset == 224
     assert btf.member(ids["inner"], "zz") is None
-    with pytest.raises(BtfError, match="struct task has no member 'nope'"):
+    with pytest.raises(B.BtfNotFound, match="struct task has no member 'nope'"):
         btf.field(ids["task"], "nope")
     with pytest.raises(BtfError, match="is not a struct or union"):
         btf.member(ids["int"], "x")
@@ -240,8 +240,13 @@ def test_function_signature(small):
     v = btf.func(ids["printk"])
     assert v.variadic and [p.name for p in v.params] == ["fmt"] and v.ret is None
     assert btf.func_param_count(ids["f"]) == 7
-    with pytest.raises(BtfError, match="no function 'nope'"):
+    with pytest.raises(B.BtfNotFound, match="no function 'nope'"):
         btf.func("nope")
+    with pytest.raises(LookupError):          # what the compiler catches for "no function"
+        btf.func_params("nope")
+    assert not issubclass(B.BtfNotFound, ValueError)
+    assert [p.name for p in btf.func_params("do_thing")][:2] == ["t", "name"]
+    assert btf.func_params("do_thing")[0].pointer
     with pytest.raises(BtfError, match="is a STRUCT, not a FUNC"):
         btf.func(ids["dup"])
 
@@ -250,7 +255,13 @@ def test_funcs_and_prefix_scan(small):
     btf, ids = small
     assert list(btf.funcs()) == [(ids["f"], "do_thing"), (ids["printk"], "printk"),
                                  (ids["do_thing_x"], "do_thing_x")]
+    # do_thing has 7 parameters; printk's "..." counts as one.
+    assert [n for _, n in btf.funcs(max_params=6)] == ["printk", "do_thing_x"]
     assert sorted(btf.names_with_prefix("do_")) == ["do_thing", "do_thing_x"]
+    assert btf.named_types(Kind.FUNC, "do_") == [(ids["f"], "do_thing"),
+                                                 (ids["do_thing_x"], "do_thing_x")]
+    assert btf.named_types(Kind.STRUCT, "do_") == [(ids["dup"], "do_thing")]
+    assert btf.named_types(Kind.TYPEDEF, "pid") == [(ids["pid_t"], "pid_t")]
 
 
 def test_longer_header_is_honoured():

@@ -42,6 +42,12 @@ def test_lookup_by_name_or_alias(provider, name, canonical):
     assert pe.lookup(provider, name).name == canonical
 
 
+def test_constants_spelling():
+    ev = pe.lookup_event(pe.SOFTWARE, "cs")
+    assert (ev.type, ev.config, ev.default_period) == (1, 3, 1000)
+    assert pe.event_names(pe.HARDWARE)[0] == "backend-stalls"
+
+
 def test_lookup_misses():
     assert pe.lookup("software", "cycles") is None       # a hardware name
     assert pe.lookup("hardware", "faults") is None
