@@ -364,3 +364,63 @@ def test_reduce_percpu_plain_stack_value_uses_context():
     mm = _meta(None, {"kind": "ustack"}, agg="none", name="@x")
     v = reduce_percpu(mm, encode(StackType(True), (7, 42)), _ctx({7: [0x1000]}))
     assert format_value(v) == "\n        leaf+0\n"
+
+
+# --- a kernel stack taken by a real program, against bpftrace's --------------------------
+
+def _kstack_object(pid: int) -> bytes:
+    from kt.runtime.sys.constants import MapType
+
+    from .objects import GET_CURRENT_PID_TGID, MAP_UPDATE_ELEM, ObjectBuilder
+
+    b = ObjectBuilder()
+    b.map("stackids", MapType.HASH, 64, key_size=8, value_size=8)
+    b.map("stacks", MapType.STACK_TRACE, 64, key_size=4, value_size=127 * 8)
+    b.program("on_openat", "tracepoint/syscalls/sys_enter_openat", f"""
+entry:
+  %sid = alloca i64, align 8
+  %one = alloca i64, align 8
+  %pt = call i64 inttoptr (i64 {GET_CURRENT_PID_TGID} to ptr)(){{dbg}}
+  %tgid = lshr i64 %pt, 32
+  %mine = icmp eq i64 %tgid, {pid}
+  br i1 %mine, label %yes, label %out
+yes:
+  %id = call i64 inttoptr (i64 27 to ptr)(ptr %ctx, ptr @stacks, i64 0){{dbg}}
+  store i64 %id, ptr %sid, align 8
+  store i64 1, ptr %one, align 8
+  %u = call i64 inttoptr (i64 {MAP_UPDATE_ELEM} to ptr)(ptr @stackids, ptr %sid, ptr %one, i64 0){{dbg}}
+  br label %out
+out:
+  ret i32 0{{dbg}}
+""")
+    return b.build()
+
+
+@pytest.mark.kernel
+@pytest.mark.skipif(shutil.which("bpftrace") is None, reason="bpftrace is not installed")
+def test_kstack_text_agrees_with_bpftrace():
+    """The openat kernel stack of this process, printed by kt, is one bpftrace prints for
+    `printf("%s", kstack)` in the same tracepoint of its own child."""
+    from kt.runtime.attach.tracepoint import attach_tracepoint
+    from kt.runtime.loader import load_object
+    from kt.runtime.spec import parse_object
+
+    with load_object(parse_object(_kstack_object(os.getpid()))) as obj:
+        with attach_tracepoint(obj.programs["tracepoint/syscalls/sys_enter_openat"].fd,
+                               "syscalls", "sys_enter_openat"):
+            os.close(os.open("/dev/null", os.O_RDONLY))
+        ctx = value_context(obj.maps["stacks"])
+        ours = set()
+        for key in obj.maps["stackids"].keys():
+            sid = int.from_bytes(key, "little", signed=True)
+            ours.add(format_value(decode(StackType(False), encode(StackType(False), sid), ctx=ctx)))
+    assert ours and all(s.startswith("\n        ") for s in ours)
+    out = subprocess.run(
+        ["bpftrace", "-e", 'tracepoint:syscalls:sys_enter_openat /pid == cpid/ '
+                           '{ printf("%s|", kstack); }', "-c", shutil.which("true")],
+        capture_output=True, text=True, timeout=120).stdout
+    if out.startswith("Attaching"):
+        out = out.split("\n", 1)[1]
+    theirs = {s for s in out.split("|") if s.startswith("\n")}
+    assert theirs, out
+    assert ours <= theirs, (ours, theirs)
