@@ -204,59 +204,48 @@ def _resolve_uprobe(retprobe: bool):
 
 # ---- interval / profile / software / hardware ----------------------------------------------
 
-_UNIT_NS = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000, "hz": 0}
-
-
-def _timer(kind: str, cpus: str):
+def _timer(kind: str):
     def resolve(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
-        from .perf_events import SOFTWARE, lookup_event
+        from .perf_events import PerfEventSpecError, timer_event
 
-        if len(ap.parts) != 2 or ap.parts[0] not in _UNIT_NS:
+        if len(ap.parts) != 2:
             sink.error(ap.span, f"{kind} needs a unit and a count: '{kind}:s|ms|us|hz:N'")
             return None
         unit, count_text = ap.parts
         try:
-            count = int(count_text)
-        except ValueError:
-            count = 0
-        if count <= 0:
-            sink.error(ap.span, f"'{count_text}' is not a positive integer count")
+            event = timer_event(kind, unit, _positive(count_text))
+        except PerfEventSpecError as err:
+            sink.error(ap.span, str(err))
             return None
-        event = lookup_event(SOFTWARE, "cpu-clock")
-        if unit == "hz":
-            rate = {"freq": count} if kind == "profile" else {"period": max(1, 1_000_000_000 // count)}
-        else:
-            rate = {"period": count * _UNIT_NS[unit]}
-        attach = {"type": event.type, "config": event.config, **rate, "cpus": cpus}
-        name = f"{kind}:{unit}:{count}"
-        return [ResolvedProbe(kind, name, "perf_event", name, attach, (name,), (), "pt_regs")]
+        name = f"{kind}:{unit}:{count_text}"
+        return [ResolvedProbe(kind, name, "perf_event", name, event.attach(), (name,), (), "pt_regs")]
     return resolve
+
+
+def _positive(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        return 0
 
 
 def _perf_counter(kind: str):
     def resolve(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
-        from .perf_events import HARDWARE, SOFTWARE, event_names, lookup_event
+        from .perf_events import PerfEventSpecError, counter_event, event_names, lookup
 
-        table = SOFTWARE if kind == "software" else HARDWARE
         if len(ap.parts) not in (1, 2) or not ap.parts[0]:
             sink.error(ap.span, f"{kind} needs an event: '{kind}:EVENT[:COUNT]'")
             return None
-        event = lookup_event(table, ap.parts[0])
-        if event is None:
-            sink.error(ap.span, f"unknown {kind} event '{ap.parts[0]}'", did_you_mean(ap.parts[0], event_names(table)))
+        if lookup(kind, ap.parts[0]) is None:
+            sink.error(ap.span, f"unknown {kind} event '{ap.parts[0]}'", did_you_mean(ap.parts[0], event_names(kind)))
             return None
-        period = event.default_period
-        if len(ap.parts) == 2:
-            try:
-                period = int(ap.parts[1])
-            except ValueError:
-                period = 0
-            if period <= 0:
-                sink.error(ap.span, f"'{ap.parts[1]}' is not a positive integer count")
-                return None
-        name = f"{kind}:{ap.parts[0]}:{period}"
-        attach = {"type": event.type, "config": event.config, "period": period, "cpus": "all"}
-        return [ResolvedProbe(kind, name, "perf_event", name, attach, (name,), (), "pt_regs")]
+        try:
+            event = counter_event(kind, ap.parts[0], _positive(ap.parts[1]) if len(ap.parts) == 2 else None)
+        except PerfEventSpecError as err:
+            sink.error(ap.span, str(err))
+            return None
+        name = f"{kind}:{':'.join(ap.parts)}"
+        return [ResolvedProbe(kind, name, "perf_event", name, event.attach(), (name,), (), "pt_regs")]
     return resolve
 
 
@@ -277,18 +266,19 @@ def _resolve_kfunc(retprobe: bool):
             sink.error(ap.span, f"{kind} wildcards are not supported yet: name one function")
             return None
         try:
-            params = kbtf.vmlinux().func_params(func)
-        except (OSError, ValueError) as err:
-            sink.error(ap.span, f"cannot read kernel BTF for {kind}: {err}")
-            return None
+            params = kbtf.vmlinux_btf().func_params(func)
         except LookupError:
             sink.error(ap.span, f"no kernel function '{func}' in BTF")
             return None
-        args = tuple(FuncArg(p.name, i, p.size, p.signed, p.pointer) for i, p in enumerate(params))
+        except (OSError, ValueError) as err:
+            sink.error(ap.span, f"cannot read kernel BTF for {kind}: {err}")
+            return None
+        args = tuple(FuncArg(p.name, p.slot, p.size, p.signed, p.is_pointer) for p in params)
+        nslots = sum(p.slots for p in params)
         section = f"{'fexit' if retprobe else 'fentry'}/{func}"
         name = f"{kind}:{func}"
         return [ResolvedProbe(kind, name, section, func, {"func": func}, (name,), (func,), "u64_array",
-                              retprobe, func_args=args, retval_index=len(args) if retprobe else -1)]
+                              retprobe, func_args=args, retval_index=nslots if retprobe else -1)]
     return resolve
 
 
@@ -311,8 +301,8 @@ PROBE_KINDS: tuple[ProbeKind, ...] = (
     ProbeKind("kretprobe", ("kr",), _resolve_kprobe(True), "return of a kernel function"),
     ProbeKind("uprobe", ("u",), _resolve_uprobe(False), "entry of a user function"),
     ProbeKind("uretprobe", ("ur",), _resolve_uprobe(True), "return of a user function"),
-    ProbeKind("interval", ("i",), _timer("interval", "one"), "a timer on one CPU"),
-    ProbeKind("profile", ("p",), _timer("profile", "all"), "a timer on every CPU"),
+    ProbeKind("interval", ("i",), _timer("interval"), "a timer on one CPU"),
+    ProbeKind("profile", ("p",), _timer("profile"), "a timer on every CPU"),
     ProbeKind("software", ("s",), _perf_counter("software"), "a software perf event"),
     ProbeKind("hardware", ("h",), _perf_counter("hardware"), "a hardware perf event"),
     ProbeKind("kfunc", ("f", "fentry"), _resolve_kfunc(False), "entry of a kernel function (BTF)"),

@@ -59,7 +59,13 @@ def positional_value(options: CompileOptions, node: ast.Positional) -> int | byt
 class Checker:
     """Types one probe body at a time; builtin records call back into check()."""
 
-    def __init__(self, sink: DiagnosticSink, options: CompileOptions, maps: dict[str, MapInfo]):
+    def __init__(self, sink: DiagnosticSink, options: CompileOptions, maps: dict[str, MapInfo],
+                 mode: str = "final"):
+        # mode: "learn" and "guess" are the quiet rounds that learn map types; "final" reports.
+        # A map read before any assignment is taken as an integer while guessing
+        # (`@n = @n + 1`), but "learn" defines no map from a value that used such a guess.
+        self.mode = mode
+        self._guessed = False
         self.sink = sink
         self.options = options
         self.maps = maps
@@ -108,8 +114,11 @@ class Checker:
     def _assign(self, stmt: ast.Assign) -> None:
         if isinstance(stmt.target, ast.MapRef):
             self._map_value_node = stmt.value
+            self._guessed = False
             value_t = self.check(stmt.value)
             self._map_value_node = None
+            if self._guessed and self.mode == "learn":
+                return
             if value_t is None:
                 self._map_keys(stmt.target)
                 return
@@ -265,6 +274,10 @@ class Checker:
         return info
 
     def _map_read(self, e: ast.MapRef) -> Type | None:
+        if e.name not in self.maps and self.mode != "final":
+            self._guessed = True
+            self._map_keys(e)
+            return S64
         info = self.check_map_element(e)
         if info is None:
             return None
@@ -378,11 +391,11 @@ def analyse(program: ast.Program, options: CompileOptions, sink: DiagnosticSink)
         return Semantics(program, tuple(resolved), {}, {}, options.positional)
     resolved = _unique_sections(resolved)
 
-    # Round 1 learns every map's type (a map may be read in a probe before the probe that
-    # assigns it); round 2 reports with the full map table.
+    # The quiet rounds learn every map's type (a map may be read before the statement or the
+    # probe that assigns it); the final round reports with the full map table.
     maps: dict[str, MapInfo] = {}
-    for round_sink in (DiagnosticSink(), sink):
-        checker = Checker(round_sink, options, maps)
+    for mode, round_sink in (("learn", DiagnosticSink()), ("guess", DiagnosticSink()), ("final", sink)):
+        checker = Checker(round_sink, options, maps, mode)
         for probe, rs in resolved:
             for r in rs:
                 checker.check_probe(probe, r)

@@ -43,3 +43,9 @@ def test_wildcard_tracepoints_expand(analyse):
     _, sema, _ = analyse("tracepoint:sched:sched_* { @[comm] = count(); }")
     names = [r.name for r in sema.probes[0][1]]
     assert names == ["tracepoint:sched:sched_process_exec", "tracepoint:sched:sched_switch"]
+
+
+def test_a_map_read_in_its_own_assignment(analyse):
+    _, sema, _ = analyse("BEGIN { @n = @n + 1; @s = @t; @t = comm; }")
+    assert sema.maps["@n"].value == Int(64, True)
+    assert sema.maps["@s"].value == Str(16)
