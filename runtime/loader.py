@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 
 from .maps import Map, kernel_object_name
 from .spec import ObjectSpec, ProgramSpec
-from .sys.constants import BPF_INSN_SIZE, BPF_PSEUDO_MAP_FD, LOG_LEVEL_BASIC, BpfCmd
+from .sys.constants import (
+    BPF_INSN_SIZE, BPF_PSEUDO_MAP_FD, LOG_LEVEL_BASIC, AttachType, BpfCmd, ProgType,
+)
 from .sys.fd import OwnedFd
 from .sys.info import ProgInfo, prog_info
 from .sys.structs import BtfLoadAttr, ProgLoadAttr
@@ -52,6 +54,59 @@ class VerifierError(SyscallError):
 
     def __reduce__(self):
         return (type(self), (self.program, self.errno, self.log, self.section))
+
+
+class ProgramRefusedError(SyscallError):
+    """The kernel refused a program outright, or kt could not say what to attach it to,
+    before any verification: an fentry/fexit program on a kernel that forbids them (EPERM
+    with an empty log), or a function that is not in the kernel's BTF (ENOENT). The message
+    names the program and the cause; there is no verifier log to show."""
+
+    def __init__(self, program: str, section: str, err: int, reason: str) -> None:
+        super().__init__("bpf(BPF_PROG_LOAD)", err, reason)
+        self.program = program
+        self.section = section
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return (f"{self.call} of program '{self.program}' ({self.section}): {self.reason}")
+
+    def __reduce__(self):
+        return (type(self), (self.program, self.section, self.errno, self.reason))
+
+
+# TRACING programs name their target by BTF id (prog_load attach_btf_id): fentry/fexit a FUNC,
+# tp_btf the raw tracepoint's "btf_trace_NAME" typedef (kernel/bpf/verifier.c
+# bpf_check_attach_target). Attach type -> (BTF name prefix, kind name, what it is).
+_BTF_TARGETS: dict[AttachType, tuple[str, str, str]] = {
+    AttachType.TRACE_FENTRY: ("", "FUNC", "function"),
+    AttachType.TRACE_FEXIT: ("", "FUNC", "function"),
+    AttachType.TRACE_RAW_TP: ("btf_trace_", "TYPEDEF", "raw tracepoint"),
+}
+
+
+def attach_btf_id(pspec: ProgramSpec) -> int:
+    """The vmlinux BTF id a TRACING program is loaded against (0 for other programs): for
+    ``fentry/FUNC`` and ``fexit/FUNC`` the id of FUNC, for ``tp_btf/NAME`` the id of typedef
+    ``btf_trace_NAME``. Raises ProgramRefusedError (ENOENT) when the kernel's BTF has none."""
+    if pspec.prog_type != ProgType.TRACING or pspec.expected_attach_type not in _BTF_TARGETS:
+        return 0
+    from ..compiler.btf import BtfError, Kind, vmlinux_btf  # only TRACING programs need BTF
+
+    prefix, kind, what = _BTF_TARGETS[pspec.expected_attach_type]
+    target = pspec.attach_target
+    try:
+        type_id = vmlinux_btf().find(prefix + target, Kind[kind]) if target else None
+    except BtfError as e:
+        raise ProgramRefusedError(pspec.name, pspec.section, errno.ENOENT,
+                                  f"cannot find {what} '{target}': {e}") from None
+    if type_id is None:
+        raise ProgramRefusedError(
+            pspec.name, pspec.section, errno.ENOENT,
+            f"the kernel's BTF has no {what} '{target}' (not a kernel function, inlined, "
+            f"or in a module)" if what == "function" else
+            f"the kernel's BTF has no {what} '{target}'")
+    return type_id
 
 
 @dataclass(eq=False)
@@ -172,7 +227,7 @@ class _LoadResult:
 
 
 def _prog_load(pspec: ProgramSpec, insns: bytes, license_: bytes, btf_fd: OwnedFd | None,
-               log_level: int) -> _LoadResult:
+               log_level: int, btf_id: int = 0) -> _LoadResult:
     """One BPF_PROG_LOAD, growing the log buffer while the kernel says ENOSPC (the log did not
     fit; 6.4+ also reports the size needed in log_true_size)."""
     code = ctypes.create_string_buffer(insns, len(insns))
@@ -183,6 +238,7 @@ def _prog_load(pspec: ProgramSpec, insns: bytes, license_: bytes, btf_fd: OwnedF
         insns=ctypes.addressof(code), license=ctypes.addressof(lic),
         prog_name=kernel_object_name(pspec.name),
         expected_attach_type=int(pspec.expected_attach_type),
+        attach_btf_id=btf_id,   # attach_btf_obj_fd stays 0: the id is in vmlinux BTF
     )
     if btf_fd is not None:
         attr.prog_btf_fd = btf_fd.fd
@@ -231,15 +287,26 @@ def _load_program(pspec: ProgramSpec, obj: LoadedObject, log_level: int) -> Load
     # libbpf passes the object's license; kt objects say "GPL" (GPL-only helpers such as
     # probe_read* and ringbuf need it), and an object without one gets GPL too.
     license_ = (obj.spec.license or "GPL").encode() + b"\0"
-    res = _prog_load(pspec, insns, license_, obj.btf_fd, log_level)
+    btf_id = attach_btf_id(pspec)
+    res = _prog_load(pspec, insns, license_, obj.btf_fd, log_level, btf_id)
     if res.err is not None and not log_level:
         # Load failed without a log: load again asking for one, to tell the user why.
-        retry = _prog_load(pspec, insns, license_, obj.btf_fd, LOG_LEVEL_BASIC)
+        retry = _prog_load(pspec, insns, license_, obj.btf_fd, LOG_LEVEL_BASIC, btf_id)
         if retry.fd is not None:
             log.warning("program %s loaded on the second attempt", pspec.name)
             return LoadedProgram(OwnedFd(retry.fd, f"prog {pspec.name}"), pspec, retry.log)
         res = _LoadResult(None, res.err, retry.log)
     if res.err is not None:
+        if (res.err.errno == errno.EPERM and not res.log.strip()
+                and pspec.prog_type == ProgType.TRACING):
+            # Seen on 6.18 with lockdown=integrity: PROG_LOAD of any fentry/fexit program
+            # fails with EPERM before the verifier writes a line (bpftool's too), although
+            # root may load every other program type.
+            kind = "fexit" if pspec.expected_attach_type == AttachType.TRACE_FEXIT else \
+                "fentry" if pspec.expected_attach_type == AttachType.TRACE_FENTRY else "tracing"
+            raise ProgramRefusedError(pspec.name, pspec.section, errno.EPERM,
+                                      f"this kernel refuses {kind} programs (EPERM, "
+                                      f"lockdown?)") from None
         raise VerifierError(pspec.name, res.err.errno, res.log, pspec.section) from None
     assert res.fd is not None
     return LoadedProgram(OwnedFd(res.fd, f"prog {pspec.name}"), pspec, res.log)

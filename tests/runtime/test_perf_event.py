@@ -35,15 +35,22 @@ def by_cpu(obj) -> list[int]:
 
 
 class Child:
-    """A Python child that waits for a line on stdin, runs ``code``, and exits: its pid is
-    known before the probe is attached, and its work starts only after."""
+    """A Python child that says "ready" once it has started, waits for a line on stdin, runs
+    ``code`` and exits at once: its pid is known before the probe is attached, and neither
+    its interpreter start-up nor its shutdown is counted (they take seconds in an emulated
+    guest)."""
 
     def __init__(self, code: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", f"import sys\nsys.stdin.readline()\n{code}"],
-                                     stdin=subprocess.PIPE)
+        script = (f"import os, sys\nsys.stdout.write('ready\\n')\nsys.stdout.flush()\n"
+                  f"sys.stdin.readline()\n{code}\nos._exit(0)\n")
+        self.proc = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE)
         self.pid = self.proc.pid
+        assert self.proc.stdout is not None
+        assert self.proc.stdout.readline() == b"ready\n"
+        self.proc.stdout.close()
 
-    def run(self, timeout: float = 30) -> None:
+    def run(self, timeout: float = 60) -> None:
         assert self.proc.stdin is not None
         self.proc.stdin.write(b"go\n")
         self.proc.stdin.close()
