@@ -198,7 +198,15 @@ class UserSymbols:
     def __init__(self, proc: str = "/proc") -> None:
         self.proc = proc
         self._maps: dict[int, list[Mapping]] = {}
+        self._exe: dict[int, tuple[int, int]] = {}
         self._cache: dict[tuple[int, int], tuple[str, int, str] | None] = {}
+
+    def _exe_id(self, pid: int) -> tuple[int, int] | None:
+        try:
+            st = os.stat(f"{self.proc}/{pid}/exe")
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
 
     def remember(self, pid: int) -> bool:
         """Read and keep process `pid`'s executable mappings now (it may have exited by the
@@ -213,13 +221,31 @@ class UserSymbols:
             return False
         old = self._maps.get(pid)
         self._maps[pid] = maps
+        exe = self._exe_id(pid)
+        if exe is not None:
+            self._exe[pid] = exe
         if old is not None and old != maps:
-            self._cache = {k: v for k, v in self._cache.items() if k[0] != pid}
+            self._drop_cache(pid)
         return True
 
     def forget(self, pid: int) -> None:
         self._maps.pop(pid, None)
+        self._exe.pop(pid, None)
+        self._drop_cache(pid)
+
+    def _drop_cache(self, pid: int) -> None:
         self._cache = {k: v for k, v in self._cache.items() if k[0] != pid}
+
+    def _check_stale(self, pid: int) -> None:
+        """A live process whose executable changed (it exec'd, or its pid was reused) since
+        its mappings were read is read again — bcc's ProcStat check. An exited process keeps
+        what was remembered."""
+        if pid not in self._exe:
+            return
+        exe = self._exe_id(pid)
+        if exe is not None and exe != self._exe[pid]:
+            self.forget(pid)
+            self.remember(pid)
 
     def mapping(self, pid: int, addr: int) -> Mapping | None:
         """The executable mapping of `pid` holding `addr` (reading the maps again once when the
@@ -233,6 +259,7 @@ class UserSymbols:
 
     def resolve(self, pid: int, addr: int) -> tuple[str, int, str] | None:
         """(symbol, offset, module path) of `addr` in process `pid`, or None."""
+        self._check_stale(pid)
         key = (pid, addr)
         if key in self._cache:
             return self._cache[key]

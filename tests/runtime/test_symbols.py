@@ -424,3 +424,14 @@ def test_kstack_text_agrees_with_bpftrace():
     theirs = {s for s in out.split("|") if s.startswith("\n")}
     assert theirs, out
     assert ours <= theirs, (ours, theirs)
+
+
+def test_user_symbols_follow_an_exec(tmp_path):
+    """A pid whose executable changed since its mappings were read is read again."""
+    u = UserSymbols()
+    pid = os.getpid()
+    assert u.remember(pid)
+    u._exe[pid] = (0, 0)           # as if this process had exec'd another program since
+    addr = _libc_function_address("getpid")
+    assert u.resolve(pid, addr) is not None
+    assert u._exe[pid] != (0, 0)
