@@ -135,7 +135,7 @@ def open_sampling_event(perf_type: int, config: int, cpu: int, *, period: int | 
     return OwnedFd(fd, f"perf_event {what} cpu {cpu}")
 
 
-def attach_perf_event_prog(prog_fd: FdLike, type: int, config: int,  # noqa: A002 (API name)
+def attach_perf_event_prog(prog_fd: FdLike, type: int, config: int,
                            period: int | None = None, freq: int | None = None,
                            cpus: str | Iterable[int] = "all", pid: int = -1, cookie: int = 0,
                            description: str | None = None) -> PerfEventGroupLink:

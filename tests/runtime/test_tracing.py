@@ -10,10 +10,12 @@ import os
 import pytest
 
 from kt.compiler.btf import VMLINUX_PATH, Kind, vmlinux_btf
-from kt.runtime.attach import AttachError
-from kt.runtime.attach import tracing
+from kt.runtime.attach import AttachError, tracing
 from kt.runtime.attach.tracing import (
-    attach_fentry, attach_fexit, attach_raw_tracepoint, attach_tracing,
+    attach_fentry,
+    attach_fexit,
+    attach_raw_tracepoint,
+    attach_tracing,
 )
 from kt.runtime.loader import ProgramRefusedError, attach_btf_id, load_object
 from kt.runtime.spec import parse_object
