@@ -88,12 +88,15 @@ def _cpus_for(cpus: str | Iterable[int]) -> list[int]:
 
 def _explain(err: SyscallError, perf_type: int, what: str, freq: int | None) -> AttachError:
     e = err.errno
-    if perf_type == PERF_TYPE_HARDWARE and e in (errno.ENOENT, errno.EOPNOTSUPP, errno.ENODEV):
-        # kernel/events/core.c perf_init_event(): no PMU accepts PERF_TYPE_HARDWARE -> ENOENT;
-        # a PMU without a sampling interrupt refuses sample_period -> EOPNOTSUPP.
+    if perf_type == PERF_TYPE_HARDWARE and e in (errno.ENOENT, errno.ENODEV):
+        # kernel/events/core.c perf_init_event(): no PMU takes PERF_TYPE_HARDWARE -> ENOENT.
         return PerfEventUnavailable(e, f"attach {what}: this machine has no hardware PMU "
-                                       f"that can sample {what} ({err}); virtual machines "
-                                       f"often have none — use a software event or profile:")
+                                       f"({err}); virtual machines often have none: use a "
+                                       f"software event or profile: instead")
+    if perf_type == PERF_TYPE_HARDWARE and e == errno.EOPNOTSUPP:
+        # A PMU without a sampling interrupt refuses a sample period (x86 "no PMU IRQ").
+        return PerfEventUnavailable(e, f"attach {what}: this machine's hardware PMU cannot "
+                                       f"sample this event ({err})")
     if e == errno.ENOENT:
         return PerfEventUnavailable(e, f"attach {what}: the kernel does not know this event "
                                        f"({err})")
