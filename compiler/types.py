@@ -154,7 +154,7 @@ def to_json(t: Type) -> dict:
     if isinstance(t, Str):
         return {"kind": "str", "size": t.size}
     if isinstance(t, Sym):
-        return {"kind": t.kind}
+        return {"kind": t.kind, "size": t.size}
     if isinstance(t, Tuple):
         return {"kind": "tuple", "size": t.size,
                 "fields": [{"offset": o, "type": to_json(e)} for o, e in zip(t.offsets, t.elems)]}

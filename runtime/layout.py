@@ -132,14 +132,15 @@ class StackType:
 
 @dataclass(frozen=True, slots=True)
 class ProbeType:
-    """probe: a u64 index into the meta's `probe_names`."""
+    """probe (or func): a u64 index into the meta's `probe_names` (or `func_names`)."""
     size: int = 8
+    names: str = "probe"   # "probe" | "func": which list the index reads
 
     def __post_init__(self) -> None:
-        _fixed_size("probe", self.size, 8)
+        _fixed_size(self.names, self.size, 8)
 
     def __str__(self) -> str:
-        return "probe"
+        return self.names
 
 
 def _fixed_size(kind: str, size: int, want: int) -> None:
@@ -237,6 +238,8 @@ def type_from_json(d: Mapping[str, Any]) -> Type:
             if size is not None and size != t.size:
                 raise ValueError(f"{kind} values are {t.size} bytes, not {size}")
             return t
+        if kind == "func":
+            return ProbeType(8 if size is None else size, "func")
         cls = _SYMBOLIC[kind]
         return cls() if size is None else cls(size)
     size = _req(d, "size", int, f"{kind} type")
@@ -252,7 +255,7 @@ def type_from_json(d: Mapping[str, Any]) -> Type:
     raise ValueError(f"unknown type kind '{kind}'")
 
 
-_SYMBOLIC: dict[str, Any] = {"ksym": KsymType, "usym": UsymType, "probe": ProbeType,
+_SYMBOLIC: dict[str, Any] = {"ksym": KsymType, "usym": UsymType, "probe": ProbeType, "func": ProbeType,
                               "kstack": StackType, "ustack": StackType}
 
 
@@ -302,7 +305,7 @@ def decode(t: Type, buf: bytes | bytearray | memoryview, offset: int = 0,
         pid = _u64(buf, offset + 8) if t.user else None
         return c.stack(t.user, _u64(buf, offset, signed=True), pid, t.mode, t.limit)
     if isinstance(t, ProbeType):
-        return c.probe(_u64(buf, offset))
+        return c.func(_u64(buf, offset)) if t.names == "func" else c.probe(_u64(buf, offset))
     raise TypeError(f"cannot decode {t!r}")
 
 

@@ -9,6 +9,7 @@ Ctrl-C or SIGTERM.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import re
@@ -28,6 +29,8 @@ from .loader import VerifierError, load_object
 from .output.printf import render_bytes
 from .output.text import format_maps
 from .spec import parse_object
+from .symbols import value_context
+from .sys.constants import AttachType
 from .sys.syscall import SyscallError
 
 EXIT_EVENT_ID = 30000
@@ -68,6 +71,7 @@ class Session:
     _exit_requested: bool = False
     _lost_seen: int = 0
     _use_kprobe_multi: bool = False
+    _values: object = None
 
     def status(self, line: str) -> None:
         if not self.quiet:
@@ -80,6 +84,8 @@ class Session:
                                "and CAP_SYS_ADMIN); try: sudo kt ...")
         spec = parse_object(self.elf)
         meta = spec.meta
+        self._remove_stale_probe_events()
+        spec = self._choose_kprobe_multi(spec, meta)
         self._printfs = {p["id"]: PrintfMeta.from_json(p) for p in meta.get("printf", [])}
         obj = self._load(spec)
         if self.verbose:
@@ -90,6 +96,9 @@ class Session:
         wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         old_handlers = {}
         try:
+            # How symbols, stacks and probe names print (runtime/symbols.py).
+            self._values = value_context(obj.maps[meta["stacks"]] if meta.get("stacks") else None,
+                                         meta.get("probe_names", ()), func_names=meta.get("func_names", ()))
             events_map = obj.maps[meta["events"]["ringbuf"]]
             ring = RingBuffer(events_map.fd, events_map.max_entries)
             probes = meta["probes"]
@@ -133,6 +142,32 @@ class Session:
             obj.close()
 
     # ---- steps ----------------------------------------------------------------------------
+    def _remove_stale_probe_events(self) -> None:
+        """kprobe_events/uprobe_events entries of a kt that was SIGKILLed stay in the kernel;
+        kt names its entries after its pid so that the next run can recognise and remove them."""
+        from .attach.kprobe import remove_stale_kprobe_events
+        from .attach.uprobe import remove_stale_uprobe_events
+
+        for removed in (*remove_stale_kprobe_events(), *remove_stale_uprobe_events()):
+            self.status(f"Removed a probe left by an earlier kt: {removed}")
+
+    def _choose_kprobe_multi(self, spec, meta: dict):
+        """Wildcard kprobes attach with one kprobe_multi link where the kernel has them
+        (CONFIG_FPROBE); such programs must be loaded for that attach type."""
+        multi = [p["section"] for p in meta.get("probes", ())
+                 if p["kind"] in ("kprobe", "kretprobe") and len(p["attach"]["funcs"]) > 1]
+        if not multi:
+            return spec
+        from .attach.kprobe import kprobe_multi_supported
+        if not kprobe_multi_supported():
+            return spec
+        self._use_kprobe_multi = True
+        programs = dict(spec.programs)
+        for section in multi:
+            programs[section] = dataclasses.replace(programs[section],
+                                                    expected_attach_type=AttachType.TRACE_KPROBE_MULTI)
+        return dataclasses.replace(spec, programs=programs)
+
     def _load(self, spec):
         try:
             return load_object(spec, log_level=1 if self.verbose else 0)
@@ -211,7 +246,7 @@ class Session:
                 self._map_event(obj, event_id, _ID.unpack_from(rec, 8)[0])
             elif event_id in self._printfs:
                 pf = self._printfs[event_id]
-                out.append(render_bytes(pf.format, pf.decode_args(rec)))
+                out.append(render_bytes(pf.format, pf.decode_args(rec, self._values)))
         if out:
             self.out.write(b"".join(out))
             self.out.flush()
@@ -244,8 +279,8 @@ class Session:
             kmap = obj.maps[mm.bpf_name]
             entries = []
             for key, value in kmap.items():
-                k = None if mm.key is None else decode(mm.key, key)
-                entries.append((k, reduce_percpu(mm, value)))
+                k = None if mm.key is None else decode(mm.key, key, ctx=self._values)
+                entries.append((k, reduce_percpu(mm, value, self._values)))
             maps.append((mm, entries))
         text = format_maps(maps)
         if text:

@@ -409,6 +409,7 @@ class ValueContext:
     stacks: Callable[[int], Sequence[int] | None] | None = None
     probe_names: Sequence[str] = ()
     symbols: Symbolizer = field(default_factory=default_symbolizer)
+    func_names: Sequence[str] = ()
 
     def ksym(self, addr: int) -> KSym:
         return KSym(addr, self.symbols.ksym(addr))
@@ -428,10 +429,17 @@ class ValueContext:
             return self.probe_names[index]
         return f"<unknown probe {index}>"
 
+    def func(self, index: int) -> str:
+        """`func`: the traced function of target `index` (meta "func_names")."""
+        if 0 <= index < len(self.func_names):
+            return self.func_names[index]
+        return f"<unknown function {index}>"
+
 
 def value_context(stack_map=None, probe_names: Sequence[str] = (),
-                  symbols: Symbolizer | None = None) -> ValueContext:
+                  symbols: Symbolizer | None = None, func_names: Sequence[str] = ()) -> ValueContext:
     """The context a session passes to decode(): `stack_map` is the loaded `kt_stacks` map
     (meta "stacks"; None when the program has none), `probe_names` meta "probe_names"."""
     return ValueContext(StackReader(stack_map) if stack_map is not None else None,
-                        tuple(probe_names), symbols if symbols is not None else default_symbolizer())
+                        tuple(probe_names), symbols if symbols is not None else default_symbolizer(),
+                        tuple(func_names))
