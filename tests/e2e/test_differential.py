@@ -56,6 +56,40 @@ CASES = {
 }
 
 
+UPROBE_TARGET = r"""
+#include <stdio.h>
+int leaf(int x) { return x * 2; }
+int other(int x) { return x - 3; }
+int main(void) { long s = 0; for (int i = 0; i < 7; i++) s += leaf(i) + other(i); printf("%ld\\n", s); return 0; }
+"""
+
+UPROBE_CASES = {
+    "uprobe_args_and_returns": (
+        "uprobe:{t}:leaf /pid == cpid/ {{ @calls = count(); @args[arg0] = count(); }} "
+        "uretprobe:{t}:other /pid == cpid/ {{ @ret = sum(retval); @lo = min(retval); @hi = max(retval); }}"),
+    "uprobe_probe_names": (
+        "uprobe:{t}:leaf, uprobe:{t}:other /pid == cpid/ {{ @[probe] = count(); }}"),
+}
+
+
+@pytest.fixture(scope="module")
+def uprobe_target(tmp_path_factory) -> str:
+    d = tmp_path_factory.mktemp("diff_target")
+    (d / "t.c").write_text(UPROBE_TARGET)
+    subprocess.run(["gcc", "-O0", "-o", str(d / "t"), str(d / "t.c")], check=True)
+    return str(d / "t")
+
+
+@pytest.mark.skipif(BPFTRACE is None, reason="bpftrace is not installed (.ci/run installs it)")
+@pytest.mark.parametrize("name", sorted(UPROBE_CASES))
+def test_uprobes_same_output_as_bpftrace(name, uprobe_target):
+    script = UPROBE_CASES[name].format(t=uprobe_target)
+    theirs = _comparable(_bpftrace(script, uprobe_target))
+    ours = _comparable(_kt(script, uprobe_target))
+    assert theirs, "bpftrace printed no map lines"
+    assert ours == theirs
+
+
 def _bpftrace(script: str, command: str | None) -> str:
     args = [BPFTRACE, "-e", script] + (["-c", command] if command else [])
     r = subprocess.run(args, capture_output=True, text=True, timeout=120, env={**os.environ, **CHILD_ENV})
