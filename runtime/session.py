@@ -25,7 +25,7 @@ from .attach.special import run_once
 from .attach.by_kind import ATTACH, AttachContext
 from .events import RingBuffer
 from .layout import PrintfMeta, decode, map_meta_from_json, reduce_percpu
-from .loader import VerifierError, load_object
+from .loader import ProgramRefusedError, VerifierError, load_object
 from .output.printf import render_bytes
 from .output.text import format_maps
 from .spec import parse_object
@@ -179,6 +179,8 @@ class Session:
             where = _verifier_source_line(lines)
             raise SessionError(f"the kernel's verifier rejected {err.section or err.program}: "
                                f"{os.strerror(err.errno)}{where}\n" + "\n".join(shown) + more) from None
+        except ProgramRefusedError as err:  # the kernel refuses this kind of program outright
+            raise SessionError(str(err)) from None
         except SyscallError as err:
             if err.errno == errno.ENOSYS:
                 raise SessionError("this kernel has no bpf() system call (CONFIG_BPF_SYSCALL is off); "

@@ -62,7 +62,12 @@ def _perf_event(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
 
 def _fentry(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
     from .tracing import attach_fentry
-    return [attach_fentry(fd)]
+    return [attach_fentry(fd, a["func"])]
+
+
+def _fexit(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
+    from .tracing import attach_fexit
+    return [attach_fexit(fd, a["func"])]
 
 
 def _rawtracepoint(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
@@ -81,6 +86,6 @@ ATTACH: dict[str, Callable[[int, dict, AttachContext], list[Link]]] = {
     "software": _perf_event,
     "hardware": _perf_event,
     "kfunc": _fentry,
-    "kretfunc": _fentry,
+    "kretfunc": _fexit,
     "rawtracepoint": _rawtracepoint,
 }

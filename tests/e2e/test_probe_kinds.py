@@ -139,3 +139,19 @@ def test_list_software_events():
     r = run_kt("-l", "software:*")
     assert r.rc == 0, r.err
     assert "software:page-faults:" in r.out or "software:page-faults" in r.out
+
+
+def test_kfunc_where_the_kernel_refuses_fentry_says_so():
+    from kt.runtime.attach.tracing import fentry_unsupported_reason
+    if fentry_unsupported_reason() is None:
+        pytest.skip("this kernel loads fentry programs: the guest suite (tests/vm) runs kfuncs")
+    r = run_kt("-e", "kfunc:do_sys_openat2 /pid == cpid/ { @[args->filename] = count(); }", "-c", "/usr/bin/true")
+    assert r.rc == 1
+    assert r.err == ("kt: error: bpf(BPF_PROG_LOAD) of program 'kfunc_do_sys_openat2' (fentry/do_sys_openat2): "
+                     "this kernel refuses fentry programs (EPERM, lockdown?)\n")
+
+
+def test_kfunc_arguments_come_from_btf():
+    r = run_kt("-d", "ast", "-e", "kfunc:do_sys_openat2 { @[args->filenam] = count(); }")
+    assert r.rc == 1
+    assert "do_sys_openat2 has no argument 'filenam'" in r.err and "did you mean 'filename'?" in r.err
