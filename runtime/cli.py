@@ -66,6 +66,18 @@ def _fail(message: str, code: int = 1) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # The reader went away (`kt ... | head`): the trace or listing is over; everything
+        # attached was already released on the way out. Point stdout at /dev/null so the
+        # interpreter's final flush does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: list[str] | None) -> int:
     start_ns = time.monotonic_ns()
     opts = build_parser().parse_intermixed_args(argv)
     rest = [a for a in opts.args]
@@ -103,13 +115,6 @@ def main(argv: list[str] | None = None) -> int:
             return _fail(str(err))
     try:
         return _run(opts, source, positional, child, start_ns)
-    except BrokenPipeError:
-        # The reader went away (`kt ... | head`): the trace is over; everything attached was
-        # already released on the way out. Point stdout at /dev/null so the interpreter's
-        # final flush does not fail again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
     finally:
         if child is not None:
             child.kill()
