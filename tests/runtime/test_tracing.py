@@ -155,26 +155,17 @@ def _load_or_refusal(section: str):
 
 @pytest.mark.kernel
 @needs_btf
-@pytest.mark.parametrize("kind", ["fentry", "fexit"])
-def test_refused_fentry_is_a_clear_error(kind):
-    fds = open_fds()
-    obj, refusal = _load_or_refusal(f"{kind}/{FUNC}")
-    if obj is not None:
-        obj.close()
-        pytest.skip(f"this kernel loads {kind} programs")
-    assert str(refusal) == (f"bpf(BPF_PROG_LOAD) of program 'count_runs' ({kind}/{FUNC}): "
-                            f"this kernel refuses {kind} programs (EPERM, lockdown?)")
-    assert open_fds() == fds
-
-
-@pytest.mark.kernel
-@needs_btf
 @pytest.mark.parametrize("kind,attach", [("fentry", attach_fentry), ("fexit", attach_fexit)])
-def test_fentry_counts_own_opens(kind, attach):
+def test_fentry_counts_own_opens_or_is_refused_clearly(kind, attach):
+    """Both answers a kernel can give are checked: this project's 6.18 host refuses fentry
+    programs (EPERM, empty log); Debian's 6.1 in the guest (tests/vm) loads and runs them."""
     fds = open_fds()
     obj, refusal = _load_or_refusal(f"{kind}/{FUNC}")
     if obj is None:
-        pytest.skip(f"this kernel refuses {kind} programs: {refusal}")
+        assert str(refusal) == (f"bpf(BPF_PROG_LOAD) of program 'count_runs' ({kind}/{FUNC}): "
+                                f"this kernel refuses {kind} programs (EPERM, lockdown?)")
+        assert open_fds() == fds
+        return
     with obj:
         prog = obj.programs[f"{kind}/{FUNC}"]
         with attach(prog.fd, FUNC) as link:
