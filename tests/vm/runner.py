@@ -11,7 +11,7 @@ times slower, hence one boot for the whole guest suite (kernel-facts §7).
 Environment:
   KT_VM_KERNEL   the kernel image to boot (default: the newest readable /boot/vmlinuz-6.1.*-amd64,
                  else /boot/vmlinuz-*-amd64)
-  KT_VM_TIMEOUT  seconds before the guest is killed (default 1500)
+  KT_VM_TIMEOUT  seconds before the guest is killed (default 900)
   KT_VM_PYTEST   extra arguments for the guest's pytest (e.g. "-k wildcard")
 """
 
@@ -37,7 +37,7 @@ GUEST_ENV = "KT_VM_GUEST"          # set only inside the guest (tests/vm/guest/c
 KERNEL_ENV = "KT_VM_KERNEL"
 TIMEOUT_ENV = "KT_VM_TIMEOUT"
 PYTEST_ENV = "KT_VM_PYTEST"
-DEFAULT_TIMEOUT = 1500
+DEFAULT_TIMEOUT = 900
 GUEST_MEMORY = "2G"
 
 
@@ -71,7 +71,9 @@ def find_kernel() -> tuple[Path | None, str]:
             unreadable.append(f"/lib/modules/{version} is missing for {image}")
             continue
         return image, ""
-    return None, "no usable guest kernel: " + "; ".join(unreadable)
+    return None, ("no usable guest kernel: " + "; ".join(unreadable)
+                  + " (apt-get install -y linux-image-amd64, run as root, or set KERNEL_ENV)"
+                  .replace("KERNEL_ENV", KERNEL_ENV))
 
 
 def missing_prerequisites() -> str | None:
@@ -80,17 +82,18 @@ def missing_prerequisites() -> str | None:
         return f"the kprobe guest needs an x86_64 Linux host (this is {platform.machine()})"
     missing = []
     if shutil.which("vng") is None:
-        missing.append("vng (python3 -m pip install virtme-ng)")
+        missing.append("vng is not installed (python3 -m pip install virtme-ng)")
     if shutil.which("qemu-system-x86_64") is None:
-        missing.append("qemu-system-x86_64 (apt-get install -y qemu-system-x86)")
+        missing.append("qemu-system-x86_64 is not installed (apt-get install -y "
+                       "qemu-system-x86)")
     if not any(shutil.which(n) for n in ("busybox-static", "busybox.static", "busybox")):
-        missing.append("a static busybox for the guest's initramfs "
+        missing.append("no static busybox for the guest's initramfs "
                        "(apt-get install -y busybox-static)")
     kernel, why = find_kernel()
     if kernel is None:
         missing.append(why)
     if missing:
-        return "cannot boot the kprobe test guest: missing " + "; ".join(missing)
+        return "cannot boot the kprobe test guest: " + "; ".join(missing)
     return None
 
 
