@@ -80,7 +80,8 @@ def uprobe_target(tmp_path_factory) -> str:
     return str(d / "t")
 
 
-@pytest.mark.skipif(BPFTRACE is None, reason="bpftrace is not installed (.ci/run installs it)")
+@pytest.mark.skipif(BPFTRACE is None and os.environ.get("KT_REQUIRE_KERNEL") != "1",
+                    reason="bpftrace is not installed (.ci/run installs it; there its absence fails)")
 @pytest.mark.parametrize("name", sorted(UPROBE_CASES))
 def test_uprobes_same_output_as_bpftrace(name, uprobe_target):
     script = UPROBE_CASES[name].format(t=uprobe_target)
@@ -91,6 +92,7 @@ def test_uprobes_same_output_as_bpftrace(name, uprobe_target):
 
 
 def _bpftrace(script: str, command: str | None) -> str:
+    assert BPFTRACE, "bpftrace 0.17 is needed for the differential tests (apt-get install bpftrace)"
     args = [BPFTRACE, "-e", script] + (["-c", command] if command else [])
     r = subprocess.run(args, capture_output=True, text=True, timeout=120, env={**os.environ, **CHILD_ENV})
     assert r.returncode == 0, r.stderr
@@ -129,7 +131,8 @@ def _comparable(stdout: str) -> list:
     return items
 
 
-@pytest.mark.skipif(BPFTRACE is None, reason="bpftrace is not installed (.ci/run installs it)")
+@pytest.mark.skipif(BPFTRACE is None and os.environ.get("KT_REQUIRE_KERNEL") != "1",
+                    reason="bpftrace is not installed (.ci/run installs it; there its absence fails)")
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_same_output_as_bpftrace(name, tmp_path):
     script, command = CASES[name]
