@@ -145,7 +145,11 @@ def _resolve_kprobe(retprobe: bool):
             if env.kernel_functions is None:
                 sink.error(ap.span, f"cannot expand '{func}': the kernel's function list is not readable here")
                 return None
-            funcs = sorted(set(env.kernel_functions(func)))
+            try:
+                funcs = sorted(set(env.kernel_functions(func)))
+            except OSError as err:
+                sink.error(ap.span, f"cannot expand '{func}': {err}")
+                return None
             if not funcs:
                 sink.error(ap.span, f"no kernel function that can be probed matches '{func}'")
                 return None
