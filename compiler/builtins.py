@@ -85,7 +85,7 @@ def _arg_type(index: int):
             checker.sink.error(node.span, f"'{node.name}' is not available in {probe.name}",
                                "use args->FIELD in tracepoints")
             return None
-        return U64
+        return S64  # signed, as in bpftrace: arg0 of do_sys_openat2 prints -100 (AT_FDCWD)
     return type_rule
 
 
