@@ -103,7 +103,8 @@ class Session:
             ring = RingBuffer(events_map.fd, events_map.max_entries)
             probes = meta["probes"]
             programs = {p["section"]: obj.programs[p["section"]] for p in probes}
-            actx = AttachContext(pid=self.pid or -1, use_kprobe_multi=self._use_kprobe_multi)
+            actx = AttachContext(pid=self.pid or -1, use_kprobe_multi=self._use_kprobe_multi,
+                                 kprobe_tracefs=os.environ.get("KT_KPROBE_TRACEFS") == "1")
             for p in probes:
                 if p["kind"] in ATTACH:
                     for link in self._attach(lambda: ATTACH[p["kind"]](programs[p["section"]].fd, p["attach"], actx), p):

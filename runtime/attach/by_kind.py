@@ -18,6 +18,10 @@ from . import Link
 class AttachContext:
     pid: int = -1                 # -p PID: uprobes only fire in this process
     use_kprobe_multi: bool = False
+    # KT_KPROBE_TRACEFS=1: kprobes through tracefs kprobe_events even where the kprobe PMU
+    # exists (the interface of kernels without the PMU; the guest tests use it to check that
+    # entries of a SIGKILLed kt are removed by the next run).
+    kprobe_tracefs: bool = False
 
 
 def _all_or_nothing(make: list[Callable[[], Link]]) -> list[Link]:
@@ -43,7 +47,7 @@ def _kprobe(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
     if ctx.use_kprobe_multi and len(funcs) > 1:
         return [attach_kprobe_multi(fd, funcs, a["retprobe"], list(range(len(funcs))))]
     return _all_or_nothing([
-        (lambda f=f, i=i: attach_kprobe(fd, f, a["offset"], a["retprobe"], cookie=i))
+        (lambda f=f, i=i: attach_kprobe(fd, f, a["offset"], a["retprobe"], cookie=i, legacy=ctx.kprobe_tracefs))
         for i, f in enumerate(funcs)])
 
 

@@ -91,3 +91,30 @@ def test_kprobe_maps_match_bpftrace():
     assert ours.returncode == 0, ours.stderr
     pick = lambda text: sorted(l for l in text.splitlines() if l.startswith("@"))  # noqa: E731
     assert pick(theirs.stdout) and pick(ours.stdout) == pick(theirs.stdout)
+
+
+def test_sigkilled_kt_leaves_an_entry_that_the_next_run_removes():
+    import os
+    import signal
+    import time
+
+    from kt.runtime.attach.kprobe import kprobe_events_path
+    kt = shutil.which("kt")
+    cmd = ([kt] if kt else [sys.executable, "-m", "kt.runtime.cli"])
+    proc = subprocess.Popen(cmd + ["-e", "kprobe:do_sys_openat2 { @ = count(); }"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "KT_KPROBE_TRACEFS": "1"})
+    try:
+        assert proc.stderr.readline().startswith("Attached 1 probe")
+        left = kt_kprobe_events()
+        assert len(left) == 1 and f"_{proc.pid}_" in left[0]
+        proc.send_signal(signal.SIGKILL)                   # no chance to clean up
+        proc.wait(timeout=60)
+    finally:
+        proc.kill()
+    assert kt_kprobe_events() == left                      # the entry outlived kt
+    done = _kt("-e", "BEGIN { exit(); }")
+    assert done.returncode == 0, done.stderr
+    assert "Removed a probe left by an earlier kt" in done.stderr
+    assert kt_kprobe_events() == []
+    assert "kt_" not in kprobe_events_path().read_text()
