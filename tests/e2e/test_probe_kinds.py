@@ -155,3 +155,11 @@ def test_kfunc_arguments_come_from_btf():
     r = run_kt("-d", "ast", "-e", "kfunc:do_sys_openat2 { @[args->filenam] = count(); }")
     assert r.rc == 1
     assert "do_sys_openat2 has no argument 'filenam'" in r.err and "did you mean 'filename'?" in r.err
+
+
+def test_uprobe_at_an_address(target):
+    from kt.compiler.elfsyms import find_function
+    addr = find_function(target, "leaf").addr
+    r = run_kt("-e", f"uprobe:{target}:{hex(addr)} /pid == cpid/ {{ @ = count(); }}", "-c", target)
+    assert r.rc == 0, r.err
+    assert r.out.endswith("\n\n@: 5\n")
