@@ -193,7 +193,7 @@ class Btf:
         self._str_end = self._str_start + str_len
         if self._types_start + type_len > len(data) or self._str_end > len(data):
             raise ObjectFormatError(".BTF: sections extend past the end of the data")
-        self.types: list[BtfType] = [BtfType(0, BtfKind.UNKN, "", 0, False, 0, -1)]  # void
+        self.types: list[BtfType] = [BtfType(0, BtfKind.VOID, "", 0, False, 0, -1)]  # void
         pos, end = self._types_start, self._types_start + type_len
         while pos < end:
             name_off, info, ref = _U32x3.unpack_from(data, pos)

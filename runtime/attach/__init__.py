@@ -7,7 +7,11 @@ interrupts a session half way (DESIGN rule 6). Each attach module returns an obj
 
 from __future__ import annotations
 
+
 from typing import Protocol, TypeVar, runtime_checkable
+
+from ..sys.fd import OwnedFd
+from ..sys.info import LinkInfo, link_info
 
 
 @runtime_checkable
@@ -61,3 +65,32 @@ class Links:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class BpfLink:
+    """A BPF link fd: the attachment lives exactly as long as the fd. ``close()`` is
+    idempotent."""
+
+    def __init__(self, fd: OwnedFd, description: str) -> None:
+        self.link_fd = fd
+        self.description = description
+
+    def info(self) -> LinkInfo:
+        """Kernel link info (id, type, prog_id)."""
+        return link_info(self.link_fd)
+
+    def close(self) -> None:
+        self.link_fd.close()
+
+    @property
+    def closed(self) -> bool:
+        return self.link_fd.closed
+
+    def __enter__(self) -> BpfLink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<BpfLink {self.description}{' closed' if self.closed else ''}>"

@@ -41,7 +41,7 @@ from ..sys.info import LinkInfo, link_info
 from ..sys.structs import LinkCreateAttr, PerfEventAttr, ProgLoadAttr
 from ..sys.syscall import SyscallError, bpf, errno_name, perf_event_open
 from ..tracefs import TracefsError, tracefs_root
-from . import AttachError
+from . import AttachError, BpfLink
 from .perf_link import PerfEventLink, attach_perf_event
 from .tracepoint import open_tracepoint_event
 
@@ -434,37 +434,14 @@ def kprobe_multi_unsupported_reason() -> str:
     return _kprobe_multi_probe()[1]
 
 
-class KprobeMultiLink:
-    """A KPROBE_MULTI program attached to several functions by one BPF link."""
+class KprobeMultiLink(BpfLink):
+    """One BPF link attaching a program to many kernel functions at once (kprobe_multi)."""
 
     def __init__(self, link_fd: OwnedFd, funcs: list[str], retprobe: bool) -> None:
-        self.link_fd = link_fd
         self.funcs = list(funcs)
         self.retprobe = retprobe
-
-    @property
-    def description(self) -> str:
-        kind = "kretprobe" if self.retprobe else "kprobe"
-        return f"{kind}_multi {len(self.funcs)} functions"
-
-    def info(self) -> LinkInfo:
-        return link_info(self.link_fd)
-
-    def close(self) -> None:
-        self.link_fd.close()
-
-    @property
-    def closed(self) -> bool:
-        return self.link_fd.closed
-
-    def __enter__(self) -> KprobeMultiLink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<KprobeMultiLink {self.description}>"
+        kind = "kretprobe" if retprobe else "kprobe"
+        super().__init__(link_fd, f"{kind}_multi {len(self.funcs)} functions")
 
 
 def attach_kprobe_multi(prog_fd: FdLike, funcs: list[str], retprobe: bool = False,

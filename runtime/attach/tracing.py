@@ -23,36 +23,7 @@ from ..sys.fd import FdLike, OwnedFd, raw_fd
 from ..sys.info import LinkInfo, link_info
 from ..sys.structs import LinkCreateAttr, ProgLoadAttr, RawTracepointOpenAttr
 from ..sys.syscall import SyscallError, bpf, has_bpf_privileges
-from . import AttachError
-
-
-class BpfLink:
-    """A BPF link fd: the attachment lives exactly as long as the fd. ``close()`` is
-    idempotent."""
-
-    def __init__(self, fd: OwnedFd, description: str) -> None:
-        self.link_fd = fd
-        self.description = description
-
-    def info(self) -> LinkInfo:
-        """Kernel link info (id, type, prog_id)."""
-        return link_info(self.link_fd)
-
-    def close(self) -> None:
-        self.link_fd.close()
-
-    @property
-    def closed(self) -> bool:
-        return self.link_fd.closed
-
-    def __enter__(self) -> BpfLink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<BpfLink {self.description}{' closed' if self.closed else ''}>"
+from . import AttachError, BpfLink
 
 
 # LINK_CREATE answers meaning "this kernel cannot create a tracing link this way" (before 5.13

@@ -180,29 +180,11 @@ class UpdateFlags(enum.IntFlag):
     F_LOCK = 4
 
 
-class BtfKind(enum.IntEnum):
-    """BTF_KIND_* (include/uapi/linux/btf.h)."""
+# BTF_KIND_*: one enum for the compiler's BTF reader and the runtime's (compiler/btf.py is
+# pure, with no kt imports of its own).
+from ...compiler.btf import Kind as BtfKind  # noqa: E402
 
-    UNKN = 0
-    INT = 1
-    PTR = 2
-    ARRAY = 3
-    STRUCT = 4
-    UNION = 5
-    ENUM = 6
-    FWD = 7
-    TYPEDEF = 8
-    VOLATILE = 9
-    CONST = 10
-    RESTRICT = 11
-    FUNC = 12
-    FUNC_PROTO = 13
-    VAR = 14
-    DATASEC = 15
-    FLOAT = 16
-    DECL_TAG = 17
-    TYPE_TAG = 18
-    ENUM64 = 19
+BtfKind.VOID = BtfKind.VOID  # the runtime's name for kind 0
 
 
 # Program loading.
