@@ -17,12 +17,18 @@ import time
 PROGRAM = "BEGIN { exit(); }"
 
 
+# As on a user's machine, Python may cache kt's bytecode: a session that sets
+# PYTHONDONTWRITEBYTECODE (some tool environments do) would otherwise compile every module of
+# an editable install on every start.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def measure(argv: list[str], runs: int) -> tuple[float, float]:
     """(median wall seconds, max peak RSS MiB) over `runs` runs."""
     walls, rss = [], []
     for _ in range(runs):
         t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
         _, status, usage = os.wait4(proc.pid, 0)
         walls.append(time.perf_counter() - t0)
         if os.waitstatus_to_exitcode(status) != 0:
