@@ -93,3 +93,8 @@ def test_too_much_stack_is_a_diagnostic_not_an_llvm_abort(errors):
 def test_delete_needs_an_element_of_an_assigned_map(errors):
     assert "map '@x' is used but never assigned" in errors("BEGIN { delete(@x[1]); }")
     assert "delete() takes one map element: delete(@name[key])" in errors("BEGIN { @x[1] = 1; delete(@x); }")
+
+
+def test_builtin_called_like_a_function(errors):
+    out = errors("BEGIN { @[kstack(5)] = count(); }")
+    assert "'kstack' takes no arguments in kt" in out and "not supported yet" in out
