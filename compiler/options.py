@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 
+DEFAULT_RINGBUF_PAGES = 2048
+
+
 @dataclass(frozen=True, slots=True)
 class CompileOptions:
     # Positional parameters: $1 is positional[0]. Numeric ones are integers, others strings.
@@ -18,9 +21,9 @@ class CompileOptions:
     # Where tracefs is mounted: tracepoint formats are read from there.
     tracefs: str = "/sys/kernel/tracing"
     source_name: str = "stdin"
-    # Size of the event ring buffer in pages (a power of two): 256 pages = 1 MiB. Like
+    # Size of the event ring buffer in pages (a power of two): 2048 pages = 8 MiB. Like
     # bpftrace's BPFTRACE_PERF_RB_PAGES, the CLI takes it from KT_RB_PAGES.
-    ringbuf_pages: int = 256
+    ringbuf_pages: int = DEFAULT_RINGBUF_PAGES
     # Machine facts the compiler may use, given by the driver (None where unavailable):
     # glob -> probe-able kernel functions (kprobe wildcards); symbol -> address (kaddr()).
     kernel_functions: Callable[[str], list[str]] | None = None

@@ -9,7 +9,7 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 
 from ..compiler.diagnostics import CompileError
-from ..compiler.options import CompileOptions
+from ..compiler.options import DEFAULT_RINGBUF_PAGES, CompileOptions
 from ..compiler.source import SourceFile
 
 USAGE = """\
@@ -159,7 +159,7 @@ def _run(opts, source: SourceFile, positional: list[str], child, start_ns: int) 
     except (TracefsError, OSError) as err:
         return _fail(f"tracefs is not available: {err}")
     try:
-        rb_pages = int(os.environ.get("KT_RB_PAGES", "256"))
+        rb_pages = int(os.environ.get("KT_RB_PAGES", str(DEFAULT_RINGBUF_PAGES)))
     except ValueError:
         return _fail("KT_RB_PAGES must be a number of pages (a power of two)")
     if rb_pages < 1 or rb_pages & (rb_pages - 1):

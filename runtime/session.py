@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from .attach import Links
 from .attach.special import run_once
+from ..compiler.printf_format import parse_format
 from .attach.by_kind import ATTACH, AttachContext
 from .events import RingBuffer
 from .layout import PrintfMeta, decode, map_meta_from_json, reduce_percpu
@@ -68,6 +69,7 @@ class Session:
     pid: int = 0                  # -p PID: uprobes only in it; the trace ends when it exits
     err: object = sys.stderr
     _printfs: dict[int, PrintfMeta] = field(default_factory=dict)
+    _formats: dict[int, list] = field(default_factory=dict)
     _exit_requested: bool = False
     _lost_seen: int = 0
     _use_kprobe_multi: bool = False
@@ -87,6 +89,8 @@ class Session:
         self._remove_stale_probe_events()
         spec = self._choose_kprobe_multi(spec, meta)
         self._printfs = {p["id"]: PrintfMeta.from_json(p) for p in meta.get("printf", [])}
+        # Parsed once here, not per event: parsing is most of a printf's user-space cost.
+        self._formats = {i: parse_format(pf.format) for i, pf in self._printfs.items()}
         obj = self._load(spec)
         if self.verbose:
             for prog in obj.programs.values():
@@ -249,7 +253,7 @@ class Session:
                 self._map_event(obj, event_id, _ID.unpack_from(rec, 8)[0])
             elif event_id in self._printfs:
                 pf = self._printfs[event_id]
-                out.append(render_bytes(pf.format, pf.decode_args(rec, self._values)))
+                out.append(render_bytes(self._formats[event_id], pf.decode_args(rec, self._values)))
         if out:
             self.out.write(b"".join(out))
             self.out.flush()

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from .. import ast
+from ..options import DEFAULT_RINGBUF_PAGES
 from ..types import Agg, Int, Str, Tuple, Type, U64, to_json
 from .semantic import Semantics
 
@@ -122,7 +123,7 @@ def bpf_map_name(name: str) -> str:
     return "AT_" + name[1:]
 
 
-def plan(sema: Semantics, ringbuf_pages: int = 256) -> ResourcePlan:
+def plan(sema: Semantics, ringbuf_pages: int = DEFAULT_RINGBUF_PAGES) -> ResourcePlan:
     maps = {}
     for name in sorted(sema.maps):
         info = sema.maps[name]
