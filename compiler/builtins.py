@@ -140,9 +140,9 @@ def _stack_type(kind: str):
 
 def _lower_stack(user: bool):
     def lower(cg: "ProbeCodegen", node) -> ir.Value:
-        from .passes.resources import STACKS_MAP
+        from .passes.resources import stack_map_name
 
-        stack_id = cg.helper(Helper.get_stackid, cg.ctx, cg.map_ptr(STACKS_MAP),
+        stack_id = cg.helper(Helper.get_stackid, cg.ctx, cg.map_ptr(stack_map_name(cg.types[node].limit)),
                              ir.Constant(I64, BPF_F_USER_STACK if user else 0))
         if not user:
             return stack_id
@@ -153,6 +153,40 @@ def _lower_stack(user: bool):
                    cg.b.gep(p64, [ir.Constant(ir.IntType(32), 1)]))
         return buf
     return lower
+
+
+STACK_MODES = ("bpftrace", "perf", "raw")
+
+
+def _check_stack_call(checker: "Checker", call: ast.Call) -> Type | None:
+    """kstack(MODE), kstack(N), kstack(MODE, N): MODE is bpftrace, perf or raw; N frames."""
+    if not _check_arity(checker, call, 1, 2):
+        return None
+    mode, limit = "bpftrace", 127
+    args = list(call.args)
+    if isinstance(args[0], ast.Builtin) and args[0].name in STACK_MODES:
+        mode = args.pop(0).name
+    elif isinstance(args[0], ast.Builtin):
+        checker.sink.error(args[0].span, f"unknown stack mode '{args[0].name}'",
+                           did_you_mean_mode(args[0].name))
+        return None
+    if args:
+        n = args.pop(0)
+        if not isinstance(n, ast.IntLit) or not 1 <= n.value <= 127:
+            checker.sink.error(n.span, f"{call.name}()'s depth must be an integer literal from 1 to 127")
+            return None
+        limit = n.value
+    if args:
+        checker.sink.error(args[0].span, f"{call.name}(MODE, N): the mode comes first")
+        return None
+    return Sym(call.name, mode, limit)
+
+
+def did_you_mean_mode(name: str) -> str:
+    from .diagnostics import did_you_mean
+    return did_you_mean(name, STACK_MODES) or f"modes are {', '.join(STACK_MODES)}"
+
+
 
 
 def _lower_args(cg: "ProbeCodegen", node) -> ir.Value:
@@ -419,6 +453,10 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("clear", "remove every element of a map: clear(@name)", _check_whole_map, _lower_map_event),
     Function("zero", "set every value of a map to zero, keeping its keys: zero(@name)", _check_whole_map,
              _lower_map_event),
+    Function("kstack", "the kernel stack: kstack([bpftrace|perf|raw][, N frames])", _check_stack_call,
+             _lower_stack(False)),
+    Function("ustack", "the user stack: ustack([bpftrace|perf|raw][, N frames])", _check_stack_call,
+             _lower_stack(True)),
     Function("ksym", "the kernel symbol at an address", _check_sym("ksym"), _lower_ksym),
     Function("usym", "the user symbol at an address, in the current process", _check_sym("usym"), _lower_usym),
     Function("kaddr", "the address of a kernel symbol: kaddr(\"name\")", _check_kaddr, _lower_kaddr),

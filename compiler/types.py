@@ -75,6 +75,8 @@ class Sym:
     """A value user space turns into text: a kernel or user symbol, a stack, a probe's or a
     function's name (docs/object-format.md, "More value types"). In BPF it is one or two u64s."""
     kind: str  # "ksym" | "usym" | "kstack" | "ustack" | "probe" | "func"
+    mode: str = "bpftrace"   # stacks: how they print ("bpftrace", "perf", "raw")
+    limit: int = 127         # stacks: frames kept (one STACK_TRACE map per limit)
 
     @property
     def size(self) -> int:
@@ -85,6 +87,8 @@ class Sym:
         return 8
 
     def __str__(self) -> str:
+        if self.kind in ("kstack", "ustack") and (self.mode, self.limit) != ("bpftrace", 127):
+            return f"{self.kind}({self.mode}, {self.limit})"
         return self.kind
 
 
@@ -154,7 +158,10 @@ def to_json(t: Type) -> dict:
     if isinstance(t, Str):
         return {"kind": "str", "size": t.size}
     if isinstance(t, Sym):
-        return {"kind": t.kind, "size": t.size}
+        d = {"kind": t.kind, "size": t.size}
+        if t.kind in ("kstack", "ustack"):
+            d.update(mode=t.mode, limit=t.limit)
+        return d
     if isinstance(t, Tuple):
         return {"kind": "tuple", "size": t.size,
                 "fields": [{"offset": o, "type": to_json(e)} for o, e in zip(t.offsets, t.elems)]}

@@ -101,8 +101,9 @@ class Session:
         old_handlers = {}
         try:
             # How symbols, stacks and probe names print (runtime/symbols.py).
-            self._values = value_context(obj.maps[meta["stacks"]] if meta.get("stacks") else None,
-                                         meta.get("probe_names", ()), func_names=meta.get("func_names", ()))
+            self._values = value_context(
+                probe_names=meta.get("probe_names", ()), func_names=meta.get("func_names", ()),
+                stack_maps={limit: obj.maps[name] for limit, name in meta.get("stacks", {}).items()})
             events_map = obj.maps[meta["events"]["ringbuf"]]
             ring = RingBuffer(events_map.fd, events_map.max_entries)
             probes = meta["probes"]

@@ -410,6 +410,8 @@ class ValueContext:
     probe_names: Sequence[str] = ()
     symbols: Symbolizer = field(default_factory=default_symbolizer)
     func_names: Sequence[str] = ()
+    # Stacks cut at N frames live in a STACK_TRACE map of their own (meta "stacks": N -> map).
+    stacks_by_limit: dict = field(default_factory=dict)
 
     def ksym(self, addr: int) -> KSym:
         return KSym(addr, self.symbols.ksym(addr))
@@ -418,7 +420,8 @@ class ValueContext:
         return USym(addr, pid, self.symbols.usym(pid, addr))
 
     def stack(self, user: bool, stack_id: int, pid: int | None, mode: str, limit: int) -> Stack:
-        addrs = self.stacks(stack_id) if self.stacks is not None else None
+        reader = self.stacks_by_limit.get(limit, self.stacks)
+        addrs = reader(stack_id) if reader is not None else None
         frames = None
         if addrs is not None:
             frames = self.symbols.stack_frames(list(addrs)[:limit], user, pid, mode)
@@ -437,9 +440,12 @@ class ValueContext:
 
 
 def value_context(stack_map=None, probe_names: Sequence[str] = (),
-                  symbols: Symbolizer | None = None, func_names: Sequence[str] = ()) -> ValueContext:
-    """The context a session passes to decode(): `stack_map` is the loaded `kt_stacks` map
-    (meta "stacks"; None when the program has none), `probe_names` meta "probe_names"."""
+                  symbols: Symbolizer | None = None, func_names: Sequence[str] = (),
+                  stack_maps: dict | None = None) -> ValueContext:
+    """The context a session passes to decode(): `stack_map` is a loaded STACK_TRACE map for
+    stacks of any depth, `stack_maps` {depth limit: map} from meta "stacks"; `probe_names` and
+    `func_names` from the meta."""
+    by_limit = {int(limit): StackReader(m) for limit, m in (stack_maps or {}).items()}
     return ValueContext(StackReader(stack_map) if stack_map is not None else None,
                         tuple(probe_names), symbols if symbols is not None else default_symbolizer(),
-                        tuple(func_names))
+                        tuple(func_names), by_limit)

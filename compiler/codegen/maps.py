@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from llvmlite import ir
 
 from ..helpers import BPF_ANY, BPF_NOEXIST, Helper
-from ..passes.resources import EVENTS_MAP, LOST_MAP, SCRATCH_MAP, STACK_DEPTH, STACKS_MAP, MapPlan
+from ..passes.resources import EVENTS_MAP, LOST_MAP, SCRATCH_MAP, MapPlan, stack_map_name
 from ..types import Int, Str, Sym, Tuple, Type, is_word
 from .debuginfo import DebugInfo
 
@@ -70,7 +70,7 @@ def user_map_def(di: DebugInfo, plan: MapPlan) -> MapDef:
     return MapDef(plan.bpf_name, map_type, plan.max_entries, key_dtype, value_dtype)
 
 
-def event_map_defs(di: DebugInfo, ringbuf_bytes: int, scratch_size: int, stacks: bool = False) -> list[MapDef]:
+def event_map_defs(di: DebugInfo, ringbuf_bytes: int, scratch_size: int, stack_limits=()) -> list[MapDef]:
     defs = [
         MapDef(EVENTS_MAP, MAP_RINGBUF, ringbuf_bytes, None, None),
         MapDef(LOST_MAP, MAP_ARRAY, 1, di.int_type(32, False), di.int_type(64, False)),
@@ -78,10 +78,10 @@ def event_map_defs(di: DebugInfo, ringbuf_bytes: int, scratch_size: int, stacks:
     if scratch_size:
         char = di.basic("char", 8, "DW_ATE_signed_char")
         defs.append(MapDef(SCRATCH_MAP, MAP_PERCPU_ARRAY, 1, di.int_type(32, False), di.array(char, 8, scratch_size)))
-    if stacks:
+    for limit in stack_limits:
         u64 = di.int_type(64, False)
-        defs.append(MapDef(STACKS_MAP, MAP_STACK_TRACE, STACK_MAP_ENTRIES, di.int_type(32, False),
-                           di.array(u64, 64, STACK_DEPTH)))
+        defs.append(MapDef(stack_map_name(limit), MAP_STACK_TRACE, STACK_MAP_ENTRIES, di.int_type(32, False),
+                           di.array(u64, 64, limit)))
     return defs
 
 

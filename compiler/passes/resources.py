@@ -13,7 +13,7 @@ from typing import Mapping
 
 from .. import ast
 from ..options import DEFAULT_RINGBUF_PAGES
-from ..types import Agg, Int, Str, Tuple, Type, U64, to_json
+from ..types import Agg, Int, Str, Sym, Tuple, Type, U64, to_json
 from .semantic import Semantics
 
 MAX_MAP_ENTRIES = 4096      # bpftrace 0.17's BPFTRACE_MAP_KEYS_MAX
@@ -68,7 +68,7 @@ class ResourcePlan:
     # For each program, in the order of Semantics.probes flattened: the index of its first
     # target in probe_names/func_names (what `probe`/`func` evaluate to, plus the cookie).
     probe_bases: tuple[int, ...]
-    uses_stacks: bool       # kstack/ustack appear: a STACK_TRACE map is needed
+    stack_limits: tuple[int, ...]   # depth limits of the kstack/ustack used: a map for each
 
     def map_index(self, name: str) -> int:
         """A map's position in .kt.meta's "maps" list (which follows self.maps' order)."""
@@ -105,13 +105,19 @@ class ResourcePlan:
                 for p in sorted(self.printfs.values(), key=lambda p: p.id)
             ],
         }
-        if self.uses_stacks:
-            meta["stacks"] = STACKS_MAP
+        if self.stack_limits:
+            meta["stacks"] = {str(limit): stack_map_name(limit) for limit in self.stack_limits}
         return meta
 
 
 def _align(n: int, a: int) -> int:
     return (n + a - 1) // a * a
+
+
+def stack_map_name(limit: int) -> str:
+    """The STACK_TRACE map of stacks cut at `limit` frames: get_stackid hashes what it stores,
+    so stacks of different depths cannot share a map."""
+    return STACKS_MAP if limit == STACK_DEPTH else f"{STACKS_MAP}_{limit}"
 
 
 def flat_probes(sema: Semantics) -> list:
@@ -156,6 +162,6 @@ def plan(sema: Semantics, ringbuf_pages: int = DEFAULT_RINGBUF_PAGES) -> Resourc
     for r in flat_probes(sema):
         bases.append(base)
         base += len(r.probe_names)
-    uses_stacks = any(isinstance(n, ast.Builtin) and n.name in ("kstack", "ustack") for n in ast.walk(sema.program))
+    limits = sorted({t.limit for t in sema.types.values() if isinstance(t, Sym) and t.kind in ("kstack", "ustack")})
     return ResourcePlan(MappingProxyType(maps), MappingProxyType(printfs), ringbuf_pages * PAGE_SIZE,
-                        tuple(bases), uses_stacks)
+                        tuple(bases), tuple(limits))

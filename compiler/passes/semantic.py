@@ -242,9 +242,7 @@ class Checker:
         if isinstance(e, ast.Call):
             rec = FUNCTIONS.get(e.name)
             if rec is None and e.name in BUILTIN_VARS:
-                self.sink.error(e.span, f"'{e.name}' takes no arguments in kt",
-                                "kstack(N)/ustack(N) depth limits and stack modes are not supported yet"
-                                if e.name in ("kstack", "ustack") else f"write it as {e.name}")
+                self.sink.error(e.span, f"'{e.name}' takes no arguments", f"write it as {e.name}")
                 return None
             if rec is None:
                 self.sink.error(e.name_span, f"unknown function '{e.name}'", did_you_mean(e.name, list(FUNCTIONS)))

@@ -96,5 +96,15 @@ def test_delete_needs_an_element_of_an_assigned_map(errors):
 
 
 def test_builtin_called_like_a_function(errors):
-    out = errors("BEGIN { @[kstack(5)] = count(); }")
-    assert "'kstack' takes no arguments in kt" in out and "not supported yet" in out
+    out = errors("BEGIN { @[pid(5)] = count(); }")
+    assert "'pid' takes no arguments" in out and "write it as pid" in out
+
+
+def test_stack_modes_and_depths(errors, analyse):
+    from kt.compiler.types import Sym
+    _, sema, _ = analyse("BEGIN { @a[kstack(perf, 5)] = count(); @b[ustack(3)] = count(); @c[kstack(raw)] = count(); }")
+    assert sema.maps["@a"].key == Sym("kstack", "perf", 5)
+    assert sema.maps["@b"].key == Sym("ustack", "bpftrace", 3)
+    assert sema.maps["@c"].key == Sym("kstack", "raw", 127)
+    assert "unknown stack mode 'perff'" in errors("BEGIN { @[kstack(perff)] = count(); }")
+    assert "depth must be an integer literal from 1 to 127" in errors("BEGIN { @[kstack(200)] = count(); }")

@@ -142,3 +142,19 @@ def test_same_output_as_bpftrace(name, tmp_path):
     ours = _comparable(_kt(script, command))
     assert theirs, "bpftrace printed no map or event lines"
     assert ours == theirs
+
+
+@pytest.mark.skipif(BPFTRACE is None and os.environ.get("KT_REQUIRE_KERNEL") != "1",
+                    reason="bpftrace is not installed (.ci/run installs it; there its absence fails)")
+def test_kernel_stacks_print_as_bpftrace_prints_them():
+    # every entry has a distinct count or is alone in its map, so the order is fixed
+    script = ('tracepoint:syscalls:sys_enter_openat /pid == cpid && comm == "cat"/ { '
+              '@a[kstack(3)] = count(); @b[kstack(perf, 2)] = count(); @c = count(); }')
+    command = "/usr/bin/cat /etc/hostname"
+
+    def maps(stdout: str) -> str:
+        return stdout[stdout.index("\n@") + 1:]
+
+    theirs = maps(_bpftrace(script, command))
+    assert theirs.startswith("@a[\n    ")
+    assert maps(_kt(script, command)) == theirs
