@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-l", dest="list", action="store_true",
                    help="list probes matching the pattern given as argument (with -v: their arguments)")
     p.add_argument("-o", dest="output", metavar="FILE", help="write the trace output to FILE")
+    p.add_argument("-f", dest="format", choices=("text", "json"), default="text",
+                   help="output format: text (default) or json (one JSON object a line, as bpftrace)")
     p.add_argument("-d", dest="debug", choices=("ast", "ir", "asm"), help="print a compiler stage and exit")
     p.add_argument("-v", dest="verbose", action="store_true", help="verbose: the whole verifier log")
     p.add_argument("-q", dest="quiet", action="store_true", help="no status lines (Attached N probes)")
@@ -195,7 +197,7 @@ def _run(opts, source: SourceFile, positional: list[str], child, start_ns: int) 
     out = open(opts.output, "wb") if opts.output else sys.stdout.buffer
     try:
         session = Session(compiled.elf, out=out, quiet=opts.quiet, verbose=opts.verbose, child=child,
-                          pid=opts.pid or 0)
+                          pid=opts.pid or 0, json=opts.format == "json")
         return session.run()
     except SessionError as err:
         return _fail(str(err))

@@ -28,6 +28,7 @@ from .events import RingBuffer
 from .layout import PrintfMeta, decode, map_meta_from_json, reduce_percpu
 from .loader import ProgramRefusedError, VerifierError, load_object
 from .output.printf import render_bytes
+from .output import json as json_output
 from .output.text import format_maps
 from .spec import parse_object
 from .symbols import value_context
@@ -67,6 +68,7 @@ class Session:
     verbose: bool = False
     child: object | None = None   # runtime.child.HeldChild
     pid: int = 0                  # -p PID: uprobes only in it; the trace ends when it exits
+    json: bool = False            # -f json: bpftrace's NDJSON output (runtime/output/json.py)
     err: object = sys.stderr
     _printfs: dict[int, PrintfMeta] = field(default_factory=dict)
     _formats: dict[int, list] = field(default_factory=dict)
@@ -117,7 +119,11 @@ class Session:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 old_handlers[sig] = signal.signal(sig, lambda *_: None)
             old_wakeup = signal.set_wakeup_fd(wake_w)
-            self.status(f"Attached {len(probes)} probe{'s' if len(probes) != 1 else ''}")
+            if self.json:  # in JSON mode this status is part of the output, as in bpftrace
+                self.out.write(json_output.attached(len(probes)).encode())
+                self.out.flush()
+            else:
+                self.status(f"Attached {len(probes)} probe{'s' if len(probes) != 1 else ''}")
 
             for p in probes:
                 if p["kind"] == "begin":
@@ -254,7 +260,10 @@ class Session:
                 self._map_event(obj, event_id, _ID.unpack_from(rec, 8)[0])
             elif event_id in self._printfs:
                 pf = self._printfs[event_id]
-                out.append(render_bytes(self._formats[event_id], pf.decode_args(rec, self._values)))
+                text = render_bytes(self._formats[event_id], pf.decode_args(rec, self._values))
+                if self.json:
+                    text = json_output.printf(text.decode("utf-8", "replace")).encode()
+                out.append(text)
         if out:
             self.out.write(b"".join(out))
             self.out.flush()
@@ -277,7 +286,11 @@ class Session:
         raw = lost_map.lookup(bytes(4))
         lost = struct.unpack_from("<Q", raw)[0] if raw else 0
         if lost > self._lost_seen:
-            print(f"Lost {lost - self._lost_seen} events", file=self.err, flush=True)
+            if self.json:
+                self.out.write(json_output.lost_events(lost - self._lost_seen).encode())
+                self.out.flush()
+            else:
+                print(f"Lost {lost - self._lost_seen} events", file=self.err, flush=True)
             self._lost_seen = lost
 
     def _print_maps(self, obj, meta: dict) -> None:
@@ -290,7 +303,7 @@ class Session:
                 k = None if mm.key is None else decode(mm.key, key, ctx=self._values)
                 entries.append((k, reduce_percpu(mm, value, self._values)))
             maps.append((mm, entries))
-        text = format_maps(maps)
+        text = json_output.format_maps(maps) if self.json else format_maps(maps)
         if text:
             self.out.write(text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text)
             self.out.flush()

@@ -158,3 +158,35 @@ def test_kernel_stacks_print_as_bpftrace_prints_them():
     theirs = maps(_bpftrace(script, command))
     assert theirs.startswith("@a[\n    ")
     assert maps(_kt(script, command)) == theirs
+
+
+JSON_BEGIN = ('BEGIN { printf("x %d\\n", 5); @[2] = count(); @[1] = count(); @[1] = count(); '
+              '@m["a", 2] = sum(5); @a = avg(4); @n = 5; @s = "str"; @lo = min(-3); @t["k"] = 7; '
+              '@e["x"] = 1; delete(@e["x"]); @mx[1, "b"] = max(2); exit(); }')
+
+
+@pytest.mark.skipif(BPFTRACE is None and os.environ.get("KT_REQUIRE_KERNEL") != "1",
+                    reason="bpftrace is not installed (.ci/run installs it; there its absence fails)")
+def test_json_output_is_bpftraces():
+    theirs = subprocess.run([BPFTRACE, "-f", "json", "-e", JSON_BEGIN], capture_output=True, text=True,
+                            timeout=120)
+    assert theirs.returncode == 0, theirs.stderr
+    ours = run_kt("-f", "json", "-e", JSON_BEGIN)
+    assert ours.rc == 0, ours.err
+    assert ours.out == theirs.stdout
+
+
+@pytest.mark.skipif(BPFTRACE is None and os.environ.get("KT_REQUIRE_KERNEL") != "1",
+                    reason="bpftrace is not installed (.ci/run installs it; there its absence fails)")
+def test_json_maps_of_a_trace_match_bpftrace():
+    import json
+    script, command = CASES["issue_aggregations"]
+    args = ["-f", "json", "-e", script, "-c", command]
+    theirs = subprocess.run([BPFTRACE, *args], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, **CHILD_ENV})
+    ours = run_kt(*args, env=CHILD_ENV)
+    assert theirs.returncode == 0 and ours.rc == 0, ours.err
+
+    def objects(text: str) -> list:  # entries with equal counts come in any order in 0.17
+        return sorted(json.dumps(json.loads(l), sort_keys=True) for l in text.splitlines() if l.startswith("{"))
+    assert objects(ours.out) == objects(theirs.stdout)
