@@ -342,7 +342,7 @@ def _check_agg(kind: str, nargs: int):
     def check(checker: "Checker", call: ast.Call) -> Type | None:
         if not _check_arity(checker, call, nargs, nargs):
             return None
-        if not checker.in_map_assignment(call):
+        if not checker.in_map_assignment(call) and not checker.in_map_assignment_span(call.span):
             checker.sink.error(call.span, f"{kind}() can only be assigned to a map: @name[keys] = {kind}(...)")
             return None
         if nargs == 0:
@@ -355,6 +355,29 @@ def _check_agg(kind: str, nargs: int):
             return None
         return Agg(kind, Int(64, t.signed))
     return check
+
+
+def _check_lhist(checker: "Checker", call: ast.Call) -> Type | None:
+    """lhist(value, min, max, step): min, max and step are integer literals, max > min."""
+    if not _check_arity(checker, call, 4, 4):
+        return None
+    agg = _check_agg("lhist", 1)(checker, ast.Call(call.span, call.name, call.args[:1], call.name_span))
+    if agg is None:
+        return None
+    params = []
+    for arg, what in zip(call.args[1:], ("min", "max", "step")):
+        if not isinstance(arg, ast.IntLit):
+            checker.sink.error(arg.span, f"lhist()'s {what} must be an integer literal")
+            return None
+        params.append(arg.value)
+    lo, hi, step = params
+    if lo < 0 or hi <= lo or step <= 0:
+        checker.sink.error(call.span, "lhist(value, min, max, step) needs 0 <= min < max and step > 0")
+        return None
+    if (hi - lo) // step > 1000:
+        checker.sink.error(call.span, f"lhist() with {(hi - lo) // step} buckets: at most 1000")
+        return None
+    return Agg("lhist", agg.value, params=(lo, hi, step))
 
 
 def _check_delete(checker: "Checker", call: ast.Call) -> Type | None:
@@ -465,4 +488,7 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("min", "smallest value", _check_agg("min", 1), None, agg="min"),
     Function("max", "largest value", _check_agg("max", 1), None, agg="max"),
     Function("avg", "average of the values (integer)", _check_agg("avg", 1), None, agg="avg"),
+    Function("stats", "count, average and total of the values", _check_agg("stats", 1), None, agg="stats"),
+    Function("hist", "power-of-two histogram of the values", _check_agg("hist", 1), None, agg="hist"),
+    Function("lhist", "linear histogram: lhist(value, min, max, step)", _check_lhist, None, agg="lhist"),
 )}

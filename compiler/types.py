@@ -113,12 +113,13 @@ class Args:
 @dataclass(frozen=True, slots=True)
 class Agg:
     """What count()/sum()/min()/max()/avg() return: only a map can hold it."""
-    kind: str          # "count" | "sum" | "min" | "max" | "avg"
+    kind: str          # "count" | "sum" | "min" | "max" | "avg" | "stats" | "hist" | "lhist"
     value: Int         # the user-visible result type
     size: int = 0
+    params: tuple[int, ...] = ()   # lhist: (min, max, step)
 
     def __str__(self) -> str:
-        return f"{self.kind}()"
+        return f"{self.kind}({', '.join(map(str, self.params))})"
 
 
 Type = Int | Str | Tuple | Sym | Void | Args | Agg
@@ -147,8 +148,8 @@ def unify(a: Type, b: Type) -> Type | None:
         return None if any(p is None for p in parts) else Tuple(tuple(parts))
     if isinstance(a, Sym) and a == b:
         return a
-    if isinstance(a, Agg) and isinstance(b, Agg) and a.kind == b.kind:
-        return Agg(a.kind, Int(64, a.value.signed and b.value.signed))
+    if isinstance(a, Agg) and isinstance(b, Agg) and a.kind == b.kind and a.params == b.params:
+        return Agg(a.kind, Int(64, a.value.signed and b.value.signed), params=a.params)
     return None
 
 

@@ -58,10 +58,14 @@ def define_map(module: ir.Module, di: DebugInfo, d: MapDef) -> ir.GlobalVariable
 
 def user_map_def(di: DebugInfo, plan: MapPlan) -> MapDef:
     key_dtype = di.int_type(64, False) if plan.key is None else di.of(plan.key)
+    if plan.bucketed:  # the BPF key is the user key followed by the u64 bucket index
+        u64 = di.int_type(64, False)
+        members = [] if plan.key is None else [("key", di.of(plan.key), plan.key.size * 8, 0)]
+        key_dtype = di.struct(None, plan.key_size, members + [("bucket", u64, 64, plan.bucket_offset * 8)])
     if plan.agg in ("min", "max"):
         s64 = di.int_type(64, True)
         value_dtype = di.struct(f"kt_{plan.agg}", 16, [("value", s64, 64, 0), ("set", di.int_type(64, False), 64, 64)])
-    elif plan.agg == "avg":
+    elif plan.agg in ("avg", "stats"):
         value_dtype = di.struct("kt_avg", 16, [("total", di.int_type(64, True), 64, 0),
                                                ("count", di.int_type(64, False), 64, 64)])
     else:
@@ -90,12 +94,13 @@ def event_map_defs(di: DebugInfo, ringbuf_bytes: int, scratch_size: int, stack_l
 def build_key(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list) -> ir.Value:
     """A pointer to the key on the stack, zero-padded so equal keys hash equally."""
     if plan.key is None:
-        # A scalar map (@x) is a hash map with the single key 0 (u64), as in bpftrace.
+        # A scalar map (@x) is a hash map with the single key 0 (u64), as in bpftrace; a
+        # scalar histogram's key is just its bucket index, written by the caller.
         buf = cg.stack(8, "key")
         cg.b.store(ir.Constant(I64, 0), cg.b.bitcast(buf, I64.as_pointer()))
         return buf
-    buf = cg.stack(plan.key.size, "key")
-    cg.memset0(buf, plan.key.size)
+    buf = cg.stack(plan.key_size, "key")
+    cg.memset0(buf, plan.key_size)
     if isinstance(plan.key, Tuple):
         for e, t, off in zip(key_exprs, plan.key.elems, plan.key.offsets):
             cg.store_value(cg.offset(buf, off), t, e)
@@ -146,10 +151,43 @@ def store_int_map(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, value: ir.
     update(cg, plan.bpf_name, key, val, BPF_ANY)
 
 
+def log2_bucket(cg: "ProbeCodegen", v: ir.Value, signed: bool) -> ir.Value:
+    """hist()'s bucket: 0 for v < 0, 1 for 0, 2 + floor(log2(v)) for v >= 1 — a branch-free
+    binary search over the bits (no loops for the verifier)."""
+    b = cg.b
+    zero = ir.Constant(I64, 0)
+    n = zero
+    x = v
+    for shift in (32, 16, 8, 4, 2, 1):
+        big = b.icmp_unsigned(">=", x, ir.Constant(I64, 1 << shift))
+        x = b.select(big, b.lshr(x, ir.Constant(I64, shift)), x)
+        n = b.select(big, b.add(n, ir.Constant(I64, shift)), n)
+    idx = b.select(b.icmp_unsigned("==", v, zero), ir.Constant(I64, 1), b.add(n, ir.Constant(I64, 2)))
+    if signed:
+        idx = b.select(b.icmp_signed("<", v, zero), zero, idx)
+    return idx
+
+
+def linear_bucket(cg: "ProbeCodegen", v: ir.Value, signed: bool, lo: int, hi: int, step: int) -> ir.Value:
+    """lhist()'s bucket: 0 below min, 1 + (v - min) / step inside, the last one at max or above."""
+    b = cg.b
+    below = (b.icmp_signed if signed else b.icmp_unsigned)("<", v, ir.Constant(I64, lo))
+    above = (b.icmp_signed if signed else b.icmp_unsigned)(">=", v, ir.Constant(I64, hi))
+    inside = b.add(b.udiv(b.sub(v, ir.Constant(I64, lo)), ir.Constant(I64, step)), ir.Constant(I64, 1))
+    last = ir.Constant(I64, (hi - lo) // step + 1)
+    return b.select(below, ir.Constant(I64, 0), b.select(above, last, inside))
+
+
 def aggregate(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, arg: ir.Value | None) -> None:
-    """count/sum/min/max/avg into this CPU's slot; a missing key is created with BPF_NOEXIST."""
+    """count/sum/min/max/avg/stats/hist/lhist into this CPU's slot; a missing key is created
+    with BPF_NOEXIST."""
     b = cg.b
     key = build_key(cg, plan, key_exprs)
+    if plan.bucketed:
+        signed = plan.value_signed
+        bucket = (log2_bucket(cg, arg, signed) if plan.agg == "hist"
+                  else linear_bucket(cg, arg, signed, *plan.lhist))
+        b.store(bucket, b.bitcast(cg.offset(key, plan.bucket_offset), I64.as_pointer()))
     p = lookup(cg, plan, key)
     p64 = b.bitcast(p, I64.as_pointer())
     one = ir.Constant(I64, 1)
@@ -158,7 +196,7 @@ def aggregate(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, arg: ir.Value 
         with then:
             init = cg.stack(plan.value_size, "init")
             init64 = b.bitcast(init, I64.as_pointer())
-            if plan.agg == "count":
+            if plan.agg in ("count", "hist", "lhist"):
                 b.store(one, init64)
             elif plan.agg == "sum":
                 b.store(arg, init64)
@@ -167,9 +205,9 @@ def aggregate(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, arg: ir.Value 
                 b.store(one, b.gep(init64, [ir.Constant(I32, 1)]))
             update(cg, plan.bpf_name, key, init, BPF_NOEXIST)
         with otherwise:
-            if plan.agg in ("count", "sum"):
-                b.store(b.add(b.load(p64), one if plan.agg == "count" else arg), p64)
-            elif plan.agg == "avg":
+            if plan.agg in ("count", "sum", "hist", "lhist"):
+                b.store(b.add(b.load(p64), arg if plan.agg == "sum" else one), p64)
+            elif plan.agg in ("avg", "stats"):
                 b.store(b.add(b.load(p64), arg), p64)
                 cnt = b.gep(p64, [ir.Constant(I32, 1)])
                 b.store(b.add(b.load(cnt), one), cnt)

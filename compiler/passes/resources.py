@@ -34,20 +34,33 @@ MAP_EVENT_IDS = {"clear": 30001, "zero": 30002}
 class MapPlan:
     name: str                # "@x"
     bpf_name: str            # "AT_x"
-    agg: str                 # "none" | "count" | "sum" | "min" | "max" | "avg"
+    agg: str                 # "none" | "count" | "sum" | "min" | "max" | "avg" | "stats" | "hist" | "lhist"
     key: Type | None         # None: scalar map, BPF key is a u64 0
     value: Type              # user-visible value type (Int or Str)
     percpu: bool
     max_entries: int
+    lhist: tuple[int, int, int] = ()   # (min, max, step)
+    value_signed: bool = True          # hist/lhist: whether the histogrammed values are signed
+
+    @property
+    def bucketed(self) -> bool:
+        """hist/lhist: the BPF key is the user key followed by a u64 bucket index."""
+        return self.agg in ("hist", "lhist")
+
+    @property
+    def bucket_offset(self) -> int:
+        return 0 if self.key is None else (self.key.size + 7) // 8 * 8
 
     @property
     def key_size(self) -> int:
+        if self.bucketed:
+            return self.bucket_offset + 8
         return 8 if self.key is None else self.key.size
 
     @property
     def value_size(self) -> int:
         """Bytes of one BPF value (per CPU for per-CPU maps)."""
-        if self.agg in ("min", "max", "avg"):
+        if self.agg in ("min", "max", "avg", "stats"):
             return 16
         return self.value.size
 
@@ -93,11 +106,7 @@ class ResourcePlan:
             "probes": probes,
             "probe_names": probe_names,
             "func_names": func_names,
-            "maps": [
-                {"name": m.name, "bpf_name": m.bpf_name, "agg": m.agg,
-                 "key": None if m.key is None else to_json(m.key), "value": to_json(m.value)}
-                for m in self.maps.values()
-            ],
+            "maps": [_map_meta(m) for m in self.maps.values()],
             "events": {"ringbuf": EVENTS_MAP, "lost": LOST_MAP},
             "printf": [
                 {"id": p.id, "format": p.format,
@@ -112,6 +121,16 @@ class ResourcePlan:
 
 def _align(n: int, a: int) -> int:
     return (n + a - 1) // a * a
+
+
+def _map_meta(m: MapPlan) -> dict:
+    d = {"name": m.name, "bpf_name": m.bpf_name, "agg": m.agg,
+         "key": None if m.key is None else to_json(m.key), "value": to_json(m.value)}
+    if m.bucketed:
+        d["bucket_offset"] = m.bucket_offset
+    if m.agg == "lhist":
+        d["lhist"] = dict(zip(("min", "max", "step"), m.lhist))
+    return d
 
 
 def stack_map_name(limit: int) -> str:
@@ -135,12 +154,19 @@ def plan(sema: Semantics, ringbuf_pages: int = DEFAULT_RINGBUF_PAGES) -> Resourc
         info = sema.maps[name]
         if isinstance(info.value, Agg):
             agg, value, percpu = info.value.kind, info.value.value, True
-            if agg == "count":
+            if agg in ("count", "hist", "lhist"):
                 value = U64
         else:
             agg, value, percpu = "none", info.value, False
+        size = 1 if info.key is None else MAX_MAP_ENTRIES
+        lhist = info.value.params if agg == "lhist" else ()
+        if agg == "hist":
+            size *= 66        # every bucket of every key: (..., 0), [0], then 64 powers of two
+        elif agg == "lhist":
+            size *= (lhist[1] - lhist[0]) // lhist[2] + 2
+        signed = isinstance(info.value, Agg) and info.value.value.signed
         maps[name] = MapPlan(name, bpf_map_name(name), agg, info.key, value, percpu,
-                             1 if info.key is None else MAX_MAP_ENTRIES)
+                             min(size, 1 << 20), lhist, signed)
 
     printfs: dict[ast.Call, PrintfPlan] = {}
     for node in ast.walk(sema.program):

@@ -49,3 +49,15 @@ def test_a_map_read_in_its_own_assignment(analyse):
     _, sema, _ = analyse("BEGIN { @n = @n + 1; @s = @t; @t = comm; }")
     assert sema.maps["@n"].value == Int(64, True)
     assert sema.maps["@s"].value == Str(16)
+
+
+def test_histograms_and_stats(analyse, errors):
+    from kt.compiler.types import Agg
+    _, sema, _ = analyse("BEGIN { @h[comm] = hist(5); @l = lhist(15, 0, 100, 10); @s = stats(3); }")
+    assert sema.maps["@h"].value == Agg("hist", Int(64, True))
+    assert sema.maps["@l"].value == Agg("lhist", Int(64, True), params=(0, 100, 10))
+    assert sema.maps["@s"].value == Agg("stats", Int(64, True))
+    assert "lhist()'s step must be an integer literal" in errors("BEGIN { @l = lhist(1, 0, 10, pid); }")
+    assert "needs 0 <= min < max and step > 0" in errors("BEGIN { @l = lhist(1, 10, 0, 1); }")
+    assert "holds lhist(0, 100, 10) elsewhere" in errors(
+        "BEGIN { @l = lhist(1, 0, 100, 10); } END { @l = lhist(1, 0, 50, 10); }")
