@@ -468,12 +468,38 @@ def _lower_kaddr(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
     return ir.Constant(I64, cg.options.kernel_symbol(call.args[0].value.decode("utf-8", "replace")))
 
 
+def _check_print(checker: "Checker", call: ast.Call) -> Type | None:
+    """print(@m[, top[, div]]): print a map now; top keeps the largest entries, div divides."""
+    if not _check_arity(checker, call, 1, 3):
+        return None
+    target = call.args[0]
+    if not isinstance(target, ast.MapRef) or target.keys:
+        checker.sink.error(target.span, "print() takes a whole map: print(@name[, top[, div]])",
+                           "printing other values is not supported yet: use printf()")
+        return None
+    if target.name not in checker.maps:
+        checker.sink.error(target.span, f"map '{target.name}' is used but never assigned")
+        return None
+    for arg in call.args[1:]:
+        if not isinstance(arg, ast.IntLit) or arg.value < 0:
+            checker.sink.error(arg.span, "print()'s top and div must be non-negative integer literals")
+            return None
+    return Void()
+
+
+def _lower_print(cg: "ProbeCodegen", call: ast.Call) -> None:
+    top, div = ([a.value for a in call.args[1:]] + [0, 0])[:2]
+    cg.emit_map_event("print", call.args[0].name, top, div)
+    return None
+
+
 FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("printf", "print formatted text: printf(fmt, args...)", _check_printf, _lower_printf),
     Function("str", "read a NUL-terminated string: str(ptr[, len])", _check_str, _lower_str),
     Function("exit", "end the trace: print maps and exit", _check_exit, _lower_exit),
     Function("delete", "remove one element of a map: delete(@name[key])", _check_delete, _lower_delete),
     Function("clear", "remove every element of a map: clear(@name)", _check_whole_map, _lower_map_event),
+    Function("print", "print a map now: print(@name[, top[, div]])", _check_print, _lower_print),
     Function("zero", "set every value of a map to zero, keeping its keys: zero(@name)", _check_whole_map,
              _lower_map_event),
     Function("kstack", "the kernel stack: kstack([bpftrace|perf|raw][, N frames])", _check_stack_call,

@@ -29,7 +29,7 @@ from .layout import PrintfMeta, decode, map_meta_from_json, reduce_percpu
 from .loader import ProgramRefusedError, VerifierError, load_object
 from .output.printf import render_bytes
 from .output import json as json_output
-from .output.text import format_maps
+from .output.text import format_map, format_maps
 from .spec import parse_object
 from .symbols import value_context
 from .sys.constants import AttachType
@@ -38,6 +38,7 @@ from .sys.syscall import SyscallError
 EXIT_EVENT_ID = 30000
 CLEAR_EVENT_ID = 30001
 ZERO_EVENT_ID = 30002
+PRINT_EVENT_ID = 30003
 VERIFIER_TAIL_LINES = 12
 _ID = struct.Struct("<Q")
 
@@ -253,11 +254,11 @@ class Session:
             (event_id,) = _ID.unpack_from(rec, 0)
             if event_id == EXIT_EVENT_ID:
                 self._exit_requested = True
-            elif event_id in (CLEAR_EVENT_ID, ZERO_EVENT_ID):
+            elif event_id in (CLEAR_EVENT_ID, ZERO_EVENT_ID, PRINT_EVENT_ID):
                 if out:  # keep the order of output and map changes
                     self.out.write(b"".join(out))
                     out.clear()
-                self._map_event(obj, event_id, _ID.unpack_from(rec, 8)[0])
+                self._map_event(obj, event_id, rec)
             elif event_id in self._printfs:
                 pf = self._printfs[event_id]
                 text = render_bytes(self._formats[event_id], pf.decode_args(rec, self._values))
@@ -269,9 +270,20 @@ class Session:
             self.out.flush()
         self._report_lost(obj)
 
-    def _map_event(self, obj, event_id: int, index: int) -> None:
-        """clear(@m) empties a map; zero(@m) keeps its keys with zeroed values."""
+    def _map_event(self, obj, event_id: int, rec) -> None:
+        """clear(@m) empties a map; zero(@m) keeps its keys with zeroed values; print(@m, top,
+        div) prints it now."""
+        index = _ID.unpack_from(rec, 8)[0]
         kmap = obj.maps[obj.meta["maps"][index]["bpf_name"]]
+        if event_id == PRINT_EVENT_ID:
+            top, div = struct.unpack_from("<QQ", rec, 16)
+            mm = map_meta_from_json(obj.meta["maps"][index])
+            entries = self._map_entries(obj, mm)
+            text = (json_output.format_map(mm, entries) if self.json
+                    else format_map(mm, entries, top=top, div=div or 1))
+            self.out.write(text.encode("utf-8", "surrogateescape"))
+            self.out.flush()
+            return
         if event_id == CLEAR_EVENT_ID:
             kmap.clear()
             return
@@ -293,16 +305,19 @@ class Session:
                 print(f"Lost {lost - self._lost_seen} events", file=self.err, flush=True)
             self._lost_seen = lost
 
+    def _map_entries(self, obj, mm) -> list:
+        """A map's (key, value) pairs as the printers take them: keys decoded, CPUs summed."""
+        entries = []
+        for key, value in obj.maps[mm.bpf_name].items():
+            k = None if mm.key is None else decode(mm.key, key, ctx=self._values)
+            entries.append((k, reduce_percpu(mm, value, self._values)))
+        return entries
+
     def _print_maps(self, obj, meta: dict) -> None:
         maps = []
         for m in meta.get("maps", []):
             mm = map_meta_from_json(m)
-            kmap = obj.maps[mm.bpf_name]
-            entries = []
-            for key, value in kmap.items():
-                k = None if mm.key is None else decode(mm.key, key, ctx=self._values)
-                entries.append((k, reduce_percpu(mm, value, self._values)))
-            maps.append((mm, entries))
+            maps.append((mm, self._map_entries(obj, mm)))
         text = json_output.format_maps(maps) if self.json else format_maps(maps)
         if text:
             self.out.write(text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text)

@@ -172,12 +172,14 @@ class ProbeCodegen:
             self.store_value(self.offset(rec, off), t, arg)
         self.emit_event(rec, pf.size)
 
-    def emit_map_event(self, action: str, map_name: str) -> None:
-        rec = self.stack(16, action)
+    def emit_map_event(self, action: str, map_name: str, *extra: int) -> None:
+        """{u64 id; u64 map index; u64 extra...}: user space acts on the map in event order."""
+        words = [MAP_EVENT_IDS[action], self.plan.map_index(map_name), *extra]
+        rec = self.stack(8 * len(words), action)
         rec64 = self.b.bitcast(rec, I64.as_pointer())
-        self.b.store(ir.Constant(I64, MAP_EVENT_IDS[action]), rec64)
-        self.b.store(ir.Constant(I64, self.plan.map_index(map_name)), self.b.gep(rec64, [ir.Constant(I32, 1)]))
-        self.emit_event(rec, 16)
+        for i, w in enumerate(words):
+            self.b.store(ir.Constant(I64, w), self.b.gep(rec64, [ir.Constant(I32, i)]))
+        self.emit_event(rec, 8 * len(words))
 
     def emit_exit(self) -> None:
         rec = self.stack(8, "exit")

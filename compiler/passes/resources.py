@@ -27,7 +27,7 @@ STACK_DEPTH = 127            # frames per stack (PERF_MAX_STACK_DEPTH)
 STACK_RECORD_MAX = 128
 EXIT_EVENT_ID = 30000
 # Map events: {u64 id; u64 map index in .kt.meta "maps"}; user space acts on the map.
-MAP_EVENT_IDS = {"clear": 30001, "zero": 30002}
+MAP_EVENT_IDS = {"clear": 30001, "zero": 30002, "print": 30003}
 
 
 @dataclass(frozen=True, slots=True)

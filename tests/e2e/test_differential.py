@@ -49,6 +49,10 @@ CASES = {
         'BEGIN { @a[1] = count(); @a[2] = count(); @b = 5; @c[1] = 3; @c[2] = 4; @m = max(7); @k[1] = 1; '
         '@k[2] = 2; clear(@a); zero(@c); zero(@b); zero(@m); delete(@k[1]); printf("EV x\\n"); exit(); }',
         None),
+    "print_top_div": (
+        'BEGIN { @[1] = sum(10); @[2] = sum(25); @[3] = sum(30); print(@); print(@, 2); print(@, 2, 10); '
+        '@x = 7; print(@x); printf("EV --\\n"); exit(); }',
+        None),
     "printf_lines": (
         'tracepoint:syscalls:sys_enter_openat /pid == cpid && comm == "cat"/ { '
         'printf("EV %-8s|%5d|%-3d|%x|%s|%d\\n", comm, args->flags & 0xff, 7, 255, str(args->filename), args->dfd); }',
