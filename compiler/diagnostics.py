@@ -58,7 +58,26 @@ class DiagnosticSink:
             raise CompileError(source, self.errors)
 
 
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions, transpositions."""
+    prev2, prev = None, list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if prev2 is not None and i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    """A hint naming the nearest candidate, or '' when none is close."""
-    best = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f"did you mean '{best[0]}'?" if best else ""
+    """A hint naming the nearest candidate, or '' when none is close. Typos are mostly one
+    slip (a swapped, missing or extra letter): fewest edits first, then the same length."""
+    limit = max(1, len(name) // 3)
+    close = [c for c in candidates if abs(len(c) - len(name)) <= limit and _edit_distance(name, c) <= limit]
+    if not close:
+        return ""
+    best = min(close, key=lambda c: (_edit_distance(name, c), abs(len(c) - len(name)),
+                                     -difflib.SequenceMatcher(None, name, c).ratio(), c))
+    return f"did you mean '{best}'?"
