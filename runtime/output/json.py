@@ -8,45 +8,100 @@ Observed with the Debian 0.17 binary:
     {"type": "map", "data": {"@m": {"a,2": 5}}}             multi-keys joined with ","
     {"type": "stats", "data": {"@a": 4}}                    avg maps
     {"type": "map", "data": {"@n": 5}}                      scalar maps
+    {"type": "map", "data": {"@t": [1,"a"]}}                tuples: "," without a space
     {"type": "lost_events", "data": {"events": 3}}
-Empty keyed maps print nothing. Separators are ", " and ": ", as Python's json.dumps writes.
+    {"type": "stats", "data": {"@s": {"count": 2, "average": -3, "total": -6}}}
+    {"type": "stats", "data": {"@s": {"2": {"count": 2, "average": -2, "total": -5}, "1": {...}}}}
+    {"type": "hist", "data": {"@h": [{"max": -1, "count": 1}, {"min": 0, "max": 0, "count": 1},
+        {"min": 1, "max": 1, "count": 0}, {"min": 2, "max": 3, "count": 0}, ...]}}
+    {"type": "hist", "data": {"@k": {"1": [{"min": 2, "max": 3, "count": 1}], "2": [...]}}}
+    {"type": "hist", "data": {"@l": [{"max": -1, "count": 1}, {"min": 0, "max": 9, "count": 7},
+        ..., {"min": 100, "count": 1}]}}                   lhist(v, 0, 100, 10)
+    {"type": "hist", "data": {"@h": []}}                    a zero()ed histogram
+Empty maps print nothing (a never-used scalar count() map is `0`, as in text mode). Entries are
+in the text order (kt.runtime.output.text.sort_entries), print()'s top and div apply as in text
+mode (neither to stats maps, top only to lhist maps).
+
+hist buckets cover the same range as the text rows: the underflow bucket has only "max": -1,
+[0] and [1] are {"min": 0, "max": 0} and {"min": 1, "max": 1}, then {"min": 2^k, "max":
+2^(k+1) - 1} computed by 0.17 in C ints: the bucket of 2^30 .. 2^31-1 prints correctly, the one
+of 2^31 and above (all values from 2^31 on land there, docs/object-format.md) prints
+{"min": -2147483648, "max": 0}. lhist: {"max": min - 1} below, {"min": a, "max": b - 1}
+inside and {"min": max} from max on.
+
+Strings are escaped byte by byte as 0.17's json_escape does: `"` `\\` and \\n \\r \\t with a
+backslash, other bytes up to 0x1f as \\u00XX, and — signed chars — every byte from 0x80 as
+\\uffffffXX (`é` is "\\uffffffc3\\uffffffa9"). Separators are ", " and ": ".
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable
 
-from ..layout import Avg, MapMeta
-from .text import EXIT_SEPARATOR, format_value, sort_entries
+from ..layout import Avg, Histogram, MapMeta, Stats
+from .text import (EXIT_SEPARATOR, _divided, _s32, format_value, nonempty_range,
+                   sort_entries)
+
+__all__ = ["json_escape", "attached", "printf", "lost_events", "format_map", "format_maps"]
+
+_ESCAPES = {0x22: '\\"', 0x5C: "\\\\", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
 
 
-def _line(kind: str, data: Any) -> str:
-    return json.dumps({"type": kind, "data": data}, ensure_ascii=False) + "\n"
+def json_escape(text: str | bytes) -> str:
+    """0.17's JsonOutput::json_escape over the string's bytes (str is UTF-8 encoded first)."""
+    raw = text if isinstance(text, (bytes, bytearray)) else text.encode("utf-8", "surrogateescape")
+    out = []
+    for c in raw:
+        if c in _ESCAPES:
+            out.append(_ESCAPES[c])
+        elif c <= 0x1F:
+            out.append(f"\\u{c:04x}")
+        elif c >= 0x80:
+            out.append(f"\\uffffff{c:02x}")   # (int)c of a negative char, printed in hex
+        else:
+            out.append(chr(c))
+    return "".join(out)
+
+
+def _str(text: str | bytes) -> str:
+    return '"' + json_escape(text) + '"'
+
+
+def _line(kind: str, data: str) -> str:
+    return f'{{"type": "{kind}", "data": {data}}}\n'
 
 
 def attached(probes: int) -> str:
-    return _line("attached_probes", {"probes": probes})
+    return _line("attached_probes", f'{{"probes": {probes}}}')
 
 
-def printf(text: str) -> str:
-    return _line("printf", text)
+def printf(text: str | bytes) -> str:
+    """A printf event; pass the bytes to escape exactly what the program printed."""
+    return _line("printf", _str(text))
 
 
 def lost_events(count: int) -> str:
-    return _line("lost_events", {"events": count})
+    return _line("lost_events", f'{{"events": {count}}}')
 
 
-def _json_value(value: Any) -> Any:
+def _json_value(value: Any) -> str:
     if isinstance(value, Avg):
-        return value.value
-    if isinstance(value, bool) or value is None:
-        return 0 if value is None else int(value)
+        return str(value.value)
+    if isinstance(value, Stats):
+        count = value.count & ((1 << 64) - 1)
+        count = count - (1 << 64) if count >> 63 else count
+        return f'{{"count": {count}, "average": {value.average}, "total": {value.total}}}'
+    if value is None:
+        return "0"
+    if isinstance(value, bool):
+        return str(int(value))
     if isinstance(value, int):
-        return value
+        return str(value)
     if isinstance(value, tuple):
-        return [_json_value(v) for v in value]
-    return format_value(value).strip("\n") if not isinstance(value, (bytes, str)) else format_value(value)
+        return "[" + ",".join(_json_value(v) for v in value) + "]"
+    if isinstance(value, (bytes, bytearray, str)):
+        return _str(format_value(value))
+    return _str(format_value(value).strip("\n"))
 
 
 def _json_key(key: Any) -> str:
@@ -55,17 +110,63 @@ def _json_key(key: Any) -> str:
     return format_value(key).strip("\n")
 
 
-def format_map(meta: MapMeta, entries: Iterable[tuple[Any, Any]]) -> str:
+def _hist_bucket(meta: MapMeta, i: int) -> str:
+    """The "min"/"max" members of bucket i, with their trailing ", "."""
+    lh = meta.lhist
+    if lh is not None:
+        if i == 0:
+            return f'"max": {lh.min - 1}, '
+        if i == lh.last:
+            return f'"min": {lh.max}, '
+        return f'"min": {(i - 1) * lh.step + lh.min}, "max": {i * lh.step + lh.min - 1}, '
+    if i == 0:
+        return '"max": -1, '
+    if i <= 2:
+        return f'"min": {i - 1}, "max": {i - 1}, '
+    # `1 << (i - 2)` and `(1 << (i - 1)) - 1` in C ints (x86 masks the shift count)
+    low = _s32(1 << ((i - 2) & 31))
+    high = _s32(_s32(1 << ((i - 1) & 31)) - 1)
+    return f'"min": {low}, "max": {high}, '
+
+
+def _hist_json(meta: MapMeta, value: Histogram, div: int) -> str:
+    span = nonempty_range(meta, value.counts)
+    if span is None:
+        return "[]"
+    first, last, _ = span
+    divisor = 1 if meta.lhist is not None else div
+    return "[" + ", ".join(
+        f'{{{_hist_bucket(meta, i)}"count": {(value.counts[i] & ((1 << 64) - 1)) // divisor}}}'
+        for i in range(first, last + 1)) + "]"
+
+
+def format_map(meta: MapMeta, entries: Iterable[tuple[Any, Any]], top: int = 0,
+               div: int = 1) -> str:
+    """One map as a JSON line ("" for an empty map), at exit or for print(@m, top, div)."""
     items = list(entries)
     if meta.key is None and meta.agg == "count" and not items:
         items = [(None, 0)]
     if not items:
         return ""
-    kind = "stats" if meta.agg == "avg" else "map"
+    items = sort_entries(meta, items)
+    if meta.agg != "stats" and top and len(items) > top:
+        items = items[len(items) - top:]
+    if div == 0:
+        div = 1
+    if meta.agg in ("hist", "lhist"):
+        kind = "hist"
+        values = [_hist_json(meta, v, div) for _, v in items]
+    else:
+        kind = "stats" if meta.agg in ("avg", "stats") else "map"
+        if meta.agg != "stats":
+            items = [(k, _divided(meta, v, div)) for k, v in items]
+        values = [_json_value(v) for _, v in items]
     if meta.key is None:
-        return _line(kind, {meta.name: _json_value(items[0][1])})
-    ordered = sort_entries(meta, items)
-    return _line(kind, {meta.name: {_json_key(k): _json_value(v) for k, v in ordered}})
+        body = values[0]
+    else:
+        body = "{" + ", ".join(f"{_str(_json_key(k))}: {v}"
+                               for (k, _), v in zip(items, values)) + "}"
+    return _line(kind, f"{{{_str(meta.name)}: {body}}}")
 
 
 def format_maps(maps: Iterable[tuple[MapMeta, Iterable[tuple[Any, Any]]]]) -> str:

@@ -43,21 +43,52 @@ Symbolic values (decoded with a kt.runtime.symbols.ValueContext, see kt.runtime.
           main+87                     main+87                         main+87
       ]: 3                        , 1]: 3                     )
 
-Not here yet: hist/lhist/stats maps (not in the object format).
+avg, stats, hist and lhist maps are printed by a different routine of 0.17 (print_map_stats,
+print_map_hist), which first groups the BPF entries in a std::map by the user key's *bytes*
+(little-endian integers, so `@[256]` comes before `@[1]`), then std::sort()s them by the average
+(avg, stats) or by the total count (hist, lhist). That order is deterministic: kt sorts the keys
+by their encoded bytes and runs libstdc++'s std::sort algorithm (`std_sort`, introsort with
+its insertion sort below 17 elements: ties keep the byte order up to 16 entries, and past that
+land where 0.17 puts them; checked on 34 entries). Observed with 0.17:
+
+    @s[2]: count 2, average -2, total -5          @h[256]:
+    @s[256]: count 1, average 5, total 5          [1]        1 |@@@...@@|
+    @s[1]: count 1, average 5, total 5
+    @s[3]: count 1, average 100, total 100        @h[1]:
+                                                  [1]        1 |@@@...@@|
+
+- stats: `@s[k]: count C, average A, total T` lines, then "\n\n" like avg; print()'s top and
+  div are ignored for stats (0.17 applies them to avg only).
+- hist/lhist: every entry is `@h[k]: ` (trailing space), "\n", then one row per bucket from
+  the first to the last non-empty one, then a blank line ("\n" joins the entries, "\n" ends
+  the map); a zero()ed entry prints only its header. A row is the label left-justified in 16
+  columns, the count right-justified in 8, ` |`, a bar of `@` left-justified in 52 columns and
+  `|`; the bar is `count / (float)max * 52` truncated, in single precision (15 of 26 gives 30
+  `@`; double precision would give 29). hist labels `(..., 0)`, `[0]`, `[1]`, `[2, 4)`, ...
+  `[512, 1K)`, `[1K, 2K)` (K, M, G, T: powers of 1024); lhist labels `(..., min)`, `[a, b)`,
+  `[max, ...)` with a number printed as `nM`/`nK` when it is a multiple of 1048576/1024.
+  print(@h, top, div) keeps the last `top` keys and divides hist counts by `div` (the bars are
+  drawn from the undivided counts); lhist counts are never divided.
+- 0.17 reads each count as a C int while looking for the non-empty range and the largest
+  count (hist_prepare): kt does the same, so a count of 2^32 in a bucket reads as empty.
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable, Sequence
 
-from ..layout import (Avg, IntType, KSym, KsymType, MapMeta, ProbeType, Stack, StackType,
-                      StrType, TupleType, Type, USym, UsymType)
+import struct
+
+from ..layout import (Avg, Histogram, IntType, KSym, KsymType, Lhist, MapMeta, ProbeType, Stack,
+                      StackType, Stats, StrType, TupleType, Type, USym, UsymType, encode)
 from ..symbols import format_stack
 
 __all__ = ["EXIT_SEPARATOR", "format_value", "format_key", "sort_entries", "format_map",
-           "format_maps"]
+           "format_maps", "std_sort", "hist_label", "lhist_label", "hist_rows", "bar_width",
+           "nonempty_range", "format_stats"]
 
 EXIT_SEPARATOR = "\n\n"
+_U64 = (1 << 64) - 1
 
 
 def _text(b: bytes) -> str:
@@ -85,6 +116,8 @@ def format_value(value: Any, t: Type | None = None, indent: int = VALUE_INDENT) 
         return "0"     # min()/max() with no CPU set: 0.17 prints a zero()ed min/max map as 0
     if isinstance(value, Avg):
         return str(value.value)
+    if isinstance(value, Stats):
+        return format_stats(value)
     if isinstance(value, bool):
         raise TypeError("bool is not a map value")
     if isinstance(value, int):
@@ -140,17 +173,268 @@ def _sorts_by_value(meta: MapMeta) -> bool:
 def _value_order(value: Any) -> int:
     if value is None:
         return 0
-    if isinstance(value, Avg):
+    if isinstance(value, (Avg, Stats)):
         return value.value
+    if isinstance(value, Histogram):
+        return value.total
     return value
+
+
+# maps 0.17 prints through print_map_stats / print_map_hist: a std::map by key bytes, std::sort
+_STD_SORTED = ("avg", "stats", "hist", "lhist")
+
+
+def _raw_key(t: Type | None, key: Any) -> Any:
+    """The user key's bytes as the BPF map holds them (what 0.17's std::map orders), field by
+    field for a tuple (fixed-size fields: comparing field by field is comparing the bytes). A
+    probe key decoded to its name has lost its index: its name stands in."""
+    if t is None:
+        return b""
+    if isinstance(t, TupleType):
+        return tuple(_raw_key(ft, k) for (_, ft), k in zip(t.fields, key))
+    if isinstance(t, ProbeType) and isinstance(key, str):
+        return key.encode("utf-8", "surrogateescape")
+    return encode(t, key)
+
+
+def std_sort(items: list, less) -> list:
+    """libstdc++'s std::sort, step for step, in place (and returned): introsort (median-of-3
+    quicksort on runs longer than 16, heapsort past 2*floor(log2 n) levels), then insertion
+    sort. Not stable, but deterministic: equal elements end up exactly where 0.17's std::sort
+    (Debian, libstdc++) leaves them."""
+    a = items
+    n = len(a)
+    if n < 2:
+        return a
+
+    def unguarded_linear_insert(last: int) -> None:
+        val = a[last]
+        nxt = last - 1
+        while less(val, a[nxt]):
+            a[last] = a[nxt]
+            last = nxt
+            nxt -= 1
+        a[last] = val
+
+    def insertion(first: int, last: int) -> None:
+        for i in range(first + 1, last):
+            val = a[i]
+            if less(val, a[first]):
+                a[first + 1:i + 1] = a[first:i]
+                a[first] = val
+            else:
+                unguarded_linear_insert(i)
+
+    def move_median_to_first(result: int, x: int, y: int, z: int) -> None:
+        if less(a[x], a[y]):
+            m = y if less(a[y], a[z]) else z if less(a[x], a[z]) else x
+        elif less(a[x], a[z]):
+            m = x
+        elif less(a[y], a[z]):
+            m = z
+        else:
+            m = y
+        a[result], a[m] = a[m], a[result]
+
+    def unguarded_partition(first: int, last: int, pivot: int) -> int:
+        while True:
+            while less(a[first], a[pivot]):
+                first += 1
+            last -= 1
+            while less(a[pivot], a[last]):
+                last -= 1
+            if not first < last:
+                return first
+            a[first], a[last] = a[last], a[first]
+            first += 1
+
+    def adjust_heap(first: int, hole: int, length: int, value: Any) -> None:
+        top = child = hole
+        while child < (length - 1) // 2:
+            child = 2 * (child + 1)
+            if less(a[first + child], a[first + child - 1]):
+                child -= 1
+            a[first + hole] = a[first + child]
+            hole = child
+        if length & 1 == 0 and child == (length - 2) // 2:
+            child = 2 * (child + 1)
+            a[first + hole] = a[first + child - 1]
+            hole = child - 1
+        parent = (hole - 1) // 2
+        while hole > top and less(a[first + parent], value):
+            a[first + hole] = a[first + parent]
+            hole = parent
+            parent = (hole - 1) // 2
+        a[first + hole] = value
+
+    def heap_sort(first: int, last: int) -> None:
+        length = last - first
+        parent = (length - 2) // 2
+        while True:                       # make_heap
+            adjust_heap(first, parent, length, a[first + parent])
+            if parent == 0:
+                break
+            parent -= 1
+        while last - first > 1:           # sort_heap
+            last -= 1
+            value = a[last]
+            a[last] = a[first]
+            adjust_heap(first, 0, last - first, value)
+
+    def introsort_loop(first: int, last: int, depth: int) -> None:
+        while last - first > 16:
+            if depth == 0:
+                heap_sort(first, last)
+                return
+            depth -= 1
+            move_median_to_first(first, first + 1, first + (last - first) // 2, last - 1)
+            cut = unguarded_partition(first + 1, last, first)
+            introsort_loop(cut, last, depth)
+            last = cut
+
+    introsort_loop(0, n, 2 * (n.bit_length() - 1))
+    if n > 16:
+        insertion(0, 16)
+        for i in range(16, n):
+            unguarded_linear_insert(i)
+    else:
+        insertion(0, n)
+    return a
 
 
 def sort_entries(meta: MapMeta, entries: Iterable[tuple[Any, Any]]) -> list[tuple[Any, Any]]:
     """Entries in the order bpftrace prints them (see the module docstring for ties)."""
+    if meta.agg in _STD_SORTED:
+        # hist: by the total count (a u64, Histogram.total); avg, stats: by the int64 average
+        by_bytes = sorted(entries, key=lambda kv: _raw_key(meta.key, kv[0]))
+        keyed = [(_value_order(v), (k, v)) for k, v in by_bytes]
+        return [kv for _, kv in std_sort(keyed, lambda x, y: x[0] < y[0])]
     out = sorted(entries, key=lambda kv: _key_order(meta.key, kv[0]))
     if _sorts_by_value(meta):
         out.sort(key=lambda kv: _value_order(kv[1]))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# stats, hist, lhist
+
+def format_stats(value: Stats) -> str:
+    """`count C, average A, total T` (the count as 0.17's int64)."""
+    count = value.count & _U64
+    count = count - (1 << 64) if count >> 63 else count
+    return f"count {count}, average {value.average}, total {value.total}"
+
+
+BAR_COLUMNS = 52
+
+
+def _s32(v: int) -> int:
+    """A u64 count read as a C int (hist_prepare's `int v = values.at(i)`)."""
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v >> 31 else v
+
+
+def _f32(x: float) -> float:
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+def _int_to_f32(n: int) -> float:
+    """(float)n: the integer rounded to 24 significant bits, to nearest, ties to even."""
+    if n < (1 << 24):
+        return float(n)
+    shift = n.bit_length() - 24
+    q, r = divmod(n, 1 << shift)
+    half = 1 << (shift - 1)
+    if r > half or (r == half and q & 1):
+        q += 1
+    return float(q << shift)
+
+
+def bar_width(count: int, max_value: int) -> int:
+    """0.17's `int bar_width = values.at(i)/(float)max_value*max_width`, in single precision
+    (a quotient of two floats, rounded, times 52, rounded, truncated). Past 52 columns (counts
+    of 2^31 and more, which 0.17 reads as negative ints) kt stops at 52."""
+    if max_value <= 0:
+        return 0
+    w = _f32(_f32(_int_to_f32(count & _U64) / _int_to_f32(max_value)) * float(BAR_COLUMNS))
+    return max(0, min(BAR_COLUMNS, int(w)))
+
+
+def nonempty_range(meta: MapMeta, counts: Sequence[int]) -> tuple[int, int, int] | None:
+    """(first, last, largest count) of the buckets 0.17 prints, None when it prints none.
+
+    hist (hist_prepare): from the first to the last bucket whose count, read as a C int, is
+    positive; the largest is the largest such int. lhist (lhist_prepare): nothing when every
+    count reads as int 0, else from the first to the last bucket of 0 .. last with a non-zero
+    count."""
+    ints = [_s32(c) for c in counts]
+    max_value = max([0, *ints])
+    if meta.agg == "hist":
+        used = [i for i, v in enumerate(ints) if v > 0]
+        return (used[0], used[-1], max_value) if used else None
+    if not any(ints):
+        return None
+    last = meta.lhist.last if meta.lhist is not None else len(counts) - 1
+    used = [i for i in range(min(last + 1, len(counts))) if counts[i] & _U64]
+    return (used[0], used[-1], max_value) if used else (0, 0, max_value)
+
+
+def _power_label(power: int) -> str:
+    """hist_index_label: 2^power with K, M, G, T for powers of 1024."""
+    suffix = ""
+    for p, sfx in ((40, "T"), (30, "G"), (20, "M"), (10, "K")):
+        if power >= p:
+            power -= p
+            suffix = sfx
+            break
+    return f"{1 << power}{suffix}"
+
+
+def hist_label(i: int) -> str:
+    """The label of hist() bucket i: `(..., 0)`, `[0]`, `[1]`, `[2, 4)`, ..., `[1K, 2K)`."""
+    if i == 0:
+        return "(..., 0)"
+    if i == 1:
+        return "[0]"
+    if i == 2:
+        return "[1]"
+    return f"[{_power_label(i - 2)}, {_power_label(i - 1)})"
+
+
+def _number_label(n: int) -> str:
+    """lhist_index_label: n as nM or nK when a multiple of 1048576 or 1024 (0 as 0)."""
+    if n != 0 and n % 1048576 == 0:
+        return f"{n // 1048576}M"
+    if n != 0 and n % 1024 == 0:
+        return f"{n // 1024}K"
+    return str(n)
+
+
+def lhist_label(i: int, lh: Lhist) -> str:
+    """The label of lhist() bucket i: `(..., min)`, `[a, b)`, `[max, ...)`."""
+    if i == 0:
+        return f"(..., {_number_label(lh.min)})"
+    if i == lh.last:
+        return f"[{_number_label(lh.max)}, ...)"
+    return f"[{_number_label((i - 1) * lh.step + lh.min)}, {_number_label(i * lh.step + lh.min)})"
+
+
+def hist_rows(meta: MapMeta, value: Histogram, div: int = 1) -> str:
+    """One histogram's rows, each ending in "\n" ("" when 0.17 prints none). hist counts are
+    divided by `div` (print's), lhist counts never; the bars use the undivided counts."""
+    span = nonempty_range(meta, value.counts)
+    if span is None:
+        return ""
+    first, last, max_value = span
+    lh = meta.lhist
+    rows = []
+    for i in range(first, last + 1):
+        count = value.counts[i] & _U64
+        label = hist_label(i) if lh is None else lhist_label(i, lh)
+        shown = count // div if lh is None else count
+        bar = "@" * bar_width(count, max_value)
+        rows.append(f"{label:<16}{shown:>8} |{bar:<{BAR_COLUMNS}}|\n")
+    return "".join(rows)
 
 
 def _divided(meta: MapMeta, value: Any, div: int) -> Any:
@@ -168,15 +452,23 @@ def format_map(meta: MapMeta, entries: Iterable[tuple[Any, Any]], top: int = 0,
     """One map as 0.17 prints it at exit or for print(@m, top, div), framing newlines included.
 
     `entries` are (key, value) pairs: keys decoded per `meta.key` (None for a scalar map), values
-    as kt.runtime.layout.reduce_percpu returns them."""
+    as kt.runtime.layout.reduce_percpu returns them (Avg, Stats, ints, ...) or, for hist/lhist
+    maps, Histograms from kt.runtime.layout.group_buckets (kt.runtime.layout.map_entries gives
+    either from a map's raw items)."""
     items = list(entries)
     if meta.key is None and meta.agg == "count" and not items:
         items = [(None, 0)]
     items = sort_entries(meta, items)
+    if meta.agg == "stats":     # 0.17 applies neither top nor div to stats maps
+        return "\n".join(f"{meta.name}{format_key(meta, k)}: {format_stats(v)}"
+                         for k, v in items) + "\n\n"
     if top and len(items) > top:
         items = items[len(items) - top:]
     if div == 0:
         div = 1     # as 0.17 does
+    if meta.agg in ("hist", "lhist"):
+        return "\n".join(f"{meta.name}{format_key(meta, k)}: \n{hist_rows(meta, v, div)}"
+                         for k, v in items) + "\n"
     lines = [f"{meta.name}{format_key(meta, k)}: {format_value(_divided(meta, v, div), meta.value)}"
              for k, v in items]
     return "\n".join(lines) + ("\n\n" if meta.agg == "avg" else "\n")
