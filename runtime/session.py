@@ -25,7 +25,7 @@ from .attach.special import run_once
 from ..compiler.printf_format import parse_format
 from .attach.by_kind import ATTACH, AttachContext
 from .events import RingBuffer
-from .layout import PrintfMeta, decode, map_meta_from_json, reduce_percpu
+from .layout import PrintfMeta, map_entries, map_meta_from_json
 from .loader import ProgramRefusedError, VerifierError, load_object
 from .output.printf import render_bytes
 from .output import json as json_output
@@ -279,7 +279,7 @@ class Session:
             top, div = struct.unpack_from("<QQ", rec, 16)
             mm = map_meta_from_json(obj.meta["maps"][index])
             entries = self._map_entries(obj, mm)
-            text = (json_output.format_map(mm, entries) if self.json
+            text = (json_output.format_map(mm, entries, top=top, div=div or 1) if self.json
                     else format_map(mm, entries, top=top, div=div or 1))
             self.out.write(text.encode("utf-8", "surrogateescape"))
             self.out.flush()
@@ -306,12 +306,9 @@ class Session:
             self._lost_seen = lost
 
     def _map_entries(self, obj, mm) -> list:
-        """A map's (key, value) pairs as the printers take them: keys decoded, CPUs summed."""
-        entries = []
-        for key, value in obj.maps[mm.bpf_name].items():
-            k = None if mm.key is None else decode(mm.key, key, ctx=self._values)
-            entries.append((k, reduce_percpu(mm, value, self._values)))
-        return entries
+        """A map's (key, value) pairs as the printers take them: keys decoded, CPUs summed,
+        histogram buckets grouped by key."""
+        return map_entries(mm, obj.maps[mm.bpf_name].items(), self._values)
 
     def _print_maps(self, obj, meta: dict) -> None:
         maps = []

@@ -153,26 +153,26 @@ def store_int_map(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, value: ir.
 
 def log2_bucket(cg: "ProbeCodegen", v: ir.Value, signed: bool) -> ir.Value:
     """hist()'s bucket: 0 for v < 0, 1 for 0, 2 + floor(log2(v)) for v >= 1 — a branch-free
-    binary search over the bits (no loops for the verifier)."""
+    binary search over the bits (no loops for the verifier). As in bpftrace 0.17, the search
+    covers 32 bits (every v >= 2^31 lands in [2G, 4G)) and v is compared as a signed number."""
     b = cg.b
     zero = ir.Constant(I64, 0)
     n = zero
     x = v
-    for shift in (32, 16, 8, 4, 2, 1):
+    for shift in (16, 8, 4, 2, 1):
         big = b.icmp_unsigned(">=", x, ir.Constant(I64, 1 << shift))
         x = b.select(big, b.lshr(x, ir.Constant(I64, shift)), x)
         n = b.select(big, b.add(n, ir.Constant(I64, shift)), n)
     idx = b.select(b.icmp_unsigned("==", v, zero), ir.Constant(I64, 1), b.add(n, ir.Constant(I64, 2)))
-    if signed:
-        idx = b.select(b.icmp_signed("<", v, zero), zero, idx)
-    return idx
+    return b.select(b.icmp_signed("<", v, zero), zero, idx)
 
 
 def linear_bucket(cg: "ProbeCodegen", v: ir.Value, signed: bool, lo: int, hi: int, step: int) -> ir.Value:
-    """lhist()'s bucket: 0 below min, 1 + (v - min) / step inside, the last one at max or above."""
+    """lhist()'s bucket: 0 below min, 1 + (v - min) / step inside, the last one at max or above
+    (compared as signed numbers, as bpftrace 0.17 does)."""
     b = cg.b
-    below = (b.icmp_signed if signed else b.icmp_unsigned)("<", v, ir.Constant(I64, lo))
-    above = (b.icmp_signed if signed else b.icmp_unsigned)(">=", v, ir.Constant(I64, hi))
+    below = b.icmp_signed("<", v, ir.Constant(I64, lo))
+    above = b.icmp_signed(">=", v, ir.Constant(I64, hi))
     inside = b.add(b.udiv(b.sub(v, ir.Constant(I64, lo)), ir.Constant(I64, step)), ir.Constant(I64, 1))
     last = ir.Constant(I64, (hi - lo) // step + 1)
     return b.select(below, ir.Constant(I64, 0), b.select(above, last, inside))

@@ -53,6 +53,15 @@ CASES = {
         'BEGIN { @[1] = sum(10); @[2] = sum(25); @[3] = sum(30); print(@); print(@, 2); print(@, 2, 10); '
         '@x = 7; print(@x); printf("EV --\\n"); exit(); }',
         None),
+    "hist_lhist_stats_begin": (
+        'BEGIN { @h = hist(5); @h = hist(0); @h = hist(-1); @h = hist(1000000); @h = hist(1 << 40); '
+        '@l = lhist(15, 0, 100, 10); @k[1] = hist(3); @k[2] = hist(300); @k[2] = hist(301); '
+        '@s = stats(4); @s = stats(-10); @sk["a"] = stats(3); exit(); }',
+        None),
+    "hist_of_syscalls": (
+        'tracepoint:raw_syscalls:sys_enter /pid == cpid && comm == "ls"/ { @h = hist(args->id); '
+        '@l[comm] = lhist(args->id, 0, 300, 50); @s = stats(args->id); }',
+        "/usr/bin/ls /"),
     "printf_lines": (
         'tracepoint:syscalls:sys_enter_openat /pid == cpid && comm == "cat"/ { '
         'printf("EV %-8s|%5d|%-3d|%x|%s|%d\\n", comm, args->flags & 0xff, 7, 255, str(args->filename), args->dfd); }',
@@ -110,6 +119,7 @@ def _kt(script: str, command: str | None) -> str:
 
 
 _LINE = re.compile(r"^(@\w*)(\[.*\])?: (.*)$")
+_HIST_ROW = re.compile(r"^(\(\.\.\., |\[)[^|]*\|[@ ]*\|$")
 
 
 def _comparable(stdout: str) -> list:
@@ -118,7 +128,7 @@ def _comparable(stdout: str) -> list:
     run: list[str] = []
     run_key = None
     for line in stdout.splitlines():
-        if line.startswith("EV "):
+        if line.startswith("EV ") or _HIST_ROW.match(line):
             items.append(line)
             continue
         m = _LINE.match(line)
