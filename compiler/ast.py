@@ -77,7 +77,15 @@ class Binary(Node):
     rhs: "Expr"
 
 
-Expr = IntLit | StrLit | Builtin | Positional | Var | MapRef | Call | Field | Unary | Binary
+@dataclass(slots=True, eq=False)
+class Conditional(Node):
+    """cond ? then : orelse"""
+    cond: "Expr"
+    then: "Expr"
+    orelse: "Expr"
+
+
+Expr = IntLit | StrLit | Builtin | Positional | Var | MapRef | Call | Field | Unary | Binary | Conditional
 
 
 # ---- statements --------------------------------------------------------------------------

@@ -130,6 +130,10 @@ class _ToAst(Transformer):
         lhs, op, rhs = children
         return ast.Binary(_span(meta), str(op), lhs, rhs)
 
+    def conditional(self, meta, children):
+        cond, then, orelse = children
+        return ast.Conditional(_span(meta), cond, then, orelse)
+
     def unary(self, meta, children):
         op, operand = children
         if str(op) == "-" and isinstance(operand, ast.IntLit):

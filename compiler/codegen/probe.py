@@ -282,7 +282,30 @@ class ProbeCodegen:
             return self.b.not_(v)
         if isinstance(e, ast.Binary):
             return self._binary(e)
+        if isinstance(e, ast.Conditional):
+            return self._conditional(e)
         raise TypeError(e)
+
+    def _conditional(self, e: ast.Conditional) -> ir.Value:
+        """Only the chosen branch runs (it may read memory or call helpers)."""
+        t = self.types[e]
+        cond = self.truth(self.expr(e.cond))
+        if is_word(t):
+            slot = self.b.bitcast(self.stack(8, "cond"), I64.as_pointer())
+            with self.b.if_else(cond) as (then, otherwise):
+                with then:
+                    self.b.store(self.expr(e.then), slot)
+                with otherwise:
+                    self.b.store(self.expr(e.orelse), slot)
+            return self.b.load(slot)
+        buf = self.stack(t.size, "cond")
+        self.memset0(buf, t.size)
+        with self.b.if_else(cond) as (then, otherwise):
+            with then:
+                self.memcpy(buf, self.expr(e.then), self.types[e.then].size)
+            with otherwise:
+                self.memcpy(buf, self.expr(e.orelse), self.types[e.orelse].size)
+        return buf
 
     def const_str(self, data: bytes) -> ir.Value:
         size = len(data) + 1

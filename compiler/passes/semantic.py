@@ -266,6 +266,18 @@ class Checker:
             return S64 if e.op in ("!", "-") else t
         if isinstance(e, ast.Binary):
             return self._binary(e)
+        if isinstance(e, ast.Conditional):
+            c = self.check(e.cond)
+            if c is not None and not isinstance(c, Int):
+                self.sink.error(e.cond.span, f"a condition must be an integer, this is {c}")
+            a, b = self.check(e.then), self.check(e.orelse)
+            if a is None or b is None:
+                return None
+            t = unify(a, b)
+            if t is None or not isinstance(t, (Int, Str)):
+                self.sink.error(e.span, f"both branches of '?:' must be integers or both strings, not {a} and {b}")
+                return None
+            return t
         raise TypeError(f"unexpected node {e!r}")
 
     def check_map_element(self, e: ast.MapRef) -> MapInfo | None:

@@ -109,3 +109,10 @@ def test_equality_is_not_two_assignments():
     assert stmt.cond.op == "=="
     (stmt,) = body("$a <<= 2")
     assert stmt.op == "<<="
+
+
+def test_conditional_expression_is_right_associative():
+    (stmt,) = body("$x = 1 ? 2 ? 3 : 4 : 5 ? 6 : 7")
+    e = stmt.value
+    assert isinstance(e, ast.Conditional) and isinstance(e.then, ast.Conditional)
+    assert isinstance(e.orelse, ast.Conditional)

@@ -138,9 +138,10 @@ def test_only_begin_and_end_exits_by_itself():
 def test_integer_and_string_semantics():
     r = run_kt("-e", 'BEGIN { $a = 5; $a += 3; $a++; $s = "hi"; if ($s == "hi" && $a > 3) { printf("%d %d %d %d %s\\n", '
                '$a, -7 / 2, -7 % 3, 1 << 3 >> 1, $s); } if ("abc" != "abd") { printf("ne\\n"); } '
-               'printf("%x %5d|%-5d|%s\\n", 255, 42, 42, comm); exit(); }')
+               'printf("%x %5d|%-5d|%s\\n", 255, 42, 42, comm); '
+               'printf("%d %s %d\\n", $a > 3 ? 10 : 20, $a < 3 ? "small" : "large", 1 ? 2 ? 3 : 4 : 5); exit(); }')
     assert r.rc == 0, r.err
-    assert r.out.splitlines()[:3] == ["9 -3 -1 4 hi", "ne", "ff    42|42   |kt"]
+    assert r.out.splitlines()[:4] == ["9 -3 -1 4 hi", "ne", "ff    42|42   |kt", "10 large 3"]
 
 
 @kernel
