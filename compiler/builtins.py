@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Callable
 from llvmlite import ir
 
 from . import ast
-from .helpers import BPF_F_USER_STACK, Helper
+from .helpers import BPF_F_USER_STACK, TIME_EVENT_ID, Helper
 from .types import Agg, Args, Int, S64, Str, Sym, Type, U64, Void
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -213,6 +213,12 @@ BUILTIN_VARS: dict[str, BuiltinVar] = {b.name: b for b in (
     BuiltinVar("elapsed", "nanoseconds since kt started", _fixed(U64), _lower_elapsed),
     BuiltinVar("cpu", "the CPU the probe runs on", _fixed(U64),
                lambda cg, n: cg.helper(Helper.get_smp_processor_id)),
+    BuiltinVar("rand", "a pseudo-random 32-bit number", _fixed(U64),
+               lambda cg, n: cg.helper(Helper.get_prandom_u32)),
+    BuiltinVar("cgroup", "the current task's cgroup v2 id", _fixed(U64),
+               lambda cg, n: cg.helper(Helper.get_current_cgroup_id)),
+    BuiltinVar("curtask", "address of the current task_struct", _fixed(U64),
+               lambda cg, n: cg.helper(Helper.get_current_task)),
     BuiltinVar("cpid", "pid of the child started with -c (0 without -c)", _fixed(U64),
                lambda cg, n: ir.Constant(I64, cg.options.cpid)),
     BuiltinVar("args", "the tracepoint's record or the kfunc's arguments: args->field or args.field",
@@ -493,6 +499,21 @@ def _lower_print(cg: "ProbeCodegen", call: ast.Call) -> None:
     return None
 
 
+def _check_time(checker: "Checker", call: ast.Call) -> Type | None:
+    """time([fmt]): print the wall-clock time with strftime(3) in user space."""
+    if not _check_arity(checker, call, 0, 1):
+        return None
+    if call.args and not isinstance(call.args[0], ast.StrLit):
+        checker.sink.error(call.args[0].span, "time() takes a strftime format as a string literal")
+        return None
+    return Void()
+
+
+def _lower_time(cg: "ProbeCodegen", call: ast.Call) -> None:
+    cg.emit_words(TIME_EVENT_ID, cg.plan.time_formats[call])
+    return None
+
+
 FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("printf", "print formatted text: printf(fmt, args...)", _check_printf, _lower_printf),
     Function("str", "read a NUL-terminated string: str(ptr[, len])", _check_str, _lower_str),
@@ -500,6 +521,7 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("delete", "remove one element of a map: delete(@name[key])", _check_delete, _lower_delete),
     Function("clear", "remove every element of a map: clear(@name)", _check_whole_map, _lower_map_event),
     Function("print", "print a map now: print(@name[, top[, div]])", _check_print, _lower_print),
+    Function("time", "print the time: time([strftime format]), default \"%H:%M:%S\\n\"", _check_time, _lower_time),
     Function("zero", "set every value of a map to zero, keeping its keys: zero(@name)", _check_whole_map,
              _lower_map_event),
     Function("kstack", "the kernel stack: kstack([bpftrace|perf|raw][, N frames])", _check_stack_call,

@@ -9,11 +9,14 @@ class Helper(IntEnum):
     map_delete_elem = 3
     probe_read = 4
     ktime_get_ns = 5
+    get_prandom_u32 = 7
     get_smp_processor_id = 8
     get_current_pid_tgid = 14
     get_current_uid_gid = 15
     get_current_comm = 16
     get_stackid = 27
+    get_current_task = 35
+    get_current_cgroup_id = 80
     probe_read_str = 45
     probe_read_user_str = 114
     probe_read_kernel_str = 115
@@ -25,5 +28,9 @@ class Helper(IntEnum):
 # map_update_elem flags
 BPF_ANY = 0
 BPF_NOEXIST = 1
+# Event id of time(): {u64 id; u64 index into .kt.meta "time_formats"} (docs/object-format.md).
+TIME_EVENT_ID = 30004
+DEFAULT_TIME_FORMAT = "%H:%M:%S\n"
+
 # get_stackid flags
 BPF_F_USER_STACK = 1 << 8

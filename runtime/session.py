@@ -17,6 +17,7 @@ import select
 import signal
 import struct
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -39,6 +40,7 @@ EXIT_EVENT_ID = 30000
 CLEAR_EVENT_ID = 30001
 ZERO_EVENT_ID = 30002
 PRINT_EVENT_ID = 30003
+TIME_EVENT_ID = 30004
 VERIFIER_TAIL_LINES = 12
 _ID = struct.Struct("<Q")
 
@@ -259,6 +261,10 @@ class Session:
                     self.out.write(b"".join(out))
                     out.clear()
                 self._map_event(obj, event_id, rec)
+            elif event_id == TIME_EVENT_ID:
+                fmt = obj.meta["time_formats"][_ID.unpack_from(rec, 8)[0]]
+                text = time.strftime(fmt, time.localtime())
+                out.append((json_output.time(text) if self.json else text).encode("utf-8", "surrogateescape"))
             elif event_id in self._printfs:
                 pf = self._printfs[event_id]
                 text = render_bytes(self._formats[event_id], pf.decode_args(rec, self._values))

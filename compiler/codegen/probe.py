@@ -174,8 +174,11 @@ class ProbeCodegen:
 
     def emit_map_event(self, action: str, map_name: str, *extra: int) -> None:
         """{u64 id; u64 map index; u64 extra...}: user space acts on the map in event order."""
-        words = [MAP_EVENT_IDS[action], self.plan.map_index(map_name), *extra]
-        rec = self.stack(8 * len(words), action)
+        self.emit_words(MAP_EVENT_IDS[action], self.plan.map_index(map_name), *extra)
+
+    def emit_words(self, *words: int) -> None:
+        """An event record of constant u64 words (the first is the event id)."""
+        rec = self.stack(8 * len(words), "event")
         rec64 = self.b.bitcast(rec, I64.as_pointer())
         for i, w in enumerate(words):
             self.b.store(ir.Constant(I64, w), self.b.gep(rec64, [ir.Constant(I32, i)]))

@@ -82,6 +82,7 @@ class ResourcePlan:
     # target in probe_names/func_names (what `probe`/`func` evaluate to, plus the cookie).
     probe_bases: tuple[int, ...]
     stack_limits: tuple[int, ...]   # depth limits of the kstack/ustack used: a map for each
+    time_formats: Mapping[ast.Call, int]   # time() call -> index in .kt.meta "time_formats"
 
     def map_index(self, name: str) -> int:
         """A map's position in .kt.meta's "maps" list (which follows self.maps' order)."""
@@ -114,6 +115,8 @@ class ResourcePlan:
                 for p in sorted(self.printfs.values(), key=lambda p: p.id)
             ],
         }
+        if self.time_formats:
+            meta["time_formats"] = [_time_format(c) for c, _ in sorted(self.time_formats.items(), key=lambda kv: kv[1])]
         if self.stack_limits:
             meta["stacks"] = {str(limit): stack_map_name(limit) for limit in self.stack_limits}
         return meta
@@ -121,6 +124,11 @@ class ResourcePlan:
 
 def _align(n: int, a: int) -> int:
     return (n + a - 1) // a * a
+
+
+def _time_format(call: ast.Call) -> str:
+    from ..helpers import DEFAULT_TIME_FORMAT
+    return call.args[0].value.decode("utf-8", "surrogateescape") if call.args else DEFAULT_TIME_FORMAT
 
 
 def _map_meta(m: MapPlan) -> dict:
@@ -189,5 +197,6 @@ def plan(sema: Semantics, ringbuf_pages: int = DEFAULT_RINGBUF_PAGES) -> Resourc
         bases.append(base)
         base += len(r.probe_names)
     limits = sorted({t.limit for t in sema.types.values() if isinstance(t, Sym) and t.kind in ("kstack", "ustack")})
+    times = [n for n in ast.walk(sema.program) if isinstance(n, ast.Call) and n.name == "time" and n in sema.types]
     return ResourcePlan(MappingProxyType(maps), MappingProxyType(printfs), ringbuf_pages * PAGE_SIZE,
-                        tuple(bases), tuple(limits))
+                        tuple(bases), tuple(limits), MappingProxyType({c: i for i, c in enumerate(times)}))

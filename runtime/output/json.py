@@ -80,6 +80,11 @@ def printf(text: str | bytes) -> str:
     return _line("printf", _str(text))
 
 
+def time(text: str) -> str:
+    """time(): the formatted wall-clock time."""
+    return _line("time", _str(text))
+
+
 def lost_events(count: int) -> str:
     return _line("lost_events", f'{{"events": {count}}}')
 

@@ -272,3 +272,15 @@ def test_str_of_a_positional_is_its_text_even_when_numeric():
     r = run_kt("-e", 'BEGIN { printf("%s|%s|%d\\n", str($1), str($2), $1 + 1); exit(); }', "42", "abc")
     assert r.rc == 0, r.err
     assert r.out.splitlines()[0] == "42|abc|43"
+
+
+@kernel
+def test_time_rand_cgroup_curtask():
+    import time as _time
+    r = run_kt("-e", 'BEGIN { time("%Y|"); time(); printf("%d %d %d\\n", rand >= 0, cgroup > 0, curtask > 0); exit(); }')
+    assert r.rc == 0, r.err
+    first = r.out.splitlines()[0]
+    assert re.fullmatch(rf"{_time.strftime('%Y')}\|\d\d:\d\d:\d\d", first)
+    assert r.out.splitlines()[1] == "1 1 1"
+    j = run_kt("-f", "json", "-e", 'BEGIN { time("%Y\\n"); exit(); }')
+    assert f'{{"type": "time", "data": "{_time.strftime("%Y")}\\n"}}' in j.out
