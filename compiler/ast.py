@@ -120,7 +120,24 @@ class If(Node):
     orelse: Block | None
 
 
-Stmt = ExprStmt | Assign | IncDec | If
+@dataclass(slots=True, eq=False)
+class While(Node):
+    cond: Expr
+    body: Block
+
+
+@dataclass(slots=True, eq=False)
+class Unroll(Node):
+    count: int
+    body: Block
+
+
+@dataclass(slots=True, eq=False)
+class Jump(Node):
+    kind: str  # "break" | "continue"
+
+
+Stmt = ExprStmt | Assign | IncDec | If | While | Unroll | Jump
 
 
 # ---- probes ------------------------------------------------------------------------------

@@ -111,6 +111,17 @@ class _ToAst(Transformer):
             orelse = ast.Block(orelse.span, [orelse])
         return ast.If(_span(meta), cond, then, orelse)
 
+    def unroll_stmt(self, meta, children):
+        count, body = children
+        return ast.Unroll(_span(meta), int(str(count), 0), body)
+
+    def while_stmt(self, meta, children):
+        cond, body = children
+        return ast.While(_span(meta), cond, body)
+
+    def jump_stmt(self, meta, children):
+        return ast.Jump(_span(meta), str(children[0]))
+
     def expr_stmt(self, meta, children):
         return ast.ExprStmt(_span(meta), children[0])
 

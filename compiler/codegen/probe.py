@@ -50,6 +50,7 @@ class ProbeCodegen:
         # BTF line info (and the verifier's log) can name the kt line.
         self._location = location or (lambda span: None)
         self._vars: dict[str, ir.Value] = {}
+        self._loop_targets: list[tuple[ir.Block, ir.Block]] = []   # (continue, break) of each loop
         self.stack_bytes = 0                                # buffers on the BPF stack, estimated
         self._live: list[tuple[int, ir.Value]] = []        # temporaries of unfinished statements
         self._free: dict[int, list[ir.Value]] = {}          # reusable temporaries by size
@@ -208,6 +209,16 @@ class ProbeCodegen:
         elif isinstance(s, ast.IncDec):
             one = ast.IntLit(s.span, 1)
             self._assign(ast.Assign(s.span, s.target, "+=" if s.op == "++" else "-=", one), synthetic_value=True)
+        elif isinstance(s, ast.Unroll):
+            for _ in range(s.count):
+                self.block(s.body)
+        elif isinstance(s, ast.While):
+            self._while(s)
+        elif isinstance(s, ast.Jump):
+            cont, done = self._loop_targets[-1]
+            self.b.branch(done if s.kind == "break" else cont)
+            # code after a jump is unreachable; it goes in a block of its own
+            self.b.position_at_end(self.func.append_basic_block("after_" + s.kind))
         elif isinstance(s, ast.If):
             cond = self.truth(self.expr(s.cond))
             if s.orelse is None:
@@ -221,6 +232,22 @@ class ProbeCodegen:
                         self.block(s.orelse)
         else:
             raise TypeError(s)
+
+    def _while(self, s: ast.While) -> None:
+        """A bounded loop for the verifier (5.3+) to prove: it explores every iteration."""
+        check = self.func.append_basic_block("while_cond")
+        body = self.func.append_basic_block("while_body")
+        done = self.func.append_basic_block("while_end")
+        self.b.branch(check)
+        self.b.position_at_end(check)
+        self.b.cbranch(self.truth(self.expr(s.cond)), body, done)
+        self.b.position_at_end(body)
+        self._loop_targets.append((check, done))
+        self.block(s.body)
+        self._loop_targets.pop()
+        if not self.b.block.is_terminated:
+            self.b.branch(check)
+        self.b.position_at_end(done)
 
     def _assign(self, s: ast.Assign, synthetic_value: bool = False) -> None:
         target = s.target

@@ -73,6 +73,7 @@ class Checker:
         self.current_probe: ResolvedProbe = None  # type: ignore[assignment]
         self._vars: dict[str, Type] = {}
         self._map_value_node: ast.Node | None = None
+        self._loops = 0
 
     # -- entry points --------------------------------------------------------------------
     def check_probe(self, probe: ast.Probe, resolved: ResolvedProbe) -> None:
@@ -107,6 +108,20 @@ class Checker:
             self._assign(stmt)
         elif isinstance(stmt, ast.IncDec):
             self._incdec(stmt)
+        elif isinstance(stmt, ast.Unroll):
+            if not 1 <= stmt.count <= 100:
+                self.sink.error(stmt.span, f"unroll count must be from 1 to 100, not {stmt.count}")
+            self._block(stmt.body)
+        elif isinstance(stmt, ast.While):
+            t = self.check(stmt.cond)
+            if t is not None and not isinstance(t, Int):
+                self.sink.error(stmt.cond.span, f"a while condition must be an integer, this is {t}")
+            self._loops += 1
+            self._block(stmt.body)
+            self._loops -= 1
+        elif isinstance(stmt, ast.Jump):
+            if not self._loops:
+                self.sink.error(stmt.span, f"'{stmt.kind}' outside of a while loop")
         elif isinstance(stmt, ast.If):
             t = self.check(stmt.cond)
             if t is not None and not isinstance(t, Int):

@@ -108,3 +108,8 @@ def test_stack_modes_and_depths(errors, analyse):
     assert sema.maps["@c"].key == Sym("kstack", "raw", 127)
     assert "unknown stack mode 'perff'" in errors("BEGIN { @[kstack(perff)] = count(); }")
     assert "depth must be an integer literal from 1 to 127" in errors("BEGIN { @[kstack(200)] = count(); }")
+
+
+def test_loop_mistakes(errors):
+    assert "'break' outside of a while loop" in errors("BEGIN { break; }")
+    assert "unroll count must be from 1 to 100, not 101" in errors("BEGIN { unroll(101) { } }")

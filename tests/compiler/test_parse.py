@@ -116,3 +116,10 @@ def test_conditional_expression_is_right_associative():
     e = stmt.value
     assert isinstance(e, ast.Conditional) and isinstance(e.then, ast.Conditional)
     assert isinstance(e.orelse, ast.Conditional)
+
+
+def test_loops():
+    (w, u) = body("while ($i < 3) { $i++; if ($i == 2) { break } continue; } unroll(4) { $x = 1 }")
+    assert isinstance(w, ast.While) and isinstance(w.body.stmts[-1], ast.Jump)
+    assert w.body.stmts[-1].kind == "continue"
+    assert isinstance(u, ast.Unroll) and u.count == 4

@@ -62,6 +62,10 @@ CASES = {
         'tracepoint:raw_syscalls:sys_enter /pid == cpid && comm == "ls"/ { @h = hist(args->id); '
         '@l[comm] = lhist(args->id, 0, 300, 50); @s = stats(args->id); }',
         "/usr/bin/ls /"),
+    "loops": (
+        'BEGIN { $i = 0; $s = 0; while ($i < 10) { $i++; if ($i == 3) { continue; } if ($i > 7) { break } '
+        '$s += $i; } unroll(3) { $s += 100; } printf("EV %d %d\\n", $i, $s); @s = $s; exit(); }',
+        None),
     "printf_lines": (
         'tracepoint:syscalls:sys_enter_openat /pid == cpid && comm == "cat"/ { '
         'printf("EV %-8s|%5d|%-3d|%x|%s|%d\\n", comm, args->flags & 0xff, 7, 255, str(args->filename), args->dfd); }',
