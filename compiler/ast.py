@@ -78,6 +78,13 @@ class Binary(Node):
 
 
 @dataclass(slots=True, eq=False)
+class Cast(Node):
+    """(uint8)expr: keep the low bits, then extend as the type says."""
+    type_name: str
+    operand: "Expr"
+
+
+@dataclass(slots=True, eq=False)
 class Conditional(Node):
     """cond ? then : orelse"""
     cond: "Expr"
@@ -85,7 +92,7 @@ class Conditional(Node):
     orelse: "Expr"
 
 
-Expr = IntLit | StrLit | Builtin | Positional | Var | MapRef | Call | Field | Unary | Binary | Conditional
+Expr = IntLit | StrLit | Builtin | Positional | Var | MapRef | Call | Field | Unary | Binary | Conditional | Cast
 
 
 # ---- statements --------------------------------------------------------------------------

@@ -141,6 +141,10 @@ class _ToAst(Transformer):
         lhs, op, rhs = children
         return ast.Binary(_span(meta), str(op), lhs, rhs)
 
+    def cast(self, meta, children):
+        type_name, operand = children
+        return ast.Cast(_span(meta), str(type_name), operand)
+
     def conditional(self, meta, children):
         cond, then, orelse = children
         return ast.Conditional(_span(meta), cond, then, orelse)

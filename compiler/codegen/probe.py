@@ -314,6 +314,13 @@ class ProbeCodegen:
             return self._binary(e)
         if isinstance(e, ast.Conditional):
             return self._conditional(e)
+        if isinstance(e, ast.Cast):
+            bits = int(e.type_name.lstrip("uint"))
+            v = self.expr(e.operand)
+            if bits == 64:
+                return v
+            narrow = self.b.trunc(v, ir.IntType(bits))
+            return self.b.zext(narrow, I64) if e.type_name.startswith("u") else self.b.sext(narrow, I64)
         raise TypeError(e)
 
     def _conditional(self, e: ast.Conditional) -> ir.Value:

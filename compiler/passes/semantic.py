@@ -281,6 +281,14 @@ class Checker:
             return S64 if e.op in ("!", "-") else t
         if isinstance(e, ast.Binary):
             return self._binary(e)
+        if isinstance(e, ast.Cast):
+            t = self.check(e.operand)
+            if t is None:
+                return None
+            if not isinstance(t, Int):
+                self.sink.error(e.span, f"only integers can be cast to {e.type_name}, this is {t}")
+                return None
+            return Int(64, not e.type_name.startswith("u"))  # computed in 64 bits after the cast
         if isinstance(e, ast.Conditional):
             c = self.check(e.cond)
             if c is not None and not isinstance(c, Int):

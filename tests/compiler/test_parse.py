@@ -123,3 +123,10 @@ def test_loops():
     assert isinstance(w, ast.While) and isinstance(w.body.stmts[-1], ast.Jump)
     assert w.body.stmts[-1].kind == "continue"
     assert isinstance(u, ast.Unroll) and u.count == 4
+
+
+def test_casts_and_parentheses():
+    (a, b) = body("$a = (uint8)$x + 1; $b = (x)")
+    assert isinstance(a.value, ast.Binary) and isinstance(a.value.lhs, ast.Cast)
+    assert a.value.lhs.type_name == "uint8"
+    assert isinstance(b.value, ast.Builtin)

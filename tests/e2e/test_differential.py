@@ -66,6 +66,10 @@ CASES = {
         'BEGIN { $i = 0; $s = 0; while ($i < 10) { $i++; if ($i == 3) { continue; } if ($i > 7) { break } '
         '$s += $i; } unroll(3) { $s += 100; } printf("EV %d %d\\n", $i, $s); @s = $s; exit(); }',
         None),
+    "casts": (
+        'BEGIN { $x = 300; $n = -1; @c[(uint8)$x, (int8)$x] = 1; @u = (uint32)$n; @s = (int16)65535; '
+        '@w = (uint64)$n; printf("EV %lu %ld\\n", (uint32)$n, (int32)$n); exit(); }',
+        None),
     "printf_lines": (
         'tracepoint:syscalls:sys_enter_openat /pid == cpid && comm == "cat"/ { '
         'printf("EV %-8s|%5d|%-3d|%x|%s|%d\\n", comm, args->flags & 0xff, 7, 255, str(args->filename), args->dfd); }',
