@@ -6,7 +6,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 
+# Event ring buffer sizes in pages (powers of two). A script that prints (printf, time, print)
+# gets 8 MiB, so a burst of ~200k events is not lost while user space drains; one that only
+# aggregates sends a handful of events (exit, clear) and gets 64 KiB: the ring's pages are all
+# mapped into kt, so its size is kt's memory.
 DEFAULT_RINGBUF_PAGES = 2048
+QUIET_RINGBUF_PAGES = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,9 +26,9 @@ class CompileOptions:
     # Where tracefs is mounted: tracepoint formats are read from there.
     tracefs: str = "/sys/kernel/tracing"
     source_name: str = "stdin"
-    # Size of the event ring buffer in pages (a power of two): 2048 pages = 8 MiB. Like
-    # bpftrace's BPFTRACE_PERF_RB_PAGES, the CLI takes it from KT_RB_PAGES.
-    ringbuf_pages: int = DEFAULT_RINGBUF_PAGES
+    # Size of the event ring buffer in pages (a power of two); None: by what the script prints
+    # (see above). Like bpftrace's BPFTRACE_PERF_RB_PAGES, the CLI takes it from KT_RB_PAGES.
+    ringbuf_pages: int | None = None
     # Machine facts the compiler may use, given by the driver (None where unavailable):
     # glob -> probe-able kernel functions (kprobe wildcards); symbol -> address (kaddr()).
     kernel_functions: Callable[[str], list[str]] | None = None

@@ -9,7 +9,7 @@ import time
 from importlib.metadata import PackageNotFoundError, version
 
 from ..compiler.diagnostics import CompileError
-from ..compiler.options import DEFAULT_RINGBUF_PAGES, CompileOptions
+from ..compiler.options import CompileOptions
 from ..compiler.source import SourceFile
 
 USAGE = """\
@@ -160,12 +160,14 @@ def _run(opts, source: SourceFile, positional: list[str], child, start_ns: int) 
         root = str(tracefs_root())
     except (TracefsError, OSError) as err:
         return _fail(f"tracefs is not available: {err}")
-    try:
-        rb_pages = int(os.environ.get("KT_RB_PAGES", str(DEFAULT_RINGBUF_PAGES)))
-    except ValueError:
-        return _fail("KT_RB_PAGES must be a number of pages (a power of two)")
-    if rb_pages < 1 or rb_pages & (rb_pages - 1):
-        return _fail(f"KT_RB_PAGES must be a power of two, not {rb_pages}")
+    rb_pages = None
+    if "KT_RB_PAGES" in os.environ:
+        try:
+            rb_pages = int(os.environ["KT_RB_PAGES"])
+        except ValueError:
+            return _fail("KT_RB_PAGES must be a number of pages (a power of two)")
+        if rb_pages < 1 or rb_pages & (rb_pages - 1):
+            return _fail(f"KT_RB_PAGES must be a power of two, not {rb_pages}")
     options = CompileOptions(positional=tuple(positional), cpid=child.pid if child else 0,
                              start_ns=start_ns, tracefs=root, source_name=source.name,
                              ringbuf_pages=rb_pages, pid=opts.pid or 0, **_machine_facts())

@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from .. import ast
-from ..options import DEFAULT_RINGBUF_PAGES
+from ..options import DEFAULT_RINGBUF_PAGES, QUIET_RINGBUF_PAGES
 from ..types import Agg, Int, Str, Sym, Tuple, Type, U64, to_json
 from .semantic import Semantics
 
@@ -156,7 +156,7 @@ def bpf_map_name(name: str) -> str:
     return "AT_" + name[1:]
 
 
-def plan(sema: Semantics, ringbuf_pages: int = DEFAULT_RINGBUF_PAGES) -> ResourcePlan:
+def plan(sema: Semantics, ringbuf_pages: int | None = None) -> ResourcePlan:
     maps = {}
     for name in sorted(sema.maps):
         info = sema.maps[name]
@@ -190,6 +190,10 @@ def plan(sema: Semantics, ringbuf_pages: int = DEFAULT_RINGBUF_PAGES) -> Resourc
                 offset += t.size
             fmt = node.args[0].value.decode("utf-8", "surrogateescape")
             printfs[node] = PrintfPlan(len(printfs), fmt, tuple(args), _align(offset, 8))
+    if ringbuf_pages is None:
+        prints = any(isinstance(n, ast.Call) and n.name in ("printf", "time", "print")
+                     for n in ast.walk(sema.program))
+        ringbuf_pages = DEFAULT_RINGBUF_PAGES if prints else QUIET_RINGBUF_PAGES
     if ringbuf_pages < 1 or ringbuf_pages & (ringbuf_pages - 1):
         raise ValueError(f"the ring buffer size must be a power of two pages, not {ringbuf_pages}")
     bases, base = [], 0

@@ -10,6 +10,8 @@ nothing asserts; it prints ns per event and the ratio kt/bpftrace.
 
 from __future__ import annotations
 
+from tracers import bpftrace_binary, kt_binary  # noqa: E402  (run as a script)
+
 import argparse
 import json
 import os
@@ -53,9 +55,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bytes", type=int, default=300_000, help="bytes dd copies, one per read+write")
     args = ap.parse_args()
-    beside = os.path.join(os.path.dirname(sys.executable), "kt")
-    kt = beside if os.access(beside, os.X_OK) else shutil.which("kt") or sys.exit("kt is not installed")
-    bpftrace = shutil.which("bpftrace") or sys.exit("bpftrace is not installed")
+    kt = kt_binary()
+    bpftrace = bpftrace_binary()
     workload = f"/usr/bin/dd if=/dev/zero of=/dev/null bs=1 count={args.bytes}"
     stats = Path("/proc/sys/kernel/bpf_stats_enabled")
     old = stats.read_text().strip()

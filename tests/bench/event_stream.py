@@ -9,6 +9,8 @@ own run time (how much tracing slowed the workload). Not a test: nothing asserts
 
 from __future__ import annotations
 
+from tracers import ENV, bpftrace_binary, kt_binary  # noqa: E402  (run as a script)
+
 import argparse
 import os
 import re
@@ -18,7 +20,6 @@ import sys
 import time
 
 SCRIPT = 'tracepoint:raw_syscalls:sys_enter /pid == cpid/ { printf("%d %s\\n", args->id, comm); }'
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def run(argv: list[str]) -> tuple[float, int, int, float]:
@@ -35,9 +36,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--bytes", type=int, default=100_000)
     args = ap.parse_args()
-    beside = os.path.join(os.path.dirname(sys.executable), "kt")
-    kt = beside if os.access(beside, os.X_OK) else shutil.which("kt") or sys.exit("kt is not installed")
-    bpftrace = shutil.which("bpftrace") or sys.exit("bpftrace is not installed")
+    kt = kt_binary()
+    bpftrace = bpftrace_binary()
     workload = f"/usr/bin/dd if=/dev/zero of=/dev/null bs=1 count={args.bytes}"
     print(f"{'':10} {'wall':>8} {'lines':>9} {'lost':>9} {'dd time':>9}")
     for name, argv in (("kt", [kt, "-q", "-e", SCRIPT, "-c", workload]),

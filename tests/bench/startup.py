@@ -6,6 +6,8 @@ bpftrace's, measured in the same run, printed as ratios. Not a test: nothing her
 
 from __future__ import annotations
 
+from tracers import ENV, bpftrace_binary, kt_binary  # noqa: E402  (run as a script)
+
 import argparse
 import os
 import shutil
@@ -17,10 +19,6 @@ import time
 PROGRAM = "BEGIN { exit(); }"
 
 
-# As on a user's machine, Python may cache kt's bytecode: a session that sets
-# PYTHONDONTWRITEBYTECODE (some tool environments do) would otherwise compile every module of
-# an editable install on every start.
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def measure(argv: list[str], runs: int) -> tuple[float, float]:
@@ -41,10 +39,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=10)
     args = ap.parse_args()
-    # The console script beside this interpreter, not a version manager's shim in front of it.
-    beside = os.path.join(os.path.dirname(sys.executable), "kt")
-    kt = beside if os.access(beside, os.X_OK) else shutil.which("kt") or sys.exit("kt is not installed")
-    bpftrace = shutil.which("bpftrace") or sys.exit("bpftrace is not installed")
+    kt = kt_binary()
+    bpftrace = bpftrace_binary()
     measure([kt, "-e", PROGRAM], 1)          # warm the page cache for both
     measure([bpftrace, "-e", PROGRAM], 1)
     kt_wall, kt_rss = measure([kt, "-e", PROGRAM], args.runs)
