@@ -85,6 +85,14 @@ class Cast(Node):
 
 
 @dataclass(slots=True, eq=False)
+class StructCast(Node):
+    """(struct NAME *)expr: an address seen as a pointer to a kernel struct (BTF)."""
+    kind: str   # "struct" | "union"
+    name: str
+    operand: "Expr"
+
+
+@dataclass(slots=True, eq=False)
 class Conditional(Node):
     """cond ? then : orelse"""
     cond: "Expr"
@@ -92,7 +100,7 @@ class Conditional(Node):
     orelse: "Expr"
 
 
-Expr = IntLit | StrLit | Builtin | Positional | Var | MapRef | Call | Field | Unary | Binary | Conditional | Cast
+Expr = IntLit | StrLit | Builtin | Positional | Var | MapRef | Call | Field | Unary | Binary | Conditional | Cast | StructCast
 
 
 # ---- statements --------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import functools
 from importlib import resources
 
 from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from . import ast
 from .diagnostics import CompileError, Diagnostic
@@ -145,6 +145,12 @@ class _ToAst(Transformer):
         type_name, operand = children
         return ast.Cast(_span(meta), str(type_name), operand)
 
+    def struct_cast(self, meta, children):
+        kind, name, _star, operand = children
+        if str(_star) != "*":
+            raise UnexpectedCharactersLike(_star)
+        return ast.StructCast(_span(meta), str(kind), str(name), operand)
+
     def conditional(self, meta, children):
         cond, then, orelse = children
         return ast.Conditional(_span(meta), cond, then, orelse)
@@ -185,6 +191,13 @@ class _ToAst(Transformer):
     def call(self, meta, children):
         name, *args = children
         return ast.Call(_span(meta), str(name), [a for a in args if a is not None], _span(name))
+
+
+class UnexpectedCharactersLike(Exception):
+    """`(struct x / ...)`: the grammar's MULOP matched something other than `*`."""
+
+    def __init__(self, token):
+        self.token = token
 
 
 def _split_attach(rest: str) -> list[str]:
@@ -232,7 +245,14 @@ def parse(source: SourceFile) -> ast.Program:
         tree = _parser().parse(source.text)
     except UnexpectedInput as err:
         raise CompileError(source, [_syntax_diagnostic(source, err)]) from None
-    program = _ToAst().transform(tree)
+    try:
+        program = _ToAst().transform(tree)
+    except VisitError as err:
+        if isinstance(err.orig_exc, UnexpectedCharactersLike):
+            tok = err.orig_exc.token
+            raise CompileError(source, [Diagnostic("error", Span(tok.start_pos, tok.end_pos),
+                                                   f"syntax error: expected '*' in a struct cast, got '{tok}'")]) from None
+        raise
     if not program.probes:
         raise CompileError(source, [Diagnostic("error", Span(0, max(1, len(source.text))),
                                                "no probes in the script",

@@ -29,6 +29,7 @@ class FuncArg:
     size: int
     signed: bool
     pointer: bool
+    type_id: int = 0   # its BTF type: a pointer to a struct becomes a `->`-able Ptr
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +278,7 @@ def _resolve_kfunc(retprobe: bool):
         except (OSError, ValueError) as err:
             sink.error(ap.span, f"cannot read kernel BTF for {kind}: {err}")
             return None
-        args = tuple(FuncArg(p.name, p.slot, p.size, p.signed, p.is_pointer) for p in params)
+        args = tuple(FuncArg(p.name, p.slot, p.size, p.signed, p.is_pointer, p.type) for p in params)
         nslots = sum(p.slots for p in params)
         section = f"{'fexit' if retprobe else 'fentry'}/{func}"
         name = f"{kind}:{func}"

@@ -93,6 +93,37 @@ class Sym:
 
 
 @dataclass(frozen=True, slots=True)
+class Ptr:
+    """A pointer to a kernel struct or union described by BTF: `->` reads its members."""
+    btf_id: int
+    name: str          # "struct file"
+    size: int = 8
+
+    @property
+    def align(self) -> int:
+        return 8
+
+    def __str__(self) -> str:
+        return f"{self.name} *"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A struct or union member embedded in another (`f->f_path`): only its address exists
+    in the program; `.` goes on to its members."""
+    btf_id: int
+    name: str
+    size: int = 8
+
+    @property
+    def align(self) -> int:
+        return 8
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
 class Void:
     size: int = 0
 
@@ -122,7 +153,7 @@ class Agg:
         return f"{self.kind}({', '.join(map(str, self.params))})"
 
 
-Type = Int | Str | Tuple | Sym | Void | Args | Agg
+Type = Int | Str | Tuple | Sym | Ptr | Record | Void | Args | Agg
 
 U64 = Int(64, False)
 S64 = Int(64, True)
@@ -130,7 +161,7 @@ S64 = Int(64, True)
 
 def is_word(t: "Type") -> bool:
     """Whether codegen holds the value in one i64 register (else: a pointer to a buffer)."""
-    return isinstance(t, Int) or (isinstance(t, Sym) and t.size == 8)
+    return isinstance(t, (Int, Ptr, Record)) or (isinstance(t, Sym) and t.size == 8)
 
 
 def _align_up(n: int, a: int) -> int:
@@ -146,8 +177,10 @@ def unify(a: Type, b: Type) -> Type | None:
     if isinstance(a, Tuple) and isinstance(b, Tuple) and len(a.elems) == len(b.elems):
         parts = [unify(x, y) for x, y in zip(a.elems, b.elems)]
         return None if any(p is None for p in parts) else Tuple(tuple(parts))
-    if isinstance(a, Sym) and a == b:
+    if isinstance(a, (Sym, Ptr)) and a == b:
         return a
+    if isinstance(a, Ptr) and isinstance(b, Int) or isinstance(a, Int) and isinstance(b, Ptr):
+        return Int(64, False)
     if isinstance(a, Agg) and isinstance(b, Agg) and a.kind == b.kind and a.params == b.params:
         return Agg(a.kind, Int(64, a.value.signed and b.value.signed), params=a.params)
     return None
@@ -158,6 +191,8 @@ def to_json(t: Type) -> dict:
         return {"kind": "int", "size": t.size, "signed": t.signed}
     if isinstance(t, Str):
         return {"kind": "str", "size": t.size}
+    if isinstance(t, Ptr):  # stored and printed as the address
+        return {"kind": "int", "size": 8, "signed": False}
     if isinstance(t, Sym):
         d = {"kind": t.kind, "size": t.size}
         if t.kind in ("kstack", "ustack"):

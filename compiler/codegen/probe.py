@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from .. import ast
+from .. import ast, kernel_types
 from ..builtins import BUILTIN_VARS, FUNCTIONS
 from ..helpers import Helper
 from ..options import CompileOptions
 from ..passes.resources import EVENTS_MAP, EXIT_EVENT_ID, LOST_MAP, MAP_EVENT_IDS, SCRATCH_MAP, STACK_RECORD_MAX, ResourcePlan
 from ..passes.semantic import Semantics, positional_value
 from ..probes import ResolvedProbe
-from ..types import Int, Str, Type, is_word
+from ..types import Int, Ptr, Record, Str, Type, is_word
 from . import maps
 
 I1 = ir.IntType(1)
@@ -314,6 +314,8 @@ class ProbeCodegen:
             return self._binary(e)
         if isinstance(e, ast.Conditional):
             return self._conditional(e)
+        if isinstance(e, ast.StructCast):
+            return self.expr(e.operand)
         if isinstance(e, ast.Cast):
             bits = int(e.type_name.lstrip("uint"))
             v = self.expr(e.operand)
@@ -352,6 +354,9 @@ class ProbeCodegen:
         return buf
 
     def _field(self, e: ast.Field) -> ir.Value:
+        base_t = self.types[e.base]
+        if isinstance(base_t, (Ptr, Record)):
+            return self._kernel_member(e, base_t)
         if self.resolved.tracepoint is None:  # a kfunc argument: ctx is an array of u64
             arg = next(a for a in self.resolved.func_args if a.name == e.name)
             raw = self.ctx_u64(8 * arg.index)
@@ -380,6 +385,27 @@ class ProbeCodegen:
         if f.size == 8:
             return raw
         return self.b.sext(raw, I64) if self.types[e].signed else self.b.zext(raw, I64)
+
+    def _kernel_member(self, e: ast.Field, base_t) -> ir.Value:
+        """p->member: kernel memory is read with bpf_probe_read_kernel (it may fault)."""
+        acc = kernel_types.member_access(base_t, e.name)
+        addr = self.b.add(self.expr(e.base), ir.Constant(I64, acc.offset))
+        if isinstance(acc.type, Record):
+            return addr
+        ptr = self.b.inttoptr(addr, I8P)
+        if isinstance(acc.type, Str):
+            buf = self.stack(acc.size, e.name)
+            self.memset0(buf, acc.size)
+            self.helper(Helper.probe_read_kernel, buf, ir.Constant(I64, acc.size), ptr)
+            return buf
+        slot = self.stack(8, e.name)
+        self.memset0(slot, 8)
+        self.helper(Helper.probe_read_kernel, slot, ir.Constant(I64, acc.size), ptr)
+        raw = self.b.load(self.b.bitcast(slot, ir.IntType(acc.size * 8).as_pointer()))
+        if acc.size == 8:
+            return raw
+        signed = isinstance(acc.type, Int) and acc.type.signed
+        return self.b.sext(raw, I64) if signed else self.b.zext(raw, I64)
 
     def _binary(self, e: ast.Binary) -> ir.Value:
         lt, rt = self.types[e.lhs], self.types[e.rhs]

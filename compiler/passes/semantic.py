@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
-from .. import ast, probes
+from .. import ast, kernel_types, probes
 from ..builtins import BUILTIN_VARS, FUNCTIONS
 from ..diagnostics import DiagnosticSink, did_you_mean
 from ..options import CompileOptions
 from ..probes import ProbeEnv, ResolvedProbe
 from ..source import Span
-from ..types import Agg, Args, Int, S64, Str, Sym, Tuple, Type, U64, Void, unify
+from ..types import Agg, Args, Int, Ptr, Record, S64, Str, Sym, Tuple, Type, U64, Void, unify
 
 _ARITH = {"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"}
 _COMPARE = {"==", "!=", "<", ">", "<=", ">="}
@@ -281,6 +281,21 @@ class Checker:
             return S64 if e.op in ("!", "-") else t
         if isinstance(e, ast.Binary):
             return self._binary(e)
+        if isinstance(e, ast.StructCast):
+            t = self.check(e.operand)
+            if t is None:
+                return None
+            if not isinstance(t, (Int, Ptr)):
+                self.sink.error(e.operand.span, f"only an address can be cast to {e.kind} {e.name} *, this is {t}")
+                return None
+            try:
+                return kernel_types.struct_pointer(e.name, e.kind)
+            except kernel_types.KernelTypeError as err:
+                self.sink.error(e.span, str(err))
+                return None
+            except (OSError, ValueError) as err:
+                self.sink.error(e.span, f"cannot read the kernel's BTF: {err}")
+                return None
         if isinstance(e, ast.Cast):
             t = self.check(e.operand)
             if t is None:
@@ -332,6 +347,13 @@ class Checker:
         base_t = self.check(e.base)
         if base_t is None:
             return None
+        if isinstance(base_t, (Ptr, Record)):
+            try:
+                return kernel_types.member_access(base_t, e.name).type
+            except kernel_types.KernelTypeError as err:
+                names = err.args[1] if len(err.args) > 1 else []
+                self.sink.error(e.name_span, str(err.args[0]), did_you_mean(e.name, names))
+                return None
         if not isinstance(base_t, Args):
             self.sink.error(e.span, f"'{e.name}' is not a field of {base_t}")
             return None
@@ -342,6 +364,16 @@ class Checker:
                 self.sink.error(e.name_span, f"{probe.target} has no argument '{e.name}'",
                                 did_you_mean(e.name, [a.name for a in probe.func_args]) or
                                 f"its arguments are: {', '.join(a.name for a in probe.func_args) or 'none'}")
+                return None
+            if arg.type_id:
+                try:
+                    t, _ = kernel_types.value_of(arg.type_id)
+                except kernel_types.KernelTypeError as err:
+                    self.sink.error(e.name_span, f"argument '{e.name}': {err}")
+                    return None
+                if isinstance(t, (Int, Ptr)):
+                    return t
+                self.sink.error(e.name_span, f"argument '{e.name}' ({t}) passed by value is not supported")
                 return None
             return Int(64, arg.signed and not arg.pointer)
         fmt = probe.tracepoint

@@ -163,3 +163,21 @@ def test_uprobe_at_an_address(target):
     r = run_kt("-e", f"uprobe:{target}:{hex(addr)} /pid == cpid/ {{ @ = count(); }}", "-c", target)
     assert r.rc == 0, r.err
     assert r.out.endswith("\n\n@: 5\n")
+
+
+def test_kernel_structs_through_btf():
+    r = run_kt("-e", 'BEGIN { $t = (struct task_struct *)curtask; printf("%d %d %s %d\\n", $t->tgid == pid, '
+               '$t->pid == tid, $t->comm, $t->real_parent->pid > 0); exit(); }')
+    assert r.rc == 0, r.err
+    assert r.out.splitlines()[0] == "1 1 kt 1"
+    r = run_kt("-e", "rawtracepoint:sched_process_exec /pid == cpid/ { $t = (struct task_struct *)arg0; "
+               "@[$t->comm, $t->mm->mmap_base > 0] = count(); }", "-c", "/usr/bin/true")
+    assert r.rc == 0, r.err
+    assert "@[true, 1]: 1\n" in r.out
+
+
+def test_kernel_struct_mistakes_are_diagnostics():
+    r = run_kt("-e", "BEGIN { $t = (struct task_struct *)curtask; @ = $t->comn; }")
+    assert r.rc == 1 and "struct task_struct has no member 'comn'" in r.err and "did you mean 'comm'?" in r.err
+    r = run_kt("-e", "BEGIN { $t = (struct task_strct *)curtask; }")
+    assert r.rc == 1 and "no struct 'task_strct' in the kernel's BTF" in r.err

@@ -56,6 +56,8 @@ kretprobe:do_sys_openat2 /pid == cpid/ { @ret = max(retval); }
 kfunc:do_sys_openat2 /pid == cpid/ { @f[str(args->filename)] = count(); @dfd = min(args->dfd); }
 kretfunc:do_sys_openat2 /pid == cpid/ { @fr = count(); @frv = max(retval); }
 rawtracepoint:sys_enter /pid == cpid/ { @raw = count(); }
+kfunc:vfs_read /pid == cpid/ { @kf[str(args->file->f_path.dentry->d_name.name)] = count(); }
+kprobe:vfs_read /pid == cpid/ { @kp[str(((struct file *)arg0)->f_path.dentry->d_name.name)] = count(); }
 """
 
 
@@ -74,6 +76,9 @@ def test_kprobe_kfunc_rawtracepoint_builtins():
     assert f"@fr: {n}\n" in out
     assert int(re.search(r"^@ret: (\d+)$", out, re.M).group(1)) >= 3   # a valid fd
     assert int(re.search(r"^@raw: (\d+)$", out, re.M).group(1)) >= n
+    # kernel structs through BTF: a kfunc's typed argument, and a kprobe's cast argument
+    assert re.search(r"^@kf\[hostname\]: \d+$", out, re.M)
+    assert re.search(r"^@kp\[hostname\]: \d+$", out, re.M)
     assert kt_kprobe_events() == []
 
 
