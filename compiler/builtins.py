@@ -514,6 +514,29 @@ def _lower_time(cg: "ProbeCodegen", call: ast.Call) -> None:
     return None
 
 
+JOIN_ARGS = 16        # bpftrace 0.17 joins at most 16 arguments
+JOIN_ARG_SIZE = 256   # bytes read of each (0.17 reads 1024; kt keeps events small)
+
+
+def _check_join(checker: "Checker", call: ast.Call) -> Type | None:
+    """join(argv[, delim]): print a NULL-terminated array of strings (execve's argv)."""
+    if not _check_arity(checker, call, 1, 2):
+        return None
+    t = checker.check(call.args[0])
+    if t is not None and not isinstance(t, Int):
+        checker.sink.error(call.args[0].span, f"join() needs the address of a char *[] array, this is {t}")
+        return None
+    if len(call.args) == 2 and not isinstance(call.args[1], ast.StrLit):
+        checker.sink.error(call.args[1].span, "join()'s delimiter must be a string literal")
+        return None
+    return Void()
+
+
+def _lower_join(cg: "ProbeCodegen", call: ast.Call) -> None:
+    cg.emit_join(call, JOIN_ARGS, JOIN_ARG_SIZE)
+    return None
+
+
 FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("printf", "print formatted text: printf(fmt, args...)", _check_printf, _lower_printf),
     Function("str", "read a NUL-terminated string: str(ptr[, len])", _check_str, _lower_str),
@@ -521,6 +544,7 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("delete", "remove one element of a map: delete(@name[key])", _check_delete, _lower_delete),
     Function("clear", "remove every element of a map: clear(@name)", _check_whole_map, _lower_map_event),
     Function("print", "print a map now: print(@name[, top[, div]])", _check_print, _lower_print),
+    Function("join", "print an array of strings: join(argv[, delim])", _check_join, _lower_join),
     Function("time", "print the time: time([strftime format]), default \"%H:%M:%S\\n\"", _check_time, _lower_time),
     Function("zero", "set every value of a map to zero, keeping its keys: zero(@name)", _check_whole_map,
              _lower_map_event),

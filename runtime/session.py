@@ -41,6 +41,8 @@ CLEAR_EVENT_ID = 30001
 ZERO_EVENT_ID = 30002
 PRINT_EVENT_ID = 30003
 TIME_EVENT_ID = 30004
+JOIN_EVENT_ID = 30005
+JOIN_HEADER = struct.Struct("<QQQ")
 VERIFIER_TAIL_LINES = 12
 _ID = struct.Struct("<Q")
 
@@ -261,6 +263,13 @@ class Session:
                     self.out.write(b"".join(out))
                     out.clear()
                 self._map_event(obj, event_id, rec)
+            elif event_id == JOIN_EVENT_ID:
+                _, delim, count = JOIN_HEADER.unpack_from(rec, 0)
+                arg_size = obj.meta["join_arg_size"]
+                parts = [bytes(rec[JOIN_HEADER.size + i * arg_size:JOIN_HEADER.size + (i + 1) * arg_size]).split(b"\0", 1)[0]
+                         for i in range(count)]
+                joined = obj.meta["join_delims"][delim].encode("utf-8", "surrogateescape").join(parts)
+                out.append(json_output.join(joined).encode() if self.json else joined + b"\n")
             elif event_id == TIME_EVENT_ID:
                 fmt = obj.meta["time_formats"][_ID.unpack_from(rec, 8)[0]]
                 text = time.strftime(fmt, time.localtime())

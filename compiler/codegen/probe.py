@@ -13,7 +13,7 @@ from .. import ast, kernel_types
 from ..builtins import BUILTIN_VARS, FUNCTIONS
 from ..helpers import Helper
 from ..options import CompileOptions
-from ..passes.resources import EVENTS_MAP, EXIT_EVENT_ID, LOST_MAP, MAP_EVENT_IDS, SCRATCH_MAP, STACK_RECORD_MAX, ResourcePlan
+from ..passes.resources import EVENTS_MAP, EXIT_EVENT_ID, JOIN_EVENT_ID, JOIN_RECORD_HEADER, LOST_MAP, MAP_EVENT_IDS, SCRATCH_MAP, STACK_RECORD_MAX, ResourcePlan
 from ..passes.semantic import Semantics, positional_value
 from ..probes import ResolvedProbe
 from ..types import Int, Ptr, Record, Str, Type, is_word
@@ -184,6 +184,39 @@ class ProbeCodegen:
         for i, w in enumerate(words):
             self.b.store(ir.Constant(I64, w), self.b.gep(rec64, [ir.Constant(I32, i)]))
         self.emit_event(rec, 8 * len(words))
+
+    def _scratch_record(self) -> ir.Value:
+        """This CPU's scratch record (kt_scratch), or NULL (never, for a per-CPU array)."""
+        key = self.stack(4, "zero")
+        self.b.store(ir.Constant(I32, 0), self.b.bitcast(key, I32.as_pointer()))
+        return self.helper_ptr(Helper.map_lookup_elem, self.map_ptr(SCRATCH_MAP), key)
+
+    def emit_join(self, call: ast.Call, nargs: int, arg_size: int) -> None:
+        """join(argv): read up to nargs strings of a NULL-terminated char *[] into one event."""
+        b = self.b
+        size = JOIN_RECORD_HEADER + nargs * arg_size
+        rec = self._scratch_record()
+        with b.if_then(b.icmp_unsigned("!=", rec, ir.Constant(I8P, None))):
+            self.memset0(rec, JOIN_RECORD_HEADER)
+            rec64 = b.bitcast(rec, I64.as_pointer())
+            b.store(ir.Constant(I64, JOIN_EVENT_ID), rec64)
+            b.store(ir.Constant(I64, self.plan.join_delims[call]), b.gep(rec64, [ir.Constant(I32, 1)]))
+            count = b.gep(rec64, [ir.Constant(I32, 2)])
+            argv = self.expr(call.args[0])
+            slot = self.stack(8, "argp")
+            for i in range(nargs):  # unrolled: the verifier sees straight-line code
+                going = b.icmp_unsigned("==", b.load(count), ir.Constant(I64, i))
+                with b.if_then(going):
+                    self.memset0(slot, 8)
+                    src = b.inttoptr(b.add(argv, ir.Constant(I64, 8 * i)), I8P)
+                    self.helper(Helper.probe_read, slot, ir.Constant(I64, 8), src)
+                    arg = b.load(b.bitcast(slot, I64.as_pointer()))
+                    with b.if_then(b.icmp_unsigned("!=", arg, ir.Constant(I64, 0))):
+                        dst = self.offset(rec, JOIN_RECORD_HEADER + i * arg_size)
+                        self.memset0(dst, arg_size)
+                        self.helper(Helper.probe_read_str, dst, ir.Constant(I64, arg_size), b.inttoptr(arg, I8P))
+                        b.store(ir.Constant(I64, i + 1), count)
+            self.emit_event(rec, size)
 
     def emit_exit(self) -> None:
         rec = self.stack(8, "exit")

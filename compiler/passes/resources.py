@@ -26,6 +26,8 @@ STACK_DEPTH = 127            # frames per stack (PERF_MAX_STACK_DEPTH)
 # Event records larger than this are built in a per-CPU scratch map, not on the stack.
 STACK_RECORD_MAX = 128
 EXIT_EVENT_ID = 30000
+JOIN_EVENT_ID = 30005
+JOIN_RECORD_HEADER = 24    # {u64 id; u64 delimiter index; u64 count} then the strings
 # Map events: {u64 id; u64 map index in .kt.meta "maps"}; user space acts on the map.
 MAP_EVENT_IDS = {"clear": 30001, "zero": 30002, "print": 30003}
 
@@ -83,6 +85,7 @@ class ResourcePlan:
     probe_bases: tuple[int, ...]
     stack_limits: tuple[int, ...]   # depth limits of the kstack/ustack used: a map for each
     time_formats: Mapping[ast.Call, int]   # time() call -> index in .kt.meta "time_formats"
+    join_delims: Mapping[ast.Call, int]    # join() call -> index in .kt.meta "join_delims"
 
     def map_index(self, name: str) -> int:
         """A map's position in .kt.meta's "maps" list (which follows self.maps' order)."""
@@ -91,7 +94,10 @@ class ResourcePlan:
     @property
     def scratch_size(self) -> int:
         """Bytes of the per-CPU scratch record (0: no record needs it)."""
+        from ..builtins import JOIN_ARG_SIZE, JOIN_ARGS
         big = [p.size for p in self.printfs.values() if p.size > STACK_RECORD_MAX]
+        if self.join_delims:
+            big.append(JOIN_RECORD_HEADER + JOIN_ARGS * JOIN_ARG_SIZE)
         return max(big, default=0)
 
     def to_meta(self, sema: Semantics, source_name: str) -> dict:
@@ -115,6 +121,11 @@ class ResourcePlan:
                 for p in sorted(self.printfs.values(), key=lambda p: p.id)
             ],
         }
+        if self.join_delims:
+            from ..builtins import JOIN_ARG_SIZE
+            meta["join_arg_size"] = JOIN_ARG_SIZE
+            meta["join_delims"] = [c.args[1].value.decode("utf-8", "surrogateescape") if len(c.args) > 1 else " "
+                                   for c, _ in sorted(self.join_delims.items(), key=lambda kv: kv[1])]
         if self.time_formats:
             meta["time_formats"] = [_time_format(c) for c, _ in sorted(self.time_formats.items(), key=lambda kv: kv[1])]
         if self.stack_limits:
@@ -191,7 +202,7 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None) -> ResourcePlan:
             fmt = node.args[0].value.decode("utf-8", "surrogateescape")
             printfs[node] = PrintfPlan(len(printfs), fmt, tuple(args), _align(offset, 8))
     if ringbuf_pages is None:
-        prints = any(isinstance(n, ast.Call) and n.name in ("printf", "time", "print")
+        prints = any(isinstance(n, ast.Call) and n.name in ("printf", "time", "print", "join")
                      for n in ast.walk(sema.program))
         ringbuf_pages = DEFAULT_RINGBUF_PAGES if prints else QUIET_RINGBUF_PAGES
     if ringbuf_pages < 1 or ringbuf_pages & (ringbuf_pages - 1):
@@ -202,5 +213,7 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None) -> ResourcePlan:
         base += len(r.probe_names)
     limits = sorted({t.limit for t in sema.types.values() if isinstance(t, Sym) and t.kind in ("kstack", "ustack")})
     times = [n for n in ast.walk(sema.program) if isinstance(n, ast.Call) and n.name == "time" and n in sema.types]
+    joins = [n for n in ast.walk(sema.program) if isinstance(n, ast.Call) and n.name == "join" and n in sema.types]
     return ResourcePlan(MappingProxyType(maps), MappingProxyType(printfs), ringbuf_pages * PAGE_SIZE,
-                        tuple(bases), tuple(limits), MappingProxyType({c: i for i, c in enumerate(times)}))
+                        tuple(bases), tuple(limits), MappingProxyType({c: i for i, c in enumerate(times)}),
+                        MappingProxyType({c: i for i, c in enumerate(joins)}))

@@ -80,6 +80,11 @@ def printf(text: str | bytes) -> str:
     return _line("printf", _str(text))
 
 
+def join(text: str | bytes) -> str:
+    """join(): the joined strings, without the newline text output adds."""
+    return _line("join", _str(text))
+
+
 def time(text: str) -> str:
     """time(): the formatted wall-clock time."""
     return _line("time", _str(text))

@@ -212,3 +212,14 @@ def test_json_maps_of_a_trace_match_bpftrace():
     def objects(text: str) -> list:  # entries with equal counts come in any order in 0.17
         return sorted(json.dumps(json.loads(l), sort_keys=True) for l in text.splitlines() if l.startswith("{"))
     assert objects(ours.out) == objects(theirs.stdout)
+
+
+@pytest.mark.skipif(BPFTRACE is None and os.environ.get("KT_REQUIRE_KERNEL") != "1",
+                    reason="bpftrace is not installed (.ci/run installs it; there its absence fails)")
+def test_join_prints_argv_as_bpftrace():
+    script = 'tracepoint:syscalls:sys_enter_execve /pid == cpid/ { join(args->argv); join(args->argv, ","); }'
+    command = "/usr/bin/true a bb c"
+    pick = lambda out: [l for l in out.splitlines() if "/usr/bin/true" in l]  # noqa: E731
+    theirs = pick(_bpftrace(script, command))
+    assert theirs == ["/usr/bin/true a bb c", "/usr/bin/true,a,bb,c"]
+    assert pick(_kt(script, command)) == theirs
