@@ -248,7 +248,7 @@ def _check_printf(checker: "Checker", call: ast.Call) -> Type | None:
     from .printf_format import FormatError, conversions
 
     if not call.args or not isinstance(call.args[0], ast.StrLit):
-        checker.sink.error(call.span, "printf() needs a string literal as its first argument")
+        checker.sink.error(call.span, f"{call.name}() needs a string literal as its first argument")
         for a in call.args:
             checker.check(a)
         return Void()
@@ -274,6 +274,53 @@ def _check_printf(checker: "Checker", call: ast.Call) -> Type | None:
         elif want == "int" and not isinstance(t, Int):
             checker.sink.error(arg.span, f"this conversion needs an integer, this is {t}")
     return Void()
+
+
+def _unsafe(checker: "Checker", call: ast.Call) -> bool:
+    if checker.options.unsafe:
+        return True
+    checker.sink.error(call.span, f"{call.name}() changes the system, not just observes it: it needs --unsafe")
+    return False
+
+
+def _check_system(checker: "Checker", call: ast.Call) -> Type | None:
+    """system(fmt, args...): run a shell command (formatted like printf) in user space."""
+    _check_printf(checker, call)
+    _unsafe(checker, call)
+    return Void()
+
+
+SIGNALS = {"SIGHUP": 1, "SIGINT": 2, "SIGQUIT": 3, "SIGILL": 4, "SIGTRAP": 5, "SIGABRT": 6, "SIGBUS": 7,
+           "SIGFPE": 8, "SIGKILL": 9, "SIGUSR1": 10, "SIGSEGV": 11, "SIGUSR2": 12, "SIGPIPE": 13,
+           "SIGALRM": 14, "SIGTERM": 15, "SIGCHLD": 17, "SIGCONT": 18, "SIGSTOP": 19, "SIGTSTP": 20}
+
+
+def _signal_number(node) -> int | None:
+    if isinstance(node, ast.IntLit):
+        return node.value if 1 <= node.value <= 64 else None
+    if isinstance(node, ast.StrLit):
+        name = node.value.decode().upper()
+        return SIGNALS.get(name) or SIGNALS.get("SIG" + name)
+    return None
+
+
+def _check_signal(checker: "Checker", call: ast.Call) -> Type | None:
+    """signal(SIG): send a signal to the current task (bpf_send_signal, 5.3+)."""
+    if not _check_arity(checker, call, 1, 1):
+        return None
+    if _signal_number(call.args[0]) is None:
+        checker.sink.error(call.args[0].span, "signal() takes a signal number (1-64) or name (\"SIGKILL\", \"KILL\")")
+        return None
+    if checker.current_probe.ctx == "none":
+        checker.sink.error(call.span, f"signal() in {checker.current_probe.name} would signal kt itself")
+        return None
+    _unsafe(checker, call)
+    return Void()
+
+
+def _lower_signal(cg: "ProbeCodegen", call: ast.Call) -> None:
+    cg.helper(Helper.send_signal, ir.Constant(I64, _signal_number(call.args[0])))
+    return None
 
 
 def _lower_printf(cg: "ProbeCodegen", call: ast.Call) -> None:
@@ -539,6 +586,9 @@ def _lower_join(cg: "ProbeCodegen", call: ast.Call) -> None:
 
 FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("printf", "print formatted text: printf(fmt, args...)", _check_printf, _lower_printf),
+    Function("system", "run a shell command (needs --unsafe): system(fmt, args...)", _check_system, _lower_printf),
+    Function("signal", "send a signal to the current task (needs --unsafe): signal(SIG)", _check_signal,
+             _lower_signal),
     Function("str", "read a NUL-terminated string: str(ptr[, len])", _check_str, _lower_str),
     Function("exit", "end the trace: print maps and exit", _check_exit, _lower_exit),
     Function("delete", "remove one element of a map: delete(@name[key])", _check_delete, _lower_delete),

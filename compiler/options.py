@@ -35,3 +35,5 @@ class CompileOptions:
     kernel_symbol: Callable[[str], int | None] | None = None
     # -p PID: uprobes on libraries resolve through that process's mappings.
     pid: int = 0
+    # --unsafe: allow system() and signal(), which act on the machine, not just observe it.
+    unsafe: bool = False

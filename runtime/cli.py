@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", dest="verbose", action="store_true", help="verbose: the whole verifier log")
     p.add_argument("-q", dest="quiet", action="store_true", help="no status lines (Attached N probes)")
     p.add_argument("--emit-elf", metavar="FILE", help="write the BPF object to FILE and exit")
+    p.add_argument("--unsafe", action="store_true", help="allow system() and signal()")
     p.add_argument("-V", "--version", action=_VersionAction, nargs=0, help="print kt's version and exit")
     p.add_argument("args", nargs="*", metavar="FILE [ARGS...]",
                    help="script file (unless -e) and its positional parameters $1, $2, ...")
@@ -170,7 +171,8 @@ def _run(opts, source: SourceFile, positional: list[str], child, start_ns: int) 
             return _fail(f"KT_RB_PAGES must be a power of two, not {rb_pages}")
     options = CompileOptions(positional=tuple(positional), cpid=child.pid if child else 0,
                              start_ns=start_ns, tracefs=root, source_name=source.name,
-                             ringbuf_pages=rb_pages, pid=opts.pid or 0, **_machine_facts())
+                             ringbuf_pages=rb_pages, pid=opts.pid or 0, unsafe=opts.unsafe,
+                             **_machine_facts())
     try:
         if opts.debug == "ast":
             from ..compiler.driver import check

@@ -16,6 +16,7 @@ import re
 import select
 import signal
 import struct
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -77,6 +78,7 @@ class Session:
     err: object = sys.stderr
     _printfs: dict[int, PrintfMeta] = field(default_factory=dict)
     _formats: dict[int, list] = field(default_factory=dict)
+    _system: set = field(default_factory=set)
     _exit_requested: bool = False
     _lost_seen: int = 0
     _use_kprobe_multi: bool = False
@@ -98,6 +100,7 @@ class Session:
         self._printfs = {p["id"]: PrintfMeta.from_json(p) for p in meta.get("printf", [])}
         # Parsed once here, not per event: parsing is most of a printf's user-space cost.
         self._formats = {i: parse_format(pf.format) for i, pf in self._printfs.items()}
+        self._system = {p["id"] for p in meta.get("printf", []) if p.get("action") == "system"}
         obj = self._load(spec)
         if self.verbose:
             for prog in obj.programs.values():
@@ -277,6 +280,9 @@ class Session:
             elif event_id in self._printfs:
                 pf = self._printfs[event_id]
                 text = render_bytes(self._formats[event_id], pf.decode_args(rec, self._values))
+                if event_id in self._system:
+                    self._run_system(out, text)
+                    continue
                 if self.json:
                     text = json_output.printf(text.decode("utf-8", "replace")).encode()
                 out.append(text)
@@ -284,6 +290,17 @@ class Session:
             self.out.write(b"".join(out))
             self.out.flush()
         self._report_lost(obj)
+
+    def _run_system(self, out: list, command: bytes) -> None:
+        """system(): run the command with the shell, its output in order with the trace's."""
+        if out:
+            self.out.write(b"".join(out))
+            out.clear()
+        self.out.flush()
+        done = subprocess.run(command.decode("utf-8", "surrogateescape"), shell=True,
+                              stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        self.out.write(done.stdout)
+        self.out.flush()
 
     def _map_event(self, obj, event_id: int, rec) -> None:
         """clear(@m) empties a map; zero(@m) keeps its keys with zeroed values; print(@m, top,

@@ -73,6 +73,7 @@ class PrintfPlan:
     format: str
     args: tuple[tuple[int, Type], ...]   # (offset in the record, type)
     size: int                             # whole record, 8-byte multiple
+    action: str = "printf"                # "printf" prints the text; "system" runs it in a shell
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,7 @@ class ResourcePlan:
             "maps": [_map_meta(m) for m in self.maps.values()],
             "events": {"ringbuf": EVENTS_MAP, "lost": LOST_MAP},
             "printf": [
-                {"id": p.id, "format": p.format,
+                {"id": p.id, "format": p.format, "action": p.action,
                  "args": [{"offset": off, "type": to_json(t)} for off, t in p.args]}
                 for p in sorted(self.printfs.values(), key=lambda p: p.id)
             ],
@@ -189,7 +190,7 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None) -> ResourcePlan:
 
     printfs: dict[ast.Call, PrintfPlan] = {}
     for node in ast.walk(sema.program):
-        if isinstance(node, ast.Call) and node.name == "printf" and node in sema.types:
+        if isinstance(node, ast.Call) and node.name in ("printf", "system") and node in sema.types:
             offset = 8
             args = []
             for arg in node.args[1:]:
@@ -200,9 +201,9 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None) -> ResourcePlan:
                 args.append((offset, t))
                 offset += t.size
             fmt = node.args[0].value.decode("utf-8", "surrogateescape")
-            printfs[node] = PrintfPlan(len(printfs), fmt, tuple(args), _align(offset, 8))
+            printfs[node] = PrintfPlan(len(printfs), fmt, tuple(args), _align(offset, 8), node.name)
     if ringbuf_pages is None:
-        prints = any(isinstance(n, ast.Call) and n.name in ("printf", "time", "print", "join")
+        prints = any(isinstance(n, ast.Call) and n.name in ("printf", "time", "print", "join", "system")
                      for n in ast.walk(sema.program))
         ringbuf_pages = DEFAULT_RINGBUF_PAGES if prints else QUIET_RINGBUF_PAGES
     if ringbuf_pages < 1 or ringbuf_pages & (ringbuf_pages - 1):

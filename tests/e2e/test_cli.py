@@ -284,3 +284,17 @@ def test_time_rand_cgroup_curtask():
     assert r.out.splitlines()[1] == "1 1 1"
     j = run_kt("-f", "json", "-e", 'BEGIN { time("%Y\\n"); exit(); }')
     assert f'{{"type": "time", "data": "{_time.strftime("%Y")}\\n"}}' in j.out
+
+
+@kernel
+def test_unsafe_system_and_signal():
+    r = run_kt("-e", 'BEGIN { system("echo hi"); exit(); }')
+    assert r.rc == 1 and "system() changes the system, not just observes it: it needs --unsafe" in r.err
+    r = run_kt("--unsafe", "-e", 'BEGIN { printf("a\\n"); system("echo hi %d", 5); printf("b\\n"); exit(); }')
+    assert r.rc == 0, r.err
+    assert r.out.startswith("a\nhi 5\nb\n")
+    t0 = time.monotonic()
+    r = run_kt("--unsafe", "-e", 'tracepoint:syscalls:sys_enter_nanosleep /pid == cpid/ { signal("KILL"); }',
+               "-c", "/usr/bin/sleep 30")
+    assert r.rc == 0, r.err
+    assert time.monotonic() - t0 < 20   # the child was killed in its first nanosleep
