@@ -81,6 +81,21 @@ PT_REGS_IP = 128
 def _arg_type(index: int):
     def type_rule(checker: "Checker", node: ast.Builtin) -> Type | None:
         probe = checker.current_probe
+        if probe.usdt_args:
+            sites = [args for args, _pc in probe.usdt_args]
+            bad = next((a for a in sites if isinstance(a, str)), None)
+            if bad is not None:
+                checker.sink.error(node.span, f"cannot read the arguments of {probe.name}: {bad}")
+                return None
+            if any(a.symbol and a.symbol_vaddr is None for site in sites for a in site):
+                checker.sink.error(node.span, f"an argument of {probe.name} names a symbol the binary does not define")
+                return None
+            count = min(len(a) for a in sites)
+            if index >= count:
+                checker.sink.error(node.span, f"{probe.name} has {count} argument{'s' if count != 1 else ''}"
+                                   f"; '{node.name}' is not one of them")
+                return None
+            return Int(64, all(a[index].signed for a in sites))
         if probe.ctx not in ("pt_regs", "u64_array"):
             checker.sink.error(node.span, f"'{node.name}' is not available in {probe.name}",
                                "use args->FIELD in tracepoints")
@@ -91,6 +106,8 @@ def _arg_type(index: int):
 
 def _lower_arg(index: int):
     def lower(cg: "ProbeCodegen", node) -> ir.Value:
+        if cg.resolved.usdt_args:
+            return cg.usdt_arg(index)
         if cg.resolved.ctx == "pt_regs":
             return cg.ctx_u64(PT_REGS_ARGS[index])
         return cg.ctx_u64(8 * index)

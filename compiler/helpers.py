@@ -19,6 +19,7 @@ class Helper(IntEnum):
     get_current_cgroup_id = 80
     probe_read_str = 45
     send_signal = 109
+    probe_read_user = 112
     probe_read_kernel = 113
     probe_read_user_str = 114
     probe_read_kernel_str = 115

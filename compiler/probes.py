@@ -50,6 +50,8 @@ class ResolvedProbe:
     tracepoint: TracepointFormat | None = None
     func_args: tuple[FuncArg, ...] = ()             # kfunc/kretfunc: `args->name`
     retval_index: int = -1                          # kretfunc: ctx[nargs] is the return value
+    usdt_args: tuple = ()                           # usdt: per target, its argument specs (None:
+                                                    # a spec kt cannot read), and its pc
 
     @property
     def multi(self) -> bool:
@@ -207,6 +209,44 @@ def _resolve_uprobe(retprobe: bool):
     return resolve
 
 
+# ---- usdt -----------------------------------------------------------------------------------
+
+def _resolve_usdt(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
+    """usdt:BINARY:[PROVIDER:]NAME — every site of the probe is a target (a uprobe at its pc)."""
+    from . import elfsyms, usdt
+
+    if len(ap.parts) not in (2, 3) or not all(ap.parts):
+        sink.error(ap.span, "usdt needs a binary and a probe: 'usdt:/path/to/binary:[PROVIDER:]NAME'")
+        return None
+    binary, *rest = ap.parts
+    provider, name = (rest if len(rest) == 2 else ["*", rest[0]])
+    try:
+        path = elfsyms.resolve_binary(binary, env.pid or None)
+        sites = usdt.find_usdt(path, provider, name)
+    except (OSError, LookupError, ValueError) as err:
+        sink.error(ap.span, f"cannot read USDT probes of '{binary}': {err}")
+        return None
+    if not sites:
+        sink.error(ap.span, f"no USDT probe {provider}:{name} in {path}")
+        return None
+    names = tuple(f"usdt:{path}:{s.provider}:{s.name}" for s in sites)
+    targets = [{"func": f"{s.provider}:{s.name}", "offset": s.offset, "ref_ctr_offset": s.semaphore_offset}
+               for s in sites]
+    label = f"usdt:{path}:{':'.join(rest)}"
+    return [ResolvedProbe("usdt", label, f"usdt/{path}:{':'.join(rest)}", f"{path}:{':'.join(rest)}",
+                          {"path": path, "targets": targets, "retprobe": False}, names,
+                          tuple(f"{s.provider}:{s.name}" for s in sites), "pt_regs",
+                          usdt_args=tuple((_site_args(s), s.pc) for s in sites))]
+
+
+def _site_args(site):
+    from .usdt import UsdtError
+    try:
+        return tuple(site.args)
+    except UsdtError as err:
+        return str(err)   # reported only if the script reads an argument
+
+
 # ---- interval / profile / software / hardware ----------------------------------------------
 
 def _timer(kind: str):
@@ -306,6 +346,7 @@ PROBE_KINDS: tuple[ProbeKind, ...] = (
     ProbeKind("kretprobe", ("kr",), _resolve_kprobe(True), "return of a kernel function"),
     ProbeKind("uprobe", ("u",), _resolve_uprobe(False), "entry of a user function"),
     ProbeKind("uretprobe", ("ur",), _resolve_uprobe(True), "return of a user function"),
+    ProbeKind("usdt", ("U",), _resolve_usdt, "a user statically defined tracepoint (SystemTap SDT)"),
     ProbeKind("interval", ("i",), _timer("interval"), "a timer on one CPU"),
     ProbeKind("profile", ("p",), _timer("profile"), "a timer on every CPU"),
     ProbeKind("software", ("s",), _perf_counter("software"), "a software perf event"),

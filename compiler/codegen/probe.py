@@ -26,6 +26,15 @@ I64 = ir.IntType(64)
 I8P = I8.as_pointer()
 
 
+class _VolatileLoad(ir.LoadInstr):
+    """`load volatile`, which llvmlite's builder does not offer."""
+
+    def descr(self, buf):
+        [ptr] = self.operands
+        buf.append(f"load volatile {self.type}, {ptr.type} {ptr.get_reference()}"
+                   f"{self._stringify_metadata(leading_comma=True)}\n")
+
+
 class ProbeCodegen:
     def __init__(self, module: ir.Module, func: ir.Function, probe: ast.Probe, resolved: ResolvedProbe,
                  sema: Semantics, plan: ResourcePlan, options: CompileOptions,
@@ -121,8 +130,14 @@ class ProbeCodegen:
         return self._call_helper(helper, I8P, args)
 
     def ctx_u64(self, offset: int) -> ir.Value:
-        """The u64 at a byte offset of the context (a pt_regs slot, a u64 argument)."""
-        return self.b.load(self.b.bitcast(self.offset(self.ctx, offset), I64.as_pointer()))
+        """The u64 at a byte offset of the context (a pt_regs slot, a u64 argument).
+
+        Volatile: the verifier only accepts context loads at constant offsets, and LLVM would
+        otherwise merge loads from two branches into one load at a selected offset
+        ("dereference of modified ctx ptr")."""
+        load = _VolatileLoad(self.b.block, self.b.bitcast(self.offset(self.ctx, offset), I64.as_pointer()))
+        self.b._insert(load)
+        return load
 
     def truth(self, v: ir.Value) -> ir.Value:
         return self.b.icmp_unsigned("!=", v, ir.Constant(I64, 0))
@@ -439,6 +454,51 @@ class ProbeCodegen:
             return raw
         signed = isinstance(acc.type, Int) and acc.type.signed
         return self.b.sext(raw, I64) if signed else self.b.zext(raw, I64)
+
+    def usdt_arg(self, index: int) -> ir.Value:
+        """A USDT argument: each site says where it is (a register, a constant, memory). With
+        several sites the attach cookie picks the site's spec."""
+        specs = [(site[index], pc) for site, pc in self.resolved.usdt_args]
+        if len(specs) == 1:
+            return self._usdt_value(*specs[0])
+        # Every site's value is computed, then the cookie selects one: no branches, because the
+        # verifier wants context loads at constant offsets and LLVM merges branchy ones.
+        cookie = self.helper(Helper.get_attach_cookie, self.ctx)
+        result = ir.Constant(I64, 0)
+        for site, (spec, pc) in enumerate(specs):
+            chosen = self.b.icmp_unsigned("==", cookie, ir.Constant(I64, site))
+            result = self.b.select(chosen, self._usdt_value(spec, pc), result)
+        return result
+
+    def _usdt_value(self, spec, pc: int) -> ir.Value:
+        from ..usdt import PT_REGS_OFFSET
+
+        mask = 0xFFFFFFFFFFFFFFFF
+        if spec.kind == "imm":
+            return ir.Constant(I64, spec.value & mask)
+        if spec.kind == "reg":
+            raw = self.ctx_u64(PT_REGS_OFFSET[spec.reg])
+        else:  # memory: disp(%reg[,%index,scale]) or a global symbol(%rip), in the traced process
+            if spec.symbol:
+                # The symbol's run-time address: the load bias (where the site really is, the
+                # uprobe's ip minus the int3, against its link-time pc) plus its link-time address.
+                ip = self.ctx_u64(PT_REGS_OFFSET["rip"])
+                addr = self.b.add(ip, ir.Constant(I64, (spec.symbol_vaddr + spec.value - pc - 1) & mask))
+            elif spec.reg:
+                addr = self.b.add(self.ctx_u64(PT_REGS_OFFSET[spec.reg]), ir.Constant(I64, spec.value & mask))
+            else:
+                addr = ir.Constant(I64, spec.value & mask)
+            if spec.index_reg:
+                idx = self.ctx_u64(PT_REGS_OFFSET[spec.index_reg])
+                addr = self.b.add(addr, self.b.mul(idx, ir.Constant(I64, spec.scale)))
+            slot = self.stack(8, "usdt_mem")
+            self.memset0(slot, 8)
+            self.helper(Helper.probe_read_user, slot, ir.Constant(I64, spec.size), self.b.inttoptr(addr, I8P))
+            raw = self.b.load(self.b.bitcast(slot, I64.as_pointer()))
+        if spec.size == 8:
+            return raw
+        narrow = self.b.trunc(raw, ir.IntType(spec.size * 8))
+        return self.b.sext(narrow, I64) if spec.signed else self.b.zext(narrow, I64)
 
     def _binary(self, e: ast.Binary) -> ir.Value:
         lt, rt = self.types[e.lhs], self.types[e.rhs]

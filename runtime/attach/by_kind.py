@@ -54,7 +54,8 @@ def _kprobe(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
 def _uprobe(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
     from .uprobe import attach_uprobe
     return _all_or_nothing([
-        (lambda t=t, i=i: attach_uprobe(fd, a["path"], t["offset"], a["retprobe"], pid=ctx.pid, cookie=i))
+        (lambda t=t, i=i: attach_uprobe(fd, a["path"], t["offset"], a["retprobe"], pid=ctx.pid, cookie=i,
+                                         ref_ctr_offset=t.get("ref_ctr_offset", 0)))
         for i, t in enumerate(a["targets"])])
 
 
@@ -85,6 +86,7 @@ ATTACH: dict[str, Callable[[int, dict, AttachContext], list[Link]]] = {
     "kretprobe": _kprobe,
     "uprobe": _uprobe,
     "uretprobe": _uprobe,
+    "usdt": _uprobe,   # a USDT site is a uprobe; a semaphore is the probe's ref_ctr_offset
     "interval": _perf_event,
     "profile": _perf_event,
     "software": _perf_event,
