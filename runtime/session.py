@@ -126,7 +126,7 @@ class Session:
                         links.add(link)
             for sig in (signal.SIGINT, signal.SIGTERM):
                 old_handlers[sig] = signal.signal(sig, lambda *_: None)
-            old_wakeup = signal.set_wakeup_fd(wake_w)
+            signal.set_wakeup_fd(wake_w)
             if self.json:  # in JSON mode this status is part of the output, as in bpftrace
                 self.out.write(json_output.attached(len(probes)).encode())
                 self.out.flush()
