@@ -39,7 +39,7 @@ from ..compiler import perf_events
 KERNEL_PROBE_TYPES = ("hardware", "kfunc", "kprobe", "rawtracepoint", "software",
                       "tracepoint")
 # More types that can be listed when named.
-NAMED_PROBE_TYPES = ("kretprobe", "kretfunc", "uprobe", "uretprobe", "interval", "profile")
+NAMED_PROBE_TYPES = ("kretprobe", "kretfunc", "uprobe", "uretprobe", "usdt", "interval", "profile")
 
 # bpftrace does not list functions with more arguments than fentry can pass in registers
 # (arch::max_arg() + 1 on x86_64).
@@ -375,6 +375,19 @@ def _list_uprobes(q: _Query, ctx: _Ctx, name: str) -> list[str]:
     return [f"{name}:{path}:{n}" for n in names if match(n)]
 
 
+def _list_usdt(q: _Query, ctx: _Ctx) -> list[str]:
+    """`usdt:/path/to/binary[:PROVIDER:NAME]`: the binary's SDT probes, one line per probe."""
+    from ..compiler import elfsyms, usdt
+
+    if not q.rest:
+        raise ListingError("usdt needs a binary: 'usdt:/path/to/binary[:PROVIDER:NAME]'")
+    binary, _, spec = q.rest.partition(":")
+    path = elfsyms.resolve_binary(binary, ctx.src.pid)
+    pattern = glob_regex(spec if ":" in spec else f"*:{spec}") if spec else None
+    names = sorted({f"{p.provider}:{p.name}" for p in usdt.usdt_probes(path)})
+    return [f"usdt:{path}:{n}" for n in names if pattern is None or pattern.fullmatch(n)]
+
+
 _LISTERS: dict[str, Callable[[_Query, _Ctx], list[str]]] = {
     "hardware": lambda q, c: _list_perf(q, c, "hardware"),
     "software": lambda q, c: _list_perf(q, c, "software"),
@@ -386,6 +399,7 @@ _LISTERS: dict[str, Callable[[_Query, _Ctx], list[str]]] = {
     "tracepoint": _list_tracepoints,
     "uprobe": lambda q, c: _list_uprobes(q, c, "uprobe"),
     "uretprobe": lambda q, c: _list_uprobes(q, c, "uretprobe"),
+    "usdt": _list_usdt,
     "interval": lambda q, c: _list_timers(q, c, "interval"),
     "profile": lambda q, c: _list_timers(q, c, "profile"),
 }

@@ -84,3 +84,11 @@ def test_usdt_maps_match_bpftrace(prog):
     assert ours.rc == 0, ours.err
     pick = lambda out: sorted(l for l in out.splitlines() if l.startswith("@"))  # noqa: E731
     assert pick(theirs.stdout) and pick(ours.out) == pick(theirs.stdout)
+
+
+def test_list_usdt_probes(prog):
+    r = run_kt("-l", f"usdt:{prog}:*")
+    assert r.rc == 0, r.err
+    assert r.out.splitlines() == [f"usdt:{prog}:kt:gate", f"usdt:{prog}:kt:pair", f"usdt:{prog}:kt:single"]
+    r = run_kt("-l", f"usdt:{prog}:kt:p*")
+    assert r.out.splitlines() == [f"usdt:{prog}:kt:pair"]
