@@ -408,22 +408,28 @@ def _lower_exit(cg: "ProbeCodegen", call: ast.Call) -> None:
     return None
 
 
+def _agg_value(checker: "Checker", call: ast.Call, kind: str, value) -> Type | None:
+    """The Agg an aggregation call makes: it must be the value of a map assignment, and what
+    it aggregates (`value`, None for count()) must be an integer."""
+    if not checker.in_map_assignment(call):
+        checker.sink.error(call.span, f"{kind}() can only be assigned to a map: @name[keys] = {kind}(...)")
+        return None
+    if value is None:
+        return Agg(kind, U64)
+    t = checker.check(value)
+    if t is None:
+        return None
+    if not isinstance(t, Int):
+        checker.sink.error(value.span, f"{kind}() needs an integer, this is {t}")
+        return None
+    return Agg(kind, Int(64, t.signed))
+
+
 def _check_agg(kind: str, nargs: int):
     def check(checker: "Checker", call: ast.Call) -> Type | None:
         if not _check_arity(checker, call, nargs, nargs):
             return None
-        if not checker.in_map_assignment(call) and not checker.in_map_assignment_span(call.span):
-            checker.sink.error(call.span, f"{kind}() can only be assigned to a map: @name[keys] = {kind}(...)")
-            return None
-        if nargs == 0:
-            return Agg(kind, U64)
-        t = checker.check(call.args[0])
-        if t is None:
-            return None
-        if not isinstance(t, Int):
-            checker.sink.error(call.args[0].span, f"{kind}() needs an integer, this is {t}")
-            return None
-        return Agg(kind, Int(64, t.signed))
+        return _agg_value(checker, call, kind, call.args[0] if nargs else None)
     return check
 
 
@@ -431,7 +437,7 @@ def _check_lhist(checker: "Checker", call: ast.Call) -> Type | None:
     """lhist(value, min, max, step): min, max and step are integer literals, max > min."""
     if not _check_arity(checker, call, 4, 4):
         return None
-    agg = _check_agg("lhist", 1)(checker, ast.Call(call.span, call.name, call.args[:1], call.name_span))
+    agg = _agg_value(checker, call, "lhist", call.args[0])
     if agg is None:
         return None
     params = []

@@ -88,10 +88,6 @@ class Checker:
     def in_map_assignment(self, node: ast.Node) -> bool:
         return node is self._map_value_node
 
-    def in_map_assignment_span(self, span) -> bool:
-        """For checks that rebuild a call (lhist's value part): the same source span."""
-        return self._map_value_node is not None and self._map_value_node.span == span
-
     # -- statements ----------------------------------------------------------------------
     def _block(self, block: ast.Block) -> None:
         for stmt in block.stmts:
