@@ -607,6 +607,68 @@ def _lower_join(cg: "ProbeCodegen", call: ast.Call) -> None:
     return None
 
 
+def _check_ntop(checker: "Checker", call: ast.Call) -> Type | None:
+    """ntop([family, ]addr): an IPv4 address (an integer, or 4 bytes) or IPv6 (16 bytes)."""
+    if not _check_arity(checker, call, 1, 2):
+        return None
+    types = [checker.check(a) for a in call.args]
+    if any(t is None for t in types):
+        return None
+    if len(types) == 2 and not isinstance(types[0], Int):
+        checker.sink.error(call.args[0].span, "ntop()'s family must be an integer (AF_INET, AF_INET6)")
+        return None
+    addr = types[-1]
+    if not isinstance(addr, Int) and not (isinstance(addr, Str) and addr.size in (4, 16)):
+        checker.sink.error(call.args[-1].span, f"ntop() needs an IPv4 address (an integer) or 4 or 16 bytes, this is {addr}")
+        return None
+    return Sym("inet")
+
+
+def _lower_ntop(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
+    import socket
+    b = cg.b
+    buf = cg.stack(24, "inet")
+    cg.memset0(buf, 24)
+    addr_node = call.args[-1]
+    addr_t = cg.types[addr_node]
+    if len(call.args) == 2:
+        family = cg.expr(call.args[0])
+    else:
+        family = ir.Constant(I64, socket.AF_INET6 if isinstance(addr_t, Str) and addr_t.size == 16 else socket.AF_INET)
+    b.store(family, b.bitcast(buf, I64.as_pointer()))
+    dst = cg.offset(buf, 8)
+    if isinstance(addr_t, Int):   # the address as it lies in memory (network order), 4 bytes
+        b.store(b.trunc(cg.expr(addr_node), ir.IntType(32)), b.bitcast(dst, ir.IntType(32).as_pointer()))
+    else:
+        cg.memcpy(dst, cg.expr(addr_node), addr_t.size)
+    return buf
+
+
+def _check_bswap(checker: "Checker", call: ast.Call) -> Type | None:
+    if not _check_arity(checker, call, 1, 1):
+        return None
+    t = checker.check(call.args[0])
+    if t is not None and not isinstance(t, Int):
+        checker.sink.error(call.args[0].span, f"bswap() needs an integer, this is {t}")
+        return None
+    return None if t is None else Int(t.bits, False)
+
+
+def _lower_bswap(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
+    bits = cg.types[call].bits
+    v = cg.expr(call.args[0])
+    if bits == 8:
+        return cg.b.and_(v, ir.Constant(I64, 0xFF))
+    narrow = cg.b.trunc(v, ir.IntType(bits)) if bits < 64 else v
+    swapped = cg.b.bswap(narrow)
+    return cg.b.zext(swapped, I64) if bits < 64 else swapped
+
+
+def _check_cat(checker: "Checker", call: ast.Call) -> Type | None:
+    """cat(fmt, args...): print a file's contents (the path formatted like printf)."""
+    return _check_printf(checker, call)
+
+
 FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("printf", "print formatted text: printf(fmt, args...)", _check_printf, _lower_printf),
     Function("system", "run a shell command (needs --unsafe): system(fmt, args...)", _check_system, _lower_printf),
@@ -617,6 +679,9 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("delete", "remove one element of a map: delete(@name[key])", _check_delete, _lower_delete),
     Function("clear", "remove every element of a map: clear(@name)", _check_whole_map, _lower_map_event),
     Function("print", "print a map now: print(@name[, top[, div]])", _check_print, _lower_print),
+    Function("ntop", "an IP address as text: ntop([family, ]addr)", _check_ntop, _lower_ntop),
+    Function("bswap", "reverse the bytes of an integer (of its width)", _check_bswap, _lower_bswap),
+    Function("cat", "print a file: cat(fmt, args...)", _check_cat, _lower_printf),
     Function("join", "print an array of strings: join(argv[, delim])", _check_join, _lower_join),
     Function("time", "print the time: time([strftime format]), default \"%H:%M:%S\\n\"", _check_time, _lower_time),
     Function("zero", "set every value of a map to zero, keeping its keys: zero(@name)", _check_whole_map,

@@ -45,7 +45,7 @@ def value_of(type_id: int) -> tuple[Type, int]:
         size = b.size_of(t.id)
         if size not in (1, 2, 4, 8):
             raise KernelTypeError(f"{b.type_name(type_id)} of {size} bytes is not supported")
-        return Int(64, b.is_signed(t.id)), size
+        return Int(size * 8, b.is_signed(t.id)), size   # the width matters to bswap()
     if t.kind == kbtf.Kind.PTR:
         target = b.resolve(t.ref) if t.ref else None
         if target is not None and target.kind in (kbtf.Kind.STRUCT, kbtf.Kind.UNION) and target.name:
@@ -60,6 +60,41 @@ def value_of(type_id: int) -> tuple[Type, int]:
             return Str(t.array.nelems), t.array.nelems
         raise KernelTypeError(f"arrays of {b.type_name(t.array.type)} are not supported, only char arrays")
     raise KernelTypeError(f"{b.type_name(type_id)} values are not supported")
+
+
+# Macros of the headers bpftrace's tools #include (bpftrace runs them through clang; kt has no
+# C preprocessor): values from include/uapi/linux/socket.h and include/linux/sched.h.
+HEADER_CONSTANTS = {
+    "AF_UNSPEC": 0, "AF_UNIX": 1, "AF_LOCAL": 1, "AF_INET": 2, "AF_INET6": 10, "AF_NETLINK": 16,
+    "AF_PACKET": 17,
+    "TASK_RUNNING": 0, "TASK_INTERRUPTIBLE": 1, "TASK_UNINTERRUPTIBLE": 2, "__TASK_STOPPED": 4,
+    "__TASK_TRACED": 8, "EXIT_DEAD": 16, "EXIT_ZOMBIE": 32, "TASK_DEAD": 128,
+}
+
+
+def constant(name: str) -> int | None:
+    """A named constant a script may use without defining it: a kernel enumerator from BTF or
+    one of HEADER_CONSTANTS."""
+    if name in HEADER_CONSTANTS:
+        return HEADER_CONSTANTS[name]
+    return enum_value(name)
+
+
+_ENUMS: dict[str, int] | None = None
+
+
+def enum_value(name: str) -> int | None:
+    """The value of a kernel enumerator (TASK_RUNNING is not one, but BPF_MAP_TYPE_HASH is)
+    from BTF; None when there is none or no BTF. The index is built on the first look-up."""
+    global _ENUMS
+    if _ENUMS is None:
+        try:
+            types = btf().types()
+            _ENUMS = {v.name: v.value for t in types if t.kind in (kbtf.Kind.ENUM, kbtf.Kind.ENUM64)
+                      for v in t.items}
+        except (OSError, ValueError):
+            _ENUMS = {}
+    return _ENUMS.get(name)
 
 
 def member_access(base: Ptr | Record, name: str) -> MemberAccess:

@@ -7,6 +7,7 @@ process and cached: building it costs more than parsing a typical script.
 from __future__ import annotations
 
 import functools
+import re
 from importlib import resources
 
 from lark import Lark, Token, Transformer, Tree, v_args
@@ -141,6 +142,12 @@ class _ToAst(Transformer):
         lhs, op, rhs = children
         return ast.Binary(_span(meta), str(op), lhs, rhs)
 
+    def deref(self, meta, children):
+        op, operand = children
+        if str(op) != "*":
+            raise UnexpectedCharactersLike(op)
+        return ast.Unary(_span(meta), "*", operand)
+
     def cast(self, meta, children):
         type_name, operand = children
         return ast.Cast(_span(meta), str(type_name), operand)
@@ -167,7 +174,10 @@ class _ToAst(Transformer):
 
     def int_lit(self, meta, children):
         text = str(children[0])
-        return ast.IntLit(_span(meta), int(text, 16) if text[:2].lower() == "0x" else int(text))
+        if text[:2].lower() == "0x":
+            return ast.IntLit(_span(meta), int(text, 16))
+        mantissa, _, exponent = text.partition("e")   # 1e6: an integer, as in bpftrace
+        return ast.IntLit(_span(meta), int(mantissa) * 10 ** int(exponent or 0))
 
     def string(self, meta, children):
         return ast.StrLit(_span(meta), decode_string(str(children[0])[1:-1]))
@@ -239,10 +249,60 @@ def _literal_name(terminal: str) -> str | None:
     return terminal.lower() if terminal.isalpha() and terminal in ("IF", "ELSE") else None
 
 
+_DIRECTIVE = re.compile(r"^[ \t]*#(!|[ \t]*(include|define|ifdef|ifndef|else|endif)\b)[^\n]*", re.M)
+_DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]*([^\n]*?)[ \t]*$")
+_CONDITIONAL = re.compile(r"^[ \t]*#[ \t]*(ifdef|ifndef|else|endif)\b[ \t]*(\w*)")
+# kt reads kernel types from BTF, as bpftrace does when it defines this.
+PREDEFINED = frozenset({"BPFTRACE_HAVE_BTF"})
+_WORD_OR_SKIP = re.compile(r'"(?:\\.|[^"\\\n])*"|//[^\n]*|/\*.*?\*/|\b[A-Za-z_]\w*\b', re.S)
+
+
+def preprocess(text: str) -> str:
+    """What bpftrace scripts carry before the language proper: a `#!` line, `#include`s (kt
+    takes kernel types from BTF, so they are not needed) and object-like `#define NAME VALUE`
+    macros, which are substituted as whole words outside strings and comments. Directive lines
+    are blanked to spaces, so spans keep pointing at the same lines and columns."""
+    macros: dict[str, str] = {}
+    lines = text.split("\n")
+    active = [True]   # one entry per open #ifdef/#ifndef: whether its lines are kept
+    for i, line in enumerate(lines):
+        cond = _CONDITIONAL.match(line)
+        if cond:
+            kind, name = cond.groups()
+            defined = name in macros or name in PREDEFINED
+            if kind in ("ifdef", "ifndef"):
+                active.append(active[-1] and (defined if kind == "ifdef" else not defined))
+            elif kind == "else" and len(active) > 1:
+                active[-1] = active[-2] and not active[-1]
+            elif kind == "endif" and len(active) > 1:
+                active.pop()
+            lines[i] = " " * len(line)
+        elif not active[-1]:
+            lines[i] = " " * len(line)       # e.g. C struct definitions for kernels without BTF
+        else:
+            d = _DEFINE.match(line)
+            if d:
+                macros[d.group(1)] = d.group(2)
+    text = "\n".join(lines)
+
+    def blank(m: re.Match) -> str:
+        return " " * len(m.group(0))
+
+    text = _DIRECTIVE.sub(blank, text)
+    if not macros:
+        return text
+
+    def expand(m: re.Match) -> str:
+        word = m.group(0)
+        return macros.get(word, word)
+
+    return _WORD_OR_SKIP.sub(expand, text)
+
+
 def parse(source: SourceFile) -> ast.Program:
     """Parse a whole script; raises CompileError with one syntax diagnostic on failure."""
     try:
-        tree = _parser().parse(source.text)
+        tree = _parser().parse(preprocess(source.text))
     except UnexpectedInput as err:
         raise CompileError(source, [_syntax_diagnostic(source, err)]) from None
     try:

@@ -67,7 +67,7 @@ class Tuple:
         return "(" + ", ".join(map(str, self.elems)) + ")"
 
 
-_SYM_SIZES = {"ksym": 8, "usym": 16, "kstack": 8, "ustack": 16, "probe": 8, "func": 8}
+_SYM_SIZES = {"ksym": 8, "usym": 16, "kstack": 8, "ustack": 16, "probe": 8, "func": 8, "inet": 24}
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +157,16 @@ Type = Int | Str | Tuple | Sym | Ptr | Record | Void | Args | Agg
 
 U64 = Int(64, False)
 S64 = Int(64, True)
+
+
+def widen(t: "Type") -> "Type":
+    """What a variable, a map key or a map value holds: integers are 64-bit there. (A narrower
+    Int only says how wide a kernel member or a cast was, for bswap().)"""
+    if isinstance(t, Int):
+        return Int(64, t.signed)
+    if isinstance(t, Tuple):
+        return Tuple(tuple(widen(e) for e in t.elems))
+    return t
 
 
 def is_word(t: "Type") -> bool:

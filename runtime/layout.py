@@ -23,6 +23,8 @@ grouped by `group_buckets` (`map_entries` does either, for any map).
 
 from __future__ import annotations
 
+import socket
+
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Protocol, Union
 
@@ -95,6 +97,18 @@ class KsymType:
 
 
 @dataclass(frozen=True, slots=True)
+class InetType:
+    """ntop(): {u64 address family; 16 bytes of address}, printed as inet_ntop(3) does."""
+    size: int = 24
+
+    def __post_init__(self) -> None:
+        _fixed_size("inet", self.size, 24)
+
+    def __str__(self) -> str:
+        return "inet"
+
+
+@dataclass(frozen=True, slots=True)
 class UsymType:
     """usym(addr): {u64 addr; u64 pid}."""
     size: int = 16
@@ -150,7 +164,7 @@ def _fixed_size(kind: str, size: int, want: int) -> None:
         raise ValueError(f"{kind} values are {want} bytes, not {size}")
 
 
-Type = Union[IntType, StrType, TupleType, KsymType, UsymType, StackType, ProbeType]
+Type = Union[IntType, StrType, TupleType, KsymType, UsymType, StackType, ProbeType, InetType]
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,6 +254,8 @@ def type_from_json(d: Mapping[str, Any]) -> Type:
             if size is not None and size != t.size:
                 raise ValueError(f"{kind} values are {t.size} bytes, not {size}")
             return t
+        if kind == "inet":
+            return InetType()
         if kind == "func":
             return ProbeType(8 if size is None else size, "func")
         cls = _SYMBOLIC[kind]
@@ -258,6 +274,7 @@ def type_from_json(d: Mapping[str, Any]) -> Type:
 
 
 _SYMBOLIC: dict[str, Any] = {"ksym": KsymType, "usym": UsymType, "probe": ProbeType, "func": ProbeType,
+                              "inet": InetType,
                               "kstack": StackType, "ustack": StackType}
 
 
@@ -299,6 +316,12 @@ def decode(t: Type, buf: bytes | bytearray | memoryview, offset: int = 0,
     if isinstance(t, TupleType):
         return tuple(decode(f, buf, offset + o, ctx) for o, f in t.fields)
     c = ctx if ctx is not None else _NO_CONTEXT
+    if isinstance(t, InetType):
+        family = int.from_bytes(buf[offset:offset + 8], "little")
+        raw = bytes(buf[offset + 8:offset + 24])
+        if family == socket.AF_INET6:
+            return socket.inet_ntop(socket.AF_INET6, raw)
+        return socket.inet_ntop(socket.AF_INET, raw[:4])
     if isinstance(t, KsymType):
         return c.ksym(_u64(buf, offset))
     if isinstance(t, UsymType):

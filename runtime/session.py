@@ -79,6 +79,7 @@ class Session:
     _printfs: dict[int, PrintfMeta] = field(default_factory=dict)
     _formats: dict[int, list] = field(default_factory=dict)
     _system: set = field(default_factory=set)
+    _cat: set = field(default_factory=set)
     _exit_requested: bool = False
     _lost_seen: int = 0
     _use_kprobe_multi: bool = False
@@ -101,6 +102,7 @@ class Session:
         # Parsed once here, not per event: parsing is most of a printf's user-space cost.
         self._formats = {i: parse_format(pf.format) for i, pf in self._printfs.items()}
         self._system = {p["id"] for p in meta.get("printf", []) if p.get("action") == "system"}
+        self._cat = {p["id"] for p in meta.get("printf", []) if p.get("action") == "cat"}
         obj = self._load(spec)
         if self.verbose:
             for prog in obj.programs.values():
@@ -283,6 +285,8 @@ class Session:
                 if event_id in self._system:
                     self._run_system(out, text)
                     continue
+                if event_id in self._cat:
+                    text = self._read_file(text)
                 if self.json:
                     text = json_output.printf(text.decode("utf-8", "replace")).encode()
                 out.append(text)
@@ -290,6 +294,15 @@ class Session:
             self.out.write(b"".join(out))
             self.out.flush()
         self._report_lost(obj)
+
+    @staticmethod
+    def _read_file(path: bytes) -> bytes:
+        """cat(): the file's contents, or bpftrace's error text when it cannot be read."""
+        try:
+            with open(path, "rb") as f:
+                return f.read()
+        except OSError as err:
+            return f"ERROR: failed to open file '{path.decode('utf-8', 'replace')}': {err.strerror}\n".encode()
 
     def _run_system(self, out: list, command: bytes) -> None:
         """system(): run the command with the shell, its output in order with the trace's."""

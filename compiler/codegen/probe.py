@@ -340,6 +340,8 @@ class ProbeCodegen:
             v = positional_value(self.options, e)
             return ir.Constant(I64, v & 0xFFFFFFFFFFFFFFFF) if isinstance(v, int) else self.const_str(v)
         if isinstance(e, ast.Builtin):
+            if e.name not in BUILTIN_VARS:   # a kernel enumerator
+                return ir.Constant(I64, kernel_types.constant(e.name) & 0xFFFFFFFFFFFFFFFF)
             return BUILTIN_VARS[e.name].lower(self, e)
         if isinstance(e, ast.Var):
             t = self.types[e]
@@ -357,6 +359,11 @@ class ProbeCodegen:
                 return self.b.zext(self.b.icmp_unsigned("==", v, ir.Constant(I64, 0)), I64)
             if e.op == "-":
                 return self.b.neg(v)
+            if e.op == "*":
+                slot = self.stack(8, "deref")
+                self.memset0(slot, 8)
+                self.helper(Helper.probe_read_kernel, slot, ir.Constant(I64, 8), self.b.inttoptr(v, I8P))
+                return self.b.load(self.b.bitcast(slot, I64.as_pointer()))
             return self.b.not_(v)
         if isinstance(e, ast.Binary):
             return self._binary(e)

@@ -190,7 +190,7 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None) -> ResourcePlan:
 
     printfs: dict[ast.Call, PrintfPlan] = {}
     for node in ast.walk(sema.program):
-        if isinstance(node, ast.Call) and node.name in ("printf", "system") and node in sema.types:
+        if isinstance(node, ast.Call) and node.name in ("printf", "system", "cat") and node in sema.types:
             offset = 8
             args = []
             for arg in node.args[1:]:
@@ -203,7 +203,7 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None) -> ResourcePlan:
             fmt = node.args[0].value.decode("utf-8", "surrogateescape")
             printfs[node] = PrintfPlan(len(printfs), fmt, tuple(args), _align(offset, 8), node.name)
     if ringbuf_pages is None:
-        prints = any(isinstance(n, ast.Call) and n.name in ("printf", "time", "print", "join", "system")
+        prints = any(isinstance(n, ast.Call) and n.name in ("printf", "time", "print", "join", "system", "cat")
                      for n in ast.walk(sema.program))
         ringbuf_pages = DEFAULT_RINGBUF_PAGES if prints else QUIET_RINGBUF_PAGES
     if ringbuf_pages < 1 or ringbuf_pages & (ringbuf_pages - 1):

@@ -9,6 +9,7 @@ at once, with spans, before any kernel work. The result is immutable: a TypeMap 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
@@ -19,7 +20,7 @@ from ..diagnostics import DiagnosticSink, did_you_mean
 from ..options import CompileOptions
 from ..probes import ProbeEnv, ResolvedProbe
 from ..source import Span
-from ..types import Agg, Args, Int, Ptr, Record, S64, Str, Sym, Tuple, Type, U64, Void, unify
+from ..types import Agg, Args, Int, Ptr, Record, S64, Str, Sym, Tuple, Type, U64, Void, unify, widen
 
 _ARITH = {"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"}
 _COMPARE = {"==", "!=", "<", ">", "<=", ">="}
@@ -74,6 +75,7 @@ class Checker:
         self._vars: dict[str, Type] = {}
         self._map_value_node: ast.Node | None = None
         self._loops = 0
+        self.enum_constants: dict[ast.Node, int] = {}
 
     # -- entry points --------------------------------------------------------------------
     def check_probe(self, probe: ast.Probe, resolved: ResolvedProbe) -> None:
@@ -189,14 +191,16 @@ class Checker:
             return None
         ts = [self.check(k) for k in ref.keys]
         for k, t in zip(ref.keys, ts):
-            if t is not None and not isinstance(t, (Int, Str, Sym)):
+            if t is not None and not isinstance(t, (Int, Str, Sym, Ptr)):
                 self.sink.error(k.span, f"a map key must be an integer, a string or a symbol, this is {t}")
                 return None
         if any(t is None for t in ts):
             return None
+        ts = [U64 if isinstance(t, Ptr) else widen(t) for t in ts]   # keyed by the address
         return ts[0] if len(ts) == 1 else Tuple(tuple(ts))
 
     def _define_map(self, ref: ast.MapRef, value_t: Type, value_span: Span) -> None:
+        value_t = widen(value_t)
         key_t = self._map_keys(ref)
         if ref.keys and key_t is None:
             return
@@ -239,6 +243,11 @@ class Checker:
             return S64 if isinstance(v, int) else Str(len(v) + 1)
         if isinstance(e, ast.Builtin):
             rec = BUILTIN_VARS.get(e.name)
+            if rec is None and e.name not in FUNCTIONS:
+                value = kernel_types.constant(e.name)
+                if value is not None:   # a kernel enumerator (BTF) or a well-known header macro
+                    self.enum_constants[e] = value
+                    return S64
             if rec is None:
                 hint = did_you_mean(e.name, list(BUILTIN_VARS))
                 if e.name in FUNCTIONS:
@@ -271,7 +280,12 @@ class Checker:
             t = self.check(e.operand)
             if t is None:
                 return None
-            if not isinstance(t, Int):
+            if not isinstance(t, (Int, Ptr)):
+                self.sink.error(e.span, f"'{e.op}' needs an integer, this is {t}")
+                return None
+            if e.op == "*":   # *addr: the 8 bytes at a kernel address
+                return S64
+            if isinstance(t, Ptr):
                 self.sink.error(e.span, f"'{e.op}' needs an integer, this is {t}")
                 return None
             return S64 if e.op in ("!", "-") else t
@@ -299,7 +313,8 @@ class Checker:
             if not isinstance(t, Int):
                 self.sink.error(e.span, f"only integers can be cast to {e.type_name}, this is {t}")
                 return None
-            return Int(64, not e.type_name.startswith("u"))  # computed in 64 bits after the cast
+            # computed in 64 bits; the width is kept for bswap()
+            return Int(int(e.type_name.lstrip("uint")), not e.type_name.startswith("u"))
         if isinstance(e, ast.Conditional):
             c = self.check(e.cond)
             if c is not None and not isinstance(c, Int):
@@ -387,12 +402,20 @@ class Checker:
         if field.size not in (1, 2, 4, 8):
             self.sink.error(e.name_span, f"field '{e.name}' ({field.c_decl}) of {field.size} bytes is not supported")
             return None
+        struct = re.match(r"(?:const\s+)?(struct|union)\s+(\w+)\s*\*\s*\w+$", field.c_decl)
+        if struct and field.pointer:   # `struct __kernel_timespec * rqtp`: followed through BTF
+            try:
+                return kernel_types.struct_pointer(struct.group(2), struct.group(1))
+            except (kernel_types.KernelTypeError, OSError, ValueError):
+                pass   # no BTF for it: an address, as any pointer
         return Int(64, field.signed or _c_signed(field.c_decl))
 
     def _binary(self, e: ast.Binary) -> Type | None:
         lt, rt = self.check(e.lhs), self.check(e.rhs)
         if lt is None or rt is None:
             return None
+        # a struct pointer is an address: it compares and computes as an unsigned integer
+        lt, rt = (U64 if isinstance(lt, Ptr) else lt), (U64 if isinstance(rt, Ptr) else rt)
         if e.op in ("==", "!=") and isinstance(lt, Str) and isinstance(rt, Str):
             return S64
         if not isinstance(lt, Int) or not isinstance(rt, Int):

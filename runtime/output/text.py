@@ -79,7 +79,7 @@ from typing import Any, Iterable, Sequence
 
 import struct
 
-from ..layout import (Avg, Histogram, IntType, KSym, KsymType, Lhist, MapMeta, ProbeType, Stack,
+from ..layout import (Avg, InetType, Histogram, IntType, KSym, KsymType, Lhist, MapMeta, ProbeType, Stack,
                       StackType, Stats, StrType, TupleType, Type, USym, UsymType, encode)
 from ..symbols import format_stack
 
@@ -155,7 +155,7 @@ def _key_order(t: Type | None, key: Any) -> Any:
     if isinstance(t, StackType):
         return ((key.stack_id & ((1 << 64) - 1), key.pid or 0) if isinstance(key, Stack)
                 else key)
-    if isinstance(t, ProbeType):
+    if isinstance(t, (ProbeType, InetType)):
         return key.encode("utf-8", "surrogateescape") if isinstance(key, str) else key
     if isinstance(t, IntType):
         return key & ((1 << (8 * t.size)) - 1)

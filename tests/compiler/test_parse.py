@@ -130,3 +130,20 @@ def test_casts_and_parentheses():
     assert isinstance(a.value, ast.Binary) and isinstance(a.value.lhs, ast.Cast)
     assert a.value.lhs.type_name == "uint8"
     assert isinstance(b.value, ast.Builtin)
+
+
+def test_preprocessor_directives():
+    from kt.compiler.parse import preprocess
+    text = ("#!/usr/bin/env bpftrace\n#include <linux/sched.h>\n#ifndef BPFTRACE_HAVE_BTF\nstruct x { int a; };\n"
+            "#else\n#define LIMIT 10\n#endif\n#define NAME \"n\"\nBEGIN { $a = LIMIT; $s = NAME; $t = \"LIMIT\"; }\n")
+    out = preprocess(text)
+    assert out.count("\n") == text.count("\n")            # lines stay where they were
+    assert "struct" not in out and "#" not in out
+    assert '$a = 10; $s = "n"; $t = "LIMIT";' in out      # not inside strings
+    (probe,) = p(text).probes
+    assert probe.body.stmts[0].value.value == 10
+
+
+def test_scientific_integer_literals():
+    (stmt,) = body("$x = 1e6")
+    assert stmt.value.value == 1_000_000

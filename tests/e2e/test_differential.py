@@ -70,6 +70,11 @@ CASES = {
         'BEGIN { $x = 300; $n = -1; @c[(uint8)$x, (int8)$x] = 1; @u = (uint32)$n; @s = (int16)65535; '
         '@w = (uint64)$n; printf("EV %lu %ld\\n", (uint32)$n, (int32)$n); exit(); }',
         None),
+    "ntop_bswap_cat": (
+        'BEGIN { printf("EV %s %s\\n", ntop(2, 0x0100007f), ntop(0x0100007f)); $x = (uint16)0x1234; '
+        'printf("EV %x %x %x\\n", bswap($x), bswap((uint32)0x12345678), bswap(0x1122334455667788)); '
+        '@[ntop(0x0100007f)] = count(); cat("/proc/sys/kernel/ostype"); exit(); }',
+        None),
     "printf_lines": (
         'tracepoint:syscalls:sys_enter_openat /pid == cpid && comm == "cat"/ { '
         'printf("EV %-8s|%5d|%-3d|%x|%s|%d\\n", comm, args->flags & 0xff, 7, 255, str(args->filename), args->dfd); }',
@@ -136,7 +141,7 @@ def _comparable(stdout: str) -> list:
     run: list[str] = []
     run_key = None
     for line in stdout.splitlines():
-        if line.startswith("EV ") or _HIST_ROW.match(line):
+        if line.startswith("EV ") or _HIST_ROW.match(line) or line == "Linux":
             items.append(line)
             continue
         m = _LINE.match(line)
