@@ -15,7 +15,7 @@ from llvmlite import ir
 
 from . import ast
 from .helpers import BPF_F_USER_STACK, TIME_EVENT_ID, Helper
-from .types import Agg, Args, Int, S64, Str, Sym, Type, U64, Void
+from .types import Agg, Args, Buf, Int, Ptr, S64, Str, Sym, Type, U64, Void
 
 if TYPE_CHECKING:  # pragma: no cover
     from .codegen.probe import ProbeCodegen
@@ -285,7 +285,9 @@ def _check_printf(checker: "Checker", call: ast.Call) -> Type | None:
     for want, arg, t in zip(wanted, args, arg_types):
         if t is None:
             continue
-        if want == "str" and not isinstance(t, (Str, Sym)):
+        if want == "buf" and not isinstance(t, Buf):
+            checker.sink.error(arg.span, f"%r, %rx and %rh print a buf(), this is {t}")
+        elif want == "str" and not isinstance(t, (Str, Sym)):
             checker.sink.error(arg.span, f"%s needs a string, this is {t}",
                                "use str() to read a string from a pointer" if isinstance(t, Int) else "")
         elif want == "int" and not isinstance(t, Int):
@@ -669,6 +671,51 @@ def _check_cat(checker: "Checker", call: ast.Call) -> Type | None:
     return _check_printf(checker, call)
 
 
+BUF_MAX = 64   # bytes buf() reads at most (bpftrace 0.17: BPFTRACE_STRLEN, 64)
+
+
+def _check_buf(checker: "Checker", call: ast.Call) -> Type | None:
+    """buf(ptr, n): n bytes at ptr (at most 64), printed by printf's %r, %rx, %rh."""
+    if not _check_arity(checker, call, 1, 2):
+        return None
+    types = [checker.check(a) for a in call.args]
+    if any(t is None for t in types):
+        return None
+    if isinstance(types[0], Str):   # a string value: its bytes
+        if len(call.args) == 2 and not isinstance(call.args[1], ast.IntLit):
+            checker.sink.error(call.args[1].span, "buf() of a string needs a literal length")
+            return None
+        n = call.args[1].value if len(call.args) == 2 else types[0].size
+        return Buf(max(1, min(n, types[0].size, BUF_MAX)))
+    if not isinstance(types[0], (Int, Ptr)) or len(call.args) != 2 or not isinstance(types[1], Int):
+        checker.sink.error(call.span, "buf() takes an address and a length: buf(ptr, n)")
+        return None
+    if isinstance(call.args[1], ast.IntLit):
+        return Buf(max(1, min(call.args[1].value, BUF_MAX)))
+    return Buf(BUF_MAX)
+
+
+def _lower_buf(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
+    b = cg.b
+    cap = cg.types[call].capacity
+    out = cg.stack(8 + cap, "buf")
+    cg.memset0(out, 8 + cap)
+    data = cg.offset(out, 8)
+    src_t = cg.types[call.args[0]]
+    if isinstance(src_t, Str):
+        b.store(ir.Constant(I64, cap), b.bitcast(out, I64.as_pointer()))
+        cg.memcpy(data, cg.expr(call.args[0]), cap)
+        return out
+    ptr = b.inttoptr(cg.expr(call.args[0]), cg.stack(8).type)
+    n = cg.expr(call.args[1])
+    # at most `cap` bytes: the verifier needs the size bounded
+    length = b.select(b.icmp_unsigned(">", n, ir.Constant(I64, cap)), ir.Constant(I64, cap), n)
+    b.store(length, b.bitcast(out, I64.as_pointer()))
+    with b.if_then(b.icmp_unsigned("!=", length, ir.Constant(I64, 0))):
+        cg.helper(Helper.probe_read, data, length, ptr)
+    return out
+
+
 FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("printf", "print formatted text: printf(fmt, args...)", _check_printf, _lower_printf),
     Function("system", "run a shell command (needs --unsafe): system(fmt, args...)", _check_system, _lower_printf),
@@ -679,6 +726,7 @@ FUNCTIONS: dict[str, Function] = {f.name: f for f in (
     Function("delete", "remove one element of a map: delete(@name[key])", _check_delete, _lower_delete),
     Function("clear", "remove every element of a map: clear(@name)", _check_whole_map, _lower_map_event),
     Function("print", "print a map now: print(@name[, top[, div]])", _check_print, _lower_print),
+    Function("buf", "bytes from memory, for printf's %r/%rx/%rh: buf(ptr, n)", _check_buf, _lower_buf),
     Function("ntop", "an IP address as text: ntop([family, ]addr)", _check_ntop, _lower_ntop),
     Function("bswap", "reverse the bytes of an integer (of its width)", _check_bswap, _lower_bswap),
     Function("cat", "print a file: cat(fmt, args...)", _check_cat, _lower_printf),

@@ -93,6 +93,23 @@ class Sym:
 
 
 @dataclass(frozen=True, slots=True)
+class Buf:
+    """buf(ptr, n): up to `capacity` bytes read from memory, with their length: {u64 len; data}."""
+    capacity: int
+
+    @property
+    def size(self) -> int:
+        return 8 + self.capacity
+
+    @property
+    def align(self) -> int:
+        return 8
+
+    def __str__(self) -> str:
+        return f"buffer[{self.capacity}]"
+
+
+@dataclass(frozen=True, slots=True)
 class Ptr:
     """A pointer to a kernel struct or union described by BTF: `->` reads its members."""
     btf_id: int
@@ -153,7 +170,7 @@ class Agg:
         return f"{self.kind}({', '.join(map(str, self.params))})"
 
 
-Type = Int | Str | Tuple | Sym | Ptr | Record | Void | Args | Agg
+Type = Int | Str | Tuple | Sym | Buf | Ptr | Record | Void | Args | Agg
 
 U64 = Int(64, False)
 S64 = Int(64, True)
@@ -189,6 +206,8 @@ def unify(a: Type, b: Type) -> Type | None:
         return None if any(p is None for p in parts) else Tuple(tuple(parts))
     if isinstance(a, (Sym, Ptr)) and a == b:
         return a
+    if isinstance(a, Buf) and isinstance(b, Buf):
+        return Buf(max(a.capacity, b.capacity))
     if isinstance(a, Ptr) and isinstance(b, Int) or isinstance(a, Int) and isinstance(b, Ptr):
         return Int(64, False)
     if isinstance(a, Agg) and isinstance(b, Agg) and a.kind == b.kind and a.params == b.params:
@@ -201,6 +220,8 @@ def to_json(t: Type) -> dict:
         return {"kind": "int", "size": t.size, "signed": t.signed}
     if isinstance(t, Str):
         return {"kind": "str", "size": t.size}
+    if isinstance(t, Buf):
+        return {"kind": "buf", "size": t.size}
     if isinstance(t, Ptr):  # stored and printed as the address
         return {"kind": "int", "size": 8, "signed": False}
     if isinstance(t, Sym):

@@ -97,6 +97,15 @@ class KsymType:
 
 
 @dataclass(frozen=True, slots=True)
+class BufType:
+    """buf(): {u64 length; `size - 8` bytes}; decodes to the `length` bytes."""
+    size: int
+
+    def __str__(self) -> str:
+        return "buf"
+
+
+@dataclass(frozen=True, slots=True)
 class InetType:
     """ntop(): {u64 address family; 16 bytes of address}, printed as inet_ntop(3) does."""
     size: int = 24
@@ -256,6 +265,8 @@ def type_from_json(d: Mapping[str, Any]) -> Type:
             return t
         if kind == "inet":
             return InetType()
+        if kind == "buf":
+            return BufType(size if size is not None else 72)
         if kind == "func":
             return ProbeType(8 if size is None else size, "func")
         cls = _SYMBOLIC[kind]
@@ -274,7 +285,7 @@ def type_from_json(d: Mapping[str, Any]) -> Type:
 
 
 _SYMBOLIC: dict[str, Any] = {"ksym": KsymType, "usym": UsymType, "probe": ProbeType, "func": ProbeType,
-                              "inet": InetType,
+                              "inet": InetType, "buf": BufType,
                               "kstack": StackType, "ustack": StackType}
 
 
@@ -316,6 +327,9 @@ def decode(t: Type, buf: bytes | bytearray | memoryview, offset: int = 0,
     if isinstance(t, TupleType):
         return tuple(decode(f, buf, offset + o, ctx) for o, f in t.fields)
     c = ctx if ctx is not None else _NO_CONTEXT
+    if isinstance(t, BufType):
+        length = min(int.from_bytes(buf[offset:offset + 8], "little"), t.size - 8)
+        return bytes(buf[offset + 8:offset + 8 + length])
     if isinstance(t, InetType):
         family = int.from_bytes(buf[offset:offset + 8], "little")
         raw = bytes(buf[offset + 8:offset + 24])

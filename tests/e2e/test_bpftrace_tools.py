@@ -21,7 +21,6 @@ NOT_HERE = {
     "sslsnoop.bt": "this libcrypto has no rsa_ossl_public_encrypt",
     "threadsnoop.bt": "pthread_create moved from libpthread into libc",
     "runqlen.bt": "declares a C struct (kt has no C parser)",
-    "undump.bt": "uses buf(), not implemented yet",
 }
 TOOLS = sorted(p for p in Path("/usr/sbin").glob("*.bt") if p.name not in NOT_HERE)
 

@@ -75,6 +75,9 @@ CASES = {
         'printf("EV %x %x %x\\n", bswap($x), bswap((uint32)0x12345678), bswap(0x1122334455667788)); '
         '@[ntop(0x0100007f)] = count(); cat("/proc/sys/kernel/ostype"); exit(); }',
         None),
+    "buf_formats": (
+        'BEGIN { $s = "hi\\nthere"; printf("EV %r|%rx|%rh\\n", buf($s, 5), buf($s, 3), buf($s, 2)); exit(); }',
+        None),
     "printf_lines": (
         'tracepoint:syscalls:sys_enter_openat /pid == cpid && comm == "cat"/ { '
         'printf("EV %-8s|%5d|%-3d|%x|%s|%d\\n", comm, args->flags & 0xff, 7, 255, str(args->filename), args->dfd); }',
