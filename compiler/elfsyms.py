@@ -52,7 +52,7 @@ ET_DYN = 3
 DEBUG_ROOT = "/usr/lib/debug"
 
 
-class ElfSymbolError(Exception):
+class ElfSymbolError(ValueError):
     """A file is not a readable ELF file, or holds no such symbol/address."""
 
 
@@ -222,7 +222,8 @@ class _ElfInfo:
     debuglink: tuple[str, int] | None   # (file name, crc32)
 
 
-def _identity(path: str) -> tuple:
+def file_identity(path: str) -> tuple:
+    """What a cache of a file's contents is keyed by: a changed file is read again."""
     try:
         st = os.stat(path)
     except OSError as e:
@@ -231,7 +232,7 @@ def _identity(path: str) -> tuple:
 
 
 def _read_elf(path: str) -> _ElfInfo:
-    return _read_elf_cached(path, _identity(path))
+    return _read_elf_cached(path, file_identity(path))
 
 
 @functools.lru_cache(maxsize=64)
@@ -307,7 +308,7 @@ def elf_type(path: str) -> int:
 def function_symbols(path: str) -> list[Symbol]:
     """The defined functions (STT_FUNC, STT_GNU_IFUNC) of .symtab and .dynsym, one per
     (name, address), ordered by address then name."""
-    return list(_function_symbols(path, _identity(path)))
+    return list(_function_symbols(path, file_identity(path)))
 
 
 @functools.lru_cache(maxsize=64)
@@ -440,7 +441,7 @@ def symbol_table_lookup(table: Sequence[tuple[int, int, str]], starts: Sequence[
 def symbolize(path: str, vaddr: int) -> tuple[str, int] | None:
     """(symbol, offset) of virtual address `vaddr` in `path` (st_value space, not a runtime
     address), or None when no symbol covers it."""
-    table = _symtable(path, _identity(path))
+    table = _symtable(path, file_identity(path))
     return symbol_table_lookup(table.syms, table.starts, vaddr)
 
 
@@ -503,7 +504,7 @@ def ld_so_cache(path: str = "/etc/ld.so.cache") -> list[tuple[str, str]]:
     """(soname, path) of every native 64-bit library in ld.so.cache, in cache order (what
     `ldconfig -p` lists); [] when the cache is missing or unreadable."""
     try:
-        return list(_ld_so_cache(path, _identity(path)))
+        return list(_ld_so_cache(path, file_identity(path)))
     except (ElfSymbolError, OSError, struct.error, ValueError):
         return []
 

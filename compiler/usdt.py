@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
-from .elfsyms import ElfSymbolError, file_offset
+from .elfsyms import ElfSymbolError, file_identity, file_offset
 
 __all__ = [
     "UsdtArg", "UsdtProbe", "UsdtError", "PT_REGS_OFFSET", "REG64",
@@ -304,17 +304,9 @@ class _Load:
     flags: int
 
 
-def _identity(path: str) -> tuple:
-    try:
-        st = os.stat(path)
-    except OSError as e:
-        raise UsdtError(f"cannot read {path}: {e.strerror}") from None
-    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
-
-
 def usdt_probes(path: str) -> list[UsdtProbe]:
     """Every SDT probe of the ELF file `path`, in note order ([] when it has none)."""
-    return list(_probes(path, _identity(path)))
+    return list(_probes(path, file_identity(path)))
 
 
 def find_usdt(path: str, provider_glob: str, name_glob: str) -> list[UsdtProbe]:

@@ -181,3 +181,10 @@ def test_kernel_struct_mistakes_are_diagnostics():
     assert r.rc == 1 and "struct task_struct has no member 'comn'" in r.err and "did you mean 'comm'?" in r.err
     r = run_kt("-e", "BEGIN { $t = (struct task_strct *)curtask; }")
     assert r.rc == 1 and "no struct 'task_strct' in the kernel's BTF" in r.err
+
+
+def test_a_binary_that_is_not_elf_is_a_diagnostic():
+    r = run_kt("-e", "uprobe:/etc/hostname:foo { }")
+    assert r.rc == 1 and "/etc/hostname is not a valid ELF file" in r.err and "Traceback" not in r.err
+    r = run_kt("-e", "usdt:/etc/hostname:foo { }")
+    assert r.rc == 1 and "/etc/hostname is not a valid ELF file" in r.err and "Traceback" not in r.err
