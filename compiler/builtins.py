@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Callable
 from llvmlite import ir
 
 from . import ast
-from .helpers import BPF_F_USER_STACK, TIME_EVENT_ID, Helper
+from .events import EventId
+from .helpers import BPF_F_USER_STACK, Helper
 from .types import Agg, Args, Buf, Int, Ptr, S64, Str, Sym, Type, U64, Void
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -369,7 +370,7 @@ def _check_str(checker: "Checker", call: ast.Call) -> Type | None:
         if not isinstance(n, ast.IntLit) or n.value <= 0:
             checker.sink.error(n.span, "str()'s length must be a positive integer literal")
             return None
-        size = min(n.value + 1, STRLEN) if n.value < STRLEN else STRLEN
+        size = min(n.value + 1, STRLEN)
     if isinstance(t, Str):
         return Str(min(t.size, size)) if len(call.args) == 2 else t
     if not isinstance(t, Int):
@@ -582,7 +583,7 @@ def _check_time(checker: "Checker", call: ast.Call) -> Type | None:
 
 
 def _lower_time(cg: "ProbeCodegen", call: ast.Call) -> None:
-    cg.emit_words(TIME_EVENT_ID, cg.plan.time_formats[call])
+    cg.emit_words(EventId.TIME, cg.plan.time_formats[call])
     return None
 
 

@@ -31,8 +31,6 @@ class Helper(IntEnum):
 # map_update_elem flags
 BPF_ANY = 0
 BPF_NOEXIST = 1
-# Event id of time(): {u64 id; u64 index into .kt.meta "time_formats"} (docs/object-format.md).
-TIME_EVENT_ID = 30004
 DEFAULT_TIME_FORMAT = "%H:%M:%S\n"
 
 # get_stackid flags

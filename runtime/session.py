@@ -24,6 +24,7 @@ from typing import BinaryIO
 
 from .attach import Links
 from .attach.special import run_once
+from ..compiler.events import JOIN_HEADER, EventId
 from ..compiler.printf_format import parse_format
 from .attach.by_kind import ATTACH, AttachContext
 from .events import RingBuffer
@@ -37,13 +38,6 @@ from .symbols import value_context
 from .sys.constants import AttachType
 from .sys.syscall import SyscallError
 
-EXIT_EVENT_ID = 30000
-CLEAR_EVENT_ID = 30001
-ZERO_EVENT_ID = 30002
-PRINT_EVENT_ID = 30003
-TIME_EVENT_ID = 30004
-JOIN_EVENT_ID = 30005
-JOIN_HEADER = struct.Struct("<QQQ")
 VERIFIER_TAIL_LINES = 12
 _ID = struct.Struct("<Q")
 
@@ -261,21 +255,19 @@ class Session:
             if self._exit_requested:
                 continue
             (event_id,) = _ID.unpack_from(rec, 0)
-            if event_id == EXIT_EVENT_ID:
+            if event_id == EventId.EXIT:
                 self._exit_requested = True
-            elif event_id in (CLEAR_EVENT_ID, ZERO_EVENT_ID, PRINT_EVENT_ID):
-                if out:  # keep the order of output and map changes
-                    self.out.write(b"".join(out))
-                    out.clear()
+            elif event_id in (EventId.CLEAR, EventId.ZERO, EventId.PRINT):
+                self._flush(out)  # keep the order of output and map changes
                 self._map_event(obj, event_id, rec)
-            elif event_id == JOIN_EVENT_ID:
+            elif event_id == EventId.JOIN:
                 _, delim, count = JOIN_HEADER.unpack_from(rec, 0)
                 arg_size = obj.meta["join_arg_size"]
                 parts = [bytes(rec[JOIN_HEADER.size + i * arg_size:JOIN_HEADER.size + (i + 1) * arg_size]).split(b"\0", 1)[0]
                          for i in range(count)]
                 joined = obj.meta["join_delims"][delim].encode("utf-8", "surrogateescape").join(parts)
                 out.append(json_output.join(joined).encode() if self.json else joined + b"\n")
-            elif event_id == TIME_EVENT_ID:
+            elif event_id == EventId.TIME:
                 fmt = obj.meta["time_formats"][_ID.unpack_from(rec, 8)[0]]
                 text = time.strftime(fmt, time.localtime())
                 out.append((json_output.time(text) if self.json else text).encode("utf-8", "surrogateescape"))
@@ -290,10 +282,15 @@ class Session:
                 if self.json:
                     text = json_output.printf(text.decode("utf-8", "replace")).encode()
                 out.append(text)
+        self._flush(out)
+        self._report_lost(obj)
+
+    def _flush(self, out: list) -> None:
+        """Write the output gathered so far (one write per batch of events)."""
         if out:
             self.out.write(b"".join(out))
-            self.out.flush()
-        self._report_lost(obj)
+            out.clear()
+        self.out.flush()
 
     @staticmethod
     def _read_file(path: bytes) -> bytes:
@@ -306,10 +303,7 @@ class Session:
 
     def _run_system(self, out: list, command: bytes) -> None:
         """system(): run the command with the shell, its output in order with the trace's."""
-        if out:
-            self.out.write(b"".join(out))
-            out.clear()
-        self.out.flush()
+        self._flush(out)
         done = subprocess.run(command.decode("utf-8", "surrogateescape"), shell=True,
                               stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
         self.out.write(done.stdout)
@@ -320,7 +314,7 @@ class Session:
         div) prints it now."""
         index = _ID.unpack_from(rec, 8)[0]
         kmap = obj.maps[obj.meta["maps"][index]["bpf_name"]]
-        if event_id == PRINT_EVENT_ID:
+        if event_id == EventId.PRINT:
             top, div = struct.unpack_from("<QQ", rec, 16)
             mm = map_meta_from_json(obj.meta["maps"][index])
             entries = self._map_entries(obj, mm)
@@ -329,7 +323,7 @@ class Session:
             self.out.write(text.encode("utf-8", "surrogateescape"))
             self.out.flush()
             return
-        if event_id == CLEAR_EVENT_ID:
+        if event_id == EventId.CLEAR:
             kmap.clear()
             return
         for key, value in kmap.items():

@@ -13,7 +13,8 @@ from .. import ast, kernel_types
 from ..builtins import BUILTIN_VARS, FUNCTIONS
 from ..helpers import Helper
 from ..options import CompileOptions
-from ..passes.resources import EVENTS_MAP, EXIT_EVENT_ID, JOIN_EVENT_ID, JOIN_RECORD_HEADER, LOST_MAP, MAP_EVENT_IDS, SCRATCH_MAP, STACK_RECORD_MAX, ResourcePlan
+from ..events import JOIN_HEADER, MAP_EVENTS, EventId
+from ..passes.resources import EVENTS_MAP, LOST_MAP, SCRATCH_MAP, STACK_RECORD_MAX, ResourcePlan
 from ..passes.semantic import Semantics, positional_value
 from ..probes import ResolvedProbe
 from ..types import Int, Ptr, Record, Str, Type, is_word
@@ -190,7 +191,7 @@ class ProbeCodegen:
 
     def emit_map_event(self, action: str, map_name: str, *extra: int) -> None:
         """{u64 id; u64 map index; u64 extra...}: user space acts on the map in event order."""
-        self.emit_words(MAP_EVENT_IDS[action], self.plan.map_index(map_name), *extra)
+        self.emit_words(MAP_EVENTS[action], self.plan.map_index(map_name), *extra)
 
     def emit_words(self, *words: int) -> None:
         """An event record of constant u64 words (the first is the event id)."""
@@ -209,12 +210,12 @@ class ProbeCodegen:
     def emit_join(self, call: ast.Call, nargs: int, arg_size: int) -> None:
         """join(argv): read up to nargs strings of a NULL-terminated char *[] into one event."""
         b = self.b
-        size = JOIN_RECORD_HEADER + nargs * arg_size
+        size = JOIN_HEADER.size + nargs * arg_size
         rec = self._scratch_record()
         with b.if_then(b.icmp_unsigned("!=", rec, ir.Constant(I8P, None))):
-            self.memset0(rec, JOIN_RECORD_HEADER)
+            self.memset0(rec, JOIN_HEADER.size)
             rec64 = b.bitcast(rec, I64.as_pointer())
-            b.store(ir.Constant(I64, JOIN_EVENT_ID), rec64)
+            b.store(ir.Constant(I64, EventId.JOIN), rec64)
             b.store(ir.Constant(I64, self.plan.join_delims[call]), b.gep(rec64, [ir.Constant(I32, 1)]))
             count = b.gep(rec64, [ir.Constant(I32, 2)])
             argv = self.expr(call.args[0])
@@ -227,7 +228,7 @@ class ProbeCodegen:
                     self.helper(Helper.probe_read, slot, ir.Constant(I64, 8), src)
                     arg = b.load(b.bitcast(slot, I64.as_pointer()))
                     with b.if_then(b.icmp_unsigned("!=", arg, ir.Constant(I64, 0))):
-                        dst = self.offset(rec, JOIN_RECORD_HEADER + i * arg_size)
+                        dst = self.offset(rec, JOIN_HEADER.size + i * arg_size)
                         self.memset0(dst, arg_size)
                         self.helper(Helper.probe_read_str, dst, ir.Constant(I64, arg_size), b.inttoptr(arg, I8P))
                         b.store(ir.Constant(I64, i + 1), count)
@@ -235,7 +236,7 @@ class ProbeCodegen:
 
     def emit_exit(self) -> None:
         rec = self.stack(8, "exit")
-        self.b.store(ir.Constant(I64, EXIT_EVENT_ID), self.b.bitcast(rec, I64.as_pointer()))
+        self.b.store(ir.Constant(I64, EventId.EXIT), self.b.bitcast(rec, I64.as_pointer()))
         self.emit_event(rec, 8)
 
     # ---- statements ----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from .. import ast
+from ..events import JOIN_HEADER
 from ..options import DEFAULT_RINGBUF_PAGES, QUIET_RINGBUF_PAGES
 from ..types import Agg, Int, Str, Sym, Tuple, Type, U64, to_json
 from .semantic import Semantics
@@ -25,11 +26,6 @@ STACKS_MAP = "kt_stacks"
 STACK_DEPTH = 127            # frames per stack (PERF_MAX_STACK_DEPTH)
 # Event records larger than this are built in a per-CPU scratch map, not on the stack.
 STACK_RECORD_MAX = 128
-EXIT_EVENT_ID = 30000
-JOIN_EVENT_ID = 30005
-JOIN_RECORD_HEADER = 24    # {u64 id; u64 delimiter index; u64 count} then the strings
-# Map events: {u64 id; u64 map index in .kt.meta "maps"}; user space acts on the map.
-MAP_EVENT_IDS = {"clear": 30001, "zero": 30002, "print": 30003}
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +94,7 @@ class ResourcePlan:
         from ..builtins import JOIN_ARG_SIZE, JOIN_ARGS
         big = [p.size for p in self.printfs.values() if p.size > STACK_RECORD_MAX]
         if self.join_delims:
-            big.append(JOIN_RECORD_HEADER + JOIN_ARGS * JOIN_ARG_SIZE)
+            big.append(JOIN_HEADER.size + JOIN_ARGS * JOIN_ARG_SIZE)
         return max(big, default=0)
 
     def to_meta(self, sema: Semantics, source_name: str) -> dict:
