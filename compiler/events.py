@@ -18,9 +18,12 @@ class EventId(IntEnum):
     PRINT = 30003    # {id; map index; top; div}
     TIME = 30004     # {id; index into time_formats}
     JOIN = 30005     # {id; index into join_delims; count} then `count` strings
+    PRINT_VALUE = 30006  # {id; index into print_values} then the value's bytes at offset 16
 
 
 # The map actions by the name of the function that sends them.
 MAP_EVENTS = {"clear": EventId.CLEAR, "zero": EventId.ZERO, "print": EventId.PRINT}
 
 JOIN_HEADER = struct.Struct("<QQQ")   # id, delimiter index, count
+JOIN_ARGS = 16        # bpftrace 0.17 joins at most 16 arguments
+JOIN_ARG_SIZE = 256   # bytes read of each (0.17 reads 1024; kt keeps events small)

@@ -13,6 +13,10 @@ from typing import Callable
 DEFAULT_RINGBUF_PAGES = 2048
 QUIET_RINGBUF_PAGES = 16
 
+# Bytes of a string read by str() and of tracepoint string fields: bpftrace 0.17's default
+# BPFTRACE_STRLEN.
+STRLEN = 64
+
 
 @dataclass(frozen=True, slots=True)
 class CompileOptions:

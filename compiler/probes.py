@@ -3,7 +3,7 @@
 Everything that differs between probe kinds lives in its record: the names users write, how an
 attach point is resolved and validated, the ELF section (which fixes the BPF program type, see
 docs/object-format.md), what the runtime needs to attach it, and how the program reads its
-context (`ctx`: where arg0..argN, retval and `args` come from). No other module asks "is this
+context (compiler/contexts.py: where arg0..argN, retval and `args` come from). No other module asks "is this
 a kprobe?".
 """
 
@@ -16,20 +16,10 @@ from typing import Callable
 
 from . import ast
 from .diagnostics import DiagnosticSink, did_you_mean
-from .tracepoints import TracepointFormat, TracepointNotFound, all_tracepoints, read_format
+from .contexts import NO_CONTEXT, ArgsArrayContext, FuncArg, ProbeContext, RegsContext, TracepointContext, UsdtContext
+from .tracepoints import TracepointNotFound, all_tracepoints, read_format
 
 _GLOB = re.compile(r"[*?\[]")
-
-
-@dataclass(frozen=True, slots=True)
-class FuncArg:
-    """One argument of a kfunc (from kernel BTF): its index in the u64 ctx array and type."""
-    name: str
-    index: int
-    size: int
-    signed: bool
-    pointer: bool
-    type_id: int = 0   # its BTF type: a pointer to a struct becomes a `->`-able Ptr
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +33,8 @@ class ResolvedProbe:
     # One name per target (cookie i): what `probe` and `func` print.
     probe_names: tuple[str, ...] = ()
     func_names: tuple[str, ...] = ()
-    # How the program reads its context: "none" (BEGIN/END), "tracepoint" (the record),
-    # "pt_regs" (kprobe, uprobe, perf_event), "u64_array" (rawtracepoint, kfunc).
-    ctx: str = "none"
-    retprobe: bool = False
-    tracepoint: TracepointFormat | None = None
-    func_args: tuple[FuncArg, ...] = ()             # kfunc/kretfunc: `args->name`
-    retval_index: int = -1                          # kretfunc: ctx[nargs] is the return value
-    usdt_args: tuple = ()                           # usdt: per target, its argument specs (None:
-                                                    # a spec kt cannot read), and its pc
+    # What the program's context holds and how argN, retval and args are read from it.
+    context: ProbeContext = NO_CONTEXT
 
     @property
     def multi(self) -> bool:
@@ -113,7 +96,7 @@ def _tracepoint_probe(env: ProbeEnv, cat: str, name: str) -> ResolvedProbe:
     fmt = read_format(env.tracefs, cat, name)
     full = f"tracepoint:{cat}:{name}"
     return ResolvedProbe("tracepoint", full, f"tracepoint/{cat}/{name}", f"{cat}:{name}",
-                         {"category": cat, "name": name}, (full,), (), "tracepoint", tracepoint=fmt)
+                         {"category": cat, "name": name}, (full,), (), TracepointContext(fmt))
 
 
 # ---- kprobe / kretprobe --------------------------------------------------------------------
@@ -162,7 +145,7 @@ def _resolve_kprobe(retprobe: bool):
         section = f"{kind}/{func}" + (f"+{offset}" if offset else "")
         return [ResolvedProbe(kind, f"{kind}:{spec}", section, spec,
                               {"funcs": funcs, "offset": offset, "retprobe": retprobe},
-                              names, tuple(funcs), "pt_regs", retprobe)]
+                              names, tuple(funcs), RegsContext("kernel", retprobe))]
     return resolve
 
 
@@ -205,7 +188,7 @@ def _resolve_uprobe(retprobe: bool):
         return [ResolvedProbe(kind, f"{kind}:{path}:{func}", f"{kind}/{path}:{func}", f"{path}:{func}",
                               {"path": path, "targets": [{"func": f, "offset": o} for f, o in targets],
                                "retprobe": retprobe},
-                              names, tuple(f for f, _ in targets), "pt_regs", retprobe)]
+                              names, tuple(f for f, _ in targets), RegsContext("user", retprobe))]
     return resolve
 
 
@@ -235,8 +218,8 @@ def _resolve_usdt(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
     label = f"usdt:{path}:{':'.join(rest)}"
     return [ResolvedProbe("usdt", label, f"usdt/{path}:{':'.join(rest)}", f"{path}:{':'.join(rest)}",
                           {"path": path, "targets": targets, "retprobe": False}, names,
-                          tuple(f"{s.provider}:{s.name}" for s in sites), "pt_regs",
-                          usdt_args=tuple((_site_args(s), s.pc) for s in sites))]
+                          tuple(f"{s.provider}:{s.name}" for s in sites),
+                          UsdtContext(tuple((_site_args(s), s.pc) for s in sites)))]
 
 
 def _site_args(site):
@@ -263,7 +246,7 @@ def _timer(kind: str):
             sink.error(ap.span, str(err))
             return None
         name = f"{kind}:{unit}:{count_text}"
-        return [ResolvedProbe(kind, name, "perf_event", name, event.attach(), (name,), (), "pt_regs")]
+        return [ResolvedProbe(kind, name, "perf_event", name, event.attach(), (name,), (), RegsContext())]
     return resolve
 
 
@@ -290,7 +273,7 @@ def _perf_counter(kind: str):
             sink.error(ap.span, str(err))
             return None
         name = f"{kind}:{':'.join(ap.parts)}"
-        return [ResolvedProbe(kind, name, "perf_event", name, event.attach(), (name,), (), "pt_regs")]
+        return [ResolvedProbe(kind, name, "perf_event", name, event.attach(), (name,), (), RegsContext())]
     return resolve
 
 
@@ -322,8 +305,8 @@ def _resolve_kfunc(retprobe: bool):
         nslots = sum(p.slots for p in params)
         section = f"{'fexit' if retprobe else 'fentry'}/{func}"
         name = f"{kind}:{func}"
-        return [ResolvedProbe(kind, name, section, func, {"func": func}, (name,), (func,), "u64_array",
-                              retprobe, func_args=args, retval_index=nslots if retprobe else -1)]
+        return [ResolvedProbe(kind, name, section, func, {"func": func}, (name,), (func,),
+                              ArgsArrayContext(args, nslots if retprobe else -1))]
     return resolve
 
 
@@ -335,7 +318,7 @@ def _resolve_rawtracepoint(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticS
     name = parts[-1]
     full = f"rawtracepoint:{name}"
     return [ResolvedProbe("rawtracepoint", full, f"raw_tp/{name}", name, {"name": name}, (full,), (),
-                          "u64_array")]
+                          ArgsArrayContext())]
 
 
 PROBE_KINDS: tuple[ProbeKind, ...] = (

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 from llvmlite import ir
 
 from ..helpers import BPF_ANY, BPF_NOEXIST, Helper
-from ..passes.resources import EVENTS_MAP, LOST_MAP, SCRATCH_MAP, MapPlan, stack_map_name
+from ..objects import EVENTS_MAP, LOST_MAP, SCRATCH_MAP, stack_map_name
+from ..passes.resources import MapPlan
 from ..types import Int, Str, Sym, Tuple, Type, is_word
 from .debuginfo import DebugInfo
 

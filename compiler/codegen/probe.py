@@ -14,7 +14,8 @@ from ..builtins import BUILTIN_VARS, FUNCTIONS
 from ..helpers import Helper
 from ..options import CompileOptions
 from ..events import JOIN_HEADER, MAP_EVENTS, EventId
-from ..passes.resources import EVENTS_MAP, LOST_MAP, SCRATCH_MAP, STACK_RECORD_MAX, ResourcePlan
+from ..objects import EVENTS_MAP, LOST_MAP, SCRATCH_MAP, STACK_RECORD_MAX
+from ..passes.resources import ResourcePlan
 from ..passes.semantic import Semantics, positional_value
 from ..probes import ResolvedProbe
 from ..types import Int, Ptr, Record, Str, Type, is_word
@@ -234,6 +235,10 @@ class ProbeCodegen:
                         b.store(ir.Constant(I64, i + 1), count)
             self.emit_event(rec, size)
 
+    def delete_element(self, ref: ast.MapRef) -> None:
+        plan = self.plan.maps[ref.name]
+        self.helper(Helper.map_delete_elem, self.map_ptr(plan.bpf_name), maps.build_key(self, plan, ref.keys))
+
     def emit_exit(self) -> None:
         rec = self.stack(8, "exit")
         self.b.store(ir.Constant(I64, EventId.EXIT), self.b.bitcast(rec, I64.as_pointer()))
@@ -413,34 +418,7 @@ class ProbeCodegen:
         base_t = self.types[e.base]
         if isinstance(base_t, (Ptr, Record)):
             return self._kernel_member(e, base_t)
-        if self.resolved.tracepoint is None:  # a kfunc argument: ctx is an array of u64
-            arg = next(a for a in self.resolved.func_args if a.name == e.name)
-            raw = self.ctx_u64(8 * arg.index)
-            if arg.size >= 8 or arg.pointer:
-                return raw
-            narrow = self.b.trunc(raw, ir.IntType(arg.size * 8))
-            return self.b.sext(narrow, I64) if self.types[e].signed else self.b.zext(narrow, I64)
-        fmt = self.resolved.tracepoint
-        f = fmt.fields.get(e.name) or fmt.common[e.name]
-        base = self.expr(e.base)
-        if f.char_array:
-            buf = self.stack(f.char_array, e.name)
-            self.memcpy(buf, self.offset(base, f.offset), f.char_array)
-            return buf
-        if f.data_loc:
-            loc = self.b.load(self.b.bitcast(self.offset(base, f.offset), I32.as_pointer()))
-            off = self.b.zext(self.b.and_(loc, ir.Constant(I32, 0xFFFF)), I64)
-            size = self.types[e].size
-            buf = self.stack(size, e.name)
-            self.memset0(buf, size)
-            src = self.b.gep(base, [off])
-            self.helper(Helper.probe_read_kernel_str, buf, ir.Constant(I64, size), src)
-            return buf
-        int_t = ir.IntType(f.size * 8)
-        raw = self.b.load(self.b.bitcast(self.offset(base, f.offset), int_t.as_pointer()))
-        if f.size == 8:
-            return raw
-        return self.b.sext(raw, I64) if self.types[e].signed else self.b.zext(raw, I64)
+        return self.resolved.context.lower_field(self, e)
 
     def _kernel_member(self, e: ast.Field, base_t) -> ir.Value:
         """p->member: kernel memory is read with bpf_probe_read_kernel (it may fault)."""
@@ -462,51 +440,6 @@ class ProbeCodegen:
             return raw
         signed = isinstance(acc.type, Int) and acc.type.signed
         return self.b.sext(raw, I64) if signed else self.b.zext(raw, I64)
-
-    def usdt_arg(self, index: int) -> ir.Value:
-        """A USDT argument: each site says where it is (a register, a constant, memory). With
-        several sites the attach cookie picks the site's spec."""
-        specs = [(site[index], pc) for site, pc in self.resolved.usdt_args]
-        if len(specs) == 1:
-            return self._usdt_value(*specs[0])
-        # Every site's value is computed, then the cookie selects one: no branches, because the
-        # verifier wants context loads at constant offsets and LLVM merges branchy ones.
-        cookie = self.helper(Helper.get_attach_cookie, self.ctx)
-        result = ir.Constant(I64, 0)
-        for site, (spec, pc) in enumerate(specs):
-            chosen = self.b.icmp_unsigned("==", cookie, ir.Constant(I64, site))
-            result = self.b.select(chosen, self._usdt_value(spec, pc), result)
-        return result
-
-    def _usdt_value(self, spec, pc: int) -> ir.Value:
-        from ..usdt import PT_REGS_OFFSET
-
-        mask = 0xFFFFFFFFFFFFFFFF
-        if spec.kind == "imm":
-            return ir.Constant(I64, spec.value & mask)
-        if spec.kind == "reg":
-            raw = self.ctx_u64(PT_REGS_OFFSET[spec.reg])
-        else:  # memory: disp(%reg[,%index,scale]) or a global symbol(%rip), in the traced process
-            if spec.symbol:
-                # The symbol's run-time address: the load bias (where the site really is, the
-                # uprobe's ip minus the int3, against its link-time pc) plus its link-time address.
-                ip = self.ctx_u64(PT_REGS_OFFSET["rip"])
-                addr = self.b.add(ip, ir.Constant(I64, (spec.symbol_vaddr + spec.value - pc - 1) & mask))
-            elif spec.reg:
-                addr = self.b.add(self.ctx_u64(PT_REGS_OFFSET[spec.reg]), ir.Constant(I64, spec.value & mask))
-            else:
-                addr = ir.Constant(I64, spec.value & mask)
-            if spec.index_reg:
-                idx = self.ctx_u64(PT_REGS_OFFSET[spec.index_reg])
-                addr = self.b.add(addr, self.b.mul(idx, ir.Constant(I64, spec.scale)))
-            slot = self.stack(8, "usdt_mem")
-            self.memset0(slot, 8)
-            self.helper(Helper.probe_read_user, slot, ir.Constant(I64, spec.size), self.b.inttoptr(addr, I8P))
-            raw = self.b.load(self.b.bitcast(slot, I64.as_pointer()))
-        if spec.size == 8:
-            return raw
-        narrow = self.b.trunc(raw, ir.IntType(spec.size * 8))
-        return self.b.sext(narrow, I64) if spec.signed else self.b.zext(narrow, I64)
 
     def _binary(self, e: ast.Binary) -> ir.Value:
         lt, rt = self.types[e.lhs], self.types[e.rhs]

@@ -12,20 +12,14 @@ from types import MappingProxyType
 from typing import Mapping
 
 from .. import ast
-from ..events import JOIN_HEADER
+from ..events import JOIN_ARG_SIZE, JOIN_ARGS, JOIN_HEADER
+from ..objects import EVENTS_MAP, LOST_MAP, STACK_RECORD_MAX, stack_map_name
 from ..options import DEFAULT_RINGBUF_PAGES, QUIET_RINGBUF_PAGES
 from ..types import Agg, Int, Str, Sym, Tuple, Type, U64, to_json
 from .semantic import Semantics
 
 MAX_MAP_ENTRIES = 4096      # bpftrace 0.17's BPFTRACE_MAP_KEYS_MAX
 PAGE_SIZE = 4096
-EVENTS_MAP = "kt_events"
-LOST_MAP = "kt_lost"
-SCRATCH_MAP = "kt_scratch"
-STACKS_MAP = "kt_stacks"
-STACK_DEPTH = 127            # frames per stack (PERF_MAX_STACK_DEPTH)
-# Event records larger than this are built in a per-CPU scratch map, not on the stack.
-STACK_RECORD_MAX = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +85,6 @@ class ResourcePlan:
     @property
     def scratch_size(self) -> int:
         """Bytes of the per-CPU scratch record (0: no record needs it)."""
-        from ..builtins import JOIN_ARG_SIZE, JOIN_ARGS
         big = [p.size for p in self.printfs.values() if p.size > STACK_RECORD_MAX]
         if self.join_delims:
             big.append(JOIN_HEADER.size + JOIN_ARGS * JOIN_ARG_SIZE)
@@ -119,7 +112,6 @@ class ResourcePlan:
             ],
         }
         if self.join_delims:
-            from ..builtins import JOIN_ARG_SIZE
             meta["join_arg_size"] = JOIN_ARG_SIZE
             meta["join_delims"] = [c.args[1].value.decode("utf-8", "surrogateescape") if len(c.args) > 1 else " "
                                    for c, _ in sorted(self.join_delims.items(), key=lambda kv: kv[1])]
@@ -147,12 +139,6 @@ def _map_meta(m: MapPlan) -> dict:
     if m.agg == "lhist":
         d["lhist"] = dict(zip(("min", "max", "step"), m.lhist))
     return d
-
-
-def stack_map_name(limit: int) -> str:
-    """The STACK_TRACE map of stacks cut at `limit` frames: get_stackid hashes what it stores,
-    so stacks of different depths cannot share a map."""
-    return STACKS_MAP if limit == STACK_DEPTH else f"{STACKS_MAP}_{limit}"
 
 
 def flat_probes(sema: Semantics) -> list:

@@ -9,7 +9,6 @@ at once, with spans, before any kernel work. The result is immutable: a TypeMap 
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
@@ -368,47 +367,7 @@ class Checker:
         if not isinstance(base_t, Args):
             self.sink.error(e.span, f"'{e.name}' is not a field of {base_t}")
             return None
-        probe = self.current_probe
-        if probe.tracepoint is None:
-            arg = next((a for a in probe.func_args if a.name == e.name), None)
-            if arg is None:
-                self.sink.error(e.name_span, f"{probe.target} has no argument '{e.name}'",
-                                did_you_mean(e.name, [a.name for a in probe.func_args]) or
-                                f"its arguments are: {', '.join(a.name for a in probe.func_args) or 'none'}")
-                return None
-            if arg.type_id:
-                try:
-                    t, _ = kernel_types.value_of(arg.type_id)
-                except kernel_types.KernelTypeError as err:
-                    self.sink.error(e.name_span, f"argument '{e.name}': {err}")
-                    return None
-                if isinstance(t, (Int, Ptr)):
-                    return t
-                self.sink.error(e.name_span, f"argument '{e.name}' ({t}) passed by value is not supported")
-                return None
-            return Int(64, arg.signed and not arg.pointer)
-        fmt = probe.tracepoint
-        field = fmt.fields.get(e.name) or fmt.common.get(e.name)
-        if field is None:
-            self.sink.error(e.name_span, f"tracepoint {fmt.category}:{fmt.name} has no field '{e.name}'",
-                            did_you_mean(e.name, list(fmt.fields)) or
-                            f"its fields are: {', '.join(fmt.fields) or 'none'}")
-            return None
-        if field.char_array:
-            return Str(field.char_array)
-        if field.data_loc:
-            from ..builtins import STRLEN
-            return Str(STRLEN)
-        if field.size not in (1, 2, 4, 8):
-            self.sink.error(e.name_span, f"field '{e.name}' ({field.c_decl}) of {field.size} bytes is not supported")
-            return None
-        struct = re.match(r"(?:const\s+)?(struct|union)\s+(\w+)\s*\*\s*\w+$", field.c_decl)
-        if struct and field.pointer:   # `struct __kernel_timespec * rqtp`: followed through BTF
-            try:
-                return kernel_types.struct_pointer(struct.group(2), struct.group(1))
-            except (kernel_types.KernelTypeError, OSError, ValueError):
-                pass   # no BTF for it: an address, as any pointer
-        return Int(64, field.signed or _c_signed(field.c_decl))
+        return self.current_probe.context.field_type(self, e)
 
     def _binary(self, e: ast.Binary) -> Type | None:
         lt, rt = self.check(e.lhs), self.check(e.rhs)
@@ -427,23 +386,6 @@ class Checker:
         if e.op in _COMPARE or e.op in _LOGIC:
             return S64
         return Int(64, lt.signed and rt.signed)
-
-
-_SIGNED_C = {"int", "long", "short", "char", "s8", "s16", "s32", "s64", "pid_t", "ssize_t", "loff_t",
-             "long long", "signed", "__s8", "__s16", "__s32", "__s64", "off_t", "time64_t", "clockid_t"}
-
-
-def _c_signed(decl: str) -> bool:
-    """Whether a tracefs declaration's C type is signed ('int dfd' is; 'unsigned int' is not).
-
-    The format's own 'signed' flag is 0 for syscall arguments widened to 8 bytes, but bpftrace
-    types them by their C declaration, so -100 (AT_FDCWD) prints as -100.
-    """
-    words = decl.replace("*", " * ").split()[:-1]
-    if "*" in words or "unsigned" in words:
-        return False
-    words = [w for w in words if w not in ("const", "volatile", "signed")] or ["int"]
-    return " ".join(words) in _SIGNED_C
 
 
 def _key_desc(t: Type | None) -> str:

@@ -1,0 +1,118 @@
+"""Map functions: the aggregations (count, sum, min, max, avg, stats, hist, lhist), whose
+lowering is the map update in codegen/maps.py because what they compute depends on the map they
+are assigned to, and delete(), clear(), zero()."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import ast
+from ..types import Agg, Int, Type, U64, Void
+from .records import Function, check_arity
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..codegen.probe import ProbeCodegen
+    from ..passes.semantic import Checker
+
+
+def _agg_value(checker: "Checker", call: ast.Call, kind: str, value) -> Type | None:
+    """The Agg an aggregation call makes: it must be the value of a map assignment, and what
+    it aggregates (`value`, None for count()) must be an integer."""
+    if not checker.in_map_assignment(call):
+        checker.sink.error(call.span, f"{kind}() can only be assigned to a map: @name[keys] = {kind}(...)")
+        return None
+    if value is None:
+        return Agg(kind, U64)
+    t = checker.check(value)
+    if t is None:
+        return None
+    if not isinstance(t, Int):
+        checker.sink.error(value.span, f"{kind}() needs an integer, this is {t}")
+        return None
+    return Agg(kind, Int(64, t.signed))
+
+
+def _check_agg(kind: str, nargs: int):
+    def check(checker: "Checker", call: ast.Call) -> Type | None:
+        if not check_arity(checker, call, nargs, nargs):
+            return None
+        return _agg_value(checker, call, kind, call.args[0] if nargs else None)
+    return check
+
+
+LHIST_MAX_BUCKETS = 1000
+
+
+def _check_lhist(checker: "Checker", call: ast.Call) -> Type | None:
+    """lhist(value, min, max, step): min, max and step are integer literals, max > min."""
+    if not check_arity(checker, call, 4, 4):
+        return None
+    agg = _agg_value(checker, call, "lhist", call.args[0])
+    if agg is None:
+        return None
+    params = []
+    for arg, what in zip(call.args[1:], ("min", "max", "step")):
+        if not isinstance(arg, ast.IntLit):
+            checker.sink.error(arg.span, f"lhist()'s {what} must be an integer literal")
+            return None
+        params.append(arg.value)
+    lo, hi, step = params
+    if lo < 0 or hi <= lo or step <= 0:
+        checker.sink.error(call.span, "lhist(value, min, max, step) needs 0 <= min < max and step > 0")
+        return None
+    if (hi - lo) // step > LHIST_MAX_BUCKETS:
+        checker.sink.error(call.span, f"lhist() with {(hi - lo) // step} buckets: at most {LHIST_MAX_BUCKETS}")
+        return None
+    return Agg("lhist", agg.value, params=(lo, hi, step))
+
+
+def _check_delete(checker: "Checker", call: ast.Call) -> Type | None:
+    if not check_arity(checker, call, 1, 1):
+        return None
+    target = call.args[0]
+    if not isinstance(target, ast.MapRef) or not target.keys:
+        checker.sink.error(target.span, "delete() takes one map element: delete(@name[key])")
+        return None
+    checker.check_map_element(target)
+    return Void()
+
+
+def _lower_delete(cg: "ProbeCodegen", call: ast.Call) -> None:
+    cg.delete_element(call.args[0])
+    return None
+
+
+def _check_whole_map(checker: "Checker", call: ast.Call) -> Type | None:
+    if not check_arity(checker, call, 1, 1):
+        return None
+    target = call.args[0]
+    if not isinstance(target, ast.MapRef) or target.keys:
+        checker.sink.error(target.span, f"{call.name}() takes a whole map: {call.name}(@name)")
+        return None
+    if target.name not in checker.maps:
+        checker.sink.error(target.span, f"map '{target.name}' is used but never assigned")
+        return None
+    return Void()
+
+
+def _lower_map_event(cg: "ProbeCodegen", call: ast.Call) -> None:
+    # The kernel has no helper that empties a whole map: user space does it when the event
+    # arrives (as bpftrace does), between the events before and after it.
+    cg.emit_map_event(call.name, call.args[0].name)
+    return None
+
+
+FUNCTIONS = (
+    Function("delete", "remove one element of a map: delete(@name[key])", _check_delete, _lower_delete),
+    Function("clear", "remove every element of a map: clear(@name)", _check_whole_map, _lower_map_event),
+    Function("zero", "set every value of a map to zero, keeping its keys: zero(@name)", _check_whole_map,
+             _lower_map_event),
+    Function("count", "count calls", _check_agg("count", 0), None, agg="count"),
+    Function("sum", "sum of the values", _check_agg("sum", 1), None, agg="sum"),
+    Function("min", "smallest value", _check_agg("min", 1), None, agg="min"),
+    Function("max", "largest value", _check_agg("max", 1), None, agg="max"),
+    Function("avg", "average of the values (integer)", _check_agg("avg", 1), None, agg="avg"),
+    Function("stats", "count, average and total of the values", _check_agg("stats", 1), None, agg="stats"),
+    Function("hist", "power-of-two histogram of the values", _check_agg("hist", 1), None, agg="hist"),
+    Function("lhist", "linear histogram: lhist(value, min, max, step)", _check_lhist, None, agg="lhist"),
+)

@@ -1,0 +1,196 @@
+"""Memory and values: str(), buf(), ntop(), bswap(), kaddr(): reading kernel and user memory and
+turning values into what printf and maps show."""
+
+from __future__ import annotations
+
+import socket
+from typing import TYPE_CHECKING
+
+from llvmlite import ir
+
+from .. import ast
+from ..helpers import Helper
+from ..options import STRLEN
+from ..types import Buf, Int, Ptr, Str, Sym, Type, U64
+from .records import Function, I64, check_arity, positional_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..codegen.probe import ProbeCodegen
+    from ..passes.semantic import Checker
+
+
+def _check_str(checker: "Checker", call: ast.Call) -> Type | None:
+    if not check_arity(checker, call, 1, 2):
+        return None
+    text = positional_text(checker, call.args[0])
+    if text is not None:
+        return Str(len(text) + 1)
+    t = checker.check(call.args[0])
+    size = STRLEN
+    if len(call.args) == 2:
+        n = call.args[1]
+        checker.check(n)
+        if not isinstance(n, ast.IntLit) or n.value <= 0:
+            checker.sink.error(n.span, "str()'s length must be a positive integer literal")
+            return None
+        size = min(n.value + 1, STRLEN)
+    if isinstance(t, Str):
+        return Str(min(t.size, size)) if len(call.args) == 2 else t
+    if not isinstance(t, Int):
+        if t is not None:
+            checker.sink.error(call.args[0].span, f"str() reads from a pointer or an integer address, not {t}")
+        return None
+    return Str(size)
+
+
+def _lower_str(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
+    size = cg.types[call].size
+    arg = call.args[0]
+    text = positional_text(cg, arg)
+    if text is not None:
+        return cg.const_str(text)
+    if isinstance(cg.types[arg], Str):
+        src = cg.expr(arg)
+        if cg.types[arg].size == size:
+            return src
+        buf = cg.stack(size, "str")
+        cg.memset0(buf, size)
+        cg.memcpy(buf, src, size - 1)
+        return buf
+    ptr = cg.expr(arg)
+    buf = cg.stack(size, "str")
+    cg.memset0(buf, size)
+    cg.helper(Helper.probe_read_str, buf, ir.Constant(I64, size), ptr)
+    return buf
+
+
+def _check_kaddr(checker: "Checker", call: ast.Call) -> Type | None:
+    if not check_arity(checker, call, 1, 1):
+        return None
+    arg = call.args[0]
+    if not isinstance(arg, ast.StrLit):
+        checker.sink.error(arg.span, "kaddr() takes a symbol name as a string literal: kaddr(\"jiffies\")")
+        return None
+    lookup = checker.options.kernel_symbol
+    if lookup is None:
+        checker.sink.error(arg.span, "kernel symbols are not readable here (/proc/kallsyms)")
+        return None
+    name = arg.value.decode("utf-8", "replace")
+    if lookup(name) is None:
+        checker.sink.error(arg.span, f"no kernel symbol '{name}' in /proc/kallsyms")
+        return None
+    return U64
+
+
+def _lower_kaddr(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
+    return ir.Constant(I64, cg.options.kernel_symbol(call.args[0].value.decode("utf-8", "replace")))
+
+
+def _check_ntop(checker: "Checker", call: ast.Call) -> Type | None:
+    """ntop([family, ]addr): an IPv4 address (an integer, or 4 bytes) or IPv6 (16 bytes)."""
+    if not check_arity(checker, call, 1, 2):
+        return None
+    types = [checker.check(a) for a in call.args]
+    if any(t is None for t in types):
+        return None
+    if len(types) == 2 and not isinstance(types[0], Int):
+        checker.sink.error(call.args[0].span, "ntop()'s family must be an integer (AF_INET, AF_INET6)")
+        return None
+    addr = types[-1]
+    if not isinstance(addr, Int) and not (isinstance(addr, Str) and addr.size in (4, 16)):
+        checker.sink.error(call.args[-1].span, f"ntop() needs an IPv4 address (an integer) or 4 or 16 bytes, this is {addr}")
+        return None
+    return Sym("inet")
+
+
+def _lower_ntop(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
+    b = cg.b
+    buf = cg.stack(24, "inet")
+    cg.memset0(buf, 24)
+    addr_node = call.args[-1]
+    addr_t = cg.types[addr_node]
+    if len(call.args) == 2:
+        family = cg.expr(call.args[0])
+    else:
+        family = ir.Constant(I64, socket.AF_INET6 if isinstance(addr_t, Str) and addr_t.size == 16 else socket.AF_INET)
+    b.store(family, b.bitcast(buf, I64.as_pointer()))
+    dst = cg.offset(buf, 8)
+    if isinstance(addr_t, Int):   # the address as it lies in memory (network order), 4 bytes
+        b.store(b.trunc(cg.expr(addr_node), ir.IntType(32)), b.bitcast(dst, ir.IntType(32).as_pointer()))
+    else:
+        cg.memcpy(dst, cg.expr(addr_node), addr_t.size)
+    return buf
+
+
+def _check_bswap(checker: "Checker", call: ast.Call) -> Type | None:
+    if not check_arity(checker, call, 1, 1):
+        return None
+    t = checker.check(call.args[0])
+    if t is not None and not isinstance(t, Int):
+        checker.sink.error(call.args[0].span, f"bswap() needs an integer, this is {t}")
+        return None
+    return None if t is None else Int(t.bits, False)
+
+
+def _lower_bswap(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
+    bits = cg.types[call].bits
+    v = cg.expr(call.args[0])
+    if bits == 8:
+        return cg.b.and_(v, ir.Constant(I64, 0xFF))
+    narrow = cg.b.trunc(v, ir.IntType(bits)) if bits < 64 else v
+    swapped = cg.b.bswap(narrow)
+    return cg.b.zext(swapped, I64) if bits < 64 else swapped
+
+
+BUF_MAX = 64   # bytes buf() reads at most (bpftrace 0.17: BPFTRACE_STRLEN, 64)
+
+
+def _check_buf(checker: "Checker", call: ast.Call) -> Type | None:
+    """buf(ptr, n): n bytes at ptr (at most 64), printed by printf's %r, %rx, %rh."""
+    if not check_arity(checker, call, 1, 2):
+        return None
+    types = [checker.check(a) for a in call.args]
+    if any(t is None for t in types):
+        return None
+    if isinstance(types[0], Str):   # a string value: its bytes
+        if len(call.args) == 2 and not isinstance(call.args[1], ast.IntLit):
+            checker.sink.error(call.args[1].span, "buf() of a string needs a literal length")
+            return None
+        n = call.args[1].value if len(call.args) == 2 else types[0].size
+        return Buf(max(1, min(n, types[0].size, BUF_MAX)))
+    if not isinstance(types[0], (Int, Ptr)) or len(call.args) != 2 or not isinstance(types[1], Int):
+        checker.sink.error(call.span, "buf() takes an address and a length: buf(ptr, n)")
+        return None
+    if isinstance(call.args[1], ast.IntLit):
+        return Buf(max(1, min(call.args[1].value, BUF_MAX)))
+    return Buf(BUF_MAX)
+
+
+def _lower_buf(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
+    b = cg.b
+    cap = cg.types[call].capacity
+    out = cg.stack(8 + cap, "buf")
+    cg.memset0(out, 8 + cap)
+    data = cg.offset(out, 8)
+    src_t = cg.types[call.args[0]]
+    if isinstance(src_t, Str):
+        b.store(ir.Constant(I64, cap), b.bitcast(out, I64.as_pointer()))
+        cg.memcpy(data, cg.expr(call.args[0]), cap)
+        return out
+    ptr = b.inttoptr(cg.expr(call.args[0]), cg.stack(8).type)
+    n = cg.expr(call.args[1])
+    # at most `cap` bytes: the verifier needs the size bounded
+    length = b.select(b.icmp_unsigned(">", n, ir.Constant(I64, cap)), ir.Constant(I64, cap), n)
+    b.store(length, b.bitcast(out, I64.as_pointer()))
+    with b.if_then(b.icmp_unsigned("!=", length, ir.Constant(I64, 0))):
+        cg.helper(Helper.probe_read, data, length, ptr)
+    return out
+
+
+FUNCTIONS = (
+    Function("str", "read a NUL-terminated string: str(ptr[, len])", _check_str, _lower_str),
+    Function("buf", "bytes from memory, for printf's %r/%rx/%rh: buf(ptr, n)", _check_buf, _lower_buf),
+    Function("ntop", "an IP address as text: ntop([family, ]addr)", _check_ntop, _lower_ntop),
+    Function("bswap", "reverse the bytes of an integer (of its width)", _check_bswap, _lower_bswap),
+    Function("kaddr", "the address of a kernel symbol: kaddr(\"name\")", _check_kaddr, _lower_kaddr),
+)

@@ -1,0 +1,185 @@
+"""Output and actions: printf(), system(), cat(), print(), time(), join(), exit(), signal().
+
+The kernel side only sends an event record (compiler/events.py); user space formats the text,
+runs the command or reads the file when the event arrives, in event order."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from llvmlite import ir
+
+from .. import ast
+from ..events import JOIN_ARG_SIZE, JOIN_ARGS, EventId
+from ..helpers import Helper
+from ..printf_format import FormatError, conversions
+from ..types import Buf, Int, Str, Sym, Type, Void
+from .records import Function, I64, check_arity, require_unsafe
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..codegen.probe import ProbeCodegen
+    from ..passes.semantic import Checker
+
+
+def _check_printf(checker: "Checker", call: ast.Call) -> Type | None:
+    if not call.args or not isinstance(call.args[0], ast.StrLit):
+        checker.sink.error(call.span, f"{call.name}() needs a string literal as its first argument")
+        for a in call.args:
+            checker.check(a)
+        return Void()
+    fmt_node = call.args[0]
+    try:
+        wanted = conversions(fmt_node.value.decode("utf-8", "surrogateescape"))
+    except FormatError as err:
+        checker.sink.error(fmt_node.span, f"invalid printf format: {err}")
+        return Void()
+    args = call.args[1:]
+    arg_types = [checker.check(a) for a in args]
+    if len(wanted) != len(args):
+        checker.sink.error(call.span, f"printf() format has {len(wanted)} conversion"
+                           f"{'s' if len(wanted) != 1 else ''} but {len(args)} argument"
+                           f"{'s were' if len(args) != 1 else ' was'} given")
+        return Void()
+    for want, arg, t in zip(wanted, args, arg_types):
+        if t is None:
+            continue
+        if want == "buf" and not isinstance(t, Buf):
+            checker.sink.error(arg.span, f"%r, %rx and %rh print a buf(), this is {t}")
+        elif want == "str" and not isinstance(t, (Str, Sym)):
+            checker.sink.error(arg.span, f"%s needs a string, this is {t}",
+                               "use str() to read a string from a pointer" if isinstance(t, Int) else "")
+        elif want == "int" and not isinstance(t, Int):
+            checker.sink.error(arg.span, f"this conversion needs an integer, this is {t}")
+    return Void()
+
+
+def _check_system(checker: "Checker", call: ast.Call) -> Type | None:
+    """system(fmt, args...): run a shell command (formatted like printf) in user space."""
+    _check_printf(checker, call)
+    require_unsafe(checker, call)
+    return Void()
+
+
+def _lower_printf(cg: "ProbeCodegen", call: ast.Call) -> None:
+    cg.emit_printf(call)
+    return None
+
+
+SIGNALS = {"SIGHUP": 1, "SIGINT": 2, "SIGQUIT": 3, "SIGILL": 4, "SIGTRAP": 5, "SIGABRT": 6, "SIGBUS": 7,
+           "SIGFPE": 8, "SIGKILL": 9, "SIGUSR1": 10, "SIGSEGV": 11, "SIGUSR2": 12, "SIGPIPE": 13,
+           "SIGALRM": 14, "SIGTERM": 15, "SIGCHLD": 17, "SIGCONT": 18, "SIGSTOP": 19, "SIGTSTP": 20}
+
+
+def _signal_number(node) -> int | None:
+    if isinstance(node, ast.IntLit):
+        return node.value if 1 <= node.value <= 64 else None
+    if isinstance(node, ast.StrLit):
+        name = node.value.decode().upper()
+        return SIGNALS.get(name) or SIGNALS.get("SIG" + name)
+    return None
+
+
+def _check_signal(checker: "Checker", call: ast.Call) -> Type | None:
+    """signal(SIG): send a signal to the current task (bpf_send_signal, 5.3+)."""
+    if not check_arity(checker, call, 1, 1):
+        return None
+    if _signal_number(call.args[0]) is None:
+        checker.sink.error(call.args[0].span, "signal() takes a signal number (1-64) or name (\"SIGKILL\", \"KILL\")")
+        return None
+    if checker.current_probe.context.kind == "none":
+        checker.sink.error(call.span, f"signal() in {checker.current_probe.name} would signal kt itself")
+        return None
+    require_unsafe(checker, call)
+    return Void()
+
+
+def _lower_signal(cg: "ProbeCodegen", call: ast.Call) -> None:
+    cg.helper(Helper.send_signal, ir.Constant(I64, _signal_number(call.args[0])))
+    return None
+
+
+def _check_exit(checker: "Checker", call: ast.Call) -> Type | None:
+    check_arity(checker, call, 0, 0)
+    return Void()
+
+
+def _lower_exit(cg: "ProbeCodegen", call: ast.Call) -> None:
+    cg.emit_exit()
+    return None
+
+
+def _check_print(checker: "Checker", call: ast.Call) -> Type | None:
+    """print(@m[, top[, div]]): print a map now; top keeps the largest entries, div divides."""
+    if not check_arity(checker, call, 1, 3):
+        return None
+    target = call.args[0]
+    if not isinstance(target, ast.MapRef) or target.keys:
+        checker.sink.error(target.span, "print() takes a whole map: print(@name[, top[, div]])",
+                           "printing other values is not supported yet: use printf()")
+        return None
+    if target.name not in checker.maps:
+        checker.sink.error(target.span, f"map '{target.name}' is used but never assigned")
+        return None
+    for arg in call.args[1:]:
+        if not isinstance(arg, ast.IntLit) or arg.value < 0:
+            checker.sink.error(arg.span, "print()'s top and div must be non-negative integer literals")
+            return None
+    return Void()
+
+
+def _lower_print(cg: "ProbeCodegen", call: ast.Call) -> None:
+    top, div = ([a.value for a in call.args[1:]] + [0, 0])[:2]
+    cg.emit_map_event("print", call.args[0].name, top, div)
+    return None
+
+
+def _check_time(checker: "Checker", call: ast.Call) -> Type | None:
+    """time([fmt]): print the wall-clock time with strftime(3) in user space."""
+    if not check_arity(checker, call, 0, 1):
+        return None
+    if call.args and not isinstance(call.args[0], ast.StrLit):
+        checker.sink.error(call.args[0].span, "time() takes a strftime format as a string literal")
+        return None
+    return Void()
+
+
+def _lower_time(cg: "ProbeCodegen", call: ast.Call) -> None:
+    cg.emit_words(EventId.TIME, cg.plan.time_formats[call])
+    return None
+
+
+def _check_join(checker: "Checker", call: ast.Call) -> Type | None:
+    """join(argv[, delim]): print a NULL-terminated array of strings (execve's argv)."""
+    if not check_arity(checker, call, 1, 2):
+        return None
+    t = checker.check(call.args[0])
+    if t is not None and not isinstance(t, Int):
+        checker.sink.error(call.args[0].span, f"join() needs the address of a char *[] array, this is {t}")
+        return None
+    if len(call.args) == 2 and not isinstance(call.args[1], ast.StrLit):
+        checker.sink.error(call.args[1].span, "join()'s delimiter must be a string literal")
+        return None
+    return Void()
+
+
+def _lower_join(cg: "ProbeCodegen", call: ast.Call) -> None:
+    cg.emit_join(call, JOIN_ARGS, JOIN_ARG_SIZE)
+    return None
+
+
+def _check_cat(checker: "Checker", call: ast.Call) -> Type | None:
+    """cat(fmt, args...): print a file's contents (the path formatted like printf)."""
+    return _check_printf(checker, call)
+
+
+FUNCTIONS = (
+    Function("printf", "print formatted text: printf(fmt, args...)", _check_printf, _lower_printf),
+    Function("system", "run a shell command (needs --unsafe): system(fmt, args...)", _check_system, _lower_printf),
+    Function("cat", "print a file: cat(fmt, args...)", _check_cat, _lower_printf),
+    Function("signal", "send a signal to the current task (needs --unsafe): signal(SIG)", _check_signal,
+             _lower_signal),
+    Function("exit", "end the trace: print maps and exit", _check_exit, _lower_exit),
+    Function("print", "print a map now: print(@name[, top[, div]])", _check_print, _lower_print),
+    Function("join", "print an array of strings: join(argv[, delim])", _check_join, _lower_join),
+    Function("time", "print the time: time([strftime format]), default \"%H:%M:%S\\n\"", _check_time, _lower_time),
+)

@@ -1,0 +1,118 @@
+"""Builtin variables: who is running (pid, comm, ...), when (nsecs, elapsed), where (cpu) and
+what the probe sees (argN, retval, args: asked of the probe's context, compiler/contexts.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from llvmlite import ir
+
+from .. import ast
+from ..helpers import Helper
+from ..types import Str, Sym, Type, U64
+from .records import BuiltinVar, I64, fixed
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..codegen.probe import ProbeCodegen
+    from ..passes.semantic import Checker
+
+
+def _pid_tgid(cg: "ProbeCodegen") -> ir.Value:
+    return cg.helper(Helper.get_current_pid_tgid)
+
+
+def _uid_gid(cg: "ProbeCodegen") -> ir.Value:
+    return cg.helper(Helper.get_current_uid_gid)
+
+
+def _lower_comm(cg: "ProbeCodegen", node) -> ir.Value:
+    buf = cg.stack(16, "comm")
+    cg.memset0(buf, 16)
+    cg.helper(Helper.get_current_comm, buf, ir.Constant(I64, 16))
+    return buf
+
+
+def _args_type(checker: "Checker", node: ast.Builtin) -> Type | None:
+    return checker.current_probe.context.args_type(checker, node)
+
+
+def _lower_args(cg: "ProbeCodegen", node) -> ir.Value:
+    return cg.ctx
+
+
+def _arg_type(index: int):
+    def type_rule(checker: "Checker", node: ast.Builtin) -> Type | None:
+        return checker.current_probe.context.arg_type(checker, node, index)
+    return type_rule
+
+
+def _lower_arg(index: int):
+    def lower(cg: "ProbeCodegen", node) -> ir.Value:
+        return cg.resolved.context.lower_arg(cg, index)
+    return lower
+
+
+def _retval_type(checker: "Checker", node: ast.Builtin) -> Type | None:
+    return checker.current_probe.context.retval_type(checker, node)
+
+
+def _lower_retval(cg: "ProbeCodegen", node) -> ir.Value:
+    return cg.resolved.context.lower_retval(cg)
+
+
+def _name_index_type(what: str):
+    def type_rule(checker: "Checker", node: ast.Builtin) -> Type | None:
+        probe = checker.current_probe
+        if what == "func" and not probe.func_names:
+            checker.sink.error(node.span, f"'func' is not available in {probe.name}",
+                               "func names the traced function of a kprobe, uprobe or kfunc")
+            return None
+        return Sym(what)
+    return type_rule
+
+
+def _lower_name_index(cg: "ProbeCodegen", node) -> ir.Value:
+    # Index into .kt.meta's probe_names/func_names: this program's first target plus the
+    # attach cookie when the program serves several targets (a wildcard).
+    base = ir.Constant(I64, cg.probe_base)
+    if not cg.resolved.multi:
+        return base
+    return cg.b.add(base, cg.helper(Helper.get_attach_cookie, cg.ctx))
+
+
+def _lower_elapsed(cg: "ProbeCodegen", node) -> ir.Value:
+    now = cg.helper(Helper.ktime_get_ns)
+    return cg.b.sub(now, ir.Constant(I64, cg.options.start_ns))
+
+
+VARIABLES = (
+    BuiltinVar("pid", "process id (thread group id) of the current task", fixed(U64),
+               lambda cg, n: cg.b.lshr(_pid_tgid(cg), ir.Constant(I64, 32))),
+    BuiltinVar("tid", "thread id of the current task", fixed(U64),
+               lambda cg, n: cg.b.and_(_pid_tgid(cg), ir.Constant(I64, 0xFFFFFFFF))),
+    BuiltinVar("uid", "user id of the current task", fixed(U64),
+               lambda cg, n: cg.b.and_(_uid_gid(cg), ir.Constant(I64, 0xFFFFFFFF))),
+    BuiltinVar("gid", "group id of the current task", fixed(U64),
+               lambda cg, n: cg.b.lshr(_uid_gid(cg), ir.Constant(I64, 32))),
+    BuiltinVar("comm", "name of the current task (16 bytes)", fixed(Str(16)), _lower_comm),
+    BuiltinVar("nsecs", "nanoseconds since boot (CLOCK_MONOTONIC)", fixed(U64),
+               lambda cg, n: cg.helper(Helper.ktime_get_ns)),
+    BuiltinVar("elapsed", "nanoseconds since kt started", fixed(U64), _lower_elapsed),
+    BuiltinVar("cpu", "the CPU the probe runs on", fixed(U64),
+               lambda cg, n: cg.helper(Helper.get_smp_processor_id)),
+    BuiltinVar("rand", "a pseudo-random 32-bit number", fixed(U64),
+               lambda cg, n: cg.helper(Helper.get_prandom_u32)),
+    BuiltinVar("cgroup", "the current task's cgroup v2 id", fixed(U64),
+               lambda cg, n: cg.helper(Helper.get_current_cgroup_id)),
+    BuiltinVar("curtask", "address of the current task_struct", fixed(U64),
+               lambda cg, n: cg.helper(Helper.get_current_task)),
+    BuiltinVar("cpid", "pid of the child started with -c (0 without -c)", fixed(U64),
+               lambda cg, n: ir.Constant(I64, cg.options.cpid)),
+    BuiltinVar("args", "the tracepoint's record or the kfunc's arguments: args->field or args.field",
+               _args_type, _lower_args),
+    *(BuiltinVar(f"arg{i}", f"argument {i} of the probed function (kprobe, uprobe, rawtracepoint, kfunc)",
+                 _arg_type(i), _lower_arg(i)) for i in range(6)),
+    BuiltinVar("retval", "the return value (kretprobe, uretprobe, kretfunc)", _retval_type, _lower_retval),
+    BuiltinVar("func", "the traced function's name", _name_index_type("func"), _lower_name_index),
+    BuiltinVar("probe", "the probe's full name", _name_index_type("probe"), _lower_name_index),
+)

@@ -1,0 +1,22 @@
+"""The kernel objects every kt program shares, by name and size: the event ring buffer, the
+lost-event counter, the per-CPU scratch record and the stack maps.
+
+Why a module of its own: codegen references these maps, the resource plan writes their names
+into `.kt.meta`, and builtins (stacks) pick one by depth; the names belong to none of them.
+"""
+
+from __future__ import annotations
+
+EVENTS_MAP = "kt_events"     # RINGBUF: every event record
+LOST_MAP = "kt_lost"         # ARRAY[1] of u64: records the ring buffer refused
+SCRATCH_MAP = "kt_scratch"   # PERCPU_ARRAY[1]: event records too large for the BPF stack
+STACKS_MAP = "kt_stacks"     # STACK_TRACE: kstack/ustack ids
+STACK_DEPTH = 127            # frames per stack (PERF_MAX_STACK_DEPTH)
+# Event records larger than this are built in the scratch map, not on the 512-byte stack.
+STACK_RECORD_MAX = 128
+
+
+def stack_map_name(limit: int) -> str:
+    """The STACK_TRACE map of stacks cut at `limit` frames: get_stackid hashes what it stores,
+    so stacks of different depths cannot share a map."""
+    return STACKS_MAP if limit == STACK_DEPTH else f"{STACKS_MAP}_{limit}"
