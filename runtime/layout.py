@@ -5,16 +5,10 @@ Why a module: the compiler decides every layout and writes it into `.kt.meta`
 with bpf() and printf records read from the ring buffer — and nothing else in the runtime should
 know how. Everything here is pure: bytes in, Python values out.
 
-Decoded values:
-- `IntType`  -> `int` (sign per the type; little-endian),
-- `StrType`  -> `bytes` up to the first NUL (or all `size` bytes when there is none), the way
-  bpftrace 0.17 reads a string (`strnlen(p, size)`),
-- `TupleType` -> `tuple` of the decoded fields, in field order,
-- `KsymType` -> `KSym`, `UsymType` -> `USym`, `StackType` (kstack/ustack) -> `Stack`: the raw
-  address/stack id with the text to print, resolved at decode time through a `DecodeContext`
-  (kt.runtime.symbols.ValueContext reads /proc/kallsyms, the process's mappings and the
-  STACK_TRACE map); without a context addresses print as hex and stacks as unreadable,
-- `ProbeType` -> `str`, the probe's name from the meta's `probe_names` (through the context).
+The value types themselves (int, str, tuple, array, record, ksym, usym, stacks, probe) and
+their decode/encode are kt.runtime.values; this module builds maps and printf records from
+them and re-exports those names, so `from kt.runtime.layout import IntType, decode` keeps
+working.
 
 Per-CPU aggregations are reduced by `reduce_percpu` following the agg table of
 docs/object-format.md; hist()/lhist() maps, whose entries span one BPF key per bucket, are
@@ -23,368 +17,33 @@ grouped by `group_buckets` (`map_entries` does either, for any map).
 
 from __future__ import annotations
 
-import socket
-
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Protocol, Union
+from typing import Any, Iterable, Mapping
+
+from .values import (
+    STACK_LIMIT, STACK_MODES, ArrayType, ArrayValue, Bits, BufType, DecodeContext, InetType,
+    IntType, KSym, KsymType, ProbeType, RecordField, RecordType, RecordValue, Stack, StackType,
+    StrType, TupleType, Type, USym, UsymType, Value, decode, encode, required, type_from_json,
+    type_to_json,
+)
 
 __all__ = [
-    "IntType", "StrType", "TupleType", "KsymType", "UsymType", "StackType", "ProbeType",
-    "Type", "Value", "KSym", "USym", "Stack", "DecodeContext", "STACK_LIMIT",
-    "type_from_json", "type_to_json", "decode", "encode",
+    # re-exported from kt.runtime.values
+    "IntType", "StrType", "TupleType", "ArrayType", "RecordType", "RecordField", "Bits",
+    "KsymType", "UsymType", "StackType", "ProbeType", "InetType", "BufType",
+    "Type", "Value", "KSym", "USym", "Stack", "ArrayValue", "RecordValue", "DecodeContext",
+    "STACK_LIMIT", "STACK_MODES", "type_from_json", "type_to_json", "decode", "encode",
+    # maps and printf records
     "AGGS", "HIST_AGGS", "HIST_MAX_INDEX", "Lhist", "MapMeta", "map_meta_from_json", "PrintfMeta",
     "Avg", "Stats", "Histogram", "reduce_percpu", "split_percpu", "percpu_value_size",
     "hist_buckets", "group_buckets", "map_entries",
 ]
 
-_INT_SIZES = (1, 2, 4, 8)
 _U64 = (1 << 64) - 1
 
 
-@dataclass(frozen=True, slots=True)
-class IntType:
-    size: int        # bytes: 1, 2, 4 or 8
-    signed: bool
-
-    def __post_init__(self) -> None:
-        if self.size not in _INT_SIZES:
-            raise ValueError(f"integer size must be one of {_INT_SIZES}, not {self.size}")
-
-    def __str__(self) -> str:
-        return f"{'' if self.signed else 'u'}int{self.size * 8}"
-
-
-@dataclass(frozen=True, slots=True)
-class StrType:
-    size: int        # bytes, NUL included when the string is shorter
-
-    def __post_init__(self) -> None:
-        if self.size <= 0:
-            raise ValueError(f"string size must be positive, not {self.size}")
-
-    def __str__(self) -> str:
-        return f"string[{self.size}]"
-
-
-@dataclass(frozen=True, slots=True)
-class TupleType:
-    size: int
-    fields: tuple[tuple[int, "Type"], ...]   # (offset, type), in order
-
-    def __post_init__(self) -> None:
-        end = 0
-        for off, t in self.fields:
-            if off < end:
-                raise ValueError(f"tuple field at offset {off} overlaps the previous field")
-            end = off + t.size
-        if end > self.size:
-            raise ValueError(f"tuple fields end at {end}, past the tuple size {self.size}")
-
-    def __str__(self) -> str:
-        return "(" + ", ".join(str(t) for _, t in self.fields) + ")"
-
-
-@dataclass(frozen=True, slots=True)
-class KsymType:
-    """ksym(addr): a u64 kernel address."""
-    size: int = 8
-
-    def __post_init__(self) -> None:
-        _fixed_size("ksym", self.size, 8)
-
-    def __str__(self) -> str:
-        return "ksym"
-
-
-@dataclass(frozen=True, slots=True)
-class BufType:
-    """buf(): {u64 length; `size - 8` bytes}; decodes to the `length` bytes."""
-    size: int
-
-    def __str__(self) -> str:
-        return "buf"
-
-
-@dataclass(frozen=True, slots=True)
-class InetType:
-    """ntop(): {u64 address family; 16 bytes of address}, printed as inet_ntop(3) does."""
-    size: int = 24
-
-    def __post_init__(self) -> None:
-        _fixed_size("inet", self.size, 24)
-
-    def __str__(self) -> str:
-        return "inet"
-
-
-@dataclass(frozen=True, slots=True)
-class UsymType:
-    """usym(addr): {u64 addr; u64 pid}."""
-    size: int = 16
-
-    def __post_init__(self) -> None:
-        _fixed_size("usym", self.size, 16)
-
-    def __str__(self) -> str:
-        return "usym"
-
-
-STACK_LIMIT = 127          # frames in a kt_stacks value (PERF_MAX_STACK_DEPTH)
-STACK_MODES = ("bpftrace", "perf")
-
-
-@dataclass(frozen=True, slots=True)
-class StackType:
-    """kstack: {s64 stack id}; ustack: {s64 stack id; u64 pid}. `mode` is bpftrace's stack
-    mode (`ustack(perf)`), `limit` the frame count asked for (`kstack(3)`)."""
-    user: bool
-    mode: str = "bpftrace"
-    limit: int = STACK_LIMIT
-
-    def __post_init__(self) -> None:
-        if self.mode not in STACK_MODES:
-            raise ValueError(f"stack mode must be one of {STACK_MODES}, not {self.mode!r}")
-        if not 1 <= self.limit <= STACK_LIMIT:
-            raise ValueError(f"stack limit must be 1..{STACK_LIMIT}, not {self.limit}")
-
-    @property
-    def size(self) -> int:
-        return 16 if self.user else 8
-
-    def __str__(self) -> str:
-        return "ustack" if self.user else "kstack"
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeType:
-    """probe (or func): a u64 index into the meta's `probe_names` (or `func_names`)."""
-    size: int = 8
-    names: str = "probe"   # "probe" | "func": which list the index reads
-
-    def __post_init__(self) -> None:
-        _fixed_size(self.names, self.size, 8)
-
-    def __str__(self) -> str:
-        return self.names
-
-
-def _fixed_size(kind: str, size: int, want: int) -> None:
-    if size != want:
-        raise ValueError(f"{kind} values are {want} bytes, not {size}")
-
-
-Type = Union[IntType, StrType, TupleType, KsymType, UsymType, StackType, ProbeType, InetType]
-
-
-@dataclass(frozen=True, slots=True)
-class KSym:
-    """A decoded ksym(): the address and what bpftrace prints for it (`vfs_read`, `0x11`)."""
-    addr: int
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class USym:
-    """A decoded usym(): address, process and the printed symbol (`malloc`, `0x7f3a...`)."""
-    addr: int
-    pid: int
-    text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Stack:
-    """A decoded kstack/ustack. `frames` are (address, printed symbol) up to the first zero
-    address, or None when the stack id could not be read (bpftrace prints nothing then)."""
-    user: bool
-    stack_id: int
-    pid: int | None
-    frames: tuple[tuple[int, str], ...] | None
-    mode: str = "bpftrace"
-
-
-Value = Union[int, bytes, tuple, KSym, USym, Stack, str]
-
-
-class DecodeContext(Protocol):
-    """What decode() asks about symbolic values; kt.runtime.symbols.ValueContext is the real
-    one (it reads the kernel and /proc, which this module never does)."""
-
-    def ksym(self, addr: int) -> KSym: ...
-    def usym(self, addr: int, pid: int) -> USym: ...
-    def stack(self, user: bool, stack_id: int, pid: int | None, mode: str, limit: int) -> Stack: ...
-    def probe(self, index: int) -> str: ...
-
-
-def _hex(addr: int) -> str:
-    return "0" if addr == 0 else f"0x{addr:x}"
-
-
-class _NoContext:
-    """decode() without a context: hex addresses, unreadable stacks, probe numbers."""
-
-    def ksym(self, addr: int) -> KSym:
-        return KSym(addr, _hex(addr))
-
-    def usym(self, addr: int, pid: int) -> USym:
-        return USym(addr, pid, _hex(addr))
-
-    def stack(self, user: bool, stack_id: int, pid: int | None, mode: str, limit: int) -> Stack:
-        return Stack(user, stack_id, pid, None, mode)
-
-    def probe(self, index: int) -> str:
-        return f"<probe {index}>"
-
-
-_NO_CONTEXT = _NoContext()
-
-
-def _req(d: Mapping[str, Any], key: str, kind: type, what: str) -> Any:
-    if not isinstance(d, Mapping) or key not in d:
-        raise ValueError(f"{what}: missing '{key}'")
-    v = d[key]
-    # bool is an int subclass; keep "size": true out
-    if not isinstance(v, kind) or (kind is int and isinstance(v, bool)):
-        raise ValueError(f"{what}: '{key}' must be {kind.__name__}, not {type(v).__name__}")
-    return v
-
-
-def type_from_json(d: Mapping[str, Any]) -> Type:
-    """Parse a `.kt.meta` type object; ValueError on anything malformed."""
-    kind = _req(d, "kind", str, "type")
-    if kind in _SYMBOLIC:
-        # the size is implied by the kind; when given it must agree
-        size = _req(d, "size", int, f"{kind} type") if "size" in d else None
-        if kind in ("kstack", "ustack"):
-            mode = d.get("mode", "bpftrace")
-            limit = d.get("limit", STACK_LIMIT)
-            if not isinstance(mode, str) or not isinstance(limit, int) or isinstance(limit, bool):
-                raise ValueError(f"{kind} type: 'mode' must be str and 'limit' int")
-            t: Type = StackType(kind == "ustack", mode, limit)
-            if size is not None and size != t.size:
-                raise ValueError(f"{kind} values are {t.size} bytes, not {size}")
-            return t
-        if kind == "inet":
-            return InetType()
-        if kind == "buf":
-            return BufType(size if size is not None else 72)
-        if kind == "func":
-            return ProbeType(8 if size is None else size, "func")
-        cls = _SYMBOLIC[kind]
-        return cls() if size is None else cls(size)
-    size = _req(d, "size", int, f"{kind} type")
-    if kind == "int":
-        return IntType(size, _req(d, "signed", bool, "int type"))
-    if kind == "str":
-        return StrType(size)
-    if kind == "tuple":
-        fields = _req(d, "fields", list, "tuple type")
-        return TupleType(size, tuple(
-            (_req(f, "offset", int, "tuple field"), type_from_json(_req(f, "type", dict, "tuple field")))
-            for f in fields))
-    raise ValueError(f"unknown type kind '{kind}'")
-
-
-_SYMBOLIC: dict[str, Any] = {"ksym": KsymType, "usym": UsymType, "probe": ProbeType, "func": ProbeType,
-                              "inet": InetType, "buf": BufType,
-                              "kstack": StackType, "ustack": StackType}
-
-
-def type_to_json(t: Type) -> dict:
-    if isinstance(t, StackType):
-        d: dict = {"kind": str(t), "size": t.size}
-        if t.mode != "bpftrace":
-            d["mode"] = t.mode
-        if t.limit != STACK_LIMIT:
-            d["limit"] = t.limit
-        return d
-    if isinstance(t, (KsymType, UsymType, ProbeType)):
-        return {"kind": str(t), "size": t.size}
-    if isinstance(t, IntType):
-        return {"kind": "int", "size": t.size, "signed": t.signed}
-    if isinstance(t, StrType):
-        return {"kind": "str", "size": t.size}
-    return {"kind": "tuple", "size": t.size,
-            "fields": [{"offset": o, "type": type_to_json(f)} for o, f in t.fields]}
-
-
-def _u64(buf, offset: int, signed: bool = False) -> int:
-    return int.from_bytes(buf[offset:offset + 8], "little", signed=signed)
-
-
-def decode(t: Type, buf: bytes | bytearray | memoryview, offset: int = 0,
-           ctx: DecodeContext | None = None) -> Value:
-    """Decode the value of type `t` stored at `buf[offset:]`; symbolic values (ksym, usym,
-    stacks, probe) are resolved through `ctx`."""
-    end = offset + t.size
-    if offset < 0 or end > len(buf):
-        raise ValueError(f"{t} at offset {offset} needs {end} bytes, buffer has {len(buf)}")
-    if isinstance(t, IntType):
-        return int.from_bytes(buf[offset:end], "little", signed=t.signed)
-    if isinstance(t, StrType):
-        raw = bytes(buf[offset:end])
-        nul = raw.find(b"\0")
-        return raw if nul < 0 else raw[:nul]
-    if isinstance(t, TupleType):
-        return tuple(decode(f, buf, offset + o, ctx) for o, f in t.fields)
-    c = ctx if ctx is not None else _NO_CONTEXT
-    if isinstance(t, BufType):
-        length = min(int.from_bytes(buf[offset:offset + 8], "little"), t.size - 8)
-        return bytes(buf[offset + 8:offset + 8 + length])
-    if isinstance(t, InetType):
-        family = int.from_bytes(buf[offset:offset + 8], "little")
-        raw = bytes(buf[offset + 8:offset + 24])
-        if family == socket.AF_INET6:
-            return socket.inet_ntop(socket.AF_INET6, raw)
-        return socket.inet_ntop(socket.AF_INET, raw[:4])
-    if isinstance(t, KsymType):
-        return c.ksym(_u64(buf, offset))
-    if isinstance(t, UsymType):
-        return c.usym(_u64(buf, offset), _u64(buf, offset + 8))
-    if isinstance(t, StackType):
-        pid = _u64(buf, offset + 8) if t.user else None
-        return c.stack(t.user, _u64(buf, offset, signed=True), pid, t.mode, t.limit)
-    if isinstance(t, ProbeType):
-        return c.func(_u64(buf, offset)) if t.names == "func" else c.probe(_u64(buf, offset))
-    raise TypeError(f"cannot decode {t!r}")
-
-
-def encode(t: Type, value: Value) -> bytes:
-    """The inverse of `decode` (strings are NUL-padded; ints wrap to the type's width).
-
-    Used by tests and by anything that must build a key (lookups, deletes). Symbolic types
-    take their raw values: ksym/probe an int (or KSym), usym (addr, pid) (or USym), stacks
-    a stack id (kstack) or (stack id, pid) (ustack), or a Stack."""
-    if isinstance(t, (KsymType, ProbeType)):
-        v = value.addr if isinstance(value, KSym) else value
-        return encode(IntType(8, False), v)
-    if isinstance(t, UsymType):
-        addr, pid = (value.addr, value.pid) if isinstance(value, USym) else value
-        return encode(IntType(8, False), addr) + encode(IntType(8, False), pid)
-    if isinstance(t, StackType):
-        if isinstance(value, Stack):
-            value = (value.stack_id, value.pid or 0) if t.user else value.stack_id
-        if t.user:
-            sid, pid = value
-            return encode(IntType(8, True), sid) + encode(IntType(8, False), pid)
-        return encode(IntType(8, True), value)
-    if isinstance(t, IntType):
-        if not isinstance(value, int):
-            raise TypeError(f"{t} needs an int, not {type(value).__name__}")
-        return (value & ((1 << (8 * t.size)) - 1)).to_bytes(t.size, "little")
-    if isinstance(t, StrType):
-        if isinstance(value, str):
-            value = value.encode("utf-8", "surrogateescape")
-        if not isinstance(value, (bytes, bytearray)):
-            raise TypeError(f"{t} needs bytes, not {type(value).__name__}")
-        if len(value) > t.size:
-            raise ValueError(f"{len(value)} bytes do not fit {t}")
-        return bytes(value).ljust(t.size, b"\0")
-    if not isinstance(value, tuple) or len(value) != len(t.fields):
-        raise TypeError(f"{t} needs a tuple of {len(t.fields)} values")
-    out = bytearray(t.size)
-    for (off, ft), v in zip(t.fields, value):
-        out[off:off + ft.size] = encode(ft, v)
-    return bytes(out)
+def _u64(buf, offset: int) -> int:
+    return int.from_bytes(buf[offset:offset + 8], "little")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -486,23 +145,23 @@ def percpu_value_size(agg: str, value: Type) -> int:
 
 
 def map_meta_from_json(d: Mapping[str, Any]) -> MapMeta:
-    name = _req(d, "name", str, "map")
+    name = required(d, "name", str, "map")
     what = f"map {name}"
     key = d.get("key") if isinstance(d, Mapping) else None
     if key is not None and not isinstance(key, Mapping):
         raise ValueError(f"{what}: 'key' must be a type object or null")
-    agg = _req(d, "agg", str, what)
+    agg = required(d, "agg", str, what)
     lhist = None
     if "lhist" in d:
-        p = _req(d, "lhist", dict, what)
-        lhist = Lhist(*(_req(p, f, int, f"{what} lhist") for f in ("min", "max", "step")))
+        p = required(d, "lhist", dict, what)
+        lhist = Lhist(*(required(p, f, int, f"{what} lhist") for f in ("min", "max", "step")))
     return MapMeta(
         name=name,
-        bpf_name=_req(d, "bpf_name", str, what),
+        bpf_name=required(d, "bpf_name", str, what),
         agg=agg,
         key=None if key is None else type_from_json(key),
-        value=type_from_json(_req(d, "value", dict, what)),
-        bucket_offset=_req(d, "bucket_offset", int, what) if "bucket_offset" in d else None,
+        value=type_from_json(required(d, "value", dict, what)),
+        bucket_offset=required(d, "bucket_offset", int, what) if "bucket_offset" in d else None,
         lhist=lhist,
     )
 
@@ -680,11 +339,12 @@ class PrintfMeta:
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> "PrintfMeta":
-        pid = _req(d, "id", int, "printf")
+        pid = required(d, "id", int, "printf")
         what = f"printf {pid}"
-        return cls(pid, _req(d, "format", str, what), tuple(
-            (_req(a, "offset", int, f"{what} argument"), type_from_json(_req(a, "type", dict, f"{what} argument")))
-            for a in _req(d, "args", list, what)))
+        return cls(pid, required(d, "format", str, what), tuple(
+            (required(a, "offset", int, f"{what} argument"),
+             type_from_json(required(a, "type", dict, f"{what} argument")))
+            for a in required(d, "args", list, what)))
 
     def decode_args(self, record: bytes | bytearray | memoryview,
                     ctx: DecodeContext | None = None) -> list[Value]:

@@ -28,11 +28,11 @@ from ..compiler.events import JOIN_HEADER, EventId
 from ..compiler.printf_format import parse_format
 from .attach.by_kind import ATTACH, AttachContext
 from .events import RingBuffer
-from .layout import PrintfMeta, map_entries, map_meta_from_json
+from .layout import PrintfMeta, decode, map_entries, map_meta_from_json, type_from_json
 from .loader import ProgramRefusedError, VerifierError, load_object
 from .output.printf import render_bytes
 from .output import json as json_output
-from .output.text import format_map, format_maps
+from .output.text import format_map, format_maps, format_value
 from .spec import parse_object
 from .symbols import value_context
 from .sys.constants import AttachType
@@ -40,6 +40,7 @@ from .sys.syscall import SyscallError
 
 VERIFIER_TAIL_LINES = 12
 _ID = struct.Struct("<Q")
+PRINT_VALUE_OFFSET = 16   # print(value) records: {u64 id; u64 index} then the value
 
 
 # BTF line info makes the verifier quote the source: "; @x[comm] = count(); @ script.kt:3"
@@ -71,6 +72,7 @@ class Session:
     json: bool = False            # -f json: bpftrace's NDJSON output (runtime/output/json.py)
     err: object = sys.stderr
     _printfs: dict[int, PrintfMeta] = field(default_factory=dict)
+    _print_values: list = field(default_factory=list)   # print(value): the values' types
     _formats: dict[int, list] = field(default_factory=dict)
     _system: set = field(default_factory=set)
     _cat: set = field(default_factory=set)
@@ -92,11 +94,7 @@ class Session:
         meta = spec.meta
         self._remove_stale_probe_events()
         spec = self._choose_kprobe_multi(spec, meta)
-        self._printfs = {p["id"]: PrintfMeta.from_json(p) for p in meta.get("printf", [])}
-        # Parsed once here, not per event: parsing is most of a printf's user-space cost.
-        self._formats = {i: parse_format(pf.format) for i, pf in self._printfs.items()}
-        self._system = {p["id"] for p in meta.get("printf", []) if p.get("action") == "system"}
-        self._cat = {p["id"] for p in meta.get("printf", []) if p.get("action") == "cat"}
+        self._read_events_meta(meta)
         obj = self._load(spec)
         if self.verbose:
             for prog in obj.programs.values():
@@ -158,6 +156,16 @@ class Session:
             obj.close()
 
     # ---- steps ----------------------------------------------------------------------------
+    def _read_events_meta(self, meta: dict) -> None:
+        """What the events need from `.kt.meta`, read once before any arrives: printf
+        records and formats (parsing is most of a printf's user-space cost), which printf ids
+        are system()/cat(), and the types of print(value)'s values."""
+        self._printfs = {p["id"]: PrintfMeta.from_json(p) for p in meta.get("printf", [])}
+        self._formats = {i: parse_format(pf.format) for i, pf in self._printfs.items()}
+        self._system = {p["id"] for p in meta.get("printf", []) if p.get("action") == "system"}
+        self._cat = {p["id"] for p in meta.get("printf", []) if p.get("action") == "cat"}
+        self._print_values = [type_from_json(t) for t in meta.get("print_values", [])]
+
     def _remove_stale_probe_events(self) -> None:
         """kprobe_events/uprobe_events entries of a kt that was SIGKILLed stay in the kernel;
         kt names its entries after its pid so that the next run can recognise and remove them."""
@@ -267,6 +275,8 @@ class Session:
                          for i in range(count)]
                 joined = obj.meta["join_delims"][delim].encode("utf-8", "surrogateescape").join(parts)
                 out.append(json_output.join(joined).encode() if self.json else joined + b"\n")
+            elif event_id == EventId.PRINT_VALUE:
+                out.append(self._print_value(rec))
             elif event_id == EventId.TIME:
                 fmt = obj.meta["time_formats"][_ID.unpack_from(rec, 8)[0]]
                 text = time.strftime(fmt, time.localtime())
@@ -284,6 +294,16 @@ class Session:
                 out.append(text)
         self._flush(out)
         self._report_lost(obj)
+
+    def _print_value(self, rec) -> bytes:
+        """print(value): the value decoded as printf's arguments are (symbols resolved now,
+        while the process lives), printed as 0.17 prints it: text as a map value is, then a
+        newline; JSON as {"type": "value", "data": ...}."""
+        t = self._print_values[_ID.unpack_from(rec, 8)[0]]
+        v = decode(t, rec, PRINT_VALUE_OFFSET, self._values)
+        if self.json:
+            return json_output.value(v).encode()
+        return (format_value(v, t) + "\n").encode("utf-8", "surrogateescape")
 
     def _flush(self, out: list) -> None:
         """Write the output gathered so far (one write per batch of events)."""

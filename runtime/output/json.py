@@ -9,6 +9,12 @@ Observed with the Debian 0.17 binary:
     {"type": "stats", "data": {"@a": 4}}                    avg maps
     {"type": "map", "data": {"@n": 5}}                      scalar maps
     {"type": "map", "data": {"@t": [1,"a"]}}                tuples: "," without a space
+    {"type": "map", "data": {"@a": [100,-200,300]}}         C arrays, the same
+    {"type": "map", "data": {"@s": { "x": 7, "y": 8 }}}     C structs/unions: spaces inside
+    {"type": "map", "data": {"@k": {"[100,-200,300]": 1}}}  array keys: the text key
+    {"type": "map", "data": {"@x": {"[-1,2,-3],5": 1}}}
+    {"type": "map", "data": {"@": {"{.k=1,.u={.a=-2,.b=4294967294},.z=262147}": 1}}}
+    {"type": "value", "data": [1,"two",-3]}                 print(value); print("two") is "two"
     {"type": "lost_events", "data": {"events": 3}}
     {"type": "stats", "data": {"@s": {"count": 2, "average": -3, "total": -6}}}
     {"type": "stats", "data": {"@s": {"2": {"count": 2, "average": -2, "total": -5}, "1": {...}}}}
@@ -38,11 +44,12 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ..layout import Avg, Histogram, MapMeta, Stats
+from ..layout import ArrayValue, Avg, Histogram, MapMeta, RecordValue, Stats
 from .text import (EXIT_SEPARATOR, _divided, _s32, format_value, nonempty_range,
                    sort_entries)
 
-__all__ = ["json_escape", "attached", "printf", "lost_events", "format_map", "format_maps"]
+__all__ = ["json_escape", "attached", "printf", "join", "time", "value", "lost_events",
+           "format_map", "format_maps"]
 
 _ESCAPES = {0x22: '\\"', 0x5C: "\\\\", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
 
@@ -90,6 +97,12 @@ def time(text: str) -> str:
     return _line("time", _str(text))
 
 
+def value(v: Any) -> str:
+    """print(value): the value as JSON (strings quoted, tuples and arrays as lists, records as
+    objects)."""
+    return _line("value", _json_value(v))
+
+
 def lost_events(count: int) -> str:
     return _line("lost_events", f'{{"events": {count}}}')
 
@@ -109,15 +122,22 @@ def _json_value(value: Any) -> str:
         return str(value)
     if isinstance(value, tuple):
         return "[" + ",".join(_json_value(v) for v in value) + "]"
+    if isinstance(value, ArrayValue):
+        return "[" + ",".join(_json_value(v) for v in value.items) + "]"
+    if isinstance(value, RecordValue):
+        # 0.17 spaces a struct's members unlike a tuple's: `{ "x": 11, "y": 12 }`
+        return "{ " + ", ".join(f"{_str(name)}: {_json_value(v)}" for name, v in value.fields) + " }"
     if isinstance(value, (bytes, bytearray, str)):
         return _str(format_value(value))
     return _str(format_value(value).strip("\n"))
 
 
 def _json_key(key: Any) -> str:
+    """A map key as the text output prints it inside `[...]` (records without spaces), the
+    parts of a multi-key joined by ","; the caller quotes it."""
     if isinstance(key, tuple):
         return ",".join(_json_key(k) for k in key)
-    return format_value(key).strip("\n")
+    return format_value(key, in_key=True).strip("\n")
 
 
 def _hist_bucket(meta: MapMeta, i: int) -> str:

@@ -13,16 +13,20 @@ Who prints what at exit:
   for avg), and only avg maps are followed by a blank line;
 - a line is `@name: value` for a scalar map and `@name[k1, k2]: value` for a keyed one:
   integers in decimal (signed per type), strings raw up to their NUL (no quotes, no escaping),
-  tuple values as `(1, a, -2)`;
+  tuple values as `(1, a, -2)`, C arrays as `[1,2,255,4]` (also `[[0,1],[10,11]]`), C structs
+  and unions as `{ .a = -5, .b = hello, .inner = { .x = 11 }, .arr = [100,-200,300] }`;
+- inside a map key arrays print the same (`@k[[100,-200,300]]: 1`, `@x[[-1,2,-3], 5]: 1`) but
+  records print without any space: `@[{.k=1,.u={.a=-2,.b=4294967294},.z=262147}]: 1`;
 - a scalar count() map that was never incremented (or was cleared) prints `@name: 0`: 0.17
   gives it an entry from the start. No other map kind does.
 
 Order of the entries of one map:
 - count, sum, min, max maps and integer-valued plain maps: ascending by value (signed values
   compare signed); avg maps: ascending by the printed average;
-- every other map (strings, tuples as values): ascending by key — integer keys compare as
-  *unsigned* 64-bit (so `@[-1]` comes after `@[2]`), string keys bytewise (strncmp), multi-keys
-  field by field from the first;
+- every other map (strings, tuples, arrays, records as values): ascending by key — integer
+  keys compare as *unsigned* 64-bit (so `@[-1]` comes after `@[2]`), string keys bytewise
+  (strncmp), multi-keys field by field from the first, array keys element by element, record
+  keys field by field;
 - ties: 0.17 sorts by value with std::sort over the kernel's hash iteration order, which is
   seeded randomly per map, so tied entries come out in a different order from run to run (seen:
   `@[2] @[1] @[5] @[4]`, then `@[5] @[4] @[1] @[2]`, for four equal counts). kt makes it
@@ -79,8 +83,9 @@ from typing import Any, Iterable, Sequence
 
 import struct
 
-from ..layout import (Avg, InetType, Histogram, IntType, KSym, KsymType, Lhist, MapMeta, ProbeType, Stack,
-                      StackType, Stats, StrType, TupleType, Type, USym, UsymType, encode)
+from ..layout import (ArrayType, ArrayValue, Avg, InetType, Histogram, IntType, KSym, KsymType, Lhist,
+                      MapMeta, ProbeType, RecordType, RecordValue, Stack, StackType, Stats, StrType,
+                      TupleType, Type, USym, UsymType, encode)
 from ..symbols import format_stack
 
 __all__ = ["EXIT_SEPARATOR", "format_value", "format_key", "sort_entries", "format_map",
@@ -104,10 +109,13 @@ VALUE_INDENT = 8     # a stack as a map value, printf argument or tuple element
 KEY_INDENT = 4       # a stack inside a map key
 
 
-def format_value(value: Any, t: Type | None = None, indent: int = VALUE_INDENT) -> str:
+def format_value(value: Any, t: Type | None = None, indent: int = VALUE_INDENT,
+                 in_key: bool = False) -> str:
     """One value as bpftrace prints it: ints in decimal, strings raw up to NUL, tuples in
-    parentheses (`(1, a)`), avg values as their truncated average, an unset min/max as 0,
-    symbols as their names and stacks as multi-line text indented by `indent`."""
+    parentheses (`(1, a)`), arrays in brackets without spaces (`[1,2,255]`), records as
+    `{ .a = 1, .b = x }` (`{.a=1,.b=x}` when `in_key`: 0.17 prints a record inside a map key
+    without spaces), avg values as their truncated average, an unset min/max as 0, symbols as
+    their names and stacks as multi-line text indented by `indent`."""
     if isinstance(value, (KSym, USym)):
         return value.text
     if isinstance(value, Stack):
@@ -129,22 +137,37 @@ def format_value(value: Any, t: Type | None = None, indent: int = VALUE_INDENT) 
         return value
     if isinstance(value, tuple):
         fts = [ft for _, ft in t.fields] if isinstance(t, TupleType) else [None] * len(value)
-        return "(" + ", ".join(format_value(v, ft, indent) for v, ft in zip(value, fts)) + ")"
+        return "(" + ", ".join(format_value(v, ft, indent, in_key) for v, ft in zip(value, fts)) + ")"
+    if isinstance(value, ArrayValue):
+        et = t.elem if isinstance(t, ArrayType) else None
+        return "[" + ",".join(format_value(v, et, indent, in_key) for v in value.items) + "]"
+    if isinstance(value, RecordValue):
+        fts = [f.type for f in t.fields] if isinstance(t, RecordType) else [None] * len(value.fields)
+        # The members' values are the decoded ones, unsigned ints unsigned. 0.17 prints the
+        # unsigned members of a record *key* as signed (`.b=-2` for 4294967294): a 0.17 bug,
+        # which kt does not copy (its record values print them unsigned).
+        if in_key:
+            return "{" + ",".join(f".{name}={format_value(v, ft, indent, True)}"
+                                  for (name, v), ft in zip(value.fields, fts)) + "}"
+        return "{ " + ", ".join(f".{name} = {format_value(v, ft, indent)}"
+                                for (name, v), ft in zip(value.fields, fts)) + " }"
     raise TypeError(f"cannot format {type(value).__name__}")
 
 
 def format_key(meta: MapMeta, key: Any) -> str:
-    """`[k]`, `[k1, k2]` for a multi-key (a tuple key type), or "" for a scalar map."""
+    """`[k]`, `[k1, k2]` for a multi-key (a tuple key type), or "" for a scalar map. Records
+    inside a key print without spaces (`@[{.a=1,.b=2}]`), arrays as values do (`@[[1,2]]`)."""
     if meta.key is None:
         return ""
     if isinstance(meta.key, TupleType):
-        return "[" + ", ".join(format_value(v, ft, KEY_INDENT)
+        return "[" + ", ".join(format_value(v, ft, KEY_INDENT, in_key=True)
                                for v, (_, ft) in zip(key, meta.key.fields)) + "]"
-    return "[" + format_value(key, meta.key, KEY_INDENT) + "]"
+    return "[" + format_value(key, meta.key, KEY_INDENT, in_key=True) + "]"
 
 
 def _key_order(t: Type | None, key: Any) -> Any:
-    """bpftrace's sort_by_key: ints unsigned at their size, strings bytewise; symbolic keys
+    """bpftrace's sort_by_key: ints unsigned at their size, strings bytewise, tuples, arrays and
+    records member by member (element by element, field by field); symbolic keys
     (0.17 leaves them in hash order) by their raw address or stack id, probes by name."""
     if t is None:
         return 0
@@ -163,6 +186,10 @@ def _key_order(t: Type | None, key: Any) -> Any:
         b = key.encode("utf-8", "surrogateescape") if isinstance(key, str) else bytes(key)
         nul = b.find(b"\0")
         return b if nul < 0 else b[:nul]
+    if isinstance(t, ArrayType):
+        return tuple(_key_order(t.elem, k) for k in key.items)
+    if isinstance(t, RecordType):
+        return tuple(_key_order(f.type, v) for f, (_, v) in zip(t.fields, key.fields))
     return tuple(_key_order(ft, k) for (_, ft), k in zip(t.fields, key))
 
 
@@ -187,7 +214,10 @@ _STD_SORTED = ("avg", "stats", "hist", "lhist")
 def _raw_key(t: Type | None, key: Any) -> Any:
     """The user key's bytes as the BPF map holds them (what 0.17's std::map orders), field by
     field for a tuple (fixed-size fields: comparing field by field is comparing the bytes). A
-    probe key decoded to its name has lost its index: its name stands in."""
+    probe key decoded to its name has lost its index: its name stands in. Arrays and records
+    (C values, which hold no probe names) are encoded whole: their bytes order them element by
+    element and, for a struct, field by field in offset order, as 0.17's std::map does, with
+    unions and bitfields included."""
     if t is None:
         return b""
     if isinstance(t, TupleType):
