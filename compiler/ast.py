@@ -6,7 +6,7 @@ writing attributes onto nodes. Parser tests compare trees with `same_tree`, whic
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 
 from .source import Span
 
@@ -78,18 +78,69 @@ class Binary(Node):
 
 
 @dataclass(slots=True, eq=False)
+class TypeName(Node):
+    """A type as an expression names it: `uint8`, `unsigned long`, `u32`, `struct Foo`, with
+    `pointers` stars (`struct Foo **` has 2)."""
+    base: str        # the words as written, one space between: "unsigned int", "struct Foo"
+    pointers: int = 0
+
+
+@dataclass(slots=True, eq=False)
 class Cast(Node):
-    """(uint8)expr: keep the low bits, then extend as the type says."""
-    type_name: str
+    """(TYPE)expr: an integer cast keeps the low bits and extends as the type says; a pointer
+    cast makes an address a typed pointer."""
+    type: TypeName
     operand: "Expr"
 
 
 @dataclass(slots=True, eq=False)
-class StructCast(Node):
-    """(struct NAME *)expr: an address seen as a pointer to a kernel struct (BTF)."""
-    kind: str   # "struct" | "union"
-    name: str
+class Index(Node):
+    """base[index]: an element of a C array or of the memory a pointer points to."""
+    base: "Expr"
+    index: "Expr"
+
+
+@dataclass(slots=True, eq=False)
+class TupleLit(Node):
+    """(a, b, ...): a tuple of two or more values."""
+    elems: list["Expr"]
+
+
+@dataclass(slots=True, eq=False)
+class TupleField(Node):
+    """tuple.N: the tuple's element N (from 0)."""
+    base: "Expr"
+    index: int
+    index_span: Span
+
+
+@dataclass(slots=True, eq=False)
+class Sizeof(Node):
+    """sizeof(TYPE) or sizeof(expr): a compile-time constant."""
+    type: TypeName | None
+    operand: "Expr | None"
+
+
+@dataclass(slots=True, eq=False)
+class Offsetof(Node):
+    """offsetof(struct Foo, member[.member...]): a compile-time constant."""
+    type: TypeName
+    path: list[str]
+
+
+@dataclass(slots=True, eq=False)
+class AddrOf(Node):
+    """&expr: the address of a struct member or array element in kernel or user memory."""
     operand: "Expr"
+
+
+@dataclass(slots=True, eq=False)
+class IncDec(Node):
+    """x++, ++x, x--, --x on a variable or a map element: the value is the old one (postfix)
+    or the new one (prefix)."""
+    target: "MapRef | Var"
+    op: str          # "++" | "--"
+    prefix: bool = False
 
 
 @dataclass(slots=True, eq=False)
@@ -100,7 +151,8 @@ class Conditional(Node):
     orelse: "Expr"
 
 
-Expr = IntLit | StrLit | Builtin | Positional | Var | MapRef | Call | Field | Unary | Binary | Conditional | Cast | StructCast
+Expr = (IntLit | StrLit | Builtin | Positional | Var | MapRef | Call | Field | Unary | Binary | Conditional
+        | Cast | Index | TupleLit | TupleField | Sizeof | Offsetof | AddrOf | IncDec)
 
 
 # ---- statements --------------------------------------------------------------------------
@@ -115,12 +167,6 @@ class Assign(Node):
     target: MapRef | Var
     op: str  # "=", "+=", ...
     value: Expr
-
-
-@dataclass(slots=True, eq=False)
-class IncDec(Node):
-    target: MapRef | Var
-    op: str  # "++" | "--"
 
 
 @dataclass(slots=True, eq=False)
@@ -149,10 +195,57 @@ class Unroll(Node):
 
 @dataclass(slots=True, eq=False)
 class Jump(Node):
-    kind: str  # "break" | "continue"
+    kind: str  # "break" | "continue" | "return"
 
 
-Stmt = ExprStmt | Assign | IncDec | If | While | Unroll | Jump
+Stmt = ExprStmt | Assign | If | While | Unroll | Jump
+
+
+# ---- C type definitions (between probes) -------------------------------------------------
+
+@dataclass(slots=True, eq=False)
+class CDeclarator(Node):
+    """What one C declaration declares: `*name[2][3]`, a bitfield `name : 4`, or padding."""
+    name: str | None
+    pointers: int = 0
+    dims: list["Expr | None"] = field(default_factory=list)   # [N] as written; None for []
+    bits: "Expr | None" = None
+    funcptr: bool = False        # `(*name)(...)`: a function pointer, held as a void *
+
+
+@dataclass(slots=True, eq=False)
+class CSpec(Node):
+    """A C declaration's type specifier: type words (`unsigned long`), a typedef or kt type
+    name, a tagged reference (`struct Foo`), or an inline struct/union/enum definition."""
+    base: "str | CStruct | CEnum"
+
+
+@dataclass(slots=True, eq=False)
+class CMember(Node):
+    spec: CSpec
+    declarators: list[CDeclarator]     # none: an anonymous struct/union member
+
+
+@dataclass(slots=True, eq=False)
+class CStruct(Node):
+    kind: str                          # "struct" | "union"
+    name: str | None
+    members: list[CMember]
+
+
+@dataclass(slots=True, eq=False)
+class CEnum(Node):
+    name: str | None
+    items: list[tuple[str, "Expr | None", Span]]
+
+
+@dataclass(slots=True, eq=False)
+class CTypedef(Node):
+    spec: CSpec
+    declarators: list[CDeclarator]
+
+
+CDefinition = CStruct | CEnum | CTypedef
 
 
 # ---- probes ------------------------------------------------------------------------------
@@ -174,6 +267,7 @@ class Probe(Node):
 @dataclass(slots=True, eq=False)
 class Program(Node):
     probes: list[Probe]
+    definitions: list[CDefinition] = field(default_factory=list)   # in source order
 
 
 def same_tree(a: object, b: object) -> bool:
@@ -184,7 +278,7 @@ def same_tree(a: object, b: object) -> bool:
         return all(
             same_tree(getattr(a, f.name), getattr(b, f.name))
             for f in fields(a)
-            if f.name not in ("span", "name_span")
+            if f.name not in ("span", "name_span", "index_span")
         )
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(same_tree(x, y) for x, y in zip(a, b))

@@ -22,7 +22,7 @@ from .diagnostics import did_you_mean
 from .helpers import Helper
 from .options import STRLEN
 from .tracepoints import TracepointFormat
-from .types import Args, Int, Ptr, S64, Str, Type
+from .types import KERNEL, USER, Args, Array, Int, Ptr, Record, S64, Str, Type, Void
 
 if TYPE_CHECKING:  # pragma: no cover
     from .codegen.probe import ProbeCodegen
@@ -90,6 +90,14 @@ class ProbeContext:
     def lower_field(self, cg: "ProbeCodegen", e: ast.Field) -> ir.Value:
         raise AssertionError("field_type refused it")
 
+    def field_place(self, cg: "ProbeCodegen", e: ast.Field):
+        """Where an `args->field` that is an array lies (codegen indexes it there), or None."""
+        return None
+
+    # -- ctx ----------------------------------------------------------------------------
+    def ctx_type(self, checker: "Checker") -> Type:
+        return Ptr(Void(), KERNEL)
+
 
 NO_CONTEXT = ProbeContext()
 
@@ -100,9 +108,13 @@ class RegsContext(ProbeContext):
 
     kind = "pt_regs"
 
-    def __init__(self, space: str = "kernel", retprobe: bool = False):
+    def __init__(self, space: str = KERNEL, retprobe: bool = False):
         self.space = space
         self.retprobe = retprobe
+
+    def ctx_type(self, checker):
+        regs = checker.scope.struct("struct", "pt_regs")   # the registers are kernel memory
+        return Ptr(Record(regs, KERNEL) if regs is not None else Void(), KERNEL)
 
     def arg_type(self, checker, node, index):
         return S64  # signed, as in bpftrace: arg0 of do_sys_openat2 prints -100 (AT_FDCWD)
@@ -127,7 +139,7 @@ class UsdtContext(RegsContext):
     kind = "usdt"
 
     def __init__(self, sites: tuple):
-        super().__init__(space="user")
+        super().__init__(space=USER)
         self.sites = sites
 
     def arg_type(self, checker, node, index):
@@ -233,8 +245,8 @@ class ArgsArrayContext(ProbeContext):
             return None
         if arg.type_id:
             try:
-                t, _ = kernel_types.value_of(arg.type_id)
-            except kernel_types.KernelTypeError as err:
+                t = kernel_types.type_of(arg.type_id)
+            except (kernel_types.KernelTypeError, OSError, ValueError) as err:
                 checker.sink.error(e.name_span, f"argument '{e.name}': {err}")
                 return None
             if isinstance(t, (Int, Ptr)):
@@ -278,6 +290,9 @@ class TracepointContext(ProbeContext):
             return Str(field.char_array)
         if field.data_loc:
             return Str(STRLEN)
+        array = _array_field(field)
+        if array is not None:
+            return array
         if field.size not in (1, 2, 4, 8):
             checker.sink.error(e.name_span, f"field '{e.name}' ({field.c_decl}) of {field.size} bytes is not supported")
             return None
@@ -289,9 +304,16 @@ class TracepointContext(ProbeContext):
                 pass   # no BTF for it: an address, as any pointer
         return Int(64, field.signed or c_signed(field.c_decl))
 
+    def field_place(self, cg, e):
+        from .codegen.places import Place
+        f = self._field(e.name)
+        return Place("ctx", cg.offset(cg.expr(e.base), f.offset))
+
     def lower_field(self, cg, e):
         b = cg.b
         f = self._field(e.name)
+        if isinstance(cg.types[e], Array):
+            return cg.load(self.field_place(cg, e), cg.types[e])
         base = cg.expr(e.base)
         if f.char_array:
             buf = cg.stack(f.char_array, e.name)
@@ -310,6 +332,24 @@ class TracepointContext(ProbeContext):
         if f.size == 8:
             return raw
         return b.sext(raw, I64) if cg.types[e].signed else b.zext(raw, I64)
+
+
+_ARRAY = re.compile(r"^(?P<words>[\w\s]+?)\s+\w+\s*\[(?P<n>\d+)\]$")
+
+
+def _array_field(field) -> Array | None:
+    """`unsigned long args[6]` (raw_syscalls:sys_enter): an array of integers, its element
+    size from the format's total size."""
+    m = _ARRAY.match(field.c_decl.strip())
+    if not m or not int(m["n"]):
+        return None
+    n = int(m["n"])
+    elem = field.size // n
+    if elem not in (1, 2, 4, 8) or elem * n != field.size:
+        return None
+    words = m["words"].split()
+    signed = "unsigned" not in words and not any(w.startswith(("u", "__u")) for w in words)
+    return Array(Int(elem * 8, signed), n)
 
 
 _SIGNED_C = {"int", "long", "short", "char", "s8", "s16", "s32", "s64", "pid_t", "ssize_t", "loff_t",

@@ -1,65 +1,136 @@
-"""Kernel types from BTF as kt values: what `(struct file *)arg0`, `p->member` and kfunc
-arguments mean.
+"""Kernel types from BTF as kt types: what `(struct file *)arg0`, `curtask->real_parent`,
+kfunc arguments and struct-pointer tracepoint fields mean.
 
-Why a module: the semantic pass types a member access and codegen reads it; both must agree
-on the member's offset, its size and how it is read, so both ask `member_access` here.
+Why a module: the compiler reads the kernel's types only through here (compiler/btf.py is the
+reader), lazily: a BTF struct becomes a StructDef whose members are converted when first asked
+for, so `curtask->pid` costs the members of task_struct and not the whole kernel. One StructDef
+per BTF type id keeps type identity (two reads of `struct file` are the same type).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
 
 from . import btf as kbtf
-from .types import Int, Ptr, Record, Str, Type, U64
+from .types import Array, Int, KERNEL, Member, Opaque, Ptr, Record, Str, StructDef, Type, U64, Void
 
 
 class KernelTypeError(LookupError):
-    """A member or type kt cannot use; the message is for a diagnostic."""
-
-
-@dataclass(frozen=True, slots=True)
-class MemberAccess:
-    offset: int       # bytes from the base address
-    type: Type        # the value: Int (read `size` bytes), Ptr, Str (a char array), Record
-    size: int         # bytes to read (0 for a Record: only its address is computed)
+    """A type kt cannot use; the message is for a diagnostic."""
 
 
 def btf():
     return kbtf.vmlinux_btf()
 
 
-def struct_pointer(name: str, kind: str = "struct") -> Ptr:
-    """`(struct NAME *)`: the BTF struct or union of that name."""
+def _available() -> bool:
     try:
-        t = btf().struct(name)
-    except LookupError:
-        raise KernelTypeError(f"no {kind} '{name}' in the kernel's BTF") from None
-    return Ptr(t.id, f"{'union' if t.kind == kbtf.Kind.UNION else 'struct'} {name}")
+        btf()
+        return True
+    except (OSError, ValueError):
+        return False
 
 
-def value_of(type_id: int) -> tuple[Type, int]:
-    """The kt type of a BTF type held in memory, and how many bytes to read for it."""
+@functools.cache
+def _struct_of_id(type_id: int) -> StructDef:
+    b = btf()
+    t = b.type(type_id)
+    if t.kind == kbtf.Kind.FWD:
+        return StructDef("union" if t.kflag else "struct", t.name, 0, (), complete=False)
+    kind = "union" if t.kind == kbtf.Kind.UNION else "struct"
+    return StructDef(kind, t.name, t.size, load=lambda: _members(type_id))
+
+
+def _members(type_id: int) -> tuple[Member, ...]:
+    out = []
+    for f in btf().members(type_id):
+        try:
+            t = type_of(f.type)
+        except KernelTypeError:
+            continue          # a member kt cannot represent; never printed, named only in errors
+        if f.bitfield_size:
+            if not isinstance(t, Int):
+                continue
+            unit = t.bits
+            start = f.bit_offset // unit * unit
+            out.append(Member(f.name, start // 8, t, f.bit_offset - start, f.bitfield_size))
+        else:
+            out.append(Member(f.name, f.offset, t))
+    return tuple(out)
+
+
+def type_of(type_id: int) -> Type:
+    """The kt type of a BTF type held in memory (kernel memory: its pointers are kernel
+    pointers)."""
     b = btf()
     t = b.resolve(type_id)
-    if t.kind in (kbtf.Kind.INT, kbtf.Kind.ENUM, kbtf.Kind.ENUM64):
+    k = t.kind
+    if k in (kbtf.Kind.INT, kbtf.Kind.ENUM, kbtf.Kind.ENUM64):
         size = b.size_of(t.id)
         if size not in (1, 2, 4, 8):
             raise KernelTypeError(f"{b.type_name(type_id)} of {size} bytes is not supported")
-        return Int(size * 8, b.is_signed(t.id)), size   # the width matters to bswap()
-    if t.kind == kbtf.Kind.PTR:
+        return Int(size * 8, b.is_signed(t.id))
+    if k == kbtf.Kind.PTR:
         target = b.resolve(t.ref) if t.ref else None
-        if target is not None and target.kind in (kbtf.Kind.STRUCT, kbtf.Kind.UNION) and target.name:
-            kind = "union" if target.kind == kbtf.Kind.UNION else "struct"
-            return Ptr(target.id, f"{kind} {target.name}"), 8
-        return U64, 8
-    if t.kind in (kbtf.Kind.STRUCT, kbtf.Kind.UNION):
-        return Record(t.id, b.type_name(type_id)), 0
-    if t.kind == kbtf.Kind.ARRAY:
+        if target is None or target.kind in (kbtf.Kind.VOID, kbtf.Kind.FUNC_PROTO):
+            return Ptr(Void(), KERNEL)
+        try:
+            return Ptr(type_of(t.ref), KERNEL)
+        except KernelTypeError:
+            return Ptr(Void(), KERNEL)
+    if k in (kbtf.Kind.STRUCT, kbtf.Kind.UNION, kbtf.Kind.FWD):
+        return Record(_struct_of_id(t.id), KERNEL)
+    if k == kbtf.Kind.ARRAY:
         elem = b.resolve(t.array.type)
-        if elem.kind == kbtf.Kind.INT and elem.size == 1:
-            return Str(t.array.nelems), t.array.nelems
-        raise KernelTypeError(f"arrays of {b.type_name(t.array.type)} are not supported, only char arrays")
+        if elem.kind == kbtf.Kind.INT and elem.name == "char" and t.array.nelems:
+            return Str(t.array.nelems)     # char name[N]: a string, as in bpftrace
+        return Array(type_of(t.array.type), t.array.nelems)
+    if k == kbtf.Kind.FLOAT:
+        return Opaque(t.size, t.name)
     raise KernelTypeError(f"{b.type_name(type_id)} values are not supported")
+
+
+def struct_def(kind: str, name: str) -> StructDef | None:
+    """The kernel's struct (or union) of that name, None without one (or without BTF)."""
+    if not _available():
+        return None
+    want = kbtf.Kind.UNION if kind == "union" else kbtf.Kind.STRUCT
+    for type_id in btf().find_all(name, want):
+        t = btf().type(type_id)
+        if t.vlen or t.size:
+            return _struct_of_id(type_id)
+    return None
+
+
+def typedef(name: str) -> Type | None:
+    """A kernel typedef's type (`sector_t`, `pid_t`), None without one."""
+    if not _available():
+        return None
+    type_id = btf().find(name, kbtf.Kind.TYPEDEF)
+    if type_id is None:
+        return None
+    try:
+        return type_of(type_id)
+    except KernelTypeError:
+        return None
+
+
+def enum_type(name: str) -> Type | None:
+    if not _available():
+        return None
+    for kind in (kbtf.Kind.ENUM, kbtf.Kind.ENUM64):
+        type_id = btf().find(name, kind)
+        if type_id is not None:
+            return type_of(type_id)
+    return None
+
+
+def struct_pointer(name: str, kind: str = "struct") -> Ptr:
+    """`struct NAME *` in kernel memory; KernelTypeError without such a struct."""
+    found = struct_def(kind, name)
+    if found is None:
+        raise KernelTypeError(f"no {kind} '{name}' in the kernel's BTF")
+    return Ptr(Record(found, KERNEL), KERNEL)
 
 
 # Macros of the headers bpftrace's tools #include (bpftrace runs them through clang; kt has no
@@ -97,13 +168,4 @@ def enum_value(name: str) -> int | None:
     return _ENUMS.get(name)
 
 
-def member_access(base: Ptr | Record, name: str) -> MemberAccess:
-    b = btf()
-    found = b.member(base.btf_id, name)
-    if found is None:
-        names = [m.name for m in b.members(base.btf_id)]
-        raise KernelTypeError(f"{base.name} has no member '{name}'", names)
-    if found.bitfield_size:
-        raise KernelTypeError(f"{base.name}.{name} is a bitfield: not supported yet")
-    t, size = value_of(found.type)
-    return MemberAccess(found.offset, t, size)
+U64_T = U64

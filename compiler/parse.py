@@ -27,12 +27,46 @@ _TERMINAL_NAMES = {
 }
 
 
+# C's standard integer type names, which a cast may use without a typedef in the script:
+# (u32)x, (size_t)x, sizeof(uint64_t). compiler/cdecl.py gives each its x86-64 type.
+C_TYPE_NAMES = frozenset({
+    *(f"{p}int{n}_t" for p in ("", "u") for n in (8, 16, 32, 64)),
+    *(f"{p}{n}" for p in ("u", "s", "__u", "__s") for n in (8, 16, 32, 64)),
+    "size_t", "ssize_t", "pid_t", "uid_t", "gid_t", "off_t", "loff_t", "uintptr_t", "intptr_t",
+    "ptrdiff_t", "time_t", "dev_t", "ino_t", "mode_t", "umode_t", "sector_t",
+})
+
+
+class _TypeNames:
+    """The C "lexer hack", kept small: an identifier right after "(" that names a type (a
+    typedef of the script, or one of C_TYPE_NAMES) is a TYPE_NAME, so `(u32)x` is a cast while
+    `(pid)` stays a parenthesized expression. Everywhere else a type name is grammatical as a
+    plain identifier (struct members, typedefs)."""
+
+    always_accept = ("IDENT",)
+
+    def __init__(self) -> None:
+        self.names: frozenset[str] = C_TYPE_NAMES
+
+    def process(self, stream):
+        prev = None
+        for tok in stream:
+            if tok.type == "IDENT" and prev == "LPAR" and tok.value in self.names:
+                tok.type = "TYPE_NAME"
+            prev = tok.type
+            yield tok
+
+
+_TYPE_NAMES = _TypeNames()
+
+
 @functools.cache
 def _parser() -> Lark:
     grammar = resources.files("kt.grammar").joinpath("kt.lark").read_text()
     # cache=True keeps the built LALR tables in the temp directory, keyed by the grammar's
     # hash: building them costs ~140 ms, more than everything else kt does before loading.
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True, cache=True)
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True, cache=True,
+                postlex=_TYPE_NAMES)
 
 
 def _span(meta_or_token) -> Span:
@@ -81,9 +115,11 @@ def decode_string(body: str) -> bytes:
 
 @v_args(meta=True)
 class _ToAst(Transformer):
-    def start(self, meta, probes):
+    def start(self, meta, items):
         span = _span(meta) if not meta.empty else Span(0, 0)
-        return ast.Program(span, list(probes))
+        probes = [i for i in items if isinstance(i, ast.Probe)]
+        definitions = [i for i in items if isinstance(i, (ast.CStruct, ast.CEnum, ast.CTypedef))]
+        return ast.Program(span, probes, definitions)
 
     def probe(self, meta, children):
         attach_points, predicate, body = children
@@ -132,11 +168,11 @@ class _ToAst(Transformer):
 
     def post_incdec(self, meta, children):
         target, op = children
-        return ast.IncDec(_span(meta), target, str(op))
+        return ast.IncDec(_span(meta), target, str(op), prefix=False)
 
     def pre_incdec(self, meta, children):
         op, target = children
-        return ast.IncDec(_span(meta), target, str(op))
+        return ast.IncDec(_span(meta), target, str(op), prefix=True)
 
     def binary(self, meta, children):
         lhs, op, rhs = children
@@ -144,19 +180,110 @@ class _ToAst(Transformer):
 
     def deref(self, meta, children):
         op, operand = children
-        if str(op) != "*":
-            raise UnexpectedCharactersLike(op)
+        _expect_star(op)
         return ast.Unary(_span(meta), "*", operand)
 
     def cast(self, meta, children):
         type_name, operand = children
-        return ast.Cast(_span(meta), str(type_name), operand)
+        return ast.Cast(_span(meta), type_name, operand)
 
-    def struct_cast(self, meta, children):
-        kind, name, _star, operand = children
-        if str(_star) != "*":
-            raise UnexpectedCharactersLike(_star)
-        return ast.StructCast(_span(meta), str(kind), str(name), operand)
+    def type_name(self, meta, children):
+        base, *stars = children
+        for star in stars:
+            _expect_star(star)
+        return ast.TypeName(_span(meta), _type_words(base), len(stars))
+
+    def addr_of(self, meta, children):
+        _op, operand = children
+        return ast.AddrOf(_span(meta), operand)
+
+    def index(self, meta, children):
+        base, index = children
+        return ast.Index(_span(meta), base, index)
+
+    def tuple(self, meta, children):
+        return ast.TupleLit(_span(meta), list(children))
+
+    def tuple_field(self, meta, children):
+        base, index = children
+        return ast.TupleField(_span(meta), base, int(str(index)), _span(index))
+
+    def sizeof(self, meta, children):
+        _kw, what = children
+        if isinstance(what, ast.TypeName):
+            return ast.Sizeof(_span(meta), what, None)
+        return ast.Sizeof(_span(meta), None, what)
+
+    def offsetof(self, meta, children):
+        _kw, type_name, *path = children
+        return ast.Offsetof(_span(meta), type_name, [str(p) for p in path])
+
+    # ---- C definitions ---------------------------------------------------------------
+    def c_struct(self, meta, children):
+        kind, name, *members = children
+        return ast.CStruct(_span(meta), str(kind), None if name is None else str(name), list(members))
+
+    def c_enum(self, meta, children):
+        _kw, name, *items = children
+        return ast.CEnum(_span(meta), None if name is None else str(name), list(items))
+
+    def c_enumerator(self, meta, children):
+        name, *value = children
+        return (str(name), value[0] if value else None, _span(name))
+
+    def c_typedef(self, meta, children):
+        _kw, spec, *declarators = children
+        return ast.CTypedef(_span(meta), spec, list(declarators))
+
+    def c_member(self, meta, children):
+        spec, *fields = children
+        return ast.CMember(_span(meta), spec, [f for f in fields if f is not None])
+
+    def c_field(self, meta, children):
+        declarator, *bits = children
+        if bits:
+            declarator.bits = bits[0]
+        return declarator
+
+    def c_padding(self, meta, children):
+        return ast.CDeclarator(_span(meta), None, bits=children[0])
+
+    def c_spec(self, meta, children):
+        base = next(c for c in children if not (isinstance(c, Token) and c.type == "C_QUAL"))
+        if not isinstance(base, (ast.CStruct, ast.CEnum)):
+            base = _type_words(base)
+        return ast.CSpec(_span(meta), base)
+
+    def c_words(self, meta, children):
+        return " ".join(str(c) for c in children)
+
+    def c_tagged(self, meta, children):
+        kind, name = children
+        return f"{kind} {name}"
+
+    def c_declarator(self, meta, children):
+        pointers = [c for c in children if c == "*"]
+        rest = [c for c in children if c != "*"]
+        name, *dims = rest
+        funcptr = isinstance(name, tuple)
+        if funcptr:
+            name = name[1]
+        return ast.CDeclarator(_span(meta), str(name), len(pointers) + funcptr, list(dims), None, funcptr)
+
+    def c_pointer(self, meta, children):
+        _expect_star(children[0])
+        return "*"
+
+    def c_funcptr(self, meta, children):
+        star, name, *_params = children
+        _expect_star(star)
+        return ("funcptr", str(name))
+
+    def c_param(self, meta, children):
+        return None
+
+    def c_dim(self, meta, children):
+        return children[0] if children else None
 
     def conditional(self, meta, children):
         cond, then, orelse = children
@@ -173,11 +300,7 @@ class _ToAst(Transformer):
         return ast.Field(_span(meta), base, str(name), _span(name))
 
     def int_lit(self, meta, children):
-        text = str(children[0])
-        if text[:2].lower() == "0x":
-            return ast.IntLit(_span(meta), int(text, 16))
-        mantissa, _, exponent = text.partition("e")   # 1e6: an integer, as in bpftrace
-        return ast.IntLit(_span(meta), int(mantissa) * 10 ** int(exponent or 0))
+        return ast.IntLit(_span(meta), int_value(children[0]))
 
     def string(self, meta, children):
         return ast.StrLit(_span(meta), decode_string(str(children[0])[1:-1]))
@@ -203,16 +326,67 @@ class _ToAst(Transformer):
         return ast.Call(_span(meta), str(name), [a for a in args if a is not None], _span(name))
 
 
-class UnexpectedCharactersLike(Exception):
+class _NotAStar(Exception):
     """`(struct x / ...)`: the grammar's MULOP matched something other than `*`."""
 
     def __init__(self, token):
         self.token = token
 
 
+class _BadLiteral(Exception):
+    def __init__(self, token, message: str):
+        self.token = token
+        self.message = message
+
+
+def _expect_star(tok) -> None:
+    if str(tok) != "*":
+        raise _NotAStar(tok)
+
+
+def _type_words(base) -> str:
+    return " ".join(str(base).split())
+
+
+_INT_SUFFIX = re.compile(r"([uU][lL]{0,2}|[lL]{1,2}[uU]?)$")
+
+
+def int_value(tok) -> int:
+    """An integer literal's value: 0x hex, a leading 0 for octal (as in C and bpftrace: 010 is
+    8), `_` between digits, a `1e6` exponent, and C's u/l suffixes (which change nothing: every
+    integer is 64 bits)."""
+    text = _INT_SUFFIX.sub("", str(tok)) if not str(tok)[:2].lower() == "0x" else str(tok)
+    if text[:2].lower() == "0x":
+        return int(_INT_SUFFIX.sub("", text[2:]) or "0", 16)
+    text = text.replace("_", "")
+    mantissa, _, exponent = text.partition("e")   # 1e6: an integer, as in bpftrace
+    if len(mantissa) > 1 and mantissa.startswith("0"):
+        if exponent or not all(c in "01234567" for c in mantissa):
+            raise _BadLiteral(tok, f"invalid octal literal '{tok}': a leading 0 makes a number octal "
+                                   "(digits 0-7)")
+        return int(mantissa, 8)
+    return int(mantissa) * 10 ** int(exponent or 0)
+
+
 def _split_attach(rest: str) -> list[str]:
-    """Split what follows the provider at ':' (a leading '/' path is one part)."""
-    return rest.split(":")
+    """Split what follows the provider at ':' outside double quotes, which are removed
+    (`uprobe:"/path with space":"func"`; `\\"` is a quote inside quotes)."""
+    parts, cur, quoted, i = [], [], False, 0
+    while i < len(rest):
+        c = rest[i]
+        if c == '"':
+            quoted = not quoted
+        elif c == "\\" and quoted and i + 1 < len(rest):
+            i += 1
+            cur.append(rest[i])
+        elif c == ":" and not quoted:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(c)
+        i += 1
+    parts.append("".join(cur))
+    return parts
 
 
 def _syntax_diagnostic(source: SourceFile, err: UnexpectedInput) -> Diagnostic:
@@ -299,19 +473,109 @@ def preprocess(text: str) -> str:
     return _WORD_OR_SKIP.sub(expand, text)
 
 
+_BLANKABLE = re.compile(r'"(?:\\.|[^"\\\n])*"|//[^\n]*|/\*.*?\*/', re.S)
+_TYPEDEF = re.compile(r"\btypedef\b")
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+
+
+def typedef_names(text: str) -> frozenset[str]:
+    """The names a script's `typedef`s declare, found before parsing so that the parser can
+    tell `(my_t)x` (a cast) from `(x)` (see _TypeNames): each typedef runs to the `;` outside
+    braces; each of its comma-separated declarators names its last identifier outside
+    brackets, or the one in `(*name)` for a function pointer."""
+    code = _BLANKABLE.sub(lambda m: " " * len(m.group(0)), text)
+    names = set()
+    for m in _TYPEDEF.finditer(code):
+        end = m.end()
+        depth = 0
+        while end < len(code) and not (code[end] == ";" and depth == 0):
+            depth += code[end] in "{([" and 1 or code[end] in "})]" and -1 or 0
+            end += 1
+        decl = code[m.end():end]
+        while "{" in decl:   # an inline struct body declares no typedef names
+            decl = re.sub(r"\{[^{}]*\}", " ", decl)
+        for piece in _split_top(decl):
+            fn = re.search(r"\(\s*\*\s*([A-Za-z_]\w*)\s*\)", piece)
+            words = _IDENT.findall(re.sub(r"\[[^\]]*\]", " ", piece))
+            if fn:
+                names.add(fn.group(1))
+            elif words:
+                names.add(words[-1])
+    return frozenset(names)
+
+
+def _split_top(text: str) -> list[str]:
+    """Split at the commas outside parentheses and brackets."""
+    pieces, depth, start = [], 0, 0
+    for k, c in enumerate(text):
+        depth += 1 if c in "([" else -1 if c in ")]" else 0
+        if c == "," and depth == 0:
+            pieces.append(text[start:k])
+            start = k + 1
+    pieces.append(text[start:])
+    return pieces
+
+
+# bpftrace syntax newer than 0.17 (or C that kt does not read), recognised where the parser
+# stops so that the message names the feature instead of the token. Each: a pattern on the text
+# before the error, the offending token's text (None: any), and the message.
+_NOT_SUPPORTED = (
+    (re.compile(r"\bfor\s*\(\s*[$@]\w*\s*$"), ":", "'for' loops (bpftrace 0.21+) are not supported",
+     "use while (...) { ... } or unroll(N) { ... }"),
+    (re.compile(r"\blet\s*$"), None, "'let' declarations (bpftrace 0.22+) are not supported",
+     "assign the variable instead: $x = 0;"),
+    (re.compile(r"(?:^|[;}])\s*config\s*$"), None, "the 'config = { ... }' block (bpftrace 0.20+) is not supported",
+     "kt is configured by environment variables"),
+    (re.compile(r"(?:^|[;}])\s*macro\s*$"), None, "macros (bpftrace 0.24+) are not supported", ""),
+    (re.compile(r"(?:^|[;}])\s*import\s*$"), None, "'import' (bpftrace 0.26) is not supported", ""),
+    (re.compile(r"(?:^|[;}])\s*(begin|end)\s*$"), None,
+     "lowercase 'begin'/'end' probes (bpftrace 0.24+) are not supported", "write BEGIN or END"),
+    (re.compile(r"[(,]\s*[A-Za-z_]\w*\s*$"), "=", "records '(name = value, ...)' (bpftrace 0.25+) are not supported",
+     "use a tuple: (value, ...)"),
+    (re.compile(r"\d\s*\.\s*$"), ".", "ranges 'a..b' (bpftrace 0.24+) are not supported", ""),
+    (re.compile(r"__attribute__\s*$"), None, "GCC attributes in C definitions are not supported", ""),
+    (re.compile(r"\bif\s*\((?:[^{};]*)\)\s*$"), None, "an if needs braces", "if (cond) { ... }"),
+)
+_WORD_AT = re.compile(r"[A-Za-z_]\w*|\S")
+
+
+def _not_supported(text: str, diag: Diagnostic) -> Diagnostic:
+    """The syntax error as a 'not supported' diagnostic when it is newer bpftrace syntax."""
+    pos = diag.span.start
+    before = text[:pos]
+    word = _WORD_AT.match(text, pos)
+    tok = word.group(0) if word else ""
+    for pattern, token, message, hint in _NOT_SUPPORTED:
+        if (token is None or tok == token) and pattern.search(before):
+            return Diagnostic("error", diag.span, message, tuple(h for h in (hint,) if h))
+        # a word the parser could not take at all: `config = {`, `begin {`, `macro f()`
+        if token is None and pattern.search(before + tok):
+            return Diagnostic("error", Span(pos, pos + len(tok)), message, tuple(h for h in (hint,) if h))
+    if re.match(r"[ \t]*#", text[text.rfind("\n", 0, pos) + 1:]):
+        return Diagnostic("error", diag.span, "this preprocessor directive is not supported",
+                          ("kt reads #include, #define NAME VALUE, #ifdef, #ifndef, #else and #endif",))
+    return diag
+
+
 def parse(source: SourceFile) -> ast.Program:
     """Parse a whole script; raises CompileError with one syntax diagnostic on failure."""
+    text = preprocess(source.text)
+    _TYPE_NAMES.names = C_TYPE_NAMES | typedef_names(text)
     try:
-        tree = _parser().parse(preprocess(source.text))
+        tree = _parser().parse(text)
     except UnexpectedInput as err:
-        raise CompileError(source, [_syntax_diagnostic(source, err)]) from None
+        raise CompileError(source, [_not_supported(text, _syntax_diagnostic(source, err))]) from None
     try:
         program = _ToAst().transform(tree)
     except VisitError as err:
-        if isinstance(err.orig_exc, UnexpectedCharactersLike):
+        if isinstance(err.orig_exc, _NotAStar):
             tok = err.orig_exc.token
             raise CompileError(source, [Diagnostic("error", Span(tok.start_pos, tok.end_pos),
-                                                   f"syntax error: expected '*' in a struct cast, got '{tok}'")]) from None
+                                                   f"syntax error: expected '*' in a type, got '{tok}'")]) from None
+        if isinstance(err.orig_exc, _BadLiteral):
+            tok = err.orig_exc.token
+            raise CompileError(source, [Diagnostic("error", Span(tok.start_pos, tok.end_pos),
+                                                   err.orig_exc.message)]) from None
         raise
     if not program.probes:
         raise CompileError(source, [Diagnostic("error", Span(0, max(1, len(source.text))),

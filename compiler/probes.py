@@ -160,11 +160,15 @@ def _resolve_uprobe(retprobe: bool):
         if len(ap.parts) != 2 or not ap.parts[0] or not ap.parts[1]:
             sink.error(ap.span, f"{kind} needs a binary and a function: '{kind}:/path/to/binary:FUNCTION'")
             return None
-        binary, func = ap.parts
+        binary, spec = ap.parts
+        func, offset = _split_offset(spec)
         try:
             path = elfsyms.resolve_binary(binary, env.pid or None)
         except (OSError, LookupError, ValueError) as err:
             sink.error(ap.span, f"cannot find binary '{binary}': {err}")
+            return None
+        if offset and (retprobe or _GLOB.search(func)):
+            sink.error(ap.span, f"{'a uretprobe' if retprobe else 'a wildcard uprobe'} takes no offset")
             return None
         try:
             if re.fullmatch(r"0x[0-9a-fA-F]+|\d+", func):
@@ -180,16 +184,32 @@ def _resolve_uprobe(retprobe: bool):
                     sink.error(ap.span, f"no function '{func}' in {path}",
                                did_you_mean(func, names) if not _GLOB.search(func) else "")
                     return None
-                targets = [(s.name, elfsyms.file_offset(path, s.addr)) for s in syms]
+                if offset and syms[0].size and offset >= syms[0].size:
+                    sink.error(ap.span, f"offset {offset} is outside the function: '{func}' is {syms[0].size} bytes",
+                               f"offsets from 0 to {syms[0].size - 1} are inside {func}")
+                    return None
+                targets = [(s.name, elfsyms.file_offset(path, s.addr) + offset) for s in syms]
         except (OSError, ValueError) as err:
             sink.error(ap.span, f"cannot read {path}: {err}")
             return None
-        names = tuple(f"{kind}:{path}:{f}" for f, _ in targets)
-        return [ResolvedProbe(kind, f"{kind}:{path}:{func}", f"{kind}/{path}:{func}", f"{path}:{func}",
+        # As bpftrace, a probe prints with its path as written (`uprobe:./prog:f`); a name
+        # found through PATH or the library cache prints as the file it resolved to.
+        shown = binary if "/" in binary else path
+        suffix = spec[len(func):]
+        names = tuple(f"{kind}:{shown}:{f}{suffix}" for f, _ in targets)
+        return [ResolvedProbe(kind, f"{kind}:{shown}:{spec}", f"{kind}/{path}:{spec}", f"{path}:{spec}",
                               {"path": path, "targets": [{"func": f, "offset": o} for f, o in targets],
                                "retprobe": retprobe},
                               names, tuple(f for f, _ in targets), RegsContext("user", retprobe))]
     return resolve
+
+
+def _split_offset(spec: str) -> tuple[str, int]:
+    """`func+0x10` -> ("func", 16); a `+` not followed by a number is part of the name."""
+    func, plus, text = spec.rpartition("+")
+    if plus and func and re.fullmatch(r"0x[0-9a-fA-F]+|\d+", text):
+        return func, int(text, 0)
+    return spec, 0
 
 
 # ---- usdt -----------------------------------------------------------------------------------

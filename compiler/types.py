@@ -1,14 +1,27 @@
 """kt's value types and their memory layouts.
 
 Every integer is computed in 64 bits, as in bpftrace; `signed` decides comparisons, shifts,
-division and how the value prints. Strings are fixed-size NUL-padded byte arrays. A map key with
-several parts is a Tuple laid out like a C struct. The JSON form (`to_json`) is the type
-descriptor of docs/object-format.md that the runtime decodes with.
+division and how the value prints, and `bits` how wide it is in memory (a struct member, a
+pointee, an array element). Strings are fixed-size NUL-padded byte arrays. A map key with
+several parts is a Tuple laid out like a C struct.
+
+C types (from the script's definitions, compiler/cdecl.py, or the kernel's BTF,
+compiler/kernel_types.py) are the same few classes: `Record` is a struct or union value whose
+layout is its `StructDef`, `Array` a C array, `Ptr` a typed pointer. A pointer carries the
+address space its pointee lives in ("kernel" or "user"): `(struct Foo *)arg0` in a uprobe reads
+the traced process's memory; a record carries the space its pointer members point into.
+
+The JSON form (`to_json`) is the type descriptor of docs/object-format.md that the runtime
+decodes with.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Callable
+
+KERNEL = "kernel"
+USER = "user"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +61,7 @@ class Tuple:
     def offsets(self) -> tuple[int, ...]:
         out, off = [], 0
         for t in self.elems:
-            off = _align_up(off, t.align)
+            off = align_up(off, t.align)
             out.append(off)
             off += t.size
         return tuple(out)
@@ -57,7 +70,7 @@ class Tuple:
     def size(self) -> int:
         if not self.elems:
             return 0
-        return _align_up(self.offsets[-1] + self.elems[-1].size, self.align)
+        return align_up(self.offsets[-1] + self.elems[-1].size, self.align)
 
     @property
     def align(self) -> int:
@@ -65,6 +78,136 @@ class Tuple:
 
     def __str__(self) -> str:
         return "(" + ", ".join(map(str, self.elems)) + ")"
+
+
+@dataclass(frozen=True, slots=True)
+class Array:
+    """A C array: `count` elements of `elem`, contiguous (`int32 arr[3]`, `struct Bar b[2]`).
+    Arrays of plain `char` are strings (Str), as in bpftrace."""
+    elem: "Type"
+    count: int
+
+    @property
+    def size(self) -> int:
+        return self.elem.size * self.count
+
+    @property
+    def align(self) -> int:
+        return self.elem.align
+
+    def __str__(self) -> str:
+        return f"{self.elem}[{self.count}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One member of a struct or union. A bitfield is `bit_size` bits at `bit_offset` of the
+    integer `type` stored at `offset` (its storage unit)."""
+    name: str
+    offset: int
+    type: "Type"
+    bit_offset: int = 0
+    bit_size: int = 0
+
+    @property
+    def is_bitfield(self) -> bool:
+        return self.bit_size > 0
+
+
+class StructDef:
+    """A struct or union's layout. Compared by identity: one object per definition (a script's
+    `struct Foo { ... }`, or one BTF type id). Members may be computed on first use (BTF structs
+    such as task_struct have hundreds, of which a script reads a few). `members` lists every
+    named member, those of anonymous struct/union members flattened in with their offsets, as
+    C lets a program name them and bpftrace prints them."""
+
+    def __init__(self, kind: str, name: str, size: int, members: tuple[Member, ...] | None = None,
+                 load: Callable[[], tuple[Member, ...]] | None = None, complete: bool = True,
+                 align: int | None = None):
+        self.kind = kind            # "struct" | "union"
+        self.name = name            # the tag; "" for an anonymous one
+        self.size = size
+        self.complete = complete    # False: only declared (BTF FWD, `struct Foo;`)
+        self._members = members
+        self._load = load
+        self._align = align         # None: the largest member alignment
+
+    @property
+    def members(self) -> tuple[Member, ...]:
+        if self._members is None:
+            self._members = self._load() if self._load else ()
+        return self._members
+
+    @property
+    def align(self) -> int:
+        if self._align is None:
+            self._align = max((m.type.align for m in self.members), default=1)
+        return self._align
+
+    def member(self, name: str) -> Member | None:
+        return next((m for m in self.members if m.name == name), None)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name or '(anonymous)'}"
+
+    __repr__ = __str__
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A struct or union value (`*$foo`, `$foo->inner`, a map holding one)."""
+    struct: StructDef
+    space: str = KERNEL     # where its pointer members point
+
+    @property
+    def size(self) -> int:
+        return self.struct.size
+
+    @property
+    def align(self) -> int:
+        return self.struct.align
+
+    def member(self, name: str) -> Member | None:
+        """The member, its pointers pointing into this record's space."""
+        m = self.struct.member(name)
+        return None if m is None else replace(m, type=in_space(m.type, self.space))
+
+    def __str__(self) -> str:
+        return str(self.struct)
+
+
+@dataclass(frozen=True, slots=True)
+class Void:
+    size: int = 0
+
+    @property
+    def align(self) -> int:
+        return 1
+
+    def __str__(self) -> str:
+        return "void"
+
+
+@dataclass(frozen=True, slots=True)
+class Ptr:
+    """A typed pointer: `*p` reads a `pointee` from `space`; `p + 1` is sizeof(pointee) on."""
+    pointee: "Type"
+    space: str = KERNEL
+
+    size = 8
+
+    @property
+    def align(self) -> int:
+        return 8
+
+    @property
+    def stride(self) -> int:
+        """What +1 adds: the pointee's size (1 for void *, as GCC does)."""
+        return max(1, self.pointee.size)
+
+    def __str__(self) -> str:
+        inner = str(self.pointee)
+        return f"{inner}{'*' if inner.endswith('*') else ' *'}"
 
 
 _SYM_SIZES = {"ksym": 8, "usym": 16, "kstack": 8, "ustack": 16, "probe": 8, "func": 8, "inet": 24}
@@ -110,47 +253,22 @@ class Buf:
 
 
 @dataclass(frozen=True, slots=True)
-class Ptr:
-    """A pointer to a kernel struct or union described by BTF: `->` reads its members."""
-    btf_id: int
-    name: str          # "struct file"
-    size: int = 8
-
-    @property
-    def align(self) -> int:
-        return 8
-
-    def __str__(self) -> str:
-        return f"{self.name} *"
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """A struct or union member embedded in another (`f->f_path`): only its address exists
-    in the program; `.` goes on to its members."""
-    btf_id: int
+class Opaque:
+    """Bytes kt lays out but cannot compute with (a float member): `size` bytes."""
+    size: int
     name: str
-    size: int = 8
 
     @property
     def align(self) -> int:
-        return 8
+        return min(self.size, 8) or 1
 
     def __str__(self) -> str:
         return self.name
 
 
 @dataclass(frozen=True, slots=True)
-class Void:
-    size: int = 0
-
-    def __str__(self) -> str:
-        return "none"
-
-
-@dataclass(frozen=True, slots=True)
 class Args:
-    """The `args` builtin of a tracepoint: a record whose fields come from its format file."""
+    """The `args` builtin of a tracepoint or kfunc: its fields come from the probe's context."""
     tracepoint: str
     size: int = 0
 
@@ -170,15 +288,34 @@ class Agg:
         return f"{self.kind}({', '.join(map(str, self.params))})"
 
 
-Type = Int | Str | Tuple | Sym | Buf | Ptr | Record | Void | Args | Agg
+Type = Int | Str | Tuple | Array | Record | Ptr | Sym | Buf | Opaque | Void | Args | Agg
 
 U64 = Int(64, False)
 S64 = Int(64, True)
 
 
-def widen(t: "Type") -> "Type":
+def align_up(n: int, a: int) -> int:
+    return (n + a - 1) // a * a
+
+
+def in_space(t: Type, space: str) -> Type:
+    """`t` as found in memory of `space`: pointers in it point there too (and so on through
+    what they point to)."""
+    if isinstance(t, Record):
+        return t if t.space == space else replace(t, space=space)
+    if isinstance(t, Ptr):
+        pointee = in_space(t.pointee, space)
+        return t if t.space == space and pointee is t.pointee else Ptr(pointee, space)
+    if isinstance(t, Array):
+        elem = in_space(t.elem, space)
+        return t if elem is t.elem else Array(elem, t.count)
+    return t
+
+
+def widen(t: Type) -> Type:
     """What a variable, a map key or a map value holds: integers are 64-bit there. (A narrower
-    Int only says how wide a kernel member or a cast was, for bswap().)"""
+    Int only says how wide a kernel member or a cast was, for bswap().) C arrays and records
+    keep their layout."""
     if isinstance(t, Int):
         return Int(64, t.signed)
     if isinstance(t, Tuple):
@@ -188,11 +325,7 @@ def widen(t: "Type") -> "Type":
 
 def is_word(t: "Type") -> bool:
     """Whether codegen holds the value in one i64 register (else: a pointer to a buffer)."""
-    return isinstance(t, (Int, Ptr, Record)) or (isinstance(t, Sym) and t.size == 8)
-
-
-def _align_up(n: int, a: int) -> int:
-    return (n + a - 1) // a * a
+    return isinstance(t, (Int, Ptr)) or (isinstance(t, Sym) and t.size == 8)
 
 
 def unify(a: Type, b: Type) -> Type | None:
@@ -204,15 +337,37 @@ def unify(a: Type, b: Type) -> Type | None:
     if isinstance(a, Tuple) and isinstance(b, Tuple) and len(a.elems) == len(b.elems):
         parts = [unify(x, y) for x, y in zip(a.elems, b.elems)]
         return None if any(p is None for p in parts) else Tuple(tuple(parts))
-    if isinstance(a, (Sym, Ptr)) and a == b:
+    if isinstance(a, Ptr) and isinstance(b, Ptr):
+        return a if a.pointee == b.pointee or isinstance(b.pointee, Void) else (
+            b if isinstance(a.pointee, Void) else None)
+    if isinstance(a, Ptr) and isinstance(b, Int):     # `$p = 0` keeps the pointer's type
+        return a
+    if isinstance(a, Int) and isinstance(b, Ptr):
+        return b
+    if isinstance(a, Record) and isinstance(b, Record):
+        return a if a.struct is b.struct else None
+    if isinstance(a, Array) and isinstance(b, Array):
+        return a if a == b else None
+    if isinstance(a, Sym) and a == b:
         return a
     if isinstance(a, Buf) and isinstance(b, Buf):
         return Buf(max(a.capacity, b.capacity))
-    if isinstance(a, Ptr) and isinstance(b, Int) or isinstance(a, Int) and isinstance(b, Ptr):
-        return Int(64, False)
     if isinstance(a, Agg) and isinstance(b, Agg) and a.kind == b.kind and a.params == b.params:
         return Agg(a.kind, Int(64, a.value.signed and b.value.signed), params=a.params)
     return None
+
+
+def printable(t: Type) -> bool:
+    """Whether the runtime can decode and print a value of type t (to_json has a layout)."""
+    if isinstance(t, (Int, Str, Buf, Ptr, Sym)):
+        return True
+    if isinstance(t, Tuple):
+        return all(printable(e) for e in t.elems)
+    if isinstance(t, Array):
+        return t.count > 0 and printable(t.elem)
+    if isinstance(t, Record):
+        return t.struct.complete and t.size > 0
+    return False
 
 
 def to_json(t: Type) -> dict:
@@ -232,4 +387,16 @@ def to_json(t: Type) -> dict:
     if isinstance(t, Tuple):
         return {"kind": "tuple", "size": t.size,
                 "fields": [{"offset": o, "type": to_json(e)} for o, e in zip(t.offsets, t.elems)]}
+    if isinstance(t, Array):
+        return {"kind": "array", "size": t.size, "count": t.count, "elem": to_json(t.elem)}
+    if isinstance(t, Record):
+        fields = []
+        for m in t.struct.members:
+            if not printable(m.type) or (isinstance(m.type, Array) and m.type.count == 0):
+                continue   # flexible arrays and floats: bytes 0.17 does not print either
+            f = {"name": m.name, "offset": m.offset, "type": to_json(m.type)}
+            if m.is_bitfield:
+                f["bits"] = {"offset": m.bit_offset, "size": m.bit_size}
+            fields.append(f)
+        return {"kind": "record", "size": t.size, "name": str(t.struct), "fields": fields}
     raise TypeError(f"type {t} has no runtime layout")

@@ -66,19 +66,32 @@ def _check_lhist(checker: "Checker", call: ast.Call) -> Type | None:
     return Agg("lhist", agg.value, params=(lo, hi, step))
 
 
-def _check_delete(checker: "Checker", call: ast.Call) -> Type | None:
-    if not check_arity(checker, call, 1, 1):
+def deleted_element(call: ast.Call) -> ast.MapRef | None:
+    """The element delete() removes: delete(@m[k]), delete(@m, k) (the newer spelling, which
+    0.17 refuses), or delete(@m) of a scalar map."""
+    if not call.args or not isinstance(call.args[0], ast.MapRef):
         return None
     target = call.args[0]
-    if not isinstance(target, ast.MapRef) or not target.keys:
-        checker.sink.error(target.span, "delete() takes one map element: delete(@name[key])")
+    if len(call.args) == 1:
+        return target
+    if len(call.args) == 2 and not target.keys:
+        return ast.MapRef(target.span, target.name, [call.args[1]])
+    return None
+
+
+def _check_delete(checker: "Checker", call: ast.Call) -> Type | None:
+    if not check_arity(checker, call, 1, 2):
+        return None
+    target = deleted_element(call)
+    if target is None:
+        checker.sink.error(call.span, "delete() takes one map element: delete(@name[key]) or delete(@name, key)")
         return None
     checker.check_map_element(target)
     return Void()
 
 
 def _lower_delete(cg: "ProbeCodegen", call: ast.Call) -> None:
-    cg.delete_element(call.args[0])
+    cg.delete_element(deleted_element(call))
     return None
 
 
@@ -103,7 +116,8 @@ def _lower_map_event(cg: "ProbeCodegen", call: ast.Call) -> None:
 
 
 FUNCTIONS = (
-    Function("delete", "remove one element of a map: delete(@name[key])", _check_delete, _lower_delete),
+    Function("delete", "remove one element of a map: delete(@name[key]), delete(@name, key)", _check_delete,
+             _lower_delete),
     Function("clear", "remove every element of a map: clear(@name)", _check_whole_map, _lower_map_event),
     Function("zero", "set every value of a map to zero, keeping its keys: zero(@name)", _check_whole_map,
              _lower_map_event),

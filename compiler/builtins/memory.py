@@ -11,7 +11,7 @@ from llvmlite import ir
 from .. import ast
 from ..helpers import Helper
 from ..options import STRLEN
-from ..types import Buf, Int, Ptr, Str, Sym, Type, U64
+from ..types import USER, Array, Buf, Int, Ptr, Str, Sym, Type, U64
 from .records import Function, I64, check_arity, positional_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def _check_str(checker: "Checker", call: ast.Call) -> Type | None:
+    """str(ptr[, n]): a NUL-terminated string at ptr, at most n bytes (a literal or, unlike
+    0.17, any integer: then the buffer is the default size and n is applied when reading)."""
     if not check_arity(checker, call, 1, 2):
         return None
     text = positional_text(checker, call.args[0])
@@ -29,18 +31,37 @@ def _check_str(checker: "Checker", call: ast.Call) -> Type | None:
     size = STRLEN
     if len(call.args) == 2:
         n = call.args[1]
-        checker.check(n)
-        if not isinstance(n, ast.IntLit) or n.value <= 0:
-            checker.sink.error(n.span, "str()'s length must be a positive integer literal")
+        nt = checker.check(n)
+        if isinstance(n, ast.IntLit):
+            if n.value <= 0:
+                checker.sink.error(n.span, "str()'s length must be positive")
+                return None
+            size = min(n.value + 1, STRLEN)
+        elif nt is not None and not isinstance(nt, Int):
+            checker.sink.error(n.span, f"str()'s length must be an integer, this is {nt}")
             return None
-        size = min(n.value + 1, STRLEN)
     if isinstance(t, Str):
         return Str(min(t.size, size)) if len(call.args) == 2 else t
-    if not isinstance(t, Int):
+    if not isinstance(t, (Int, Ptr)):
         if t is not None:
             checker.sink.error(call.args[0].span, f"str() reads from a pointer or an integer address, not {t}")
         return None
     return Str(size)
+
+
+def read_str(cg: "ProbeCodegen", call: ast.Call, dst: ir.Value, size: int) -> None:
+    """Read str(ptr[, n])'s string into dst (`size` zeroed bytes): at most n + 1 bytes with the
+    NUL, n bounded by the buffer so the verifier can check the helper's size."""
+    src_t = cg.types[call.args[0]]
+    helper = Helper.probe_read_str
+    if isinstance(src_t, Ptr):
+        helper = Helper.probe_read_user_str if src_t.space == USER else Helper.probe_read_kernel_str
+    length: ir.Value = ir.Constant(I64, size)
+    if len(call.args) == 2 and not isinstance(call.args[1], ast.IntLit):
+        b = cg.b
+        want = b.add(cg.expr(call.args[1]), ir.Constant(I64, 1))
+        length = b.select(b.icmp_unsigned(">", want, ir.Constant(I64, size)), ir.Constant(I64, size), want)
+    cg.helper(helper, dst, length, cg.expr(call.args[0]))
 
 
 def _lower_str(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
@@ -57,10 +78,9 @@ def _lower_str(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
         cg.memset0(buf, size)
         cg.memcpy(buf, src, size - 1)
         return buf
-    ptr = cg.expr(arg)
     buf = cg.stack(size, "str")
     cg.memset0(buf, size)
-    cg.helper(Helper.probe_read_str, buf, ir.Constant(I64, size), ptr)
+    read_str(cg, call, buf, size)
     return buf
 
 
@@ -97,7 +117,7 @@ def _check_ntop(checker: "Checker", call: ast.Call) -> Type | None:
         checker.sink.error(call.args[0].span, "ntop()'s family must be an integer (AF_INET, AF_INET6)")
         return None
     addr = types[-1]
-    if not isinstance(addr, Int) and not (isinstance(addr, Str) and addr.size in (4, 16)):
+    if not isinstance(addr, Int) and not (isinstance(addr, (Str, Array)) and addr.size in (4, 16)):
         checker.sink.error(call.args[-1].span, f"ntop() needs an IPv4 address (an integer) or 4 or 16 bytes, this is {addr}")
         return None
     return Sym("inet")
@@ -112,7 +132,7 @@ def _lower_ntop(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
     if len(call.args) == 2:
         family = cg.expr(call.args[0])
     else:
-        family = ir.Constant(I64, socket.AF_INET6 if isinstance(addr_t, Str) and addr_t.size == 16 else socket.AF_INET)
+        family = ir.Constant(I64, socket.AF_INET6 if addr_t.size == 16 else socket.AF_INET)
     b.store(family, b.bitcast(buf, I64.as_pointer()))
     dst = cg.offset(buf, 8)
     if isinstance(addr_t, Int):   # the address as it lies in memory (network order), 4 bytes

@@ -13,7 +13,7 @@ from .. import ast
 from ..events import JOIN_ARG_SIZE, JOIN_ARGS, EventId
 from ..helpers import Helper
 from ..printf_format import FormatError, conversions
-from ..types import Buf, Int, Str, Sym, Type, Void
+from ..types import Buf, Int, Ptr, Str, Sym, Type, Void, printable
 from .records import Function, I64, check_arity, require_unsafe
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,7 +48,7 @@ def _check_printf(checker: "Checker", call: ast.Call) -> Type | None:
         elif want == "str" and not isinstance(t, (Str, Sym)):
             checker.sink.error(arg.span, f"%s needs a string, this is {t}",
                                "use str() to read a string from a pointer" if isinstance(t, Int) else "")
-        elif want == "int" and not isinstance(t, Int):
+        elif want == "int" and not isinstance(t, (Int, Ptr)):
             checker.sink.error(arg.span, f"this conversion needs an integer, this is {t}")
     return Void()
 
@@ -108,15 +108,27 @@ def _lower_exit(cg: "ProbeCodegen", call: ast.Call) -> None:
     return None
 
 
+def whole_map_print(checker_or_plan, call: ast.Call) -> bool:
+    """print(@m[, top, div]) of a whole map, against print(value) of anything else (a map
+    element `@m[k]` included, which 0.17 refuses)."""
+    target = call.args[0] if call.args else None
+    return isinstance(target, ast.MapRef) and not target.keys
+
+
 def _check_print(checker: "Checker", call: ast.Call) -> Type | None:
-    """print(@m[, top[, div]]): print a map now; top keeps the largest entries, div divides."""
+    """print(@m[, top[, div]]): print a map now (top keeps the largest entries, div divides);
+    print(value): print any value as a map value prints."""
     if not check_arity(checker, call, 1, 3):
         return None
     target = call.args[0]
-    if not isinstance(target, ast.MapRef) or target.keys:
-        checker.sink.error(target.span, "print() takes a whole map: print(@name[, top[, div]])",
-                           "printing other values is not supported yet: use printf()")
-        return None
+    if not whole_map_print(checker, call):
+        if len(call.args) != 1:
+            checker.sink.error(call.span, "print(value) takes one value; top and div are for maps: print(@m, top, div)")
+            return None
+        t = checker.check(target)
+        if t is not None and not printable(t):
+            checker.sink.error(target.span, f"{t} cannot be printed")
+        return Void()
     if target.name not in checker.maps:
         checker.sink.error(target.span, f"map '{target.name}' is used but never assigned")
         return None
@@ -128,6 +140,9 @@ def _check_print(checker: "Checker", call: ast.Call) -> Type | None:
 
 
 def _lower_print(cg: "ProbeCodegen", call: ast.Call) -> None:
+    if not whole_map_print(cg, call):
+        cg.emit_print_value(call)
+        return None
     top, div = ([a.value for a in call.args[1:]] + [0, 0])[:2]
     cg.emit_map_event("print", call.args[0].name, top, div)
     return None
@@ -153,7 +168,7 @@ def _check_join(checker: "Checker", call: ast.Call) -> Type | None:
     if not check_arity(checker, call, 1, 2):
         return None
     t = checker.check(call.args[0])
-    if t is not None and not isinstance(t, Int):
+    if t is not None and not isinstance(t, (Int, Ptr)):
         checker.sink.error(call.args[0].span, f"join() needs the address of a char *[] array, this is {t}")
         return None
     if len(call.args) == 2 and not isinstance(call.args[1], ast.StrLit):
@@ -179,7 +194,8 @@ FUNCTIONS = (
     Function("signal", "send a signal to the current task (needs --unsafe): signal(SIG)", _check_signal,
              _lower_signal),
     Function("exit", "end the trace: print maps and exit", _check_exit, _lower_exit),
-    Function("print", "print a map now: print(@name[, top[, div]])", _check_print, _lower_print),
+    Function("print", "print a map now: print(@name[, top[, div]]), or any value: print(value)", _check_print,
+             _lower_print),
     Function("join", "print an array of strings: join(argv[, delim])", _check_join, _lower_join),
     Function("time", "print the time: time([strftime format]), default \"%H:%M:%S\\n\"", _check_time, _lower_time),
 )

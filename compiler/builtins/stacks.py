@@ -11,7 +11,7 @@ from .. import ast
 from ..diagnostics import did_you_mean
 from ..helpers import BPF_F_USER_STACK, Helper
 from ..objects import STACK_DEPTH, stack_map_name
-from ..types import Int, Sym, Type
+from ..types import Int, Ptr, Sym, Type
 from .records import BuiltinVar, Function, I64, check_arity
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -75,7 +75,7 @@ def _check_sym(kind: str):
         if not check_arity(checker, call, 1, 1):
             return None
         t = checker.check(call.args[0])
-        if t is not None and not isinstance(t, Int):
+        if t is not None and not isinstance(t, (Int, Ptr)):
             checker.sink.error(call.args[0].span, f"{call.name}() needs an address (an integer), this is {t}")
             return None
         return Sym(kind)

@@ -9,7 +9,7 @@ from llvmlite import ir
 
 from .. import ast
 from ..helpers import Helper
-from ..types import Str, Sym, Type, U64
+from ..types import KERNEL, Ptr, Record, Str, Sym, Type, U64
 from .records import BuiltinVar, I64, fixed
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -80,6 +80,21 @@ def _lower_name_index(cg: "ProbeCodegen", node) -> ir.Value:
     return cg.b.add(base, cg.helper(Helper.get_attach_cookie, cg.ctx))
 
 
+def _curtask_type(checker: "Checker", node: ast.Builtin) -> Type:
+    """`struct task_struct *` (the script's own task_struct if it defines one, as in bpftrace),
+    an address where the kernel has no BTF."""
+    task = checker.scope.struct("struct", "task_struct")
+    return Ptr(Record(task, KERNEL), KERNEL) if task is not None else U64
+
+
+def _ctx_type(checker: "Checker", node: ast.Builtin) -> Type:
+    return checker.current_probe.context.ctx_type(checker)
+
+
+def _lower_ctx(cg: "ProbeCodegen", node) -> ir.Value:
+    return cg.b.ptrtoint(cg.ctx, I64)
+
+
 def _lower_elapsed(cg: "ProbeCodegen", node) -> ir.Value:
     now = cg.helper(Helper.ktime_get_ns)
     return cg.b.sub(now, ir.Constant(I64, cg.options.start_ns))
@@ -104,8 +119,9 @@ VARIABLES = (
                lambda cg, n: cg.helper(Helper.get_prandom_u32)),
     BuiltinVar("cgroup", "the current task's cgroup v2 id", fixed(U64),
                lambda cg, n: cg.helper(Helper.get_current_cgroup_id)),
-    BuiltinVar("curtask", "address of the current task_struct", fixed(U64),
+    BuiltinVar("curtask", "the current task: a struct task_struct *", _curtask_type,
                lambda cg, n: cg.helper(Helper.get_current_task)),
+    BuiltinVar("ctx", "the probe's context: struct pt_regs * in kprobes and uprobes", _ctx_type, _lower_ctx),
     BuiltinVar("cpid", "pid of the child started with -c (0 without -c)", fixed(U64),
                lambda cg, n: ir.Constant(I64, cg.options.cpid)),
     BuiltinVar("args", "the tracepoint's record or the kfunc's arguments: args->field or args.field",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from ..types import Int, Str, Sym, Tuple, Type
+from ..types import Array, Int, Ptr, Record, Str, Sym, Tuple, Type
 
 I32 = ir.IntType(32)
 
@@ -73,10 +73,11 @@ class DebugInfo:
         return self.m.add_debug_info("DIDerivedType", {
             "tag": ir.DIToken("DW_TAG_pointer_type"), "baseType": base, "size": 64})
 
-    def struct(self, name: str | None, size_bytes: int, members: list[tuple[str, object, int, int]]):
+    def struct(self, name: str | None, size_bytes: int, members: list[tuple[str, object, int, int]],
+               union: bool = False):
         """members: (name, type, size in bits, offset in bits)."""
-        node = {"tag": ir.DIToken("DW_TAG_structure_type"), "file": self.file, "line": 0,
-                "size": size_bytes * 8}
+        node = {"tag": ir.DIToken("DW_TAG_union_type" if union else "DW_TAG_structure_type"),
+                "file": self.file, "line": 0, "size": size_bytes * 8}
         if name:
             node["name"] = name
         elems = [self.m.add_debug_info("DIDerivedType", {
@@ -97,7 +98,29 @@ class DebugInfo:
         if isinstance(t, Tuple):
             members = [(f"f{i}", self.of(e), e.size * 8, off * 8) for i, (e, off) in enumerate(zip(t.elems, t.offsets))]
             return self.struct(None, t.size, members)
-        raise TypeError(t)
+        if isinstance(t, Ptr):   # stored as the address
+            return self.int_type(64, False)
+        if isinstance(t, Array) and t.count:
+            return self.array(self.of(t.elem), t.elem.size * 8, t.count)
+        if isinstance(t, Record):
+            return self._record(t)
+        # bytes kt does not compute with (buf(), floats, flexible arrays): their size
+        return self.array(self.basic("char", 8, "DW_ATE_signed_char"), 8, max(t.size, 1))
+
+    def _record(self, t: Record):
+        """A struct or union as BTF shows it: named, its members at their offsets (bitfields,
+        which only widen a storage unit that is there, left out)."""
+        key = ("record", id(t.struct))
+        if key not in self._arrays:
+            union = t.struct.kind == "union"
+            members, end = [], 0
+            for m in sorted(t.struct.members, key=lambda m: m.offset):
+                if m.is_bitfield or not m.type.size or (not union and m.offset < end):
+                    continue   # (an anonymous union's members, flattened in, overlap: keep one)
+                members.append((m.name, self.of(m.type), m.type.size * 8, m.offset * 8))
+                end = max(end, m.offset + m.type.size)
+            self._arrays[key] = self.struct(t.struct.name or None, max(t.size, 1), members, union)
+        return self._arrays[key]
 
     def int_array_ptr(self, n: int):
         """`int (*)[n]`: how BTF-defined maps spell a number."""

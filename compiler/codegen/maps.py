@@ -102,10 +102,10 @@ def build_key(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list) -> ir.Value:
         return buf
     buf = cg.stack(plan.key_size, "key")
     cg.memset0(buf, plan.key_size)
-    if isinstance(plan.key, Tuple):
+    if isinstance(plan.key, Tuple) and len(key_exprs) > 1:
         for e, t, off in zip(key_exprs, plan.key.elems, plan.key.offsets):
             cg.store_value(cg.offset(buf, off), t, e)
-    else:
+    else:   # one key, a tuple value among them (`@m[(a, b)]` is `@m[a, b]`)
         cg.store_value(buf, plan.key, key_exprs[0])
     return buf
 

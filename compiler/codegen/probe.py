@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from .. import ast, kernel_types
-from ..builtins import BUILTIN_VARS, FUNCTIONS
+from .. import ast
 from ..helpers import Helper
 from ..options import CompileOptions
 from ..events import JOIN_HEADER, MAP_EVENTS, EventId
 from ..objects import EVENTS_MAP, LOST_MAP, SCRATCH_MAP, STACK_RECORD_MAX
 from ..passes.resources import ResourcePlan
-from ..passes.semantic import Semantics, positional_value
+from ..passes.semantic import Semantics
 from ..probes import ResolvedProbe
-from ..types import Int, Ptr, Record, Str, Type, is_word
+from ..types import Ptr, Type, is_word
 from . import maps
+from .expressions import ExpressionLowering, VolatileLoad
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -28,16 +28,7 @@ I64 = ir.IntType(64)
 I8P = I8.as_pointer()
 
 
-class _VolatileLoad(ir.LoadInstr):
-    """`load volatile`, which llvmlite's builder does not offer."""
-
-    def descr(self, buf):
-        [ptr] = self.operands
-        buf.append(f"load volatile {self.type}, {ptr.type} {ptr.get_reference()}"
-                   f"{self._stringify_metadata(leading_comma=True)}\n")
-
-
-class ProbeCodegen:
+class ProbeCodegen(ExpressionLowering):
     def __init__(self, module: ir.Module, func: ir.Function, probe: ast.Probe, resolved: ResolvedProbe,
                  sema: Semantics, plan: ResourcePlan, options: CompileOptions,
                  map_globals: dict[str, ir.GlobalVariable], intrinsics: dict[str, ir.Function],
@@ -47,6 +38,7 @@ class ProbeCodegen:
         self.probe = probe
         self.resolved = resolved
         self.types = sema.types
+        self.constants = sema.constants
         self.plan = plan
         self.options = options
         self._maps = map_globals
@@ -137,25 +129,13 @@ class ProbeCodegen:
         Volatile: the verifier only accepts context loads at constant offsets, and LLVM would
         otherwise merge loads from two branches into one load at a selected offset
         ("dereference of modified ctx ptr")."""
-        load = _VolatileLoad(self.b.block, self.b.bitcast(self.offset(self.ctx, offset), I64.as_pointer()))
+        load = VolatileLoad(self.b.block, self.b.bitcast(self.offset(self.ctx, offset), I64.as_pointer()))
         self.b._insert(load)
         return load
 
     def truth(self, v: ir.Value) -> ir.Value:
+        """An integer or a pointer as a condition: not zero (not NULL)."""
         return self.b.icmp_unsigned("!=", v, ir.Constant(I64, 0))
-
-    def store_value(self, dst: ir.Value, t: Type, e) -> None:
-        """Store expression e, converted to type t, at dst (a zeroed buffer of t.size)."""
-        if isinstance(e, ast.Call) and e.name == "str" and isinstance(self.types.get(e.args[0]), Int):
-            # Read the string straight into its destination: no second buffer on the stack.
-            size = min(self.types[e].size, t.size)
-            self.helper(Helper.probe_read_str, dst, ir.Constant(I64, size), self.expr(e.args[0]))
-            return
-        v = self.expr(e)
-        if is_word(t):
-            self.b.store(v, self.b.bitcast(dst, I64.as_pointer()))
-        else:
-            self.memcpy(dst, v, min(self.types[e].size, t.size))
 
     # ---- events --------------------------------------------------------------------------
     def emit_event(self, record: ir.Value, size: int) -> None:
@@ -189,6 +169,19 @@ class ProbeCodegen:
         for (off, t), arg in zip(pf.args, call.args[1:]):
             self.store_value(self.offset(rec, off), t, arg)
         self.emit_event(rec, pf.size)
+
+    def emit_print_value(self, call: ast.Call) -> None:
+        """print(value): {u64 id; u64 index into print_values; the value}."""
+        index, t = self.plan.print_values[call]
+        size = 16 + (t.size + 7) // 8 * 8
+        rec = self._scratch_record() if size > STACK_RECORD_MAX else self.stack(size, "print")
+        with self.b.if_then(self.b.icmp_unsigned("!=", rec, ir.Constant(I8P, None))):
+            self.memset0(rec, size)
+            rec64 = self.b.bitcast(rec, I64.as_pointer())
+            self.b.store(ir.Constant(I64, EventId.PRINT_VALUE), rec64)
+            self.b.store(ir.Constant(I64, index), self.b.gep(rec64, [ir.Constant(I32, 1)]))
+            self.store_value(self.offset(rec, 16), t, call.args[0])
+            self.emit_event(rec, size)
 
     def emit_map_event(self, action: str, map_name: str, *extra: int) -> None:
         """{u64 id; u64 map index; u64 extra...}: user space acts on the map in event order."""
@@ -260,17 +253,17 @@ class ProbeCodegen:
             self.expr(s.expr)
         elif isinstance(s, ast.Assign):
             self._assign(s)
-        elif isinstance(s, ast.IncDec):
-            one = ast.IntLit(s.span, 1)
-            self._assign(ast.Assign(s.span, s.target, "+=" if s.op == "++" else "-=", one), synthetic_value=True)
         elif isinstance(s, ast.Unroll):
             for _ in range(s.count):
                 self.block(s.body)
         elif isinstance(s, ast.While):
             self._while(s)
         elif isinstance(s, ast.Jump):
-            cont, done = self._loop_targets[-1]
-            self.b.branch(done if s.kind == "break" else cont)
+            if s.kind == "return":   # the probe ends here
+                self.b.ret(ir.Constant(I32, 0))
+            else:
+                cont, done = self._loop_targets[-1]
+                self.b.branch(done if s.kind == "break" else cont)
             # code after a jump is unreachable; it goes in a block of its own
             self.b.position_at_end(self.func.append_basic_block("after_" + s.kind))
         elif isinstance(s, ast.If):
@@ -303,7 +296,7 @@ class ProbeCodegen:
             self.b.branch(check)
         self.b.position_at_end(done)
 
-    def _assign(self, s: ast.Assign, synthetic_value: bool = False) -> None:
+    def _assign(self, s: ast.Assign) -> None:
         target = s.target
         if isinstance(target, ast.MapRef):
             plan = self.plan.maps[target.name]
@@ -315,197 +308,53 @@ class ProbeCodegen:
                 maps.write_map(self, plan, target.keys, s.value)
             else:
                 old = maps.read_map(self, plan, target.keys)
-                rhs = ir.Constant(I64, s.value.value) if synthetic_value else self.expr(s.value)
-                maps.store_int_map(self, plan, target.keys, self._arith(s.op[:-1], old, rhs, plan.value.signed))
+                new = self._compound(s.op[:-1], plan.value, old, s.value)
+                maps.store_int_map(self, plan, target.keys, new)
             return
-        t = self.types.get(target) or self.types[s.value]
+        t = self.types[target]
         slot = self._var_slot(target.name, t)
-        if s.op == "=":
-            if is_word(t):
-                self.b.store(self.expr(s.value), self.b.bitcast(slot, I64.as_pointer()))
-            else:
-                self.memset0(slot, t.size)
-                self.memcpy(slot, self.expr(s.value), self.types[s.value].size)
-            return
-        p64 = self.b.bitcast(slot, I64.as_pointer())
-        rhs = ir.Constant(I64, s.value.value) if synthetic_value else self.expr(s.value)
-        self.b.store(self._arith(s.op[:-1], self.b.load(p64), rhs, t.signed), p64)
+        if s.op != "=":
+            p64 = self.b.bitcast(slot, I64.as_pointer())
+            self.b.store(self._compound(s.op[:-1], t, self.b.load(p64), s.value), p64)
+        elif is_word(t):
+            self.b.store(self.expr(s.value), self.b.bitcast(slot, I64.as_pointer()))
+        elif any(isinstance(n, ast.Var) and n.name == target.name for n in ast.walk(s.value)):
+            # `$t = ($t.1, $t.0)`: build the new value aside, then replace the old one
+            tmp = self.stack(t.size, "new")
+            self.memset0(tmp, t.size)
+            self.store_value(tmp, t, s.value)
+            self.memcpy(slot, tmp, t.size)
+        else:
+            self.memset0(slot, t.size)
+            self.store_value(slot, t, s.value)
+
+    def _compound(self, op: str, t: Type, old: ir.Value, value) -> ir.Value:
+        """`x OP= v` on an integer, or on a pointer moved by v elements (`+=`, `-=`)."""
+        rhs = self.expr(value)
+        if isinstance(t, Ptr):
+            return self._arith(op, old, self.step(t, rhs), False)
+        signed = t.signed and self.types[value].signed
+        return self._arith(op, old, rhs, signed)
+
+    def incdec(self, e: ast.IncDec) -> ir.Value:
+        """x++ / ++x / x-- / --x: the old value (postfix) or the new one (prefix); a pointer
+        steps by its pointee's size."""
+        t = self.types[e]
+        one = self.step(t, ir.Constant(I64, 1))
+        target = e.target
+        if isinstance(target, ast.MapRef):
+            plan = self.plan.maps[target.name]
+            old = maps.read_map(self, plan, target.keys)
+            new = self.b.add(old, one) if e.op == "++" else self.b.sub(old, one)
+            maps.store_int_map(self, plan, target.keys, new)
+        else:
+            p64 = self.b.bitcast(self._var_slot(target.name, t), I64.as_pointer())
+            old = self.b.load(p64)
+            new = self.b.add(old, one) if e.op == "++" else self.b.sub(old, one)
+            self.b.store(new, p64)
+        return new if e.prefix else old
 
     def _var_slot(self, name: str, t: Type) -> ir.Value:
         if name not in self._vars:  # lives as long as the probe: never reused
             self._vars[name] = self._alloca_builder.bitcast(self._new_alloca((t.size + 7) // 8, name[1:]), I8P)
         return self._vars[name]
-
-    # ---- expressions ---------------------------------------------------------------------
-    def expr(self, e) -> ir.Value:
-        if isinstance(e, ast.IntLit):
-            return ir.Constant(I64, e.value & 0xFFFFFFFFFFFFFFFF)
-        if isinstance(e, ast.StrLit):
-            return self.const_str(e.value)
-        if isinstance(e, ast.Positional):
-            v = positional_value(self.options, e)
-            return ir.Constant(I64, v & 0xFFFFFFFFFFFFFFFF) if isinstance(v, int) else self.const_str(v)
-        if isinstance(e, ast.Builtin):
-            if e.name not in BUILTIN_VARS:   # a kernel enumerator
-                return ir.Constant(I64, kernel_types.constant(e.name) & 0xFFFFFFFFFFFFFFFF)
-            return BUILTIN_VARS[e.name].lower(self, e)
-        if isinstance(e, ast.Var):
-            t = self.types[e]
-            slot = self._vars[e.name]
-            return self.b.load(self.b.bitcast(slot, I64.as_pointer())) if is_word(t) else slot
-        if isinstance(e, ast.MapRef):
-            return maps.read_map(self, self.plan.maps[e.name], e.keys)
-        if isinstance(e, ast.Call):
-            return FUNCTIONS[e.name].lower(self, e)
-        if isinstance(e, ast.Field):
-            return self._field(e)
-        if isinstance(e, ast.Unary):
-            v = self.expr(e.operand)
-            if e.op == "!":
-                return self.b.zext(self.b.icmp_unsigned("==", v, ir.Constant(I64, 0)), I64)
-            if e.op == "-":
-                return self.b.neg(v)
-            if e.op == "*":
-                slot = self.stack(8, "deref")
-                self.memset0(slot, 8)
-                self.helper(Helper.probe_read_kernel, slot, ir.Constant(I64, 8), self.b.inttoptr(v, I8P))
-                return self.b.load(self.b.bitcast(slot, I64.as_pointer()))
-            return self.b.not_(v)
-        if isinstance(e, ast.Binary):
-            return self._binary(e)
-        if isinstance(e, ast.Conditional):
-            return self._conditional(e)
-        if isinstance(e, ast.StructCast):
-            return self.expr(e.operand)
-        if isinstance(e, ast.Cast):
-            bits = int(e.type_name.lstrip("uint"))
-            v = self.expr(e.operand)
-            if bits == 64:
-                return v
-            narrow = self.b.trunc(v, ir.IntType(bits))
-            return self.b.zext(narrow, I64) if e.type_name.startswith("u") else self.b.sext(narrow, I64)
-        raise TypeError(e)
-
-    def _conditional(self, e: ast.Conditional) -> ir.Value:
-        """Only the chosen branch runs (it may read memory or call helpers)."""
-        t = self.types[e]
-        cond = self.truth(self.expr(e.cond))
-        if is_word(t):
-            slot = self.b.bitcast(self.stack(8, "cond"), I64.as_pointer())
-            with self.b.if_else(cond) as (then, otherwise):
-                with then:
-                    self.b.store(self.expr(e.then), slot)
-                with otherwise:
-                    self.b.store(self.expr(e.orelse), slot)
-            return self.b.load(slot)
-        buf = self.stack(t.size, "cond")
-        self.memset0(buf, t.size)
-        with self.b.if_else(cond) as (then, otherwise):
-            with then:
-                self.memcpy(buf, self.expr(e.then), self.types[e.then].size)
-            with otherwise:
-                self.memcpy(buf, self.expr(e.orelse), self.types[e.orelse].size)
-        return buf
-
-    def const_str(self, data: bytes) -> ir.Value:
-        size = len(data) + 1
-        buf = self.stack(size, "strlit")
-        arr_t = ir.ArrayType(I8, size)
-        self.b.store(ir.Constant(arr_t, bytearray(data + b"\0")), self.b.bitcast(buf, arr_t.as_pointer()))
-        return buf
-
-    def _field(self, e: ast.Field) -> ir.Value:
-        base_t = self.types[e.base]
-        if isinstance(base_t, (Ptr, Record)):
-            return self._kernel_member(e, base_t)
-        return self.resolved.context.lower_field(self, e)
-
-    def _kernel_member(self, e: ast.Field, base_t) -> ir.Value:
-        """p->member: kernel memory is read with bpf_probe_read_kernel (it may fault)."""
-        acc = kernel_types.member_access(base_t, e.name)
-        addr = self.b.add(self.expr(e.base), ir.Constant(I64, acc.offset))
-        if isinstance(acc.type, Record):
-            return addr
-        ptr = self.b.inttoptr(addr, I8P)
-        if isinstance(acc.type, Str):
-            buf = self.stack(acc.size, e.name)
-            self.memset0(buf, acc.size)
-            self.helper(Helper.probe_read_kernel, buf, ir.Constant(I64, acc.size), ptr)
-            return buf
-        slot = self.stack(8, e.name)
-        self.memset0(slot, 8)
-        self.helper(Helper.probe_read_kernel, slot, ir.Constant(I64, acc.size), ptr)
-        raw = self.b.load(self.b.bitcast(slot, ir.IntType(acc.size * 8).as_pointer()))
-        if acc.size == 8:
-            return raw
-        signed = isinstance(acc.type, Int) and acc.type.signed
-        return self.b.sext(raw, I64) if signed else self.b.zext(raw, I64)
-
-    def _binary(self, e: ast.Binary) -> ir.Value:
-        lt, rt = self.types[e.lhs], self.types[e.rhs]
-        if isinstance(lt, Str):
-            eq = self._str_equal(self.expr(e.lhs), lt.size, self.expr(e.rhs), rt.size)
-            return eq if e.op == "==" else self.b.xor(eq, ir.Constant(I64, 1))
-        if e.op in ("&&", "||"):
-            return self._logical(e)
-        lhs, rhs = self.expr(e.lhs), self.expr(e.rhs)
-        signed = lt.signed and rt.signed
-        if e.op in ("==", "!=", "<", ">", "<=", ">="):
-            cmp = self.b.icmp_signed if signed else self.b.icmp_unsigned
-            return self.b.zext(cmp(e.op, lhs, rhs), I64)
-        return self._arith(e.op, lhs, rhs, signed)
-
-    def _arith(self, op: str, lhs: ir.Value, rhs: ir.Value, signed: bool) -> ir.Value:
-        b = self.b
-        simple = {"+": b.add, "-": b.sub, "*": b.mul, "&": b.and_, "|": b.or_, "^": b.xor, "<<": b.shl}
-        if op in simple:
-            return simple[op](lhs, rhs)
-        if op == ">>":
-            return b.ashr(lhs, rhs) if signed else b.lshr(lhs, rhs)
-        if op in ("/", "%"):
-            # BPF's division is unsigned (signed division needs cpu v4); a zero divisor gives 0
-            # in BPF, and we keep that instead of trapping.
-            if signed:
-                return self._signed_divmod(op, lhs, rhs)
-            return b.udiv(lhs, rhs) if op == "/" else b.urem(lhs, rhs)
-        raise ValueError(op)
-
-    def _signed_divmod(self, op: str, lhs: ir.Value, rhs: ir.Value) -> ir.Value:
-        b = self.b
-        zero = ir.Constant(I64, 0)
-        lneg = b.icmp_signed("<", lhs, zero)
-        rneg = b.icmp_signed("<", rhs, zero)
-        la = b.select(lneg, b.neg(lhs), lhs)
-        ra = b.select(rneg, b.neg(rhs), rhs)
-        if op == "/":
-            q = b.udiv(la, ra)
-            return b.select(b.xor(lneg, rneg), b.neg(q), q)
-        r = b.urem(la, ra)
-        return b.select(lneg, b.neg(r), r)
-
-    def _logical(self, e: ast.Binary) -> ir.Value:
-        slot = self.stack(8, "logic")
-        p = self.b.bitcast(slot, I64.as_pointer())
-        lhs = self.truth(self.expr(e.lhs))
-        short_value = 1 if e.op == "||" else 0
-        self.b.store(ir.Constant(I64, short_value), p)
-        go_on = lhs if e.op == "&&" else self.b.not_(lhs)
-        with self.b.if_then(go_on):
-            self.b.store(self.b.zext(self.truth(self.expr(e.rhs)), I64), p)
-        return self.b.load(p)
-
-    def _str_equal(self, a: ir.Value, asize: int, c: ir.Value, csize: int) -> ir.Value:
-        """1 when the strings are equal up to their first NUL (or their ends), else 0."""
-        b = self.b
-        n = min(asize, csize)
-        if asize == csize:
-            acc = ir.Constant(I1, 1)
-        else:  # past the shorter buffer, the longer string must end too
-            longer = a if asize > csize else c
-            acc = b.icmp_unsigned("==", b.load(self.offset(longer, n)), ir.Constant(I8, 0))
-        for i in reversed(range(n)):
-            x = b.load(self.offset(a, i))
-            y = b.load(self.offset(c, i))
-            ended = b.icmp_unsigned("==", x, ir.Constant(I8, 0))
-            acc = b.select(b.icmp_unsigned("==", x, y), b.select(ended, ir.Constant(I1, 1), acc), ir.Constant(I1, 0))
-        return b.zext(acc, I64)

@@ -7,7 +7,7 @@ object's `.kt.meta` (docs/object-format.md) so the runtime decodes exactly what 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
@@ -15,7 +15,8 @@ from .. import ast
 from ..events import JOIN_ARG_SIZE, JOIN_ARGS, JOIN_HEADER
 from ..objects import EVENTS_MAP, LOST_MAP, STACK_RECORD_MAX, stack_map_name
 from ..options import DEFAULT_RINGBUF_PAGES, QUIET_RINGBUF_PAGES
-from ..types import Agg, Int, Str, Sym, Tuple, Type, U64, to_json
+from ..builtins.output import whole_map_print
+from ..types import Agg, Int, Str, Sym, Tuple, Type, U64, to_json, widen
 from .semantic import Semantics
 
 MAX_MAP_ENTRIES = 4096      # bpftrace 0.17's BPFTRACE_MAP_KEYS_MAX
@@ -77,6 +78,8 @@ class ResourcePlan:
     stack_limits: tuple[int, ...]   # depth limits of the kstack/ustack used: a map for each
     time_formats: Mapping[ast.Call, int]   # time() call -> index in .kt.meta "time_formats"
     join_delims: Mapping[ast.Call, int]    # join() call -> index in .kt.meta "join_delims"
+    # print(value) call -> (index in .kt.meta "print_values", the value's type)
+    print_values: Mapping[ast.Call, tuple[int, Type]] = field(default_factory=dict)
 
     def map_index(self, name: str) -> int:
         """A map's position in .kt.meta's "maps" list (which follows self.maps' order)."""
@@ -86,6 +89,7 @@ class ResourcePlan:
     def scratch_size(self) -> int:
         """Bytes of the per-CPU scratch record (0: no record needs it)."""
         big = [p.size for p in self.printfs.values() if p.size > STACK_RECORD_MAX]
+        big += [16 + _align(t.size, 8) for _, t in self.print_values.values() if 16 + t.size > STACK_RECORD_MAX]
         if self.join_delims:
             big.append(JOIN_HEADER.size + JOIN_ARGS * JOIN_ARG_SIZE)
         return max(big, default=0)
@@ -115,6 +119,8 @@ class ResourcePlan:
             meta["join_arg_size"] = JOIN_ARG_SIZE
             meta["join_delims"] = [c.args[1].value.decode("utf-8", "surrogateescape") if len(c.args) > 1 else " "
                                    for c, _ in sorted(self.join_delims.items(), key=lambda kv: kv[1])]
+        if self.print_values:
+            meta["print_values"] = [to_json(t) for _, t in sorted(self.print_values.values(), key=lambda v: v[0])]
         if self.time_formats:
             meta["time_formats"] = [_time_format(c) for c, _ in sorted(self.time_formats.items(), key=lambda kv: kv[1])]
         if self.stack_limits:
@@ -197,6 +203,14 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None) -> ResourcePlan:
     limits = sorted({t.limit for t in sema.types.values() if isinstance(t, Sym) and t.kind in ("kstack", "ustack")})
     times = [n for n in ast.walk(sema.program) if isinstance(n, ast.Call) and n.name == "time" and n in sema.types]
     joins = [n for n in ast.walk(sema.program) if isinstance(n, ast.Call) and n.name == "join" and n in sema.types]
+    values = [n for n in ast.walk(sema.program) if isinstance(n, ast.Call) and n.name == "print" and n in sema.types
+              and not whole_map_print(sema, n)]
     return ResourcePlan(MappingProxyType(maps), MappingProxyType(printfs), ringbuf_pages * PAGE_SIZE,
                         tuple(bases), tuple(limits), MappingProxyType({c: i for i, c in enumerate(times)}),
-                        MappingProxyType({c: i for i, c in enumerate(joins)}))
+                        MappingProxyType({c: i for i, c in enumerate(joins)}),
+                        MappingProxyType({c: (i, _value_type(sema.types[c.args[0]])) for i, c in enumerate(values)}))
+
+
+def _value_type(t: Type) -> Type:
+    """How a value travels in an event: integers as 64 bits, as everywhere outside memory."""
+    return Int(64, t.signed) if isinstance(t, Int) else widen(t)

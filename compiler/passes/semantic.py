@@ -3,7 +3,8 @@
 Why a pass of its own: codegen must know each value's type and size (strings vs integers, map
 key and value layouts) before emitting anything, and users must get every name and type error
 at once, with spans, before any kernel work. The result is immutable: a TypeMap side table
-(node -> Type) plus what each map holds.
+(node -> Type), the compile-time constants (sizeof, offsetof, enumerators), plus what each map
+holds. Expressions are typed by passes/expressions.py; this module adds statements and maps.
 """
 
 from __future__ import annotations
@@ -13,24 +14,25 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
 
-from .. import ast, kernel_types, probes
-from ..builtins import BUILTIN_VARS, FUNCTIONS
+from .. import ast, probes
+from ..builtins import FUNCTIONS
+from ..cdecl import TypeScope
 from ..diagnostics import DiagnosticSink, did_you_mean
 from ..options import CompileOptions
 from ..probes import ProbeEnv, ResolvedProbe
 from ..source import Span
-from ..types import Agg, Args, Int, Ptr, Record, S64, Str, Sym, Tuple, Type, U64, Void, unify, widen
+from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, Str, Sym, Tuple, Type, U64, Void,
+                     unify, widen)
+from .expressions import ExpressionChecker, positional_value
 
-_ARITH = {"+", "-", "*", "/", "%", "&", "|", "^", "<<", ">>"}
-_COMPARE = {"==", "!=", "<", ">", "<=", ">="}
-_LOGIC = {"&&", "||"}
+__all__ = ["MapInfo", "Semantics", "Checker", "analyse", "positional_value"]
 
 
 @dataclass(frozen=True, slots=True)
 class MapInfo:
     name: str
     key: Type | None        # None: a scalar map (@x = ...)
-    value: Type             # Int, Str or Agg
+    value: Type             # a value type or an Agg
     span: Span              # first assignment, for messages
 
 
@@ -41,26 +43,33 @@ class Semantics:
     types: Mapping[ast.Node, Type]
     maps: Mapping[str, MapInfo]
     positional: tuple[str, ...]
+    constants: Mapping[ast.Node, int] = dataclasses.field(default_factory=dict)   # sizeof, offsetof, enums
 
 
-def positional_value(options: CompileOptions, node: ast.Positional) -> int | bytes:
-    """What $N (or $#) stands for: an int when the argument is numeric, else its bytes."""
-    if node.is_count:
-        return len(options.positional)
-    if node.index < 1 or node.index > len(options.positional):
-        return 0
-    text = options.positional[node.index - 1]
-    try:
-        return int(text, 0)
-    except ValueError:
-        return text.encode()
+def _keyable(t: Type) -> bool:
+    if isinstance(t, Tuple):
+        return all(_keyable(e) for e in t.elems)
+    if isinstance(t, Record):
+        return t.struct.complete and t.size > 0
+    if isinstance(t, Array):
+        return t.count > 0 and _keyable(t.elem)
+    return isinstance(t, (Int, Str, Sym, Ptr))
 
 
-class Checker:
+def _storable(t: Type) -> bool:
+    """What a variable or map can hold."""
+    if isinstance(t, (Void, Args, Agg, Opaque)):
+        return False
+    if isinstance(t, Record):
+        return t.struct.complete
+    return True
+
+
+class Checker(ExpressionChecker):
     """Types one probe body at a time; builtin records call back into check()."""
 
     def __init__(self, sink: DiagnosticSink, options: CompileOptions, maps: dict[str, MapInfo],
-                 mode: str = "final"):
+                 scope: TypeScope, mode: str = "final"):
         # mode: "learn" and "guess" are the quiet rounds that learn map types; "final" reports.
         # A map read before any assignment is taken as an integer while guessing
         # (`@n = @n + 1`), but "learn" defines no map from a value that used such a guess.
@@ -69,22 +78,33 @@ class Checker:
         self.sink = sink
         self.options = options
         self.maps = maps
+        self.scope = scope
         self.types: dict[ast.Node, Type] = {}
+        self.constants: dict[ast.Node, int] = {}
         self.current_probe: ResolvedProbe = None  # type: ignore[assignment]
         self._vars: dict[str, Type] = {}
+        self._var_nodes: dict[str, list[ast.Node]] = {}
         self._map_value_node: ast.Node | None = None
         self._loops = 0
-        self.enum_constants: dict[ast.Node, int] = {}
 
     # -- entry points --------------------------------------------------------------------
     def check_probe(self, probe: ast.Probe, resolved: ResolvedProbe) -> None:
         self.current_probe = resolved
         self._vars = {}
+        self._var_nodes = {}
         if probe.predicate is not None:
-            t = self.check(probe.predicate)
-            if t is not None and not isinstance(t, Int):
-                self.sink.error(probe.predicate.span, f"a predicate must be an integer condition, this is {t}")
+            self.check_condition(probe.predicate, "a predicate")
         self._block(probe.body)
+        # A variable has one type in its probe, what all its assignments unify to (`$s = "a";
+        # ...; $s = "longer"`): every use of it sees that type, so codegen gives it one slot.
+        for name, nodes in self._var_nodes.items():
+            final = self._vars.get(name)
+            if final is not None:
+                for node in nodes:
+                    self.types[node] = final
+
+    def saw_variable(self, node: ast.Node, name: str) -> None:
+        self._var_nodes.setdefault(name, []).append(node)
 
     def in_map_assignment(self, node: ast.Node) -> bool:
         return node is self._map_value_node
@@ -103,26 +123,20 @@ class Checker:
             self.check(stmt.expr, value_used=False)
         elif isinstance(stmt, ast.Assign):
             self._assign(stmt)
-        elif isinstance(stmt, ast.IncDec):
-            self._incdec(stmt)
         elif isinstance(stmt, ast.Unroll):
             if not 1 <= stmt.count <= 100:
                 self.sink.error(stmt.span, f"unroll count must be from 1 to 100, not {stmt.count}")
             self._block(stmt.body)
         elif isinstance(stmt, ast.While):
-            t = self.check(stmt.cond)
-            if t is not None and not isinstance(t, Int):
-                self.sink.error(stmt.cond.span, f"a while condition must be an integer, this is {t}")
+            self.check_condition(stmt.cond, "a while condition")
             self._loops += 1
             self._block(stmt.body)
             self._loops -= 1
         elif isinstance(stmt, ast.Jump):
-            if not self._loops:
+            if stmt.kind != "return" and not self._loops:
                 self.sink.error(stmt.span, f"'{stmt.kind}' outside of a while loop")
         elif isinstance(stmt, ast.If):
-            t = self.check(stmt.cond)
-            if t is not None and not isinstance(t, Int):
-                self.sink.error(stmt.cond.span, f"an if condition must be an integer, this is {t}")
+            self.check_condition(stmt.cond, "an if condition")
             self._block(stmt.then)
             if stmt.orelse is not None:
                 self._block(stmt.orelse)
@@ -141,17 +155,17 @@ class Checker:
             if isinstance(value_t, Agg) and stmt.op != "=":
                 self.sink.error(stmt.span, f"use '=' to assign {value_t}, not '{stmt.op}'")
                 return
-            if stmt.op != "=" and not isinstance(value_t, Int):
-                self.sink.error(stmt.value.span, f"'{stmt.op}' needs an integer, this is {value_t}")
+            if stmt.op != "=":
+                old = self.maps.get(stmt.target.name)
+                if not self._compound_ok(stmt, old.value if old is not None else S64, value_t):
+                    return
+            if not self._storable_value(stmt.value, value_t):
                 return
             self._define_map(stmt.target, value_t, stmt.value.span)
             return
         # scratch variable
         value_t = self.check(stmt.value)
-        if value_t is None:
-            return
-        if isinstance(value_t, (Void, Args, Tuple)):
-            self.sink.error(stmt.value.span, f"cannot assign {value_t} to a variable")
+        if value_t is None or not self._storable_value(stmt.value, value_t):
             return
         name = stmt.target.name
         old = self._vars.get(name)
@@ -159,9 +173,9 @@ class Checker:
             if old is None:
                 self.sink.error(stmt.target.span, f"variable '{name}' is used before it is assigned")
                 return
-            if not isinstance(old, Int) or not isinstance(value_t, Int):
-                self.sink.error(stmt.span, f"'{stmt.op}' needs integers")
+            if not self._compound_ok(stmt, old, value_t):
                 return
+            value_t = old
         if old is not None:
             new = unify(old, value_t)
             if new is None:
@@ -170,28 +184,61 @@ class Checker:
             value_t = new
         self._vars[name] = value_t
         self.types[stmt.target] = value_t
+        self.saw_variable(stmt.target, name)
 
-    def _incdec(self, stmt: ast.IncDec) -> None:
-        target = stmt.target
+    def _storable_value(self, node, t: Type) -> bool:
+        if isinstance(t, Agg) or _storable(t):
+            return True
+        self.sink.error(node.span, f"cannot store {t} in a variable or a map")
+        return False
+
+    def _compound_ok(self, stmt: ast.Assign, old: Type, value_t: Type) -> bool:
+        """`x OP= v`: integers, or a pointer moved by `+=`/`-=` (by elements)."""
+        if isinstance(old, Ptr) and stmt.op in ("+=", "-=") and isinstance(value_t, Int):
+            return True
+        if isinstance(old, Int) and isinstance(value_t, Int):
+            return True
+        self.sink.error(stmt.span, f"'{stmt.op}' needs integers (or a pointer and an integer for += and -=), "
+                        f"not {old} and {value_t}")
+        return False
+
+    def incdec(self, e: ast.IncDec) -> Type | None:
+        """x++, ++x, x--, --x: integers and pointers (which step by their pointee's size)."""
+        target = e.target
         if isinstance(target, ast.MapRef):
-            self._define_map(target, S64, stmt.span)
-            return
+            info = self.maps.get(target.name)
+            if info is not None and isinstance(info.value, Ptr):
+                self._map_keys(target)
+                self.types[target] = info.value
+                return info.value
+            if info is not None and not isinstance(info.value, Int):
+                self.sink.error(e.span, f"'{e.op}' needs an integer or a pointer; map '{target.name}' holds {info.value}")
+                return None
+            self._define_map(target, S64, e.span)
+            return self.maps[target.name].value if target.name in self.maps else None
         old = self._vars.get(target.name)
         if old is None:
             self.sink.error(target.span, f"variable '{target.name}' is used before it is assigned")
-        elif not isinstance(old, Int):
-            self.sink.error(stmt.span, f"'{stmt.op}' needs an integer variable, '{target.name}' is {old}")
-        else:
-            self.types[target] = old
+            return None
+        if not isinstance(old, (Int, Ptr)):
+            self.sink.error(e.span, f"'{e.op}' needs an integer or a pointer variable, '{target.name}' is {old}")
+            return None
+        self.types[target] = old
+        self.saw_variable(target, target.name)
+        self.saw_variable(e, target.name)
+        return old
 
     # -- maps ----------------------------------------------------------------------------
     def _map_keys(self, ref: ast.MapRef) -> Type | None:
+        """The key type: one value, or a tuple of several (`@m[a, b]`); a tuple value as the
+        only key is the same key as its elements written out (`@m[(a, b)]` is `@m[a, b]`)."""
         if not ref.keys:
             return None
         ts = [self.check(k) for k in ref.keys]
         for k, t in zip(ref.keys, ts):
-            if t is not None and not isinstance(t, (Int, Str, Sym, Ptr)):
-                self.sink.error(k.span, f"a map key must be an integer, a string or a symbol, this is {t}")
+            if t is not None and not _keyable(t):
+                self.sink.error(k.span, f"a map key must be an integer, a string, a symbol, a tuple, an array "
+                                f"or a struct, this is {t}")
                 return None
         if any(t is None for t in ts):
             return None
@@ -219,115 +266,6 @@ class Checker:
             self.maps[ref.name] = MapInfo(ref.name, new_key, new_value, info.span)
         self.types[ref] = self.maps[ref.name].value
 
-    # -- expressions ---------------------------------------------------------------------
-    def check(self, e, value_used: bool = True) -> Type | None:
-        t = self._expr(e)
-        if t is not None:
-            if isinstance(t, Void) and value_used:
-                self.sink.error(e.span, f"{getattr(e, 'name', 'this')}() returns no value")
-                return None
-            self.types[e] = t
-        return t
-
-    def _expr(self, e) -> Type | None:
-        if isinstance(e, ast.IntLit):
-            if not -(1 << 63) <= e.value < (1 << 64):
-                self.sink.error(e.span, "integer literal does not fit in 64 bits")
-                return None
-            return S64 if e.value < (1 << 63) else U64
-        if isinstance(e, ast.StrLit):
-            return Str(len(e.value) + 1)
-        if isinstance(e, ast.Positional):
-            v = positional_value(self.options, e)
-            return S64 if isinstance(v, int) else Str(len(v) + 1)
-        if isinstance(e, ast.Builtin):
-            rec = BUILTIN_VARS.get(e.name)
-            if rec is None and e.name not in FUNCTIONS:
-                value = kernel_types.constant(e.name)
-                if value is not None:   # a kernel enumerator (BTF) or a well-known header macro
-                    self.enum_constants[e] = value
-                    return S64
-            if rec is None:
-                hint = did_you_mean(e.name, list(BUILTIN_VARS))
-                if e.name in FUNCTIONS:
-                    hint = f"{e.name} is a function: {e.name}(...)"
-                self.sink.error(e.span, f"unknown builtin '{e.name}'", hint)
-                return None
-            return rec.type(self, e)
-        if isinstance(e, ast.Var):
-            t = self._vars.get(e.name)
-            if t is None:
-                self.sink.error(e.span, f"variable '{e.name}' is used before it is assigned",
-                                did_you_mean(e.name, list(self._vars)))
-            return t
-        if isinstance(e, ast.MapRef):
-            return self._map_read(e)
-        if isinstance(e, ast.Call):
-            rec = FUNCTIONS.get(e.name)
-            if rec is None and e.name in BUILTIN_VARS:
-                self.sink.error(e.span, f"'{e.name}' takes no arguments", f"write it as {e.name}")
-                return None
-            if rec is None:
-                self.sink.error(e.name_span, f"unknown function '{e.name}'", did_you_mean(e.name, list(FUNCTIONS)))
-                for a in e.args:
-                    self.check(a)
-                return None
-            return rec.check(self, e)
-        if isinstance(e, ast.Field):
-            return self._field(e)
-        if isinstance(e, ast.Unary):
-            t = self.check(e.operand)
-            if t is None:
-                return None
-            if not isinstance(t, (Int, Ptr)):
-                self.sink.error(e.span, f"'{e.op}' needs an integer, this is {t}")
-                return None
-            if e.op == "*":   # *addr: the 8 bytes at a kernel address
-                return S64
-            if isinstance(t, Ptr):
-                self.sink.error(e.span, f"'{e.op}' needs an integer, this is {t}")
-                return None
-            return S64 if e.op in ("!", "-") else t
-        if isinstance(e, ast.Binary):
-            return self._binary(e)
-        if isinstance(e, ast.StructCast):
-            t = self.check(e.operand)
-            if t is None:
-                return None
-            if not isinstance(t, (Int, Ptr)):
-                self.sink.error(e.operand.span, f"only an address can be cast to {e.kind} {e.name} *, this is {t}")
-                return None
-            try:
-                return kernel_types.struct_pointer(e.name, e.kind)
-            except kernel_types.KernelTypeError as err:
-                self.sink.error(e.span, str(err))
-                return None
-            except (OSError, ValueError) as err:
-                self.sink.error(e.span, f"cannot read the kernel's BTF: {err}")
-                return None
-        if isinstance(e, ast.Cast):
-            t = self.check(e.operand)
-            if t is None:
-                return None
-            if not isinstance(t, Int):
-                self.sink.error(e.span, f"only integers can be cast to {e.type_name}, this is {t}")
-                return None
-            # computed in 64 bits; the width is kept for bswap()
-            return Int(int(e.type_name.lstrip("uint")), not e.type_name.startswith("u"))
-        if isinstance(e, ast.Conditional):
-            c = self.check(e.cond)
-            if c is not None and not isinstance(c, Int):
-                self.sink.error(e.cond.span, f"a condition must be an integer, this is {c}")
-            a, b = self.check(e.then), self.check(e.orelse)
-            if a is None or b is None:
-                return None
-            t = unify(a, b)
-            if t is None or not isinstance(t, (Int, Str)):
-                self.sink.error(e.span, f"both branches of '?:' must be integers or both strings, not {a} and {b}")
-                return None
-            return t
-        raise TypeError(f"unexpected node {e!r}")
-
     def check_map_element(self, e: ast.MapRef) -> MapInfo | None:
         """Check a use of an existing map's element (a read, delete()): keys must fit."""
         key_t = self._map_keys(e)
@@ -353,40 +291,6 @@ class Checker:
             return None
         return info.value
 
-    def _field(self, e: ast.Field) -> Type | None:
-        base_t = self.check(e.base)
-        if base_t is None:
-            return None
-        if isinstance(base_t, (Ptr, Record)):
-            try:
-                return kernel_types.member_access(base_t, e.name).type
-            except kernel_types.KernelTypeError as err:
-                names = err.args[1] if len(err.args) > 1 else []
-                self.sink.error(e.name_span, str(err.args[0]), did_you_mean(e.name, names))
-                return None
-        if not isinstance(base_t, Args):
-            self.sink.error(e.span, f"'{e.name}' is not a field of {base_t}")
-            return None
-        return self.current_probe.context.field_type(self, e)
-
-    def _binary(self, e: ast.Binary) -> Type | None:
-        lt, rt = self.check(e.lhs), self.check(e.rhs)
-        if lt is None or rt is None:
-            return None
-        # a struct pointer is an address: it compares and computes as an unsigned integer
-        lt, rt = (U64 if isinstance(lt, Ptr) else lt), (U64 if isinstance(rt, Ptr) else rt)
-        if e.op in ("==", "!=") and isinstance(lt, Str) and isinstance(rt, Str):
-            return S64
-        if not isinstance(lt, Int) or not isinstance(rt, Int):
-            bad = e.lhs if not isinstance(lt, Int) else e.rhs
-            bad_t = lt if not isinstance(lt, Int) else rt
-            extra = "strings compare only with == and !=" if isinstance(bad_t, Str) else ""
-            self.sink.error(bad.span, f"'{e.op}' needs integers, this is {bad_t}", extra)
-            return None
-        if e.op in _COMPARE or e.op in _LOGIC:
-            return S64
-        return Int(64, lt.signed and rt.signed)
-
 
 def _key_desc(t: Type | None) -> str:
     return "nothing (a scalar map)" if t is None else f"[{t}]"
@@ -408,6 +312,8 @@ def _unique_sections(resolved):
 
 
 def analyse(program: ast.Program, options: CompileOptions, sink: DiagnosticSink) -> Semantics:
+    scope = TypeScope()
+    scope.define(program.definitions, sink)
     env = ProbeEnv(options.tracefs, options.kernel_functions, options.pid)
     resolved: list[tuple[ast.Probe, tuple[ResolvedProbe, ...]]] = []
     for probe in program.probes:
@@ -430,9 +336,9 @@ def analyse(program: ast.Program, options: CompileOptions, sink: DiagnosticSink)
     # probe that assigns it); the final round reports with the full map table.
     maps: dict[str, MapInfo] = {}
     for mode, round_sink in (("learn", DiagnosticSink()), ("guess", DiagnosticSink()), ("final", sink)):
-        checker = Checker(round_sink, options, maps, mode)
+        checker = Checker(round_sink, options, maps, scope, mode)
         for probe, rs in resolved:
             for r in rs:
                 checker.check_probe(probe, r)
     return Semantics(program, tuple(resolved), MappingProxyType(checker.types), MappingProxyType(dict(maps)),
-                     options.positional)
+                     options.positional, MappingProxyType(checker.constants))

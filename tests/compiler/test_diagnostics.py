@@ -87,12 +87,13 @@ def test_no_probes(errors):
 def test_too_much_stack_is_a_diagnostic_not_an_llvm_abort(errors):
     strs = " ".join(f"${v} = str(args->filename);" for v in "abcdefghi")
     out = errors(f"tracepoint:syscalls:sys_enter_openat {{ {strs} @x[$a, $b] = 1; }}")
-    assert "needs about 768 bytes of BPF stack; the kernel allows 512" in out
+    # nine 64-byte variables, each str() read straight into its slot, and a 128-byte key
+    assert "needs about 704 bytes of BPF stack; the kernel allows 512" in out
 
 
 def test_delete_needs_an_element_of_an_assigned_map(errors):
     assert "map '@x' is used but never assigned" in errors("BEGIN { delete(@x[1]); }")
-    assert "delete() takes one map element: delete(@name[key])" in errors("BEGIN { @x[1] = 1; delete(@x); }")
+    assert "map '@x' is keyed by [int64]; here by nothing" in errors("BEGIN { @x[1] = 1; delete(@x); }")
 
 
 def test_builtin_called_like_a_function(errors):

@@ -53,8 +53,8 @@ def test_maps_vars_and_assignment_ops():
     assert same_tree(stmts[0], ast.Assign(S, ast.MapRef(S, "@", []), "=", ast.IntLit(S, 1)))
     assert stmts[1].target.name == "@x" and len(stmts[1].target.keys) == 2 and stmts[1].op == "+="
     assert same_tree(stmts[2].value, ast.IntLit(S, -3))
-    assert same_tree(stmts[3], ast.IncDec(S, ast.MapRef(S, "@c", []), "++"))
-    assert same_tree(stmts[4], ast.IncDec(S, ast.Var(S, "$y"), "--"))
+    assert same_tree(stmts[3], ast.ExprStmt(S, ast.IncDec(S, ast.MapRef(S, "@c", []), "++")))
+    assert same_tree(stmts[4], ast.ExprStmt(S, ast.IncDec(S, ast.Var(S, "$y"), "--", prefix=True)))
     assert stmts[5].op == "<<="
 
 
@@ -128,7 +128,7 @@ def test_loops():
 def test_casts_and_parentheses():
     (a, b) = body("$a = (uint8)$x + 1; $b = (x)")
     assert isinstance(a.value, ast.Binary) and isinstance(a.value.lhs, ast.Cast)
-    assert a.value.lhs.type_name == "uint8"
+    assert same_tree(a.value.lhs.type, ast.TypeName(S, "uint8", 0))
     assert isinstance(b.value, ast.Builtin)
 
 

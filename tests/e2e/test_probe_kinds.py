@@ -180,7 +180,7 @@ def test_kernel_struct_mistakes_are_diagnostics():
     r = run_kt("-e", "BEGIN { $t = (struct task_struct *)curtask; @ = $t->comn; }")
     assert r.rc == 1 and "struct task_struct has no member 'comn'" in r.err and "did you mean 'comm'?" in r.err
     r = run_kt("-e", "BEGIN { $t = (struct task_strct *)curtask; }")
-    assert r.rc == 1 and "no struct 'task_strct' in the kernel's BTF" in r.err
+    assert r.rc == 1 and "unknown struct 'task_strct': not defined in the script nor in the kernel's BTF" in r.err
 
 
 def test_a_binary_that_is_not_elf_is_a_diagnostic():

@@ -1,0 +1,388 @@
+"""Lowering of expressions: values, places in memory, conversions between layouts.
+
+Values: an integer or pointer lowers to an i64; anything larger (a string, tuple, C array or
+struct) to a pointer to bytes on the BPF stack. A C value that lies in kernel or user memory is
+first a `Place` (places.py), so that `$f->inner.x` or `curtask->real_parent->pid` reads only the
+bytes it names, never the whole struct; `load` reads a place into a value, `store_value` writes
+a value into a destination of a possibly larger layout (tuples of strings of different lengths
+share a map, as bpftrace resizes them).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from llvmlite import ir
+
+from .. import ast
+from ..builtins import BUILTIN_VARS, FUNCTIONS
+from ..builtins.memory import read_str
+from ..helpers import Helper
+from ..passes.semantic import positional_value
+from ..types import Args, Array, Int, Ptr, Record, Str, Tuple, Type, USER, Void, is_word
+from . import maps
+from .places import CTX, LOCAL, Place
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .probe import ProbeCodegen
+
+I1 = ir.IntType(1)
+I8 = ir.IntType(8)
+I32 = ir.IntType(32)
+I64 = ir.IntType(64)
+I8P = I8.as_pointer()
+_MASK = 0xFFFFFFFFFFFFFFFF
+
+
+class VolatileLoad(ir.LoadInstr):
+    """`load volatile`, which llvmlite's builder does not offer."""
+
+    def descr(self, buf):
+        [ptr] = self.operands
+        buf.append(f"load volatile {self.type}, {ptr.type} {ptr.get_reference()}"
+                   f"{self._stringify_metadata(leading_comma=True)}\n")
+
+
+class ExpressionLowering:
+    """Expressions of one probe; ProbeCodegen (probe.py) adds statements and events."""
+
+    # ---- places and loads ----------------------------------------------------------------
+    def read_memory(self: "ProbeCodegen", dst: ir.Value, size: int, place: Place) -> None:
+        """Copy `size` bytes at a place into dst. Kernel and user memory may fault: the
+        helpers then leave dst as it was (zeroed by the caller)."""
+        if size <= 0:
+            return
+        if place.space in (LOCAL, CTX):
+            self.memcpy(dst, place.addr, size)
+            return
+        helper = Helper.probe_read_user if place.space == USER else Helper.probe_read_kernel
+        self.helper(helper, dst, ir.Constant(I64, size), self.b.inttoptr(place.addr, I8P))
+
+    def load(self: "ProbeCodegen", place: Place, t: Type) -> ir.Value:
+        """The value of type t at a place: an i64 for words (extended per t's sign), else a
+        pointer to its bytes (a local place is used where it is: callers copy)."""
+        b = self.b
+        if is_word(t):
+            width = ir.IntType(t.size * 8)
+            if place.space == LOCAL:
+                raw = b.load(b.bitcast(place.addr, width.as_pointer()))
+            elif place.space == CTX:
+                raw = VolatileLoad(b.block, b.bitcast(place.addr, width.as_pointer()))
+                b._insert(raw)
+            else:
+                slot = self.stack(8, "mem")
+                self.memset0(slot, 8)
+                self.read_memory(slot, t.size, place)
+                raw = b.load(b.bitcast(slot, width.as_pointer()))
+            if t.size == 8:
+                return raw
+            return b.sext(raw, I64) if isinstance(t, Int) and t.signed else b.zext(raw, I64)
+        if place.space == LOCAL:
+            return place.addr
+        buf = self.stack(t.size, "mem")
+        self.memset0(buf, t.size)
+        self.read_memory(buf, t.size, place)
+        return buf
+
+    def place(self: "ProbeCodegen", e) -> Place:
+        """Where the value of `e` lies, without reading it."""
+        b = self.b
+        if isinstance(e, ast.Var):
+            return Place(LOCAL, self._vars[e.name])
+        if isinstance(e, ast.Unary) and e.op == "*":
+            t = self.types[e.operand]
+            return Place(t.space if isinstance(t, Ptr) else self.resolved.context.space, self.expr(e.operand))
+        if isinstance(e, ast.Field):
+            base_t = self.types[e.base]
+            if isinstance(base_t, Args):
+                found = self.resolved.context.field_place(self, e)
+                if found is not None:
+                    return found
+            elif isinstance(base_t, Ptr):
+                member = base_t.pointee.member(e.name)
+                return Place(base_t.space, b.add(self.expr(e.base), ir.Constant(I64, member.offset)))
+            elif isinstance(base_t, Record):
+                return self.place(e.base).plus(self, base_t.member(e.name).offset)
+        if isinstance(e, ast.Index):
+            base_t = self.types[e.base]
+            if isinstance(base_t, Ptr):
+                step = b.mul(self.expr(e.index), ir.Constant(I64, base_t.stride))
+                return Place(base_t.space, b.add(self.expr(e.base), step))
+            if isinstance(base_t, Array) and isinstance(e.index, ast.IntLit):
+                return self.place(e.base).plus(self, e.index.value * base_t.elem.size)
+            if isinstance(base_t, Array):
+                return self._checked_element(e, base_t)
+        if isinstance(e, ast.TupleField):
+            base_t = self.types[e.base]
+            return Place(LOCAL, self.offset(self.expr(e.base), base_t.offsets[e.index]))
+        v = self.expr(e)
+        if is_word(self.types[e]):
+            slot = self.stack(8, "val")
+            b.store(v, b.bitcast(slot, I64.as_pointer()))
+            return Place(LOCAL, slot)
+        return Place(LOCAL, v)
+
+    def _checked_element(self: "ProbeCodegen", e: ast.Index, base_t: Array) -> Place:
+        """arr[i] with i known only at run time: the element, copied when 0 <= i < count and
+        zero otherwise (0.17 takes only literal indexes; the bound also lets the verifier check
+        an index into the BPF stack)."""
+        b = self.b
+        base = self.place(e.base)
+        if base.space == CTX:   # the verifier takes context loads at constant offsets only
+            base = Place(LOCAL, self.load(base, base_t))
+        elem = base_t.elem
+        size = max(elem.size, 8)
+        out = self.stack(size, "elem")
+        self.memset0(out, size)
+        index = self.expr(e.index)
+        inside = b.icmp_unsigned("<", index, ir.Constant(I64, base_t.count)) if base_t.count else ir.Constant(I1, 1)
+        with b.if_then(inside):
+            self.read_memory(out, elem.size, base.plus(self, b.mul(index, ir.Constant(I64, elem.size))))
+        return Place(LOCAL, out)
+
+    # ---- storing -------------------------------------------------------------------------
+    def store_value(self: "ProbeCodegen", dst: ir.Value, t: Type, e) -> None:
+        """Store expression e, converted to type t, at dst (a zeroed buffer of t.size)."""
+        et = self.types[e]
+        if isinstance(e, ast.Call) and e.name == "str" and isinstance(self.types.get(e.args[0]), (Int, Ptr)):
+            # Read the string straight into its destination: no second buffer on the stack.
+            read_str(self, e, dst, min(et.size, t.size))
+            return
+        if isinstance(e, ast.TupleLit) and isinstance(t, Tuple):
+            for sub, st, off in zip(e.elems, t.elems, t.offsets):
+                self.store_value(self.offset(dst, off), st, sub)
+            return
+        if is_word(t):
+            self._store_word(self.expr(e), dst, t.size)
+            return
+        if et == t and self._in_place(e):
+            # A C value in memory is read straight into its destination.
+            self.read_memory(dst, t.size, self.place(e))
+            return
+        self.copy_converted(dst, t, self.expr(e), et)
+
+    def _in_place(self: "ProbeCodegen", e) -> bool:
+        if isinstance(e, ast.Unary):
+            return e.op == "*"
+        if isinstance(e, ast.Field):
+            base_t = self.types[e.base]
+            return not isinstance(base_t, Args)
+        return isinstance(e, (ast.Var, ast.Index, ast.TupleField))
+
+    def _store_word(self: "ProbeCodegen", v: ir.Value, dst: ir.Value, size: int) -> None:
+        width = ir.IntType(size * 8)
+        self.b.store(v if size == 8 else self.b.trunc(v, width), self.b.bitcast(dst, width.as_pointer()))
+
+    def copy_converted(self: "ProbeCodegen", dst: ir.Value, t: Type, src: ir.Value, st: Type) -> None:
+        """Copy a value of layout st at src into layout t at dst: strings cut or padded, tuple
+        fields moved to their offsets in t."""
+        if isinstance(t, Tuple) and isinstance(st, Tuple) and t != st:
+            for te, to, se, so in zip(t.elems, t.offsets, st.elems, st.offsets):
+                self.copy_converted(self.offset(dst, to), te, self.offset(src, so), se)
+            return
+        if is_word(t) and is_word(st):
+            self._store_word(self.load(Place(LOCAL, src), st), dst, t.size)
+            return
+        self.memcpy(dst, src, min(t.size, st.size))
+
+    # ---- expressions ---------------------------------------------------------------------
+    def expr(self: "ProbeCodegen", e) -> ir.Value:
+        b = self.b
+        if isinstance(e, ast.IntLit):
+            return ir.Constant(I64, e.value & _MASK)
+        if isinstance(e, ast.StrLit):
+            return self.const_str(e.value)
+        if isinstance(e, ast.Positional):
+            v = positional_value(self.options, e)
+            return ir.Constant(I64, v & _MASK) if isinstance(v, int) else self.const_str(v)
+        if isinstance(e, (ast.Sizeof, ast.Offsetof)) or (isinstance(e, ast.Builtin) and e in self.constants):
+            return ir.Constant(I64, self.constants[e] & _MASK)
+        if isinstance(e, ast.Builtin):
+            return BUILTIN_VARS[e.name].lower(self, e)
+        if isinstance(e, ast.Var):
+            return self.load(Place(LOCAL, self._vars[e.name]), self.types[e])
+        if isinstance(e, ast.MapRef):
+            return maps.read_map(self, self.plan.maps[e.name], e.keys)
+        if isinstance(e, ast.Call):
+            return FUNCTIONS[e.name].lower(self, e)
+        if isinstance(e, ast.Field):
+            return self._field(e)
+        if isinstance(e, (ast.Index, ast.TupleField)):
+            return self.load(self.place(e), self.types[e])
+        if isinstance(e, ast.TupleLit):
+            t = self.types[e]
+            buf = self.stack(t.size, "tuple")
+            self.memset0(buf, t.size)
+            self.store_value(buf, t, e)
+            return buf
+        if isinstance(e, ast.Unary):
+            if e.op == "*":
+                return self.load(self.place(e), self.types[e])
+            v = self.expr(e.operand)
+            if e.op == "!":
+                return b.zext(b.icmp_unsigned("==", v, ir.Constant(I64, 0)), I64)
+            if e.op == "-":
+                return b.neg(v)
+            return b.not_(v)
+        if isinstance(e, ast.AddrOf):
+            return self.place(e.operand).addr
+        if isinstance(e, ast.Binary):
+            return self._binary(e)
+        if isinstance(e, ast.Conditional):
+            return self._conditional(e)
+        if isinstance(e, ast.Cast):
+            t = self.types[e]
+            v = self.expr(e.operand)
+            if isinstance(t, Ptr) or t.bits == 64:
+                return v
+            narrow = b.trunc(v, ir.IntType(t.bits))
+            return b.sext(narrow, I64) if t.signed else b.zext(narrow, I64)
+        if isinstance(e, ast.IncDec):
+            return self.incdec(e)
+        raise TypeError(e)
+
+    def _field(self: "ProbeCodegen", e: ast.Field) -> ir.Value:
+        base_t = self.types[e.base]
+        if isinstance(base_t, Args):
+            return self.resolved.context.lower_field(self, e)
+        record = base_t.pointee if isinstance(base_t, Ptr) else base_t
+        member = record.member(e.name)
+        if not member.is_bitfield:
+            return self.load(self.place(e), self.types[e])
+        # A bitfield: its storage unit read whole, then its bits shifted down and extended.
+        b = self.b
+        unit = self.load(self.place(e), Int(member.type.bits, False))
+        width = member.bit_size
+        up = b.shl(unit, ir.Constant(I64, 64 - member.bit_offset - width))
+        shift = ir.Constant(I64, 64 - width)
+        return b.ashr(up, shift) if member.type.signed else b.lshr(up, shift)
+
+    def _conditional(self: "ProbeCodegen", e: ast.Conditional) -> ir.Value | None:
+        """Only the chosen branch runs (it may read memory or call helpers)."""
+        b = self.b
+        t = self.types[e]
+        cond = self.truth(self.expr(e.cond))
+        if isinstance(t, Void):
+            with b.if_else(cond) as (then, otherwise):
+                with then:
+                    self.expr(e.then)
+                with otherwise:
+                    self.expr(e.orelse)
+            return None
+        if is_word(t):
+            slot = b.bitcast(self.stack(8, "cond"), I64.as_pointer())
+            with b.if_else(cond) as (then, otherwise):
+                with then:
+                    b.store(self.expr(e.then), slot)
+                with otherwise:
+                    b.store(self.expr(e.orelse), slot)
+            return b.load(slot)
+        buf = self.stack(t.size, "cond")
+        self.memset0(buf, t.size)
+        with b.if_else(cond) as (then, otherwise):
+            with then:
+                self.store_value(buf, t, e.then)
+            with otherwise:
+                self.store_value(buf, t, e.orelse)
+        return buf
+
+    def const_str(self: "ProbeCodegen", data: bytes) -> ir.Value:
+        size = len(data) + 1
+        buf = self.stack(size, "strlit")
+        arr_t = ir.ArrayType(I8, size)
+        self.b.store(ir.Constant(arr_t, bytearray(data + b"\0")), self.b.bitcast(buf, arr_t.as_pointer()))
+        return buf
+
+    def step(self: "ProbeCodegen", t: Type, n: ir.Value) -> ir.Value:
+        """n elements of a pointer's pointee in bytes (n itself for an integer)."""
+        return self.b.mul(n, ir.Constant(I64, t.stride)) if isinstance(t, Ptr) else n
+
+    def _binary(self: "ProbeCodegen", e: ast.Binary) -> ir.Value:
+        lt, rt = self.types[e.lhs], self.types[e.rhs]
+        if isinstance(lt, Str):
+            eq = self._str_equal(self.expr(e.lhs), lt.size, self.expr(e.rhs), rt.size)
+            return eq if e.op == "==" else self.b.xor(eq, ir.Constant(I64, 1))
+        if isinstance(lt, Array):
+            eq = self._bytes_equal(self.expr(e.lhs), self.expr(e.rhs), lt.size)
+            return eq if e.op == "==" else self.b.xor(eq, ir.Constant(I64, 1))
+        if e.op in ("&&", "||"):
+            return self._logical(e)
+        lhs, rhs = self.expr(e.lhs), self.expr(e.rhs)
+        if e.op in ("+", "-") and isinstance(rt, Ptr) and not isinstance(lt, Ptr):
+            return self.b.add(self.step(rt, lhs), rhs)
+        if e.op in ("+", "-") and isinstance(lt, Ptr):
+            return self._arith(e.op, lhs, self.step(lt, rhs), False)
+        signed = isinstance(lt, Int) and isinstance(rt, Int) and lt.signed and rt.signed
+        if e.op in ("==", "!=", "<", ">", "<=", ">="):
+            cmp = self.b.icmp_signed if signed else self.b.icmp_unsigned
+            return self.b.zext(cmp(e.op, lhs, rhs), I64)
+        return self._arith(e.op, lhs, rhs, signed)
+
+    def _arith(self: "ProbeCodegen", op: str, lhs: ir.Value, rhs: ir.Value, signed: bool) -> ir.Value:
+        b = self.b
+        simple = {"+": b.add, "-": b.sub, "*": b.mul, "&": b.and_, "|": b.or_, "^": b.xor, "<<": b.shl}
+        if op in simple:
+            return simple[op](lhs, rhs)
+        if op == ">>":
+            return b.ashr(lhs, rhs) if signed else b.lshr(lhs, rhs)
+        if op in ("/", "%"):
+            # BPF's division is unsigned (signed division needs cpu v4); a zero divisor gives 0
+            # in BPF, and we keep that instead of trapping.
+            if signed:
+                return self._signed_divmod(op, lhs, rhs)
+            return b.udiv(lhs, rhs) if op == "/" else b.urem(lhs, rhs)
+        raise ValueError(op)
+
+    def _signed_divmod(self: "ProbeCodegen", op: str, lhs: ir.Value, rhs: ir.Value) -> ir.Value:
+        b = self.b
+        zero = ir.Constant(I64, 0)
+        lneg = b.icmp_signed("<", lhs, zero)
+        rneg = b.icmp_signed("<", rhs, zero)
+        la = b.select(lneg, b.neg(lhs), lhs)
+        ra = b.select(rneg, b.neg(rhs), rhs)
+        if op == "/":
+            q = b.udiv(la, ra)
+            return b.select(b.xor(lneg, rneg), b.neg(q), q)
+        r = b.urem(la, ra)
+        return b.select(lneg, b.neg(r), r)
+
+    def _logical(self: "ProbeCodegen", e: ast.Binary) -> ir.Value:
+        slot = self.stack(8, "logic")
+        p = self.b.bitcast(slot, I64.as_pointer())
+        lhs = self.truth(self.expr(e.lhs))
+        short_value = 1 if e.op == "||" else 0
+        self.b.store(ir.Constant(I64, short_value), p)
+        go_on = lhs if e.op == "&&" else self.b.not_(lhs)
+        with self.b.if_then(go_on):
+            self.b.store(self.b.zext(self.truth(self.expr(e.rhs)), I64), p)
+        return self.b.load(p)
+
+    def _str_equal(self: "ProbeCodegen", a: ir.Value, asize: int, c: ir.Value, csize: int) -> ir.Value:
+        """1 when the strings are equal up to their first NUL (or their ends), else 0."""
+        b = self.b
+        n = min(asize, csize)
+        if asize == csize:
+            acc = ir.Constant(I1, 1)
+        else:  # past the shorter buffer, the longer string must end too
+            longer = a if asize > csize else c
+            acc = b.icmp_unsigned("==", b.load(self.offset(longer, n)), ir.Constant(I8, 0))
+        for i in reversed(range(n)):
+            x = b.load(self.offset(a, i))
+            y = b.load(self.offset(c, i))
+            ended = b.icmp_unsigned("==", x, ir.Constant(I8, 0))
+            acc = b.select(b.icmp_unsigned("==", x, y), b.select(ended, ir.Constant(I1, 1), acc), ir.Constant(I1, 0))
+        return b.zext(acc, I64)
+
+    def _bytes_equal(self: "ProbeCodegen", a: ir.Value, c: ir.Value, size: int) -> ir.Value:
+        """1 when `size` bytes at a and c are equal (arrays: every element), else 0."""
+        b = self.b
+        acc = ir.Constant(I1, 1)
+        off = 0
+        while off < size:
+            width = 8 if size - off >= 8 else 4 if size - off >= 4 else 2 if size - off >= 2 else 1
+            t = ir.IntType(width * 8).as_pointer()
+            x = b.load(b.bitcast(self.offset(a, off), t))
+            y = b.load(b.bitcast(self.offset(c, off), t))
+            acc = b.and_(acc, b.icmp_unsigned("==", x, y))
+            off += width
+        return b.zext(acc, I64)

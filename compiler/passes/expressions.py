@@ -1,0 +1,384 @@
+"""The type rules of expressions: the half of the semantic pass (passes/semantic.py) that says
+what each expression is — integers and their widths, strings, tuples, C arrays, structs and
+pointers — and refuses, with a span, what cannot be computed.
+
+The rules follow bpftrace 0.17 (pointer arithmetic scaled by the pointee's size, `*p` reading the
+pointee's width and sign, char arrays as strings), with the places where kt does better said
+where they are: variable array indexes (0.17 takes only literals), pointers as conditions.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import ast
+from ..builtins import BUILTIN_VARS, FUNCTIONS
+from ..diagnostics import did_you_mean
+from ..options import CompileOptions
+from ..types import (Agg, Args, Array, Int, Opaque, Ptr, Record, S64, Str, Sym, Tuple, Type, U64, Void,
+                     printable, unify, widen)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .semantic import Checker
+
+_COMPARE = {"==", "!=", "<", ">", "<=", ">="}
+_LOGIC = {"&&", "||"}
+
+
+def positional_value(options: CompileOptions, node: ast.Positional) -> int | bytes:
+    """What $N (or $#) stands for: an int when the argument is numeric, else its bytes."""
+    if node.is_count:
+        return len(options.positional)
+    if node.index < 1 or node.index > len(options.positional):
+        return 0
+    text = options.positional[node.index - 1]
+    try:
+        return int(text, 0)
+    except ValueError:
+        return text.encode()
+
+
+def is_condition(t: Type) -> bool:
+    """What if, while, ?:, && and predicates test: an integer, or a pointer (true when not NULL;
+    bpftrace 0.17 refuses pointers in if and ?:, but takes them in predicates)."""
+    return isinstance(t, (Int, Ptr))
+
+
+class ExpressionChecker:
+    """Expression typing; the Checker (passes/semantic.py) adds statements and maps."""
+
+    def check(self: "Checker", e, value_used: bool = True) -> Type | None:
+        t = self._expr(e, value_used)
+        if t is not None:
+            if isinstance(t, Void) and value_used:
+                self.sink.error(e.span, f"{getattr(e, 'name', 'this')}() returns no value")
+                return None
+            self.types[e] = t
+        return t
+
+    def check_condition(self: "Checker", e, what: str) -> None:
+        t = self.check(e)
+        if t is not None and not is_condition(t):
+            self.sink.error(e.span, f"{what} must be an integer or a pointer, this is {t}")
+
+    def _expr(self: "Checker", e, value_used: bool) -> Type | None:
+        if isinstance(e, ast.IntLit):
+            if not -(1 << 63) <= e.value < (1 << 64):
+                self.sink.error(e.span, "integer literal does not fit in 64 bits")
+                return None
+            return S64 if e.value < (1 << 63) else U64
+        if isinstance(e, ast.StrLit):
+            return Str(len(e.value) + 1)
+        if isinstance(e, ast.Positional):
+            v = positional_value(self.options, e)
+            return S64 if isinstance(v, int) else Str(len(v) + 1)
+        if isinstance(e, ast.Builtin):
+            return self._builtin(e)
+        if isinstance(e, ast.Var):
+            t = self._vars.get(e.name)
+            if t is None:
+                self.sink.error(e.span, f"variable '{e.name}' is used before it is assigned",
+                                did_you_mean(e.name, list(self._vars)))
+            else:
+                self.saw_variable(e, e.name)
+            return t
+        if isinstance(e, ast.MapRef):
+            return self._map_read(e)
+        if isinstance(e, ast.Call):
+            return self._call(e)
+        if isinstance(e, ast.Field):
+            return self._field(e)
+        if isinstance(e, ast.Index):
+            return self._index(e)
+        if isinstance(e, ast.TupleLit):
+            return self._tuple(e)
+        if isinstance(e, ast.TupleField):
+            return self._tuple_field(e)
+        if isinstance(e, ast.Unary):
+            return self._unary(e)
+        if isinstance(e, ast.Binary):
+            return self._binary(e)
+        if isinstance(e, ast.Cast):
+            return self._cast(e)
+        if isinstance(e, ast.Conditional):
+            return self._conditional(e, value_used)
+        if isinstance(e, ast.Sizeof):
+            return self._sizeof(e)
+        if isinstance(e, ast.Offsetof):
+            return self._offsetof(e)
+        if isinstance(e, ast.AddrOf):
+            return self._addr_of(e)
+        if isinstance(e, ast.IncDec):
+            return self.incdec(e)
+        raise TypeError(f"unexpected node {e!r}")
+
+    # -- names ---------------------------------------------------------------------------
+    def _builtin(self: "Checker", e: ast.Builtin) -> Type | None:
+        rec = BUILTIN_VARS.get(e.name)
+        if rec is not None:
+            return rec.type(self, e)
+        if e.name not in FUNCTIONS:
+            value = self.scope.constant(e.name)
+            if value is not None:   # an enumerator of the script or the kernel, a header macro
+                self.constants[e] = value
+                return S64
+        hint = did_you_mean(e.name, list(BUILTIN_VARS))
+        if e.name in FUNCTIONS:
+            hint = f"{e.name} is a function: {e.name}(...)"
+        self.sink.error(e.span, f"unknown builtin '{e.name}'", hint)
+        return None
+
+    def _call(self: "Checker", e: ast.Call) -> Type | None:
+        rec = FUNCTIONS.get(e.name)
+        if rec is None and e.name in BUILTIN_VARS:
+            self.sink.error(e.span, f"'{e.name}' takes no arguments", f"write it as {e.name}")
+            return None
+        if rec is None:
+            self.sink.error(e.name_span, f"unknown function '{e.name}'", did_you_mean(e.name, list(FUNCTIONS)))
+            for a in e.args:
+                self.check(a)
+            return None
+        return rec.check(self, e)
+
+    # -- members, elements, tuples -------------------------------------------------------
+    def _field(self: "Checker", e: ast.Field) -> Type | None:
+        base_t = self.check(e.base)
+        if base_t is None:
+            return None
+        if isinstance(base_t, Args):
+            return self.current_probe.context.field_type(self, e)
+        record = base_t.pointee if isinstance(base_t, Ptr) else base_t
+        if not isinstance(record, Record):
+            what = "a struct or a pointer to one"
+            self.sink.error(e.span, f"'{e.name}' is not a member of {base_t}: '.' and '->' need {what}",
+                            "cast an address first: ((struct NAME *)addr)->member" if isinstance(base_t, Int) else "")
+            return None
+        if not record.struct.complete:
+            self.sink.error(e.span, f"{record} is only declared, not defined: its members are unknown")
+            return None
+        member = record.member(e.name)
+        if member is None:
+            names = [m.name for m in record.struct.members]
+            self.sink.error(e.name_span, f"{record} has no member '{e.name}'", did_you_mean(e.name, names))
+            return None
+        if isinstance(member.type, Opaque):
+            self.sink.error(e.name_span, f"{record}.{e.name} is a {member.type}: kt computes only with integers")
+            return None
+        return member.type
+
+    def _index(self: "Checker", e: ast.Index) -> Type | None:
+        base_t, index_t = self.check(e.base), self.check(e.index)
+        if base_t is None or index_t is None:
+            return None
+        if not isinstance(index_t, Int):
+            self.sink.error(e.index.span, f"an index must be an integer, this is {index_t}")
+            return None
+        if isinstance(base_t, Array):
+            if isinstance(e.index, ast.IntLit) and base_t.count and not 0 <= e.index.value < base_t.count:
+                self.sink.error(e.index.span, f"index {e.index.value} is out of bounds for {base_t} "
+                                f"(0 to {base_t.count - 1})")
+                return None
+            return base_t.elem
+        if isinstance(base_t, Ptr):
+            if isinstance(base_t.pointee, (Void, Opaque)):
+                self.sink.error(e.span, f"cannot index a {base_t}: cast it to a typed pointer first")
+                return None
+            return base_t.pointee
+        self.sink.error(e.base.span, f"only arrays and pointers can be indexed, this is {base_t}",
+                        "cast an address first: ((uint8 *)addr)[i]" if isinstance(base_t, Int) else "")
+        return None
+
+    def _tuple(self: "Checker", e: ast.TupleLit) -> Type | None:
+        ts = [self.check(x) for x in e.elems]
+        if any(t is None for t in ts):
+            return None
+        for x, t in zip(e.elems, ts):
+            if not printable(t):
+                self.sink.error(x.span, f"a tuple cannot hold {t}")
+                return None
+        return Tuple(tuple(widen(t) for t in ts))
+
+    def _tuple_field(self: "Checker", e: ast.TupleField) -> Type | None:
+        base_t = self.check(e.base)
+        if base_t is None:
+            return None
+        if not isinstance(base_t, Tuple):
+            self.sink.error(e.span, f".{e.index} needs a tuple, this is {base_t}")
+            return None
+        if not 0 <= e.index < len(base_t.elems):
+            self.sink.error(e.index_span, f"index {e.index} is out of bounds for a tuple of "
+                            f"{len(base_t.elems)} elements")
+            return None
+        return base_t.elems[e.index]
+
+    # -- operators -----------------------------------------------------------------------
+    def _unary(self: "Checker", e: ast.Unary) -> Type | None:
+        t = self.check(e.operand)
+        if t is None:
+            return None
+        if e.op == "*":
+            if isinstance(t, Ptr):
+                if isinstance(t.pointee, (Void, Opaque)) or (isinstance(t.pointee, Record)
+                                                             and not t.pointee.struct.complete):
+                    self.sink.error(e.span, f"cannot dereference a {t}")
+                    return None
+                return t.pointee
+            if isinstance(t, Int):   # *addr: the 8 bytes at an address
+                return S64
+            self.sink.error(e.span, f"'*' needs a pointer or an address, this is {t}")
+            return None
+        if e.op == "!" and is_condition(t):
+            return S64
+        if not isinstance(t, Int):
+            self.sink.error(e.span, f"'{e.op}' needs an integer, this is {t}")
+            return None
+        return S64 if e.op in ("!", "-") else t
+
+    def _binary(self: "Checker", e: ast.Binary) -> Type | None:
+        lt, rt = self.check(e.lhs), self.check(e.rhs)
+        if lt is None or rt is None:
+            return None
+        op = e.op
+        if op in _LOGIC:
+            for side, t in ((e.lhs, lt), (e.rhs, rt)):
+                if not is_condition(t):
+                    self.sink.error(side.span, f"'{op}' needs integers or pointers, this is {t}")
+                    return None
+            return S64
+        if op in ("==", "!=") and isinstance(lt, Str) and isinstance(rt, Str):
+            return S64
+        if op in ("==", "!=") and isinstance(lt, Array) and isinstance(rt, Array):
+            if lt != rt:
+                self.sink.error(e.span, f"'{op}' compares arrays of one type, not {lt} and {rt}")
+                return None
+            return S64
+        if isinstance(lt, Ptr) or isinstance(rt, Ptr):
+            return self._pointer_binary(e, lt, rt)
+        if not isinstance(lt, Int) or not isinstance(rt, Int):
+            bad, bad_t = (e.lhs, lt) if not isinstance(lt, Int) else (e.rhs, rt)
+            extra = "strings compare only with == and !=" if isinstance(bad_t, Str) else ""
+            self.sink.error(bad.span, f"'{op}' needs integers, this is {bad_t}", extra)
+            return None
+        if op in _COMPARE:
+            return S64
+        return Int(64, lt.signed and rt.signed)
+
+    def _pointer_binary(self: "Checker", e: ast.Binary, lt: Type, rt: Type) -> Type | None:
+        """p + n, n + p, p - n step by the pointee's size; pointers compare as addresses."""
+        op = e.op
+        if op in _COMPARE:
+            for side, t in ((e.lhs, lt), (e.rhs, rt)):
+                if not isinstance(t, (Int, Ptr)):
+                    self.sink.error(side.span, f"'{op}' compares a pointer with a pointer or an integer, not {t}")
+                    return None
+            return S64
+        ptr, other = (lt, rt) if isinstance(lt, Ptr) else (rt, lt)
+        if op == "+" or (op == "-" and isinstance(lt, Ptr)):
+            if isinstance(other, Int):
+                return ptr
+            self.sink.error(e.span, f"'{op}' takes a pointer and an integer, not {lt} and {rt}",
+                            "cast the pointers to uint64 to subtract addresses" if op == "-" else "")
+            return None
+        if isinstance(lt, (Int, Ptr)) and isinstance(rt, (Int, Ptr)):   # bit operations: on the address
+            return U64
+        self.sink.error(e.span, f"'{op}' cannot be used on {lt} and {rt}")
+        return None
+
+    def _cast(self: "Checker", e: ast.Cast) -> Type | None:
+        t = self.check(e.operand)
+        if t is None:
+            return None
+        space = t.space if isinstance(t, Ptr) else self.current_probe.context.space
+        target = self.scope.type_name(e.type, space, self.sink)
+        if target is None:
+            return None
+        if not isinstance(t, (Int, Ptr)):
+            self.sink.error(e.operand.span, f"only integers and pointers can be cast, this is {t}")
+            return None
+        if isinstance(target, (Int, Ptr)):
+            return target   # integers are computed in 64 bits; the width is kept for bswap()
+        self.sink.error(e.type.span, f"cannot cast to {target}",
+                        f"cast to a pointer and dereference: *({target} *)addr" if isinstance(target, Record) else "")
+        return None
+
+    def _conditional(self: "Checker", e: ast.Conditional, value_used: bool) -> Type | None:
+        self.check_condition(e.cond, "a condition")
+        a, b = self.check(e.then, value_used), self.check(e.orelse, value_used)
+        if a is None or b is None:
+            return None
+        if not value_used and (isinstance(a, Void) or isinstance(b, Void)):
+            return Void()   # `c ? printf("a") : printf("b")`: a statement
+        t = unify(a, b)
+        if t is None or not isinstance(t, (Int, Str, Ptr, Tuple, Record, Array)):
+            self.sink.error(e.span, f"both branches of '?:' must have one type, not {a} and {b}")
+            return None
+        return t
+
+    # -- compile-time constants ----------------------------------------------------------
+    def _sizeof(self: "Checker", e: ast.Sizeof) -> Type | None:
+        if e.type is not None:
+            t = self.scope.type_name(e.type, self.current_probe.context.space, self.sink)
+        else:
+            t = self.check(e.operand)
+        if t is None:
+            return None
+        if isinstance(t, (Void, Args, Agg)) or (isinstance(t, Record) and not t.struct.complete):
+            self.sink.error(e.span, f"{t} has no size")
+            return None
+        self.constants[e] = t.size
+        return U64
+
+    def _offsetof(self: "Checker", e: ast.Offsetof) -> Type | None:
+        t = self.scope.type_name(e.type, self.current_probe.context.space, self.sink)
+        if t is None:
+            return None
+        offset = 0
+        for name in e.path:
+            if not isinstance(t, Record) or not t.struct.complete:
+                self.sink.error(e.type.span, f"offsetof() needs a struct or union, this is {t}")
+                return None
+            m = t.member(name)
+            if m is None:
+                self.sink.error(e.span, f"{t} has no member '{name}'",
+                                did_you_mean(name, [x.name for x in t.struct.members]))
+                return None
+            if m.is_bitfield:
+                self.sink.error(e.span, f"{t}.{name} is a bitfield: it has no byte offset")
+                return None
+            offset += m.offset
+            t = m.type
+        self.constants[e] = offset
+        return U64
+
+    def memory_space(self: "Checker", e) -> str | None:
+        """Where the value of `e` lies when it is in kernel or user memory (what `&` takes the
+        address of), None when it is a value in the program (a variable, a map value)."""
+        if isinstance(e, ast.Unary) and e.op == "*":
+            t = self.types.get(e.operand)
+            return t.space if isinstance(t, Ptr) else self.current_probe.context.space
+        if isinstance(e, (ast.Field, ast.Index)):
+            t = self.types.get(e.base)
+            if isinstance(t, Ptr):
+                return t.space
+            if isinstance(t, (Record, Array)):
+                return self.memory_space(e.base)
+        return None
+
+    def _addr_of(self: "Checker", e: ast.AddrOf) -> Type | None:
+        t = self.check(e.operand)
+        if t is None:
+            return None
+        space = self.memory_space(e.operand)
+        if space is None:
+            self.sink.error(e.span, "'&' takes the address of a struct member or array element in memory",
+                            "variables and map values live in the BPF program: they have no address "
+                            "a probe can use")
+            return None
+        if isinstance(e.operand, ast.Field) and isinstance(self.types.get(e.operand.base), (Ptr, Record)):
+            base = self.types[e.operand.base]
+            record = base.pointee if isinstance(base, Ptr) else base
+            m = record.member(e.operand.name)
+            if m is not None and m.is_bitfield:
+                self.sink.error(e.span, f"{record}.{m.name} is a bitfield: it has no address")
+                return None
+        return Ptr(t, space)
