@@ -551,6 +551,13 @@ def _not_supported(text: str, diag: Diagnostic) -> Diagnostic:
         # a word the parser could not take at all: `config = {`, `begin {`, `macro f()`
         if token is None and pattern.search(before + tok):
             return Diagnostic("error", Span(pos, pos + len(tok)), message, tuple(h for h in (hint,) if h))
+    cast = re.search(r"\(\s*([A-Za-z_]\w*)\s*(\**)\s*\)\s*$", before) or \
+        (re.search(r"\(\s*([A-Za-z_]\w*)\s*(\*+)\s*$", before) if tok == ")" else None)
+    if cast and (cast.group(2) or tok not in ("?", ":", ")", ",", ";", "]", "}")):
+        return Diagnostic("error", Span(cast.start(1), cast.end(1)),
+                          f"'{cast.group(1)}' is not a type kt knows, so this is not a cast",
+                          ("types are the script's typedefs, C's integer names (uint32_t, u32, size_t, ...), "
+                           "bpftrace's (uint32), 'struct NAME' and 'unsigned long'-style words",))
     if re.match(r"[ \t]*#", text[text.rfind("\n", 0, pos) + 1:]):
         return Diagnostic("error", diag.span, "this preprocessor directive is not supported",
                           ("kt reads #include, #define NAME VALUE, #ifdef, #ifndef, #else and #endif",))

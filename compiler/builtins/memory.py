@@ -41,6 +41,9 @@ def _check_str(checker: "Checker", call: ast.Call) -> Type | None:
             checker.sink.error(n.span, f"str()'s length must be an integer, this is {nt}")
             return None
     if isinstance(t, Str):
+        if len(call.args) == 2 and not isinstance(call.args[1], ast.IntLit):
+            checker.sink.error(call.args[1].span, "str() of a string takes a literal length")
+            return None
         return Str(min(t.size, size)) if len(call.args) == 2 else t
     if not isinstance(t, (Int, Ptr)):
         if t is not None:

@@ -114,3 +114,48 @@ def test_stack_modes_and_depths(errors, analyse):
 def test_loop_mistakes(errors):
     assert "'break' outside of a while loop" in errors("BEGIN { break; }")
     assert "unroll count must be from 1 to 100, not 101" in errors("BEGIN { unroll(101) { } }")
+
+
+# ---- newer bpftrace syntax and type mistakes: located, named, never a bare token ------------
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("script, message", [
+    ("BEGIN { for ($i : 0..5) { } }", "'for' loops (bpftrace 0.21+) are not supported"),
+    ("BEGIN { let $x = 1; }", "'let' declarations (bpftrace 0.22+) are not supported"),
+    ("config = { max_strlen = 128 } BEGIN { }", "the 'config = { ... }' block (bpftrace 0.20+) is not supported"),
+    ("begin { }", "lowercase 'begin'/'end' probes (bpftrace 0.24+) are not supported"),
+    ("macro f(x) { x } BEGIN { }", "macros (bpftrace 0.24+) are not supported"),
+    ("BEGIN { $r = (x = 1, y = 2); }", "records '(name = value, ...)' (bpftrace 0.25+) are not supported"),
+    ("struct Foo { int a; } __attribute__((packed)); BEGIN { }", "GCC attributes in C definitions are not supported"),
+    ('BEGIN { if (1) printf("x"); }', "an if needs braces"),
+    ("#if 1\nBEGIN { }\n#endif", "this preprocessor directive is not supported"),
+    ("BEGIN { $x = (foo_t)1; }", "'foo_t' is not a type kt knows, so this is not a cast"),
+    ("BEGIN { $a = 08; }", "invalid octal literal '08'"),
+])
+def test_unsupported_syntax_is_named(errors, script, message):
+    out = errors(script)
+    assert f"error: {message}" in out.splitlines()[0]
+
+
+@pytest.mark.parametrize("script, message", [
+    ("struct Foo { int a[4]; } BEGIN { $x = (struct Foo *)0; @ = $x->a[4]; }",
+     "1:66: error: index 4 is out of bounds for int32[4] (0 to 3)"),
+    ("struct Foo { int a; } BEGIN { $x = (struct Foo *)0; @ = $x->b; }",
+     "1:61: error: struct Foo has no member 'b'"),
+    ("BEGIN { $x = (struct Nope *)0; }",
+     "1:15: error: unknown struct 'Nope': not defined in the script nor in the kernel's BTF"),
+    ("BEGIN { $p = (int32 *)0; $q = $p - $p; }", "1:31: error: '-' takes a pointer and an integer"),
+    ("BEGIN { @x = 1; $y = &@x; }", "1:22: error: '&' takes the address of a struct member or array element"),
+    ("BEGIN { $v = (void *)0; $w = *$v; }", "1:30: error: cannot dereference a void *"),
+    ("struct Foo { int a; } BEGIN { $f = (struct Foo)0; }", "1:37: error: cannot cast to struct Foo"),
+    ("BEGIN { $t = (1, 2); $u = $t.2; }", "1:30: error: index 2 is out of bounds for a tuple of 2 elements"),
+    ("struct Foo { int a:3; } BEGIN { $f = (struct Foo *)0; $p = &$f->a; }",
+     "error: struct Foo.a is a bitfield: it has no address"),
+    ("struct Foo { int a; } BEGIN { @x = offsetof(struct Foo, z); }", "error: struct Foo has no member 'z'"),
+    ("struct Foo { struct Bar b; } BEGIN { }", "struct Bar is only declared, not defined"),
+    ("BEGIN { print(1, 2); }", "print(value) takes one value"),
+])
+def test_type_mistakes_are_located(errors, script, message):
+    assert message in errors(script)

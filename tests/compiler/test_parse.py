@@ -1,3 +1,4 @@
+import pytest
 from hypothesis import given, strategies as st
 
 from kt.compiler import ast
@@ -147,3 +148,76 @@ def test_preprocessor_directives():
 def test_scientific_integer_literals():
     (stmt,) = body("$x = 1e6")
     assert stmt.value.value == 1_000_000
+
+
+# ---- the type system's syntax (issue 6) -------------------------------------------------------
+
+def test_c_definitions_between_probes_with_or_without_semicolons():
+    prog = p("struct Foo { int a; char b[10]; unsigned int c:4, d:8; struct Bar *p; "
+             "struct { int x; int y; } inner; int :3; void (*cb)(int, char *); }\n"
+             "BEGIN { }\n"
+             "union U { int a; unsigned b; };\n"
+             "typedef unsigned long ulong_t, *ulong_p;\n"
+             "enum Color { RED, GREEN = 5, BLUE, };\n"
+             "END { }")
+    assert [type(d).__name__ for d in prog.definitions] == ["CStruct", "CStruct", "CTypedef", "CEnum"]
+    foo = prog.definitions[0]
+    assert foo.kind == "struct" and foo.name == "Foo"
+    fields = [(d.name, d.pointers, len(d.dims), d.bits is not None, d.funcptr)
+              for m in foo.members for d in m.declarators]
+    assert fields == [("a", 0, 0, False, False), ("b", 0, 1, False, False), ("c", 0, 0, True, False),
+                      ("d", 0, 0, True, False), ("p", 1, 0, False, False), ("inner", 0, 0, False, False),
+                      (None, 0, 0, True, False), ("cb", 1, 0, False, True)]
+    assert foo.members[4].spec.base.name is None        # the inline anonymous struct
+    assert [d.name for d in prog.definitions[2].declarators] == ["ulong_t", "ulong_p"]
+    assert [(n, v.value if v else None) for n, v, _ in prog.definitions[3].items] == [
+        ("RED", None), ("GREEN", 5), ("BLUE", None)]
+    assert [pr.attach_points[0].raw for pr in prog.probes] == ["BEGIN", "END"]
+
+
+def test_type_names_in_casts_sizeof_and_offsetof():
+    (a, b, c, d, e, f) = body("$a = (struct Foo **)arg0; $b = (uint8 *)0; $c = (unsigned long)1; "
+                              "$d = (u32)2; $e = sizeof(struct Foo) + sizeof($x); $f = offsetof(struct Foo, in.x)")
+    assert same_tree(a.value.type, ast.TypeName(S, "struct Foo", 2))
+    assert same_tree(b.value.type, ast.TypeName(S, "uint8", 1))
+    assert same_tree(c.value.type, ast.TypeName(S, "unsigned long", 0))
+    assert same_tree(d.value.type, ast.TypeName(S, "u32", 0))      # C's standard names are types
+    assert same_tree(e.value.lhs, ast.Sizeof(S, ast.TypeName(S, "struct Foo", 0), None))
+    assert same_tree(e.value.rhs, ast.Sizeof(S, None, ast.Var(S, "$x")))
+    assert same_tree(f.value, ast.Offsetof(S, ast.TypeName(S, "struct Foo", 0), ["in", "x"]))
+
+
+def test_a_script_typedef_makes_a_cast_and_a_parenthesis_stays_one():
+    prog = p("typedef unsigned int my_t; BEGIN { $a = (my_t)1; $b = (pid) + 1; }")
+    a, b = prog.probes[0].body.stmts
+    assert same_tree(a.value, ast.Cast(S, ast.TypeName(S, "my_t", 0), ast.IntLit(S, 1)))
+    assert same_tree(b.value.lhs, ast.Builtin(S, "pid"))
+
+
+def test_indexes_tuples_address_of_and_incdec_expressions():
+    (a, b, c, d, e) = body("$a = $p->arr[1][$i]; $t = (1, \"two\", $x); $v = $t.1; $q = &$p->f; $y = $x++ + --@m[1]")
+    assert same_tree(a.value, ast.Index(S, ast.Index(S, ast.Field(S, ast.Var(S, "$p"), "arr", S), ast.IntLit(S, 1)),
+                                        ast.Var(S, "$i")))
+    assert same_tree(b.value, ast.TupleLit(S, [ast.IntLit(S, 1), ast.StrLit(S, b"two"), ast.Var(S, "$x")]))
+    assert same_tree(c.value, ast.TupleField(S, ast.Var(S, "$t"), 1, S))
+    assert same_tree(d.value, ast.AddrOf(S, ast.Field(S, ast.Var(S, "$p"), "f", S)))
+    assert same_tree(e.value, ast.Binary(S, "+", ast.IncDec(S, ast.Var(S, "$x"), "++"),
+                                         ast.IncDec(S, ast.MapRef(S, "@m", [ast.IntLit(S, 1)]), "--", prefix=True)))
+
+
+def test_return_and_statement_ternaries():
+    (a, b) = body('$c ? printf("a") : printf("b"); return')
+    assert isinstance(a.expr, ast.Conditional) and same_tree(b, ast.Jump(S, "return"))
+
+
+@pytest.mark.parametrize("text, value", [("010", 8), ("0", 0), ("1_000_000", 1000000), ("123UL", 123),
+                                         ("123L", 123), ("7u", 7), ("0x10", 16), ("0x1fULL", 31), ("2e3", 2000)])
+def test_integer_literals(text, value):
+    (stmt,) = body(f"$x = {text}")
+    assert stmt.value.value == value
+
+
+def test_uprobe_targets_quoted_relative_and_with_offsets():
+    prog = p('uprobe:"/tmp/a dir/prog":"f" { } uprobe:./prog:f+0x10 { } u:bin/x:main { }')
+    assert [pr.attach_points[0].parts for pr in prog.probes] == [["/tmp/a dir/prog", "f"], ["./prog", "f+0x10"],
+                                                                  ["bin/x", "main"]]
