@@ -157,7 +157,7 @@ class TypeScope:
     def define(self, definitions: Iterable, sink: DiagnosticSink) -> None:
         for d in definitions:
             if isinstance(d, ast.CTypedef):
-                base = self._spec(d.spec, sink)
+                base = self._spec(d.spec, sink, any(not x.pointers for x in d.declarators))
                 if base is None:
                     continue
                 for decl in d.declarators:
@@ -174,7 +174,10 @@ class TypeScope:
                     s.size, s.complete, s._members, s._load, s._align = (
                         kernel.size, kernel.complete, None, lambda k=kernel: k.members, None)
 
-    def _spec(self, spec: ast.CSpec, sink: DiagnosticSink) -> Type | None:
+    def _spec(self, spec: ast.CSpec, sink: DiagnosticSink, by_value: bool = True) -> Type | None:
+        """The type a declaration's specifier names. `struct Bar` only pointed to may be
+        defined later in the script (it is declared now, completed then, or from the kernel's
+        BTF at the end); one held by value must be known here: the script's, else the kernel's."""
         base = spec.base
         if isinstance(base, ast.CStruct):
             return Record(self._struct(base, sink))
@@ -182,7 +185,10 @@ class TypeScope:
             return self._enum(base, sink)
         head, _, tag = base.partition(" ")
         if head in ("struct", "union") and tag:
-            return Record(self._declare(head, tag))
+            found = self.structs.get((head, tag))
+            if found is None and by_value:
+                found = kernel_types.struct_def(head, tag)
+            return Record(found if found is not None else self._declare(head, tag))
         return self._base(base, spec.span, sink)
 
     def _declare(self, kind: str, name: str) -> StructDef:
@@ -212,7 +218,8 @@ class TypeScope:
         members: list[Member] = []
         bit, size, align = 0, 0, 1
         for m in node.members:
-            base = self._spec(m.spec, sink)
+            by_value = not m.declarators or any(not d.pointers for d in m.declarators)
+            base = self._spec(m.spec, sink, by_value)
             if base is None:
                 continue
             if not m.declarators:
