@@ -317,7 +317,7 @@ class TracepointContext(ProbeContext):
         base = cg.expr(e.base)
         if f.char_array:
             buf = cg.stack(f.char_array, e.name)
-            cg.memcpy(buf, cg.offset(base, f.offset), f.char_array)
+            cg.read_memory(buf, f.char_array, self.field_place(cg, e))
             return buf
         if f.data_loc:
             loc = b.load(b.bitcast(cg.offset(base, f.offset), I32.as_pointer()))

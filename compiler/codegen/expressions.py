@@ -52,7 +52,19 @@ class ExpressionLowering:
         helpers then leave dst as it was (zeroed by the caller)."""
         if size <= 0:
             return
-        if place.space in (LOCAL, CTX):
+        if place.space == CTX:
+            # Word by word, each a load at a constant offset from the context: the verifier
+            # refuses a context pointer moved and then dereferenced (what memcpy becomes).
+            off = 0
+            while off < size:
+                width = 8 if size - off >= 8 else 4 if size - off >= 4 else 2 if size - off >= 2 else 1
+                t = ir.IntType(width * 8).as_pointer()
+                word = VolatileLoad(self.b.block, self.b.bitcast(self.offset(place.addr, off), t))
+                self.b._insert(word)
+                self.b.store(word, self.b.bitcast(self.offset(dst, off), t))
+                off += width
+            return
+        if place.space == LOCAL:
             self.memcpy(dst, place.addr, size)
             return
         helper = Helper.probe_read_user if place.space == USER else Helper.probe_read_kernel
