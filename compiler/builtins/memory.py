@@ -56,9 +56,9 @@ def read_str(cg: "ProbeCodegen", call: ast.Call, dst: ir.Value, size: int) -> No
     """Read str(ptr[, n])'s string into dst (`size` zeroed bytes): at most n + 1 bytes with the
     NUL, n bounded by the buffer so the verifier can check the helper's size."""
     src_t = cg.types[call.args[0]]
-    helper = Helper.probe_read_str
-    if isinstance(src_t, Ptr):
-        helper = Helper.probe_read_user_str if src_t.space == USER else Helper.probe_read_kernel_str
+    # A kernel pointer may hold a user address all the same (`const char __user *filename` of
+    # a kfunc: kernel BTF rarely marks __user): bpf_probe_read_str reads either on x86-64.
+    helper = Helper.probe_read_user_str if isinstance(src_t, Ptr) and src_t.space == USER else Helper.probe_read_str
     length: ir.Value = ir.Constant(I64, size)
     if len(call.args) == 2 and not isinstance(call.args[1], ast.IntLit):
         b = cg.b
