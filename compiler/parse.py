@@ -10,25 +10,15 @@ import functools
 import re
 from importlib import resources
 
-from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedInput, VisitError
 
 from . import ast
 from .diagnostics import CompileError, Diagnostic
+from .preprocess import preprocess, typedef_names
 from .source import SourceFile, Span
+from .syntax_errors import not_supported, syntax_diagnostic
 
-# Friendly names for terminals in "expected ..." messages.
-_TERMINAL_NAMES = {
-    "SEMICOLON": "';'", "RBRACE": "'}'", "LBRACE": "'{'", "LPAR": "'('", "RPAR": "')'",
-    "COMMA": "','", "RSQB": "']'", "LSQB": "'['", "PRED_CLOSE": "'/' closing the predicate",
-    "ATTACH_POINT": "a probe (e.g. 'tracepoint:syscalls:sys_enter_openat')", "IDENT": "a name",
-    "INT": "an integer", "STRING": "a string", "MAP": "a map", "VAR": "a variable",
-    "ASSIGN_OP": "an assignment", "ASSIGN": "'='", "PRED_OPEN": "'/'",
-}
-
-
-# C's standard integer type names, which a cast may use without a typedef in the script:
-# (u32)x, (size_t)x, sizeof(uint64_t). compiler/cdecl.py gives each its x86-64 type.
 C_TYPE_NAMES = frozenset({
     *(f"{p}int{n}_t" for p in ("", "u") for n in (8, 16, 32, 64)),
     *(f"{p}{n}" for p in ("u", "s", "__u", "__s") for n in (8, 16, 32, 64)),
@@ -389,181 +379,6 @@ def _split_attach(rest: str) -> list[str]:
     return parts
 
 
-def _syntax_diagnostic(source: SourceFile, err: UnexpectedInput) -> Diagnostic:
-    pos = getattr(err, "pos_in_stream", None)
-    if isinstance(err, UnexpectedToken):
-        tok = err.token
-        if tok.type == "$END":
-            pos = len(source.text)
-            span = Span(max(0, pos - 1), pos)
-            return Diagnostic("error", span, "unexpected end of input", _expected_hint(err.expected))
-        span = Span(tok.start_pos, tok.end_pos or tok.start_pos + 1)
-        return Diagnostic("error", span, f"syntax error: unexpected '{tok}'", _expected_hint(err.expected))
-    if isinstance(err, UnexpectedCharacters):
-        ch = source.text[pos] if pos is not None and pos < len(source.text) else "?"
-        return Diagnostic("error", Span(pos, pos + 1), f"syntax error: unexpected character '{ch}'",
-                          _expected_hint(err.allowed or set()))
-    if isinstance(err, UnexpectedEOF):
-        pos = len(source.text)
-        return Diagnostic("error", Span(max(0, pos - 1), pos), "unexpected end of input")
-    return Diagnostic("error", Span(pos or 0, (pos or 0) + 1), "syntax error")
-
-
-def _expected_hint(expected) -> tuple[str, ...]:
-    names = sorted({_TERMINAL_NAMES.get(t, None) or _literal_name(t) for t in expected} - {None})
-    names = [n for n in names if n]
-    if not names or len(names) > 6:
-        return ()
-    return ("expected " + ", ".join(names),)
-
-
-def _literal_name(terminal: str) -> str | None:
-    if terminal.startswith("_") or terminal in ("$END",):
-        return None
-    return terminal.lower() if terminal.isalpha() and terminal in ("IF", "ELSE") else None
-
-
-_DIRECTIVE = re.compile(r"^[ \t]*#(!|[ \t]*(include|define|ifdef|ifndef|else|endif)\b)[^\n]*", re.M)
-_DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]*([^\n]*?)[ \t]*$")
-_CONDITIONAL = re.compile(r"^[ \t]*#[ \t]*(ifdef|ifndef|else|endif)\b[ \t]*(\w*)")
-# kt reads kernel types from BTF, as bpftrace does when it defines this.
-PREDEFINED = frozenset({"BPFTRACE_HAVE_BTF"})
-_WORD_OR_SKIP = re.compile(r'"(?:\\.|[^"\\\n])*"|//[^\n]*|/\*.*?\*/|\b[A-Za-z_]\w*\b', re.S)
-
-
-def preprocess(text: str) -> str:
-    """What bpftrace scripts carry before the language proper: a `#!` line, `#include`s (kt
-    takes kernel types from BTF, so they are not needed) and object-like `#define NAME VALUE`
-    macros, which are substituted as whole words outside strings and comments. Directive lines
-    are blanked to spaces, so spans keep pointing at the same lines and columns."""
-    macros: dict[str, str] = {}
-    lines = text.split("\n")
-    active = [True]   # one entry per open #ifdef/#ifndef: whether its lines are kept
-    for i, line in enumerate(lines):
-        cond = _CONDITIONAL.match(line)
-        if cond:
-            kind, name = cond.groups()
-            defined = name in macros or name in PREDEFINED
-            if kind in ("ifdef", "ifndef"):
-                active.append(active[-1] and (defined if kind == "ifdef" else not defined))
-            elif kind == "else" and len(active) > 1:
-                active[-1] = active[-2] and not active[-1]
-            elif kind == "endif" and len(active) > 1:
-                active.pop()
-            lines[i] = " " * len(line)
-        elif not active[-1]:
-            lines[i] = " " * len(line)       # e.g. C struct definitions for kernels without BTF
-        else:
-            d = _DEFINE.match(line)
-            if d:
-                macros[d.group(1)] = d.group(2)
-    text = "\n".join(lines)
-
-    def blank(m: re.Match) -> str:
-        return " " * len(m.group(0))
-
-    text = _DIRECTIVE.sub(blank, text)
-    if not macros:
-        return text
-
-    def expand(m: re.Match) -> str:
-        word = m.group(0)
-        return macros.get(word, word)
-
-    return _WORD_OR_SKIP.sub(expand, text)
-
-
-_BLANKABLE = re.compile(r'"(?:\\.|[^"\\\n])*"|//[^\n]*|/\*.*?\*/', re.S)
-_TYPEDEF = re.compile(r"\btypedef\b")
-_IDENT = re.compile(r"[A-Za-z_]\w*")
-
-
-def typedef_names(text: str) -> frozenset[str]:
-    """The names a script's `typedef`s declare, found before parsing so that the parser can
-    tell `(my_t)x` (a cast) from `(x)` (see _TypeNames): each typedef runs to the `;` outside
-    braces; each of its comma-separated declarators names its last identifier outside
-    brackets, or the one in `(*name)` for a function pointer."""
-    code = _BLANKABLE.sub(lambda m: " " * len(m.group(0)), text)
-    names = set()
-    for m in _TYPEDEF.finditer(code):
-        end = m.end()
-        depth = 0
-        while end < len(code) and not (code[end] == ";" and depth == 0):
-            depth += code[end] in "{([" and 1 or code[end] in "})]" and -1 or 0
-            end += 1
-        decl = code[m.end():end]
-        while "{" in decl:   # an inline struct body declares no typedef names
-            decl = re.sub(r"\{[^{}]*\}", " ", decl)
-        for piece in _split_top(decl):
-            fn = re.search(r"\(\s*\*\s*([A-Za-z_]\w*)\s*\)", piece)
-            words = _IDENT.findall(re.sub(r"\[[^\]]*\]", " ", piece))
-            if fn:
-                names.add(fn.group(1))
-            elif words:
-                names.add(words[-1])
-    return frozenset(names)
-
-
-def _split_top(text: str) -> list[str]:
-    """Split at the commas outside parentheses and brackets."""
-    pieces, depth, start = [], 0, 0
-    for k, c in enumerate(text):
-        depth += 1 if c in "([" else -1 if c in ")]" else 0
-        if c == "," and depth == 0:
-            pieces.append(text[start:k])
-            start = k + 1
-    pieces.append(text[start:])
-    return pieces
-
-
-# bpftrace syntax newer than 0.17 (or C that kt does not read), recognised where the parser
-# stops so that the message names the feature instead of the token. Each: a pattern on the text
-# before the error, the offending token's text (None: any), and the message.
-_NOT_SUPPORTED = (
-    (re.compile(r"\bfor\s*\(\s*[$@]\w*\s*$"), ":", "'for' loops (bpftrace 0.21+) are not supported",
-     "use while (...) { ... } or unroll(N) { ... }"),
-    (re.compile(r"\blet\s*$"), None, "'let' declarations (bpftrace 0.22+) are not supported",
-     "assign the variable instead: $x = 0;"),
-    (re.compile(r"(?:^|[;}])\s*config\s*$"), None, "the 'config = { ... }' block (bpftrace 0.20+) is not supported",
-     "kt is configured by environment variables"),
-    (re.compile(r"(?:^|[;}])\s*macro\s*$"), None, "macros (bpftrace 0.24+) are not supported", ""),
-    (re.compile(r"(?:^|[;}])\s*import\s*$"), None, "'import' (bpftrace 0.26) is not supported", ""),
-    (re.compile(r"(?:^|[;}])\s*(begin|end)\s*$"), None,
-     "lowercase 'begin'/'end' probes (bpftrace 0.24+) are not supported", "write BEGIN or END"),
-    (re.compile(r"[(,]\s*[A-Za-z_]\w*\s*$"), "=", "records '(name = value, ...)' (bpftrace 0.25+) are not supported",
-     "use a tuple: (value, ...)"),
-    (re.compile(r"\d\s*\.\s*$"), ".", "ranges 'a..b' (bpftrace 0.24+) are not supported", ""),
-    (re.compile(r"__attribute__\s*$"), None, "GCC attributes in C definitions are not supported", ""),
-    (re.compile(r"\bif\s*\((?:[^{};]*)\)\s*$"), None, "an if needs braces", "if (cond) { ... }"),
-)
-_WORD_AT = re.compile(r"[A-Za-z_]\w*|\S")
-
-
-def _not_supported(text: str, diag: Diagnostic) -> Diagnostic:
-    """The syntax error as a 'not supported' diagnostic when it is newer bpftrace syntax."""
-    pos = diag.span.start
-    before = text[:pos]
-    word = _WORD_AT.match(text, pos)
-    tok = word.group(0) if word else ""
-    for pattern, token, message, hint in _NOT_SUPPORTED:
-        if (token is None or tok == token) and pattern.search(before):
-            return Diagnostic("error", diag.span, message, tuple(h for h in (hint,) if h))
-        # a word the parser could not take at all: `config = {`, `begin {`, `macro f()`
-        if token is None and pattern.search(before + tok):
-            return Diagnostic("error", Span(pos, pos + len(tok)), message, tuple(h for h in (hint,) if h))
-    cast = re.search(r"\(\s*([A-Za-z_]\w*)\s*(\**)\s*\)\s*$", before) or \
-        (re.search(r"\(\s*([A-Za-z_]\w*)\s*(\*+)\s*$", before) if tok == ")" else None)
-    if cast and (cast.group(2) or tok not in ("?", ":", ")", ",", ";", "]", "}")):
-        return Diagnostic("error", Span(cast.start(1), cast.end(1)),
-                          f"'{cast.group(1)}' is not a type kt knows, so this is not a cast",
-                          ("types are the script's typedefs, C's integer names (uint32_t, u32, size_t, ...), "
-                           "bpftrace's (uint32), 'struct NAME' and 'unsigned long'-style words",))
-    if re.match(r"[ \t]*#", text[text.rfind("\n", 0, pos) + 1:]):
-        return Diagnostic("error", diag.span, "this preprocessor directive is not supported",
-                          ("kt reads #include, #define NAME VALUE, #ifdef, #ifndef, #else and #endif",))
-    return diag
-
-
 def parse(source: SourceFile) -> ast.Program:
     """Parse a whole script; raises CompileError with one syntax diagnostic on failure."""
     text = preprocess(source.text)
@@ -571,7 +386,7 @@ def parse(source: SourceFile) -> ast.Program:
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as err:
-        raise CompileError(source, [_not_supported(text, _syntax_diagnostic(source, err))]) from None
+        raise CompileError(source, [not_supported(text, syntax_diagnostic(source, err))]) from None
     try:
         program = _ToAst().transform(tree)
     except VisitError as err:

@@ -15,7 +15,7 @@ from llvmlite import ir
 from ..helpers import BPF_ANY, BPF_NOEXIST, Helper
 from ..objects import EVENTS_MAP, LOST_MAP, SCRATCH_MAP, stack_map_name
 from ..passes.resources import MapPlan
-from ..types import Int, Str, Sym, Tuple, Type, is_word
+from ..types import Tuple, is_word
 from .debuginfo import DebugInfo
 
 if TYPE_CHECKING:  # pragma: no cover

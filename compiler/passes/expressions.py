@@ -15,7 +15,7 @@ from .. import ast
 from ..builtins import BUILTIN_VARS, FUNCTIONS
 from ..diagnostics import did_you_mean
 from ..options import CompileOptions
-from ..types import (Agg, Args, Array, Int, Opaque, Ptr, Record, S64, Str, Sym, Tuple, Type, U64, Void,
+from ..types import (Agg, Args, Array, Int, Opaque, Ptr, Record, S64, Str, Tuple, Type, U64, Void,
                      printable, unify, widen)
 
 if TYPE_CHECKING:  # pragma: no cover

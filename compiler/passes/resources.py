@@ -16,7 +16,7 @@ from ..events import JOIN_ARG_SIZE, JOIN_ARGS, JOIN_HEADER
 from ..objects import EVENTS_MAP, LOST_MAP, STACK_RECORD_MAX, stack_map_name
 from ..options import DEFAULT_RINGBUF_PAGES, QUIET_RINGBUF_PAGES
 from ..builtins.output import whole_map_print
-from ..types import Agg, Int, Str, Sym, Tuple, Type, U64, to_json, widen
+from ..types import Agg, Int, Sym, Type, U64, to_json, widen
 from .semantic import Semantics
 
 MAX_MAP_ENTRIES = 4096      # bpftrace 0.17's BPFTRACE_MAP_KEYS_MAX

@@ -134,7 +134,7 @@ def test_casts_and_parentheses():
 
 
 def test_preprocessor_directives():
-    from kt.compiler.parse import preprocess
+    from kt.compiler.preprocess import preprocess
     text = ("#!/usr/bin/env bpftrace\n#include <linux/sched.h>\n#ifndef BPFTRACE_HAVE_BTF\nstruct x { int a; };\n"
             "#else\n#define LIMIT 10\n#endif\n#define NAME \"n\"\nBEGIN { $a = LIMIT; $s = NAME; $t = \"LIMIT\"; }\n")
     out = preprocess(text)

@@ -1,0 +1,105 @@
+"""What stands in a script before the language proper, handled before parsing.
+
+bpftrace runs scripts through clang's preprocessor; kt does the part its tools use (`#!`,
+`#include`, object-like `#define`, `#ifdef`/`#ifndef`/`#else`/`#endif`) and finds the names
+the script's typedefs declare, which the parser needs to tell a cast from a parenthesis.
+Directive lines are blanked to spaces, so spans keep pointing at the same lines and columns.
+"""
+
+from __future__ import annotations
+
+import re
+
+_DIRECTIVE = re.compile(r"^[ \t]*#(!|[ \t]*(include|define|ifdef|ifndef|else|endif)\b)[^\n]*", re.M)
+_DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]*([^\n]*?)[ \t]*$")
+_CONDITIONAL = re.compile(r"^[ \t]*#[ \t]*(ifdef|ifndef|else|endif)\b[ \t]*(\w*)")
+# kt reads kernel types from BTF, as bpftrace does when it defines this.
+PREDEFINED = frozenset({"BPFTRACE_HAVE_BTF"})
+_WORD_OR_SKIP = re.compile(r'"(?:\\.|[^"\\\n])*"|//[^\n]*|/\*.*?\*/|\b[A-Za-z_]\w*\b', re.S)
+
+
+def preprocess(text: str) -> str:
+    """What bpftrace scripts carry before the language proper: a `#!` line, `#include`s (kt
+    takes kernel types from BTF, so they are not needed) and object-like `#define NAME VALUE`
+    macros, which are substituted as whole words outside strings and comments. Directive lines
+    are blanked to spaces, so spans keep pointing at the same lines and columns."""
+    macros: dict[str, str] = {}
+    lines = text.split("\n")
+    active = [True]   # one entry per open #ifdef/#ifndef: whether its lines are kept
+    for i, line in enumerate(lines):
+        cond = _CONDITIONAL.match(line)
+        if cond:
+            kind, name = cond.groups()
+            defined = name in macros or name in PREDEFINED
+            if kind in ("ifdef", "ifndef"):
+                active.append(active[-1] and (defined if kind == "ifdef" else not defined))
+            elif kind == "else" and len(active) > 1:
+                active[-1] = active[-2] and not active[-1]
+            elif kind == "endif" and len(active) > 1:
+                active.pop()
+            lines[i] = " " * len(line)
+        elif not active[-1]:
+            lines[i] = " " * len(line)       # e.g. C struct definitions for kernels without BTF
+        else:
+            d = _DEFINE.match(line)
+            if d:
+                macros[d.group(1)] = d.group(2)
+    text = "\n".join(lines)
+
+    def blank(m: re.Match) -> str:
+        return " " * len(m.group(0))
+
+    text = _DIRECTIVE.sub(blank, text)
+    if not macros:
+        return text
+
+    def expand(m: re.Match) -> str:
+        word = m.group(0)
+        return macros.get(word, word)
+
+    return _WORD_OR_SKIP.sub(expand, text)
+
+
+_BLANKABLE = re.compile(r'"(?:\\.|[^"\\\n])*"|//[^\n]*|/\*.*?\*/', re.S)
+_TYPEDEF = re.compile(r"\btypedef\b")
+_IDENT = re.compile(r"[A-Za-z_]\w*")
+
+
+def typedef_names(text: str) -> frozenset[str]:
+    """The names a script's `typedef`s declare, found before parsing so that the parser can
+    tell `(my_t)x` (a cast) from `(x)` (see _TypeNames): each typedef runs to the `;` outside
+    braces; each of its comma-separated declarators names its last identifier outside
+    brackets, or the one in `(*name)` for a function pointer."""
+    code = _BLANKABLE.sub(lambda m: " " * len(m.group(0)), text)
+    names = set()
+    for m in _TYPEDEF.finditer(code):
+        end = m.end()
+        depth = 0
+        while end < len(code) and not (code[end] == ";" and depth == 0):
+            depth += code[end] in "{([" and 1 or code[end] in "})]" and -1 or 0
+            end += 1
+        decl = code[m.end():end]
+        while "{" in decl:   # an inline struct body declares no typedef names
+            decl = re.sub(r"\{[^{}]*\}", " ", decl)
+        for piece in _split_top(decl):
+            fn = re.search(r"\(\s*\*\s*([A-Za-z_]\w*)\s*\)", piece)
+            words = _IDENT.findall(re.sub(r"\[[^\]]*\]", " ", piece))
+            if fn:
+                names.add(fn.group(1))
+            elif words:
+                names.add(words[-1])
+    return frozenset(names)
+
+
+def _split_top(text: str) -> list[str]:
+    """Split at the commas outside parentheses and brackets."""
+    pieces, depth, start = [], 0, 0
+    for k, c in enumerate(text):
+        depth += 1 if c in "([" else -1 if c in ")]" else 0
+        if c == "," and depth == 0:
+            pieces.append(text[start:k])
+            start = k + 1
+    pieces.append(text[start:])
+    return pieces
+
+
