@@ -3,10 +3,9 @@
 import struct
 
 import pytest
-from hypothesis import given, strategies as st
 
 from kt.runtime.layout import (
-    Avg, IntType, MapMeta, PrintfMeta, StrType, TupleType, decode, encode, map_meta_from_json,
+    Avg, IntType, MapMeta, PrintfMeta, StrType, TupleType, decode, map_meta_from_json,
     percpu_value_size, reduce_percpu, split_percpu, type_from_json, type_to_json,
 )
 
@@ -70,43 +69,6 @@ def test_decode_tuple_and_bounds():
         decode(t, buf[:-1])
     with pytest.raises(ValueError):
         decode(I64, buf, 20)
-
-
-def _types(depth=2):
-    ints = st.builds(IntType, st.sampled_from([1, 2, 4, 8]), st.booleans())
-    strs = st.builds(StrType, st.integers(1, 24))
-    leaf = ints | strs
-    if depth == 0:
-        return leaf
-
-    def tup(fields):
-        out, off = [], 0
-        for pad, f in fields:
-            off += pad
-            out.append((off, f))
-            off += f.size
-        return TupleType(off, tuple(out))
-    return leaf | st.lists(st.tuples(st.integers(0, 7), _types(depth - 1)), min_size=1, max_size=4).map(tup)
-
-
-def _values(t):
-    if isinstance(t, IntType):
-        bits = 8 * t.size
-        return st.integers(-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if t.signed else st.integers(0, (1 << bits) - 1)
-    if isinstance(t, StrType):
-        return st.binary(max_size=t.size).map(lambda b: b.replace(b"\0", b"x"))
-    return st.tuples(*[_values(f) for _, f in t.fields])
-
-
-@given(st.data())
-def test_encode_decode_round_trip(data):
-    t = data.draw(_types())
-    v = data.draw(_values(t))
-    raw = encode(t, v)
-    assert len(raw) == t.size
-    assert decode(t, raw) == v
-    assert decode(t, b"\xaa" * 3 + raw, 3) == v
-    assert type_from_json(type_to_json(t)) == t
 
 
 def test_map_meta_from_json():
