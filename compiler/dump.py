@@ -24,7 +24,7 @@ def dump_ast(program: ast.Program, source: SourceFile, types=None) -> str:
         scalars = []
         children = []
         for f in fields(node):
-            if f.name in ("span", "name_span"):
+            if f.name in ("span", "name_span", "index_span"):
                 continue
             v = getattr(node, f.name)
             if isinstance(v, (ast.Node, list)) and (not isinstance(v, list) or v and isinstance(v[0], ast.Node)):
