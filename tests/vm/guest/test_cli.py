@@ -98,6 +98,27 @@ def test_kprobe_maps_match_bpftrace():
     assert pick(theirs.stdout) and pick(ours.stdout) == pick(theirs.stdout)
 
 
+@pytest.mark.skipif(shutil.which("bpftrace") is None, reason="bpftrace is not installed on the host")
+def test_kernel_struct_reads_in_kprobes_match_bpftrace():
+    """Typed pointers into kernel memory from kprobe arguments: members at their widths,
+    nested and through pointers, a constant-index array member, sizeof of a pointee."""
+    script = ('kprobe:do_sys_openat2 /pid == cpid && comm == "cat"/ { $how = (struct open_how *)arg2; '
+              '@flags[$how->flags & 0xff] = count(); @size = max(sizeof(*$how)); } '
+              'kprobe:vfs_read /pid == cpid && comm == "cat"/ { $f = (struct file *)arg0; '
+              '$d = $f->f_path.dentry; @len[$d->d_name.len] = count(); @c[$d->d_iname[0]] = count(); '
+              '@pos[$f->f_pos > 0] = count(); @sz = max(sizeof($d->d_name.len)); }')
+    command = "/usr/bin/cat /etc/hostname /etc/os-release"
+    env = {"LC_ALL": "C"}
+    import os
+    theirs = subprocess.run(["bpftrace", "-e", script, "-c", command], capture_output=True, text=True,
+                            timeout=300, env={**os.environ, **env})
+    assert theirs.returncode == 0, theirs.stderr
+    ours = _kt("-e", script, "-c", command, env=env)
+    assert ours.returncode == 0, ours.stderr
+    pick = lambda text: sorted(l for l in text.splitlines() if l.startswith("@"))  # noqa: E731
+    assert pick(theirs.stdout) and pick(ours.stdout) == pick(theirs.stdout)
+
+
 def test_sigkilled_kt_leaves_an_entry_that_the_next_run_removes():
     import os
     import signal
