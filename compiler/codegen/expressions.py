@@ -320,7 +320,7 @@ class ExpressionLowering:
         if e.op in ("&&", "||"):
             return self._logical(e)
         lhs, rhs = self.expr(e.lhs), self.expr(e.rhs)
-        if e.op in ("+", "-") and isinstance(rt, Ptr) and not isinstance(lt, Ptr):
+        if e.op == "+" and isinstance(rt, Ptr) and not isinstance(lt, Ptr):
             return self.b.add(self.step(rt, lhs), rhs)
         if e.op in ("+", "-") and isinstance(lt, Ptr):
             return self._arith(e.op, lhs, self.step(lt, rhs), False)
