@@ -98,12 +98,24 @@ class ProbeCodegen(ExpressionLowering):
             self._free.setdefault(slots, []).append(a)
         del self._live[mark:]
 
+    # LLVM's BPF backend expands memset/memcpy into at most 128 stores (8 bytes each); a larger
+    # one would be a call to a libc function BPF does not have. Large ones go in volatile pieces,
+    # which the optimizer does not merge back into one.
+    _MEM_CHUNK = 1024
+
     def memset0(self, ptr: ir.Value, size: int) -> None:
-        self.b.call(self._intr["memset"], [ptr, ir.Constant(I8, 0), ir.Constant(I64, size), ir.Constant(I1, 0)])
+        pieces = size > self._MEM_CHUNK
+        for off in range(0, size, self._MEM_CHUNK):
+            n = min(self._MEM_CHUNK, size - off)
+            self.b.call(self._intr["memset"], [self.offset(ptr, off), ir.Constant(I8, 0), ir.Constant(I64, n),
+                                               ir.Constant(I1, pieces)])
 
     def memcpy(self, dst: ir.Value, src: ir.Value, size: int) -> None:
-        if size > 0:
-            self.b.call(self._intr["memcpy"], [dst, src, ir.Constant(I64, size), ir.Constant(I1, 0)])
+        pieces = size > self._MEM_CHUNK
+        for off in range(0, size, self._MEM_CHUNK):
+            n = min(self._MEM_CHUNK, size - off)
+            self.b.call(self._intr["memcpy"], [self.offset(dst, off), self.offset(src, off), ir.Constant(I64, n),
+                                               ir.Constant(I1, pieces)])
 
     def offset(self, ptr: ir.Value, off: int) -> ir.Value:
         return self.b.gep(ptr, [ir.Constant(I64, off)]) if off else ptr
