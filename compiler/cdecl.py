@@ -128,7 +128,7 @@ class TypeScope:
             return None
         t: Type = _plain(base)
         for _ in range(node.pointers):
-            t = Ptr(t, space)
+            t = Ptr(t)
         return in_space(t, space)
 
     def _base(self, words: str, span, sink: DiagnosticSink) -> Type | None:
@@ -170,9 +170,8 @@ class TypeScope:
         for (kind, name), s in self.structs.items():
             if not s.complete:
                 kernel = kernel_types.struct_def(kind, name)
-                if kernel is not None:
-                    s.size, s.complete, s._members, s._load, s._align = (
-                        kernel.size, kernel.complete, None, lambda k=kernel: k.members, None)
+                if kernel is not None and kernel.complete:
+                    s.define(kernel.size, load=lambda k=kernel: k.members)
 
     def _spec(self, spec: ast.CSpec, sink: DiagnosticSink, by_value: bool = True) -> Type | None:
         """The type a declaration's specifier names. `struct Bar` only pointed to may be
@@ -206,7 +205,7 @@ class TypeScope:
         s = self._declare(node.kind, node.name)
         if s.complete and s.members:
             sink.error(node.span, f"{node.kind} {node.name} is defined twice")
-        s.size, s._members, s._load, s.complete, s._align = size, tuple(members), None, True, align
+        s.define(size, tuple(members), align=align)
         return s
 
     def _layout(self, node: ast.CStruct, sink: DiagnosticSink) -> tuple[list[Member], int, int]:
@@ -253,7 +252,7 @@ class TypeScope:
                     if not union:
                         bit = end
                     continue
-                if isinstance(t, (Record,)) and not t.struct.complete:
+                if isinstance(t, Record) and not t.struct.complete:
                     sink.error(decl.span, f"{t} is only declared, not defined: a member needs its size")
                     continue
                 off = 0 if union else align_up((bit + 7) // 8, t.align)

@@ -22,13 +22,13 @@ from .diagnostics import did_you_mean
 from .helpers import Helper
 from .options import STRLEN
 from .tracepoints import TracepointFormat
+from .codegen.places import CTX, Place
 from .types import KERNEL, USER, Args, Array, Int, Ptr, Record, S64, Str, Type, Void
 
 if TYPE_CHECKING:  # pragma: no cover
     from .codegen.probe import ProbeCodegen
     from .passes.semantic import Checker
 
-I8P = ir.IntType(8).as_pointer()
 I32 = ir.IntType(32)
 I64 = ir.IntType(64)
 _MASK = 0xFFFFFFFFFFFFFFFF
@@ -37,7 +37,6 @@ _MASK = 0xFFFFFFFFFFFFFFFF
 # return value, as kprobes, uprobes and perf events see the registers.
 PT_REGS_ARGS = (112, 104, 96, 88, 72, 64)   # di, si, dx, cx, r8, r9
 PT_REGS_RET = 80                            # ax
-PT_REGS_IP = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +54,7 @@ class ProbeContext:
     """No arguments at all: BEGIN and END run in kt's own task through BPF_PROG_TEST_RUN."""
 
     kind = "none"
-    space = "kernel"       # where an integer cast to a pointer points
+    space = KERNEL         # where an integer cast to a pointer points
     retprobe = False
 
     # -- arg0..argN ---------------------------------------------------------------------
@@ -194,10 +193,7 @@ class UsdtContext(RegsContext):
             if spec.index_reg:
                 idx = cg.ctx_u64(PT_REGS_OFFSET[spec.index_reg])
                 addr = b.add(addr, b.mul(idx, ir.Constant(I64, spec.scale)))
-            slot = cg.stack(8, "usdt_mem")
-            cg.memset0(slot, 8)
-            cg.helper(Helper.probe_read_user, slot, ir.Constant(I64, spec.size), b.inttoptr(addr, I8P))
-            raw = b.load(b.bitcast(slot, I64.as_pointer()))
+            return cg.load(Place(USER, addr), Int(spec.size * 8, spec.signed))
         if spec.size == 8:
             return raw
         narrow = b.trunc(raw, ir.IntType(spec.size * 8))
@@ -305,33 +301,24 @@ class TracepointContext(ProbeContext):
         return Int(64, field.signed or c_signed(field.c_decl))
 
     def field_place(self, cg, e):
-        from .codegen.places import Place
         f = self._field(e.name)
-        return Place("ctx", cg.offset(cg.expr(e.base), f.offset))
+        return Place(CTX, cg.offset(cg.expr(e.base), f.offset))
 
     def lower_field(self, cg, e):
-        b = cg.b
         f = self._field(e.name)
-        if isinstance(cg.types[e], Array):
-            return cg.load(self.field_place(cg, e), cg.types[e])
-        base = cg.expr(e.base)
-        if f.char_array:
-            buf = cg.stack(f.char_array, e.name)
-            cg.read_memory(buf, f.char_array, self.field_place(cg, e))
-            return buf
-        if f.data_loc:
+        t = cg.types[e]
+        if f.data_loc:   # a u32 `len << 16 | offset` of a string inside the record
+            b = cg.b
+            base = cg.expr(e.base)
             loc = b.load(b.bitcast(cg.offset(base, f.offset), I32.as_pointer()))
             off = b.zext(b.and_(loc, ir.Constant(I32, 0xFFFF)), I64)
-            size = cg.types[e].size
-            buf = cg.stack(size, e.name)
-            cg.memset0(buf, size)
-            cg.helper(Helper.probe_read_kernel_str, buf, ir.Constant(I64, size), b.gep(base, [off]))
+            buf = cg.stack(t.size, e.name)
+            cg.memset0(buf, t.size)
+            cg.helper(Helper.probe_read_kernel_str, buf, ir.Constant(I64, t.size), b.gep(base, [off]))
             return buf
-        int_t = ir.IntType(f.size * 8)
-        raw = b.load(b.bitcast(cg.offset(base, f.offset), int_t.as_pointer()))
-        if f.size == 8:
-            return raw
-        return b.sext(raw, I64) if cg.types[e].signed else b.zext(raw, I64)
+        if isinstance(t, Int):   # the field's own width, extended as the C type says
+            t = Int(f.size * 8, t.signed)
+        return cg.load(self.field_place(cg, e), t)
 
 
 _ARRAY = re.compile(r"^(?P<words>[\w\s]+?)\s+\w+\s*\[(?P<n>\d+)\]$")

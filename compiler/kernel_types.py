@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 
 from . import btf as kbtf
-from .types import Array, Int, KERNEL, Member, Opaque, Ptr, Record, Str, StructDef, Type, U64, Void
+from .types import Array, Int, KERNEL, Member, Opaque, Ptr, Record, Str, StructDef, Type, Void
 
 
 class KernelTypeError(LookupError):
@@ -167,5 +167,3 @@ def enum_value(name: str) -> int | None:
             _ENUMS = {}
     return _ENUMS.get(name)
 
-
-U64_T = U64

@@ -132,6 +132,13 @@ class StructDef:
         self._load = load
         self._align = align         # None: the largest member alignment
 
+    def define(self, size: int, members: tuple[Member, ...] | None = None,
+               load: Callable[[], tuple[Member, ...]] | None = None, align: int | None = None) -> None:
+        """Complete a declared struct (`struct Bar *` seen before `struct Bar { ... }`): the
+        object stays the same, so the types already pointing to it see the definition."""
+        self.size, self.complete = size, True
+        self._members, self._load, self._align = members, load, align
+
     @property
     def members(self) -> tuple[Member, ...]:
         if self._members is None:

@@ -108,7 +108,7 @@ def _lower_exit(cg: "ProbeCodegen", call: ast.Call) -> None:
     return None
 
 
-def whole_map_print(checker_or_plan, call: ast.Call) -> bool:
+def whole_map_print(call: ast.Call) -> bool:
     """print(@m[, top, div]) of a whole map, against print(value) of anything else (a map
     element `@m[k]` included, which 0.17 refuses)."""
     target = call.args[0] if call.args else None
@@ -121,7 +121,7 @@ def _check_print(checker: "Checker", call: ast.Call) -> Type | None:
     if not check_arity(checker, call, 1, 3):
         return None
     target = call.args[0]
-    if not whole_map_print(checker, call):
+    if not whole_map_print(call):
         if len(call.args) != 1:
             checker.sink.error(call.span, "print(value) takes one value; top and div are for maps: print(@m, top, div)")
             return None
@@ -140,7 +140,7 @@ def _check_print(checker: "Checker", call: ast.Call) -> Type | None:
 
 
 def _lower_print(cg: "ProbeCodegen", call: ast.Call) -> None:
-    if not whole_map_print(cg, call):
+    if not whole_map_print(call):
         cg.emit_print_value(call)
         return None
     top, div = ([a.value for a in call.args[1:]] + [0, 0])[:2]

@@ -34,6 +34,15 @@ I8P = I8.as_pointer()
 _MASK = 0xFFFFFFFFFFFFFFFF
 
 
+def _words(size: int):
+    """(offset, width) of the widest aligned loads that cover `size` bytes: 8s, then 4, 2, 1."""
+    off = 0
+    while off < size:
+        width = next(w for w in (8, 4, 2, 1) if size - off >= w)
+        yield off, width
+        off += width
+
+
 class VolatileLoad(ir.LoadInstr):
     """`load volatile`, which llvmlite's builder does not offer."""
 
@@ -55,14 +64,11 @@ class ExpressionLowering:
         if place.space == CTX:
             # Word by word, each a load at a constant offset from the context: the verifier
             # refuses a context pointer moved and then dereferenced (what memcpy becomes).
-            off = 0
-            while off < size:
-                width = 8 if size - off >= 8 else 4 if size - off >= 4 else 2 if size - off >= 2 else 1
+            for off, width in _words(size):
                 t = ir.IntType(width * 8).as_pointer()
                 word = VolatileLoad(self.b.block, self.b.bitcast(self.offset(place.addr, off), t))
                 self.b._insert(word)
                 self.b.store(word, self.b.bitcast(self.offset(dst, off), t))
-                off += width
             return
         if place.space == LOCAL:
             self.memcpy(dst, place.addr, size)
@@ -389,12 +395,9 @@ class ExpressionLowering:
         """1 when `size` bytes at a and c are equal (arrays: every element), else 0."""
         b = self.b
         acc = ir.Constant(I1, 1)
-        off = 0
-        while off < size:
-            width = 8 if size - off >= 8 else 4 if size - off >= 4 else 2 if size - off >= 2 else 1
+        for off, width in _words(size):
             t = ir.IntType(width * 8).as_pointer()
             x = b.load(b.bitcast(self.offset(a, off), t))
             y = b.load(b.bitcast(self.offset(c, off), t))
             acc = b.and_(acc, b.icmp_unsigned("==", x, y))
-            off += width
         return b.zext(acc, I64)

@@ -17,9 +17,10 @@ from ..objects import EVENTS_MAP, LOST_MAP, SCRATCH_MAP, STACK_RECORD_MAX
 from ..passes.resources import ResourcePlan
 from ..passes.semantic import Semantics
 from ..probes import ResolvedProbe
-from ..types import Ptr, Type, is_word
+from ..types import Ptr, Type, U64, is_word
 from . import maps
-from .expressions import ExpressionLowering, VolatileLoad
+from .expressions import ExpressionLowering
+from .places import CTX, Place
 
 I1 = ir.IntType(1)
 I8 = ir.IntType(8)
@@ -141,9 +142,7 @@ class ProbeCodegen(ExpressionLowering):
         Volatile: the verifier only accepts context loads at constant offsets, and LLVM would
         otherwise merge loads from two branches into one load at a selected offset
         ("dereference of modified ctx ptr")."""
-        load = VolatileLoad(self.b.block, self.b.bitcast(self.offset(self.ctx, offset), I64.as_pointer()))
-        self.b._insert(load)
-        return load
+        return self.load(Place(CTX, self.offset(self.ctx, offset)), U64)
 
     def truth(self, v: ir.Value) -> ir.Value:
         """An integer or a pointer as a condition: not zero (not NULL)."""
@@ -166,9 +165,7 @@ class ProbeCodegen(ExpressionLowering):
         if pf.size > STACK_RECORD_MAX:
             # Large records (several strings) would overflow the 512-byte BPF stack: build
             # them in this CPU's slot of the scratch map instead.
-            key = self.stack(4, "zero")
-            self.b.store(ir.Constant(I32, 0), self.b.bitcast(key, I32.as_pointer()))
-            rec = self.helper_ptr(Helper.map_lookup_elem, self.map_ptr(SCRATCH_MAP), key)
+            rec = self._scratch_record()
             have = self.b.icmp_unsigned("!=", rec, ir.Constant(I8P, None))
             with self.b.if_then(have):
                 self._fill_printf(call, pf, rec)

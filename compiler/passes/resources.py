@@ -16,7 +16,7 @@ from ..events import JOIN_ARG_SIZE, JOIN_ARGS, JOIN_HEADER
 from ..objects import EVENTS_MAP, LOST_MAP, STACK_RECORD_MAX, stack_map_name
 from ..options import DEFAULT_RINGBUF_PAGES, QUIET_RINGBUF_PAGES
 from ..builtins.output import whole_map_print
-from ..types import Agg, Int, Sym, Type, U64, to_json, widen
+from ..types import Agg, Sym, Type, U64, to_json, widen
 from .semantic import Semantics
 
 MAX_MAP_ENTRIES = 4096      # bpftrace 0.17's BPFTRACE_MAP_KEYS_MAX
@@ -182,9 +182,7 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None) -> ResourcePlan:
             offset = 8
             args = []
             for arg in node.args[1:]:
-                t = sema.types[arg]
-                if isinstance(t, Int):
-                    t = Int(64, t.signed)
+                t = widen(sema.types[arg])   # integers travel in 64 bits
                 offset = _align(offset, t.align)
                 args.append((offset, t))
                 offset += t.size
@@ -204,13 +202,9 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None) -> ResourcePlan:
     times = [n for n in ast.walk(sema.program) if isinstance(n, ast.Call) and n.name == "time" and n in sema.types]
     joins = [n for n in ast.walk(sema.program) if isinstance(n, ast.Call) and n.name == "join" and n in sema.types]
     values = [n for n in ast.walk(sema.program) if isinstance(n, ast.Call) and n.name == "print" and n in sema.types
-              and not whole_map_print(sema, n)]
+              and not whole_map_print(n)]
     return ResourcePlan(MappingProxyType(maps), MappingProxyType(printfs), ringbuf_pages * PAGE_SIZE,
                         tuple(bases), tuple(limits), MappingProxyType({c: i for i, c in enumerate(times)}),
                         MappingProxyType({c: i for i, c in enumerate(joins)}),
-                        MappingProxyType({c: (i, _value_type(sema.types[c.args[0]])) for i, c in enumerate(values)}))
-
-
-def _value_type(t: Type) -> Type:
-    """How a value travels in an event: integers as 64 bits, as everywhere outside memory."""
-    return Int(64, t.signed) if isinstance(t, Int) else widen(t)
+                        # a value travels in its event as it would in a variable: integers in 64 bits
+                        MappingProxyType({c: (i, widen(sema.types[c.args[0]])) for i, c in enumerate(values)}))
