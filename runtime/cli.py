@@ -201,7 +201,8 @@ def _run(opts, source: SourceFile, positional: list[str], child, start_ns: int) 
     out = open(opts.output, "wb") if opts.output else sys.stdout.buffer
     try:
         session = Session(compiled.elf, out=out, quiet=opts.quiet, verbose=opts.verbose, child=child,
-                          pid=opts.pid or 0, json=opts.format == "json")
+                          pid=opts.pid or 0, json=opts.format == "json",
+                          separator_out=sys.stdout.buffer)
         return session.run()
     except SessionError as err:
         return _fail(str(err))

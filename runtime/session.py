@@ -32,7 +32,7 @@ from .layout import PrintfMeta, decode, map_entries, map_meta_from_json, type_fr
 from .loader import ProgramRefusedError, VerifierError, load_object
 from .output.printf import render_bytes
 from .output import json as json_output
-from .output.text import format_map, format_maps, format_value
+from .output.text import EXIT_SEPARATOR, format_map, format_maps, format_value
 from .spec import parse_object
 from .symbols import value_context
 from .sys.constants import AttachType
@@ -70,6 +70,8 @@ class Session:
     child: object | None = None   # runtime.child.HeldChild
     pid: int = 0                  # -p PID: uprobes only in it; the trace ends when it exits
     json: bool = False            # -f json: bpftrace's NDJSON output (runtime/output/json.py)
+    separator_out: BinaryIO | None = None   # where the "\n\n" before the exit maps goes
+                                            # (0.17: stdout, also with -o FILE); None: `out`
     err: object = sys.stderr
     _printfs: dict[int, PrintfMeta] = field(default_factory=dict)
     _print_values: list = field(default_factory=list)   # print(value): the values' types
@@ -118,10 +120,10 @@ class Session:
                 if p["kind"] in ATTACH:
                     for link in self._attach(lambda: ATTACH[p["kind"]](programs[p["section"]].fd, p["attach"], actx), p):
                         links.add(link)
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
                 old_handlers[sig] = signal.signal(sig, lambda *_: None)
-            signal.set_wakeup_fd(wake_w)
-            if self.json:  # in JSON mode this status is part of the output, as in bpftrace
+            signal.set_wakeup_fd(wake_w)   # the handlers only wake _stream, which acts
+            if self.json and not self.quiet:  # in JSON mode this status is output, as in bpftrace
                 self.out.write(json_output.attached(len(probes)).encode())
                 self.out.flush()
             else:
@@ -142,7 +144,7 @@ class Session:
                 if p["kind"] == "end":
                     self._run_special(programs[p["section"]], p)
             self._drain(ring, obj)
-            self._print_maps(obj, meta)
+            self._print_maps(obj, meta, separator=True)
             return 0
         finally:
             signal.set_wakeup_fd(-1)
@@ -243,7 +245,7 @@ class Session:
                 self._drain(ring, obj)
                 if self._exit_requested:
                     return
-                if wake_r in ready:
+                if wake_r in ready and self._signalled(wake_r, obj):
                     return
                 if self.child is not None and self.child.pidfd in ready and self.child.poll():
                     self._drain(ring, obj)
@@ -255,6 +257,22 @@ class Session:
             ep.close()
             if target is not None:
                 os.close(target)
+
+    def _signalled(self, wake_r: int, obj) -> bool:
+        """The signals that arrived (set_wakeup_fd writes one byte per signal): SIGUSR1 prints
+        every map now, as 0.17 does (without the exit's "\n\n"), and tracing goes on;
+        SIGINT/SIGTERM end the trace (True)."""
+        try:
+            signums = os.read(wake_r, 512)
+        except BlockingIOError:
+            return False
+        end = False
+        for signum in signums:
+            if signum == signal.SIGUSR1:
+                self._print_maps(obj, obj.meta, separator=False)
+            else:
+                end = True
+        return end
 
     def _drain(self, ring: RingBuffer, obj) -> None:
         """Print every event in the ring buffer; after exit() the rest is dropped, as bpftrace."""
@@ -289,6 +307,8 @@ class Session:
                     continue
                 if event_id in self._cat:
                     text = self._read_file(text)
+                    out.append(json_output.cat(text).encode() if self.json else text)
+                    continue
                 if self.json:
                     text = json_output.printf(text.decode("utf-8", "replace")).encode()
                 out.append(text)
@@ -312,21 +332,24 @@ class Session:
             out.clear()
         self.out.flush()
 
-    @staticmethod
-    def _read_file(path: bytes) -> bytes:
-        """cat(): the file's contents, or bpftrace's error text when it cannot be read."""
+    def _read_file(self, path: bytes) -> bytes:
+        """cat(): the file's contents; when it cannot be read, nothing, and bpftrace's error
+        on stderr (in JSON mode 0.17 still prints an empty "cat" object)."""
         try:
             with open(path, "rb") as f:
                 return f.read()
         except OSError as err:
-            return f"ERROR: failed to open file '{path.decode('utf-8', 'replace')}': {err.strerror}\n".encode()
+            print(f"ERROR: failed to open file '{path.decode('utf-8', 'replace')}': {err.strerror}",
+                  file=self.err, flush=True)
+            return b""
 
     def _run_system(self, out: list, command: bytes) -> None:
-        """system(): run the command with the shell, its output in order with the trace's."""
+        """system(): run the command with the shell, its output in order with the trace's (in
+        JSON mode as one "syscall" object, as 0.17)."""
         self._flush(out)
         done = subprocess.run(command.decode("utf-8", "surrogateescape"), shell=True,
                               stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        self.out.write(done.stdout)
+        self.out.write(json_output.syscall(done.stdout).encode() if self.json else done.stdout)
         self.out.flush()
 
     def _map_event(self, obj, event_id: int, rec) -> None:
@@ -369,12 +392,19 @@ class Session:
         histogram buckets grouped by key."""
         return map_entries(mm, obj.maps[mm.bpf_name].items(), self._values)
 
-    def _print_maps(self, obj, meta: dict) -> None:
+    def _print_maps(self, obj, meta: dict, separator: bool) -> None:
+        """Every map, by name; at exit after "\n\n", which 0.17 writes to stdout even when
+        the output goes to an -o file."""
+        if separator:
+            sep_out = self.separator_out or self.out
+            sep_out.write(EXIT_SEPARATOR.encode())
+            sep_out.flush()
         maps = []
         for m in meta.get("maps", []):
             mm = map_meta_from_json(m)
             maps.append((mm, self._map_entries(obj, mm)))
-        text = json_output.format_maps(maps) if self.json else format_maps(maps)
+        text = (json_output.format_maps(maps, separator=False) if self.json
+                else format_maps(maps, separator=False))
         if text:
             self.out.write(text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text)
             self.out.flush()

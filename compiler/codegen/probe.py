@@ -245,6 +245,10 @@ class ProbeCodegen(ExpressionLowering):
         rec = self.stack(8, "exit")
         self.b.store(ir.Constant(I64, EventId.EXIT), self.b.bitcast(rec, I64.as_pointer()))
         self.emit_event(rec, 8)
+        # exit() also ends the action, as in 0.17: what follows it in the probe does not run.
+        # The rest is unreachable; it goes in a block of its own, as after `return`.
+        self.b.ret(ir.Constant(I32, 0))
+        self.b.position_at_end(self.func.append_basic_block("after_exit"))
 
     # ---- statements ----------------------------------------------------------------------
     def block(self, block: ast.Block) -> None:

@@ -45,10 +45,10 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ..layout import ArrayValue, Avg, Histogram, MapMeta, RecordValue, Stats
-from .text import (EXIT_SEPARATOR, _divided, _s32, format_value, nonempty_range,
+from .text import (EXIT_SEPARATOR, KEY_INDENT, _divided, _s32, format_value, nonempty_range,
                    sort_entries)
 
-__all__ = ["json_escape", "attached", "printf", "join", "time", "value", "lost_events",
+__all__ = ["json_escape", "attached", "printf", "join", "cat", "syscall", "time", "value", "lost_events",
            "format_map", "format_maps"]
 
 _ESCAPES = {0x22: '\\"', 0x5C: "\\\\", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
@@ -92,6 +92,16 @@ def join(text: str | bytes) -> str:
     return _line("join", _str(text))
 
 
+def cat(text: bytes) -> str:
+    """cat(): the file's contents ("" when it could not be read)."""
+    return _line("cat", _str(text))
+
+
+def syscall(text: bytes) -> str:
+    """system(): the command's standard output, as one object (0.17 calls it "syscall")."""
+    return _line("syscall", _str(text))
+
+
 def time(text: str) -> str:
     """time(): the formatted wall-clock time."""
     return _line("time", _str(text))
@@ -129,7 +139,7 @@ def _json_value(value: Any) -> str:
         return "{ " + ", ".join(f"{_str(name)}: {_json_value(v)}" for name, v in value.fields) + " }"
     if isinstance(value, (bytes, bytearray, str)):
         return _str(format_value(value))
-    return _str(format_value(value).strip("\n"))
+    return _str(format_value(value))   # symbols; stacks keep 0.17's "\n" around their lines
 
 
 def _json_key(key: Any) -> str:
@@ -137,7 +147,7 @@ def _json_key(key: Any) -> str:
     parts of a multi-key joined by ","; the caller quotes it."""
     if isinstance(key, tuple):
         return ",".join(_json_key(k) for k in key)
-    return format_value(key, in_key=True).strip("\n")
+    return format_value(key, indent=KEY_INDENT, in_key=True)
 
 
 def _hist_bucket(meta: MapMeta, i: int) -> str:
@@ -199,6 +209,8 @@ def format_map(meta: MapMeta, entries: Iterable[tuple[Any, Any]], top: int = 0,
     return _line(kind, f"{{{_str(meta.name)}: {body}}}")
 
 
-def format_maps(maps: Iterable[tuple[MapMeta, Iterable[tuple[Any, Any]]]]) -> str:
+def format_maps(maps: Iterable[tuple[MapMeta, Iterable[tuple[Any, Any]]]],
+                separator: bool = True) -> str:
+    """Every map by name, after EXIT_SEPARATOR unless `separator` is False (as text's)."""
     ordered = sorted(maps, key=lambda m: m[0].name.encode("utf-8", "surrogateescape"))
-    return EXIT_SEPARATOR + "".join(format_map(m, e) for m, e in ordered)
+    return (EXIT_SEPARATOR if separator else "") + "".join(format_map(m, e) for m, e in ordered)
