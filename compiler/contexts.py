@@ -23,7 +23,7 @@ from .helpers import Helper
 from .options import STRLEN
 from .tracepoints import TracepointFormat
 from .codegen.places import CTX, Place
-from .types import KERNEL, USER, Args, Array, Int, Ptr, Record, S64, Str, Type, Void
+from .types import KERNEL, USER, Args, Array, Int, Ptr, Record, S64, Str, Type, U64, Void
 
 if TYPE_CHECKING:  # pragma: no cover
     from .codegen.probe import ProbeCodegen
@@ -37,6 +37,7 @@ _MASK = 0xFFFFFFFFFFFFFFFF
 # return value, as kprobes, uprobes and perf events see the registers.
 PT_REGS_ARGS = (112, 104, 96, 88, 72, 64)   # di, si, dx, cx, r8, r9
 PT_REGS_RET = 80                            # ax
+PT_REGS_SP = 152                            # sp
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,28 @@ class ProbeContext:
     def ctx_type(self, checker: "Checker") -> Type:
         return Ptr(Void(), KERNEL)
 
+    # -- reg("name"), sarg0..sargN ------------------------------------------------------
+    def reg_type(self, checker: "Checker", call: ast.Call) -> Type | None:
+        checker.sink.error(call.span, f'reg can not be used with "{_kind_label(checker)}" probes')
+        return None
+
+    def lower_reg(self, cg: "ProbeCodegen", offset: int) -> ir.Value:
+        raise AssertionError("reg_type refused it")
+
+    def sarg_type(self, checker: "Checker", node: ast.Builtin, index: int) -> Type | None:
+        checker.sink.error(node.span, f"The {node.name} builtin can only be used with 'kprobes' and 'uprobes' probes",
+                           "stack arguments are read at function entry (not in return probes)")
+        return None
+
+    def lower_sarg(self, cg: "ProbeCodegen", index: int) -> ir.Value:
+        raise AssertionError("sarg_type refused it")
+
+
+def _kind_label(checker: "Checker") -> str:
+    """The probe type as 0.17 names it in messages: "BEGIN", "tracepoint", ..."""
+    kind = checker.current_probe.kind
+    return kind.upper() if kind in ("begin", "end") else kind
+
 
 NO_CONTEXT = ProbeContext()
 
@@ -107,9 +130,29 @@ class RegsContext(ProbeContext):
 
     kind = "pt_regs"
 
-    def __init__(self, space: str = KERNEL, retprobe: bool = False):
+    def __init__(self, space: str = KERNEL, retprobe: bool = False, stack_args: bool = False):
         self.space = space
         self.retprobe = retprobe
+        self.stack_args = stack_args and not retprobe   # kprobe/uprobe entry: sarg0..sargN
+
+    def reg_type(self, checker, call):
+        return U64
+
+    def lower_reg(self, cg, offset):
+        return cg.ctx_u64(offset)
+
+    def sarg_type(self, checker, node, index):
+        if not self.stack_args:
+            return super().sarg_type(checker, node, index)
+        return U64
+
+    def lower_sarg(self, cg, index):
+        # At a function's first instruction sp points at the return address; the stack
+        # arguments follow it (System V x86-64), in the traced task's memory (user memory in
+        # a uprobe), so sargN is the u64 at sp + 8 * (N + 1).
+        sp = cg.ctx_u64(PT_REGS_SP)
+        addr = cg.b.add(sp, ir.Constant(I64, 8 * (index + 1)))
+        return cg.load(Place(self.space, addr), U64)
 
     def ctx_type(self, checker):
         regs = checker.scope.struct("struct", "pt_regs")   # the registers are kernel memory

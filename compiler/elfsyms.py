@@ -37,7 +37,7 @@ from elftools.elf.elffile import ELFFile
 
 __all__ = [
     "Symbol", "ElfSymbolError", "BinaryNotFound",
-    "resolve_binary", "function_symbols", "match_functions", "find_function", "file_offset",
+    "resolve_binary", "function_symbols", "match_functions", "find_function", "find_symbol", "file_offset",
     "symbolize", "elf_type", "cxx_sort", "library_search_dirs", "ld_so_cache",
 ]
 
@@ -342,6 +342,15 @@ def find_function(path: str, name: str) -> Symbol:
         if s.name == name:
             return s
     raise ElfSymbolError(f"function '{name}' not found in {path}")
+
+
+def find_symbol(path: str, name: str) -> Symbol | None:
+    """A defined symbol of any type (a variable, a function) called `name`: what uaddr()
+    resolves. The file's own tables, in section order (.symtab before .dynsym)."""
+    for s in _read_elf(path).symbols:
+        if s.name == name and s.value and s.shndx != SHN_UNDEF:
+            return Symbol(s.name, s.value, s.size)
+    return None
 
 
 def file_offset(path: str, vaddr: int) -> int:

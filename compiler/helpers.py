@@ -15,6 +15,7 @@ class Helper(IntEnum):
     get_current_uid_gid = 15
     get_current_comm = 16
     get_stackid = 27
+    get_numa_node_id = 42
     get_current_task = 35
     get_current_cgroup_id = 80
     probe_read_str = 45

@@ -145,7 +145,7 @@ def _resolve_kprobe(retprobe: bool):
         section = f"{kind}/{func}" + (f"+{offset}" if offset else "")
         return [ResolvedProbe(kind, f"{kind}:{spec}", section, spec,
                               {"funcs": funcs, "offset": offset, "retprobe": retprobe},
-                              names, tuple(funcs), RegsContext("kernel", retprobe))]
+                              names, tuple(funcs), RegsContext("kernel", retprobe, stack_args=True))]
     return resolve
 
 
@@ -200,7 +200,7 @@ def _resolve_uprobe(retprobe: bool):
         return [ResolvedProbe(kind, f"{kind}:{shown}:{spec}", f"{kind}/{path}:{spec}", f"{path}:{spec}",
                               {"path": path, "targets": [{"func": f, "offset": o} for f, o in targets],
                                "retprobe": retprobe},
-                              names, tuple(f for f, _ in targets), RegsContext("user", retprobe))]
+                              names, tuple(f for f, _ in targets), RegsContext("user", retprobe, stack_args=True))]
     return resolve
 
 

@@ -2,17 +2,19 @@
 
 Records are grouped by family, a module each: variables (pid, comm, argN, ...), output
 (printf, print, exit, ...), maps (aggregations, delete, clear, zero), memory (str, buf, ntop,
-...) and stacks (kstack, ustack, ksym, usym). A record holds its type rule (used by
+...), addresses (uaddr, cgroupid, kptr, uptr), strings (strncmp, strcontains, pton),
+registers (reg, sargN, numaid) and stacks (kstack, ustack, ksym, usym). A record holds its type rule (used by
 passes/semantic.py) and its lowering (called by codegen/probe.py); see records.py.
 """
 
 from __future__ import annotations
 
-from . import maps, memory, output, stacks, variables
+from . import addresses, maps, memory, output, registers, stacks, strings, variables
 from .records import BuiltinVar, Function
 
-BUILTIN_VARS: dict[str, BuiltinVar] = {b.name: b for b in (*variables.VARIABLES, *stacks.VARIABLES)}
-FUNCTIONS: dict[str, Function] = {f.name: f for family in (output, maps, memory, stacks)
+BUILTIN_VARS: dict[str, BuiltinVar] = {b.name: b for b in (*variables.VARIABLES, *stacks.VARIABLES,
+                                                            *registers.VARIABLES)}
+FUNCTIONS: dict[str, Function] = {f.name: f for family in (output, maps, memory, addresses, stacks, strings, registers)
                                   for f in family.FUNCTIONS}
 
 __all__ = ["BUILTIN_VARS", "FUNCTIONS", "BuiltinVar", "Function"]

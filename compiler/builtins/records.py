@@ -7,6 +7,7 @@ codegen only through those two objects, so this package imports neither.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
@@ -66,3 +67,41 @@ def positional_text(checker_or_cg, node) -> bytes | None:
         params = checker_or_cg.options.positional
         return params[node.index - 1].encode() if 1 <= node.index <= len(params) else b""
     return None
+
+
+def literal_int(checker_or_cg, node) -> int | None:
+    """The value of an integer literal argument: `8`, `-1`, or a numeric positional parameter
+    (`$1` given as 8, 0x10 or 0775, as bpftrace takes it where it wants a literal)."""
+    if isinstance(node, ast.IntLit):
+        return node.value
+    if isinstance(node, ast.Unary) and node.op == "-" and isinstance(node.operand, ast.IntLit):
+        return -node.operand.value
+    if isinstance(node, ast.Positional):
+        if node.is_count:
+            return len(checker_or_cg.options.positional)
+        params = checker_or_cg.options.positional
+        return c_integer(params[node.index - 1]) if 1 <= node.index <= len(params) else 0
+    return None
+
+
+def literal_text(node, checker_or_cg=None) -> bytes | None:
+    """The bytes of a string literal argument, or of a positional parameter used as one."""
+    if isinstance(node, ast.StrLit):
+        return node.value
+    if isinstance(node, ast.Positional) and checker_or_cg is not None:
+        return positional_text(checker_or_cg, node)
+    return None
+
+
+_C_INTEGER = re.compile(r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+
+
+def c_integer(text: str) -> int | None:
+    """A positional parameter's number as bpftrace 0.17 reads it (strtoll, base 0): decimal,
+    0x hex or 0 octal (`0775` is 509), else None (`08`, `1e3` are text)."""
+    m = _C_INTEGER.fullmatch(text)
+    if m is None:
+        return None
+    digits = m.group(2)
+    value = int(digits, 16) if digits[:2].lower() == "0x" else int(digits, 8) if digits.startswith("0") else int(digits)
+    return -value if m.group(1) == "-" else value

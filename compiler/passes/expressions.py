@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .. import ast
 from ..builtins import BUILTIN_VARS, FUNCTIONS
+from ..builtins.records import c_integer
 from ..diagnostics import did_you_mean
 from ..options import CompileOptions
 from ..types import (Agg, Args, Array, Int, Opaque, Ptr, Record, S64, Str, Tuple, Type, U64, Void,
@@ -32,10 +33,8 @@ def positional_value(options: CompileOptions, node: ast.Positional) -> int | byt
     if node.index < 1 or node.index > len(options.positional):
         return 0
     text = options.positional[node.index - 1]
-    try:
-        return int(text, 0)
-    except ValueError:
-        return text.encode()
+    number = c_integer(text)
+    return text.encode() if number is None else number
 
 
 def is_condition(t: Type) -> bool:
