@@ -35,12 +35,17 @@ from typing import Callable, Sequence, TypeVar
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
+# Finding binaries lives in compiler/binaries.py; these names stay importable from here.
+from .binaries import (BinaryNotFound, ElfSymbolError, file_identity, ld_so_cache,  # noqa: F401
+                       library_search_dirs, resolve_binary)
+
 __all__ = [
     "Symbol", "ElfSymbolError", "BinaryNotFound",
     "resolve_binary", "function_symbols", "match_functions", "find_function", "find_symbol", "file_offset",
     "symbolize", "elf_type", "cxx_sort", "library_search_dirs", "ld_so_cache",
 ]
 
+STT_OBJECT = 1
 STT_FUNC = 2
 STT_GNU_IFUNC = 10
 SHN_UNDEF = 0
@@ -50,14 +55,6 @@ ET_EXEC = 2
 ET_DYN = 3
 
 DEBUG_ROOT = "/usr/lib/debug"
-
-
-class ElfSymbolError(ValueError):
-    """A file is not a readable ELF file, or holds no such symbol/address."""
-
-
-class BinaryNotFound(ElfSymbolError, LookupError):
-    """`resolve_binary` found no file for the name; the message says where it looked."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,15 +219,6 @@ class _ElfInfo:
     debuglink: tuple[str, int] | None   # (file name, crc32)
 
 
-def file_identity(path: str) -> tuple:
-    """What a cache of a file's contents is keyed by: a changed file is read again."""
-    try:
-        st = os.stat(path)
-    except OSError as e:
-        raise ElfSymbolError(f"cannot read {path}: {e.strerror}") from None
-    return (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
-
-
 def _read_elf(path: str) -> _ElfInfo:
     return _read_elf_cached(path, file_identity(path))
 
@@ -344,11 +332,11 @@ def find_function(path: str, name: str) -> Symbol:
     raise ElfSymbolError(f"function '{name}' not found in {path}")
 
 
-def find_symbol(path: str, name: str) -> Symbol | None:
-    """A defined symbol of any type (a variable, a function) called `name`: what uaddr()
-    resolves. The file's own tables, in section order (.symtab before .dynsym)."""
+def find_symbol(path: str, name: str, types: tuple[int, ...] = (STT_OBJECT,)) -> Symbol | None:
+    """A defined symbol called `name` of one of `types` (a variable by default: what uaddr()
+    resolves, as 0.17, which finds no functions). The file's own tables, in section order."""
     for s in _read_elf(path).symbols:
-        if s.name == name and s.value and s.shndx != SHN_UNDEF:
+        if s.name == name and s.type in types and s.value and s.shndx != SHN_UNDEF:
             return Symbol(s.name, s.value, s.size)
     return None
 
@@ -475,185 +463,3 @@ def symbols_from_image(data: bytes) -> tuple[list[tuple[int, int, str]], list[in
     syms = _all_symbols(info)
     cxx_sort(syms, key=lambda s: s[0])
     return syms, [s[0] for s in syms]
-
-
-# ---------------------------------------------------------------------------------------------
-# Finding binaries
-
-_LIB_DIRS_DEFAULT = ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64",
-                     "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib")
-
-# /etc/ld.so.cache entry flags (glibc elf/cache.c): type ELF libc6, and the ABI of 64-bit
-# x86-64 libraries; other 64-bit ABIs for the machines kt may run on.
-_FLAG_TYPE_MASK = 0x00FF
-_FLAG_ELF_LIBC6 = 0x0003
-_FLAG_ABI_MASK = 0xFF00
-_ABI_64 = {0x0300: "x86_64", 0x0A00: "aarch64", 0x0500: "ppc64", 0x0400: "s390x",
-           0x0B00: "riscv64", 0x1000: "riscv64"}
-
-
-def library_search_dirs() -> tuple[str, ...]:
-    """Where a library is looked for when ld.so.cache does not know it."""
-    import platform
-
-    arch = platform.machine()
-    dirs = [f"/lib/{arch}-linux-gnu", f"/usr/lib/{arch}-linux-gnu"]
-    dirs += [d for d in _LIB_DIRS_DEFAULT if d not in dirs and "x86_64" not in d]
-    return tuple(dirs)
-
-
-@functools.lru_cache(maxsize=4)
-def _ld_so_cache(path: str, ident: tuple) -> tuple[tuple[str, str], ...]:
-    with open(path, "rb") as f:
-        data = f.read()
-    return tuple(_parse_ld_so_cache(data))
-
-
-def ld_so_cache(path: str = "/etc/ld.so.cache") -> list[tuple[str, str]]:
-    """(soname, path) of every native 64-bit library in ld.so.cache, in cache order (what
-    `ldconfig -p` lists); [] when the cache is missing or unreadable."""
-    try:
-        return list(_ld_so_cache(path, file_identity(path)))
-    except (ElfSymbolError, OSError, struct.error, ValueError):
-        return []
-
-
-_OLD_MAGIC = b"ld.so-1.7.0"
-_NEW_MAGIC = b"glibc-ld.so.cache1.1"
-
-
-def _parse_ld_so_cache(data: bytes):
-    """glibc's cache formats (elf/cache.c): the new format alone ("glibc-ld.so.cache1.1",
-    entries of 24 bytes, string offsets from the file start), or after an old-format table
-    ("ld.so-1.7.0", 12-byte entries)."""
-    base = 0
-    if data.startswith(_OLD_MAGIC):
-        (n,) = struct.unpack_from("<I", data, 12)
-        base = (16 + 12 * n + 7) & ~7
-    if not data[base:].startswith(_NEW_MAGIC):
-        return
-    nlibs, _strlen = struct.unpack_from("<II", data, base + 20)
-    entries = base + 48
-    for i in range(nlibs):
-        flags, key, value = struct.unpack_from("<iII", data, entries + 24 * i)
-        if flags & _FLAG_TYPE_MASK != _FLAG_ELF_LIBC6:
-            continue
-        if (flags & _FLAG_ABI_MASK) not in _ABI_64:
-            continue
-        # new-format offsets are relative to the new header (which is the file start
-        # unless an old table precedes it)
-        yield _cstr_b(data, base + key), _cstr_b(data, base + value)
-
-
-def _cstr_b(data: bytes, off: int) -> str:
-    end = data.find(b"\0", off)
-    return data[off:end].decode("utf-8", "surrogateescape")
-
-
-def _is_elf(path: str) -> bool:
-    try:
-        with open(path, "rb") as f:
-            return f.read(4) == b"\x7fELF"
-    except OSError:
-        return False
-
-
-def _looks_like_library(name: str) -> bool:
-    return name.startswith("lib") or ".so" in name
-
-
-def _find_library(name: str) -> str | None:
-    """`libc`, `libc.so`, `libc.so.6` (or bcc's bare `c`) -> the library's path."""
-    n = name if _looks_like_library(name) else f"lib{name}"
-    # exact soname first (libc.so.6), then a longer version of it: libc -> libc.so.6,
-    # libc.so -> libc.so.6 (libc.so itself is often a linker script, not a library)
-    prefixes = (n + ".",) if ".so" in n else (n + ".so",)
-    cache = ld_so_cache()
-    for soname, path in cache:
-        if soname == n and _is_elf(path):
-            return path
-    for soname, path in cache:
-        if soname.startswith(prefixes) and _is_elf(path):
-            return path
-    for d in library_search_dirs():
-        if _is_elf(f"{d}/{n}"):
-            return f"{d}/{n}"
-        try:
-            entries = sorted(os.listdir(d))
-        except OSError:
-            continue
-        for e in entries:
-            if e.startswith(prefixes) and _is_elf(f"{d}/{e}"):
-                return f"{d}/{e}"
-    return None
-
-
-def _find_program(name: str) -> str | None:
-    for d in os.environ.get("PATH", os.defpath).split(":"):
-        if not d:
-            continue
-        cand = os.path.join(d, name)
-        if os.path.isfile(cand) and os.access(cand, os.X_OK) and _is_elf(cand):
-            return os.path.abspath(cand)
-    return None
-
-
-def _in_process(name: str, pid: int) -> str | None:
-    """A file mapped by process `pid` whose base name is `name`, or a library of that name
-    (`libc` matches /usr/lib/x86_64-linux-gnu/libc.so.6), or the executable itself."""
-    try:
-        with open(f"/proc/{pid}/maps") as f:
-            lines = f.read().splitlines()
-    except OSError:
-        return None
-    lib = name if _looks_like_library(name) else f"lib{name}"
-    for line in lines:
-        parts = line.split(None, 5)
-        if len(parts) < 6 or not parts[5].startswith("/"):
-            continue
-        path = parts[5]
-        base = os.path.basename(path)
-        if base == name or (".so" in base and (base.startswith(lib + ".") or base.startswith(lib + "-"))):
-            return _through_root(pid, path)
-    try:
-        exe = os.readlink(f"/proc/{pid}/exe")
-    except OSError:
-        return None
-    return _through_root(pid, exe) if os.path.basename(exe) == name else None
-
-
-def _through_root(pid: int, path: str) -> str:
-    # The process may live in another mount namespace (a container): its files are reachable
-    # under /proc/PID/root when our view has no such file.
-    if os.path.exists(path):
-        return path
-    return f"/proc/{pid}/root{path}"
-
-
-def resolve_binary(name_or_path: str, pid: int | None = None) -> str:
-    """The file a uprobe target names: a path (made absolute), else with `pid` a file that
-    process maps (library or program), else a library (`libc`, `libc.so.6`) through
-    /etc/ld.so.cache and the standard library directories, else a program on PATH (or, as bcc
-    does, `c` for libc). BinaryNotFound says where it looked."""
-    name = name_or_path
-    if not name:
-        raise BinaryNotFound("empty binary name")
-    if "/" in name:
-        path = os.path.abspath(name)
-        if not os.path.exists(path):
-            raise BinaryNotFound(f"{path}: no such file")
-        return path
-    if pid is not None:
-        found = _in_process(name, pid)
-        if found:
-            return found
-    if _looks_like_library(name):
-        found = _find_library(name) or _find_program(name)
-    else:
-        found = _find_program(name) or _find_library(name)
-    if found is None:
-        where = "in /etc/ld.so.cache, the library directories or PATH"
-        if pid is not None:
-            where = f"mapped by process {pid}, " + where
-        raise BinaryNotFound(f"'{name}' not found {where}")
-    return found

@@ -155,53 +155,74 @@ def _resolve_uprobe(retprobe: bool):
     kind = "uretprobe" if retprobe else "uprobe"
 
     def resolve(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
-        from . import elfsyms
+        from . import binaries
 
         if len(ap.parts) != 2 or not ap.parts[0] or not ap.parts[1]:
             sink.error(ap.span, f"{kind} needs a binary and a function: '{kind}:/path/to/binary:FUNCTION'")
             return None
         binary, spec = ap.parts
         func, offset = _split_offset(spec)
-        try:
-            path = elfsyms.resolve_binary(binary, env.pid or None)
-        except (OSError, LookupError, ValueError) as err:
-            sink.error(ap.span, f"cannot find binary '{binary}': {err}")
-            return None
         if offset and (retprobe or _GLOB.search(func)):
             sink.error(ap.span, f"{'a uretprobe' if retprobe else 'a wildcard uprobe'} takes no offset")
             return None
         try:
-            if re.fullmatch(r"0x[0-9a-fA-F]+|\d+", func):
-                addr = int(func, 0)
-                targets = [(func, elfsyms.file_offset(path, addr))]
-            else:
-                if _GLOB.search(func):
-                    syms = elfsyms.match_functions(path, func)
-                else:
-                    syms = [s for s in elfsyms.function_symbols(path) if s.name == func]
-                if not syms:
-                    names = [s.name for s in elfsyms.function_symbols(path)]
-                    sink.error(ap.span, f"no function '{func}' in {path}",
-                               did_you_mean(func, names) if not _GLOB.search(func) else "")
-                    return None
-                if offset and syms[0].size and offset >= syms[0].size:
-                    sink.error(ap.span, f"offset {offset} is outside the function: '{func}' is {syms[0].size} bytes",
-                               f"offsets from 0 to {syms[0].size - 1} are inside {func}")
-                    return None
-                targets = [(s.name, elfsyms.file_offset(path, s.addr) + offset) for s in syms]
-        except (OSError, ValueError) as err:
-            sink.error(ap.span, f"cannot read {path}: {err}")
+            files = binaries.expand_binary(binary, env.pid or None)
+        except (OSError, LookupError, ValueError) as err:
+            sink.error(ap.span, f"cannot find binary '{binary}': {err}")
             return None
-        # As bpftrace, a probe prints with its path as written (`uprobe:./prog:f`); a name
-        # found through PATH or the library cache prints as the file it resolved to.
-        shown = binary if "/" in binary else path
-        suffix = spec[len(func):]
-        names = tuple(f"{kind}:{shown}:{f}{suffix}" for f, _ in targets)
-        return [ResolvedProbe(kind, f"{kind}:{shown}:{spec}", f"{kind}/{path}:{spec}", f"{path}:{spec}",
-                              {"path": path, "targets": [{"func": f, "offset": o} for f, o in targets],
-                               "retprobe": retprobe},
-                              names, tuple(f for f, _ in targets), RegsContext("user", retprobe, stack_args=True))]
+        out = []
+        for shown, path in files:
+            probe = _uprobe_in(kind, retprobe, ap, shown, path, spec, func, offset,
+                               sink if len(files) == 1 else None)
+            if probe is not None:
+                out.append(probe)
+        if not out and len(files) > 1:
+            sink.error(ap.span, f"no function '{func}' in any of the {len(files)} files '{binary}' matches")
+        return out or None
     return resolve
+
+
+def _uprobe_in(kind: str, retprobe: bool, ap: ast.AttachPoint, shown: str, path: str, spec: str,
+               func: str, offset: int, sink: DiagnosticSink | None) -> ResolvedProbe | None:
+    """The probe on one binary. With a wildcard binary (`sink` None) a file without the
+    function is left out silently, as 0.17 does."""
+    from . import elfsyms
+    from .uprobe_context import UprobeContext
+
+    def error(*msg):
+        if sink is not None:
+            sink.error(ap.span, *msg)
+        return None
+
+    try:
+        if re.fullmatch(r"0x[0-9a-fA-F]+|\d+", func):
+            addr = int(func, 0)
+            targets = [(func, elfsyms.file_offset(path, addr))]
+        else:
+            if _GLOB.search(func):
+                syms = elfsyms.match_functions(path, func)
+            else:
+                syms = [s for s in elfsyms.function_symbols(path) if s.name == func]
+            if not syms:
+                names = [s.name for s in elfsyms.function_symbols(path)]
+                return error(f"no function '{func}' in {path}",
+                             did_you_mean(func, names) if not _GLOB.search(func) else "")
+            if offset and syms[0].size and offset >= syms[0].size:
+                return error(f"offset {offset} is outside the function: '{func}' is {syms[0].size} bytes",
+                             f"offsets from 0 to {syms[0].size - 1} are inside {func}")
+            targets = [(s.name, elfsyms.file_offset(path, s.addr) + offset) for s in syms]
+    except (OSError, ValueError) as err:
+        return error(f"cannot read {path}: {err}")
+    # As bpftrace, a probe prints with its path as written (`uprobe:./prog:f`, each file a
+    # wildcard path matched as glob wrote it); a name found through PATH or the library cache
+    # prints as the file it resolved to.
+    suffix = spec[len(func):]
+    names = tuple(f"{kind}:{shown}:{f}{suffix}" for f, _ in targets)
+    funcs = tuple(f for f, _ in targets)
+    return ResolvedProbe(kind, f"{kind}:{shown}:{spec}", f"{kind}/{path}:{spec}", f"{path}:{spec}",
+                         {"path": path, "targets": [{"func": f, "offset": o} for f, o in targets],
+                          "retprobe": retprobe},
+                         names, funcs, UprobeContext(path, funcs, retprobe))
 
 
 def _split_offset(spec: str) -> tuple[str, int]:

@@ -87,7 +87,7 @@ def _main(argv: list[str] | None) -> int:
     if rest and rest[0] == "--":
         rest = rest[1:]
     if opts.list:
-        return _list(rest[0] if rest else None, opts.verbose, opts.program)
+        return _list(rest[0] if rest else None, opts.verbose, opts.program, opts.pid)
     if opts.program is not None:
         source = SourceFile.of("stdin", opts.program)
         positional = rest
@@ -123,12 +123,12 @@ def _main(argv: list[str] | None) -> int:
             child.kill()
 
 
-def _list(pattern: str | None, verbose: bool, program: str | None) -> int:
+def _list(pattern: str | None, verbose: bool, program: str | None, pid: int | None = None) -> int:
     if os.geteuid() != 0:
         return _fail("kt must run as root to list probes (tracefs and kernel symbols are root-only)")
-    from .listing import list_probes
+    from .listing import ProbeSources, list_probes
     try:
-        lines = list_probes(pattern, verbose)
+        lines = list_probes(pattern, verbose, sources=ProbeSources(pid=pid))
     except (OSError, ValueError) as err:
         return _fail(str(err))
     for line in lines:

@@ -19,7 +19,8 @@ category (`tracepoint:*sched_switch`), as in 0.17. A bare word (no colon) is `*:
 matches the name part of every kernel probe (`kt -l 'sched_switch*'`). Where 0.17 differs,
 kt does the useful thing: 0.17 echoes the pattern back for software/hardware
 (`software:*:`) and aborts on a bare word without a wildcard; kt lists the matching events.
-uprobes are listed only when asked for, with a binary: `uprobe:/bin/bash:*`, `uprobe:bash`.
+uprobes are listed only when asked for, with a binary: `uprobe:/bin/bash:*`, `uprobe:bash`,
+`uprobe:./bin/x*:f*`, or for a process with -p (runtime/listing_user.py).
 """
 
 from __future__ import annotations
@@ -364,28 +365,20 @@ def _list_timers(q: _Query, ctx: _Ctx, name: str) -> list[str]:
 
 
 def _list_uprobes(q: _Query, ctx: _Ctx, name: str) -> list[str]:
-    if not q.rest:
-        raise ListingError(f"{name} needs a binary: '{name}:/path/to/binary[:FUNCTION]'")
-    binary, _, func = q.rest.partition(":")
-    if has_wildcard(binary):
-        raise ListingError(f"{name}: wildcards in the binary path are not supported "
-                           f"('{binary}')")
-    path, names = ctx.src.uprobe_functions(binary, ctx.src.pid)
-    match = _name_matcher(func or None)
-    return [f"{name}:{path}:{n}" for n in names if match(n)]
+    from .listing_user import UserListingError, list_uprobes
+    try:
+        return list_uprobes(q.rest, name, ctx.src, ctx.verbose, ctx.warn)
+    except UserListingError as e:
+        raise ListingError(str(e)) from None
 
 
 def _list_usdt(q: _Query, ctx: _Ctx) -> list[str]:
     """`usdt:/path/to/binary[:PROVIDER:NAME]`: the binary's SDT probes, one line per probe."""
-    from ..compiler import elfsyms, usdt
-
-    if not q.rest:
-        raise ListingError("usdt needs a binary: 'usdt:/path/to/binary[:PROVIDER:NAME]'")
-    binary, _, spec = q.rest.partition(":")
-    path = elfsyms.resolve_binary(binary, ctx.src.pid)
-    pattern = glob_regex(spec if ":" in spec else f"*:{spec}") if spec else None
-    names = sorted({f"{p.provider}:{p.name}" for p in usdt.usdt_probes(path)})
-    return [f"usdt:{path}:{n}" for n in names if pattern is None or pattern.fullmatch(n)]
+    from .listing_user import UserListingError, list_usdt
+    try:
+        return list_usdt(q.rest, ctx.src)
+    except UserListingError as e:
+        raise ListingError(str(e)) from None
 
 
 _LISTERS: dict[str, Callable[[_Query, _Ctx], list[str]]] = {
@@ -418,6 +411,9 @@ def list_probes(pattern: str | None = None, verbose: bool = False, *,
     be listed."""
     q = parse_pattern(pattern)
     ctx = _Ctx(sources or ProbeSources(), verbose, warn or _stderr_warning)
+    if ctx.src.pid is not None and (not pattern or ":" not in pattern or pattern.split(":", 1)[0] == "*"):
+        # -p PID without a probe type (or with `*`): the process's own probes, as 0.17
+        q = _Query(("uprobe", "usdt"), q.rest, q.bare)
     out: list[str] = []
     for t in sorted(q.types):
         lister = _LISTERS[t]
