@@ -14,7 +14,7 @@ import os
 import struct
 
 
-__all__ = ["ElfSymbolError", "BinaryNotFound", "file_identity", "resolve_binary", "expand_binary", "process_objects", "process_path",
+__all__ = ["ElfSymbolError", "BinaryNotFound", "file_identity", "resolve_binary", "expand_binary", "needed_libraries", "process_objects", "process_path",
            "library_search_dirs", "ld_so_cache"]
 
 
@@ -223,6 +223,30 @@ def process_objects(pid: int) -> tuple[str | None, list[str]]:
         if path != exe and path not in out and _is_elf(root + path):
             out.append(path)
     return (root + exe if exe else None), [root + p for p in out]
+
+
+def needed_libraries(path: str) -> list[str]:
+    """The files of `path`'s DT_NEEDED libraries (by soname, as resolve_binary finds them),
+    in the order the dynamic section lists them; [] for a static or unreadable file."""
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.dynamic import DynamicSection
+    from elftools.elf.elffile import ELFFile
+
+    names = []
+    try:
+        with open(path, "rb") as f:
+            for sec in ELFFile(f).iter_sections():
+                if isinstance(sec, DynamicSection):
+                    names = [t.needed for t in sec.iter_tags("DT_NEEDED")]
+                    break
+    except (ELFError, OSError):
+        return []
+    out = []
+    for n in names:
+        found = _find_library(n)
+        if found:
+            out.append(found)
+    return out
 
 
 def expand_binary(pattern: str, pid: int | None = None) -> list[tuple[str, str]]:

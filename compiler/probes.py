@@ -170,6 +170,9 @@ def _resolve_uprobe(retprobe: bool):
         except (OSError, LookupError, ValueError) as err:
             sink.error(ap.span, f"cannot find binary '{binary}': {err}")
             return None
+        if (len(files) == 1 and "/" not in binary and not _GLOB.search(func)
+                and not re.fullmatch(r"0x[0-9a-fA-F]+|\d+", func)):
+            files = _library_defining(files, func, ap, sink)
         out = []
         for shown, path in files:
             probe = _uprobe_in(kind, retprobe, ap, shown, path, spec, func, offset,
@@ -180,6 +183,27 @@ def _resolve_uprobe(retprobe: bool):
             sink.error(ap.span, f"no function '{func}' in any of the {len(files)} files '{binary}' matches")
         return out or None
     return resolve
+
+
+def _library_defining(files: list[tuple[str, str]], func: str, ap: ast.AttachPoint,
+                      sink: DiagnosticSink) -> list[tuple[str, str]]:
+    """A library named by name that does not define `func` but needs one that does: that one.
+    glibc 2.34 moved libpthread, libdl, librt and libutil into libc.so.6 and left stubs, so
+    `uprobe:libpthread:pthread_create` (threadsnoop.bt) means libc's (0.17 attaches to the
+    stub and never fires)."""
+    from . import binaries, elfsyms
+
+    path = files[0][1]
+    try:
+        if any(s.name == func for s in elfsyms.function_symbols(path)):
+            return files
+        for lib in binaries.needed_libraries(path):
+            if any(s.name == func for s in elfsyms.function_symbols(lib)):
+                sink.warning(ap.span, f"{path} does not define {func}; using {lib}, which it needs")
+                return [(lib, lib)]
+    except (OSError, ValueError):
+        pass
+    return files
 
 
 def _uprobe_in(kind: str, retprobe: bool, ap: ast.AttachPoint, shown: str, path: str, spec: str,

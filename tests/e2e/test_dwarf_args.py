@@ -1,0 +1,206 @@
+"""`args->name` on uprobes from the binary's DWARF, and `kt -lv` of a binary's functions, compared
+with bpftrace 0.17.
+
+The workload is tests/e2e/targets/dwarf_target.c, built with `gcc -g -O0` (and once without -g):
+main() calls each function once with fixed values (takes_ints twice), written down in the C file;
+every case's `expect` is derived from those values by hand, and bpftrace 0.17 must print it too
+before kt runs (a case proves something only if 0.17 prints the right thing). The uprobes are on a
+binary built for the test, which only the -c child runs.
+
+KT_ONLY cases are where 0.17 is wrong and kt does better, with the reason beside each.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .conftest import run_kt
+from .test_differential import BPFTRACE, CHILD_ENV
+
+pytestmark = [pytest.mark.kernel]
+
+TARGET_C = Path(__file__).parent / "targets" / "dwarf_target.c"
+NEEDS_BPFTRACE = pytest.mark.skipif(
+    BPFTRACE is None and os.environ.get("KT_REQUIRE_KERNEL") != "1",
+    reason="bpftrace is not installed (.ci/run installs it; there its absence fails)")
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory) -> dict[str, str]:
+    d = tmp_path_factory.mktemp("dwarf")
+    built = {}
+    for name, flags in (("t", ["-g"]), ("nodebug", [])):
+        subprocess.run(["gcc", "-O0", *flags, "-o", str(d / name), str(TARGET_C)], check=True)
+        built[name] = str(d / name)
+    return built
+
+
+def _stdout_lines(text: str) -> list[str]:
+    lines = [ln for ln in text.splitlines() if not ln.startswith("Attaching ")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def _sorted_maps(lines: list[str]) -> list[str]:
+    # 0.17 prints entries of a map with equal values in any order
+    return sorted(lines)
+
+
+def _run(tool: str, args: list[str]) -> subprocess.CompletedProcess:
+    if tool == "bpftrace":
+        assert BPFTRACE, "bpftrace 0.17 is needed for the differential tests (apt-get install bpftrace)"
+        cmd = [BPFTRACE, *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env={**os.environ, **CHILD_ENV},
+                              stdin=subprocess.DEVNULL)
+    r = run_kt(*args, timeout=120, env=CHILD_ENV)
+    return subprocess.CompletedProcess(args, r.rc, r.out, r.err)
+
+
+# name -> (script with {t} for the binary, expected stdout lines, compare sorted)
+CASES = {
+    "integers_of_each_width_and_sign": (
+        'uprobe:{t}:takes_ints { printf("EV %d %u %ld %c %u\\n", args->a, args->b, args->c, args->d, args->e); }',
+        ["EV -5 65535 -123456789012 z 4000000000", "EV -4 65535 -123456789012 z 4000000000"], False),
+    "print_of_integer_args": (
+        'uprobe:{t}:takes_ints { print(args->c); print(args->e); print(args->b); print(args->d); }',
+        ["-123456789012", "4000000000", "65535", "122"] * 2, False),
+    "integer_args_in_maps": (
+        'uprobe:{t}:takes_ints { @b[args->b] = count(); @c = sum(args->c); @d[args->d] = count(); @e = max(args->e); }',
+        ["", "", "@b[65535]: 2", "@c: -246913578024", "@d[122]: 2", "@e: 4000000000"], True),
+    "char_pointer_as_str": (
+        'uprobe:{t}:takes_str { printf("EV %s %d\\n", str(args->s), args->len); }',
+        ["EV hello world 11"], False),
+    "str_with_a_length": (
+        'uprobe:{t}:takes_str { printf("EV %s\\n", str(args->s, 5)); }',
+        ["EV hello"], False),
+    "struct_pointer_members": (
+        'uprobe:{t}:takes_ptr { printf("EV %d %d %d %d\\n", args->box->n, args->box->a.y, args->pt->x, args->box->p->y); }',
+        ["EV 42 2 3 4"], False),
+    "string_member_through_a_pointer": (
+        'uprobe:{t}:takes_ptr { printf("EV %s\\n", str(args->box->label)); }',
+        ["EV boxlabel"], False),
+    "print_of_structs": (
+        'uprobe:{t}:takes_ptr { print(*args->pt); print(args->box->a); print(*args->box->p); }',
+        ["{ .x = 3, .y = 4 }", "{ .x = 1, .y = 2 }", "{ .x = 3, .y = 4 }"], False),
+    "pointer_to_pointer_and_int_pointer": (
+        'uprobe:{t}:takes_ptrs { printf("EV %d %d %s %s\\n", *args->arr, *(args->arr + 2), str(*args->names), '
+        'str(*(args->names + 1))); }',
+        ["EV 10 30 first second"], False),
+    "enum_argument_after_a_small_struct": (
+        'uprobe:{t}:takes_struct { printf("EV %d\\n", args->c); }',
+        ["EV 6"], False),
+    "sixth_register_argument": (
+        'uprobe:{t}:takes_many { printf("EV %d %d\\n", args->a, args->f); }',
+        ["EV 1 6"], False),
+    "main_argc": (
+        'uprobe:{t}:main { printf("EV %d\\n", args->argc); }',
+        ["EV 1"], False),
+    "wildcard_probe_with_args_common_to_each": (
+        'uprobe:{t}:takes_s* { @[probe] = count(); }',
+        ["", "", "@[uprobe:{t}:takes_str]: 1", "@[uprobe:{t}:takes_struct]: 1"], True),
+}
+
+
+@NEEDS_BPFTRACE
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_dwarf_args_as_bpftrace(name, target):
+    script, expect, sort = CASES[name]
+    t = target["t"]
+    script = script.replace("{t}", t)
+    expect = [line.replace("{t}", t) for line in expect]
+    norm = _sorted_maps if sort else (lambda x: x)
+    theirs = _run("bpftrace", ["-e", script, "-c", t])
+    assert theirs.returncode == 0, theirs.stderr
+    assert norm(_stdout_lines(theirs.stdout)) == norm(expect), "bpftrace 0.17 itself disagrees with the data"
+    ours = _run("kt", ["-e", script, "-c", t])
+    assert ours.returncode == 0, ours.stderr
+    assert norm(_stdout_lines(ours.stdout)) == norm(expect)
+
+
+# ---- where 0.17 is wrong --------------------------------------------------------------------
+
+KT_ONLY = {
+    # 0.17: "Struct/union of type 'union U' does not contain a field named 'i'" (its DWARF
+    # reader finds no union members); the union holds 77.
+    "union_member_through_a_pointer": (
+        'uprobe:{t}:takes_struct { printf("EV %d %s\\n", args->u->i, args->u->c); }', ["EV 77 M"]),
+    # 0.17 compares and keys an int32 argument as unsigned: both calls pass `> -5` and the keys
+    # print as 4294967291 and 4294967292.
+    "args_in_a_predicate_and_map_key": (
+        'uprobe:{t}:takes_ints /args->a > -5/ { @[args->a, args->d] = count(); }', ["", "", "@[-4, 122]: 1"]),
+    # 0.17 prints a min() of an int32 argument as unsigned (@a: 4294967291).
+    "min_of_a_negative_int_argument": (
+        'uprobe:{t}:takes_ints { @a = min(args->a); }', ["", "", "@a: -5"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(KT_ONLY))
+def test_dwarf_args_where_0_17_is_wrong(name, target):
+    script, expect = KT_ONLY[name]
+    t = target["t"]
+    r = run_kt("-e", script.replace("{t}", t), "-c", t, timeout=120, env=CHILD_ENV)
+    assert r.rc == 0, r.err
+    assert _stdout_lines(r.out) == expect
+
+
+# ---- errors -----------------------------------------------------------------------------------
+
+ERRORS = {
+    # (script, what 0.17 says, what kt says) — both fail before attaching
+    "no_debug_info": ('uprobe:{nodebug}:takes_ints { print(args->a); }',
+                      "No debuginfo found for {nodebug}", "No debuginfo found for {nodebug}"),
+    "unknown_parameter": ('uprobe:{t}:takes_ints { print(args->zz); }',
+                          "Can't find function parameter zz", "can't find function parameter 'zz' of takes_ints"),
+    "args_in_a_uretprobe": ('uretprobe:{t}:takes_ints { print(args->a); }',
+                            "The args builtin can only be used with tracepoint/kfunc/uprobe",
+                            "the args builtin can only be used with tracepoint/kfunc/uprobe"),
+}
+
+
+@NEEDS_BPFTRACE
+@pytest.mark.parametrize("name", sorted(ERRORS))
+def test_dwarf_errors_as_bpftrace(name, target):
+    script, theirs_says, ours_says = (s.replace("{t}", target["t"]).replace("{nodebug}", target["nodebug"])
+                                      for s in ERRORS[name])
+    theirs = _run("bpftrace", ["-e", script, "-c", target["t"]])
+    assert theirs_says in theirs.stderr
+    ours = _run("kt", ["-e", script, "-c", target["t"]])
+    assert ours.returncode != 0
+    assert ours_says in ours.stderr
+    assert "Traceback" not in ours.stderr
+
+
+def test_struct_passed_by_value_is_refused(target):
+    # 0.17 reads the struct from nowhere and prints { .x = 0, .y = 0 }; kt refuses it.
+    r = run_kt("-e", f'uprobe:{target["t"]}:takes_struct {{ print(args->pt); }}', "-c", target["t"])
+    assert r.rc != 0
+    assert "parameter 'pt' (struct Point) is passed by value" in r.err
+
+
+# ---- kt -lv ---------------------------------------------------------------------------------------
+
+@NEEDS_BPFTRACE
+@pytest.mark.parametrize("pattern", ["uprobe:{t}:*", "uprobe:{t}:takes_*", "uprobe:{t}:main"])
+def test_list_verbose_params_as_bpftrace(pattern, target):
+    pattern = pattern.replace("{t}", target["t"])
+    theirs = _run("bpftrace", ["-lv", pattern])
+    ours = _run("kt", ["-lv", pattern])
+    assert ours.returncode == 0, ours.stderr
+    assert "    const char* s" in theirs.stdout or "takes_" not in pattern
+    assert ours.stdout.splitlines() == theirs.stdout.splitlines()
+
+
+@NEEDS_BPFTRACE
+def test_list_verbose_without_dwarf_warns_as_bpftrace(target):
+    pattern = f"uprobe:{target['nodebug']}:takes_*"
+    theirs = _run("bpftrace", ["-lv", pattern])
+    ours = _run("kt", ["-lv", pattern])
+    assert ours.returncode == 0, ours.stderr
+    assert ours.stdout.splitlines() == theirs.stdout.splitlines()
+    warning = f'No DWARF found for "{target["nodebug"]}", cannot show parameter info'
+    assert warning in theirs.stderr and warning in ours.stderr
