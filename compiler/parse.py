@@ -118,8 +118,7 @@ class _ToAst(Transformer):
     def attach_list(self, meta, tokens):
         points = []
         for tok in tokens:
-            provider, _, rest = str(tok).partition(":")
-            parts = _split_attach(rest) if rest else []
+            provider, parts = split_attach_point(str(tok))
             points.append(ast.AttachPoint(_span(tok), str(tok), provider, parts))
         return points
 
@@ -356,6 +355,12 @@ def int_value(tok) -> int:
                                    "(digits 0-7)")
         return int(mantissa, 8)
     return int(mantissa) * 10 ** int(exponent or 0)
+
+
+def split_attach_point(raw: str) -> tuple[str, list[str]]:
+    """`provider:part:part` -> (provider, parts), the parts split as _split_attach does."""
+    provider, _, rest = raw.partition(":")
+    return provider, (_split_attach(rest) if rest else [])
 
 
 def _split_attach(rest: str) -> list[str]:

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from .. import ast, probes
+from ..attach_positionals import expand_attach_point, explain_missing
 from ..builtins import FUNCTIONS
 from ..cdecl import TypeScope
 from ..diagnostics import DiagnosticSink, did_you_mean
@@ -318,15 +319,18 @@ def analyse(program: ast.Program, options: CompileOptions, sink: DiagnosticSink)
     resolved: list[tuple[ast.Probe, tuple[ResolvedProbe, ...]]] = []
     for probe in program.probes:
         rs: list[ResolvedProbe] = []
-        for ap in probe.attach_points:
+        for written in probe.attach_points:
+            mark = len(sink.items)
+            ap = expand_attach_point(written, options.positional, sink)
+            if ap is None:
+                continue
             kind = probes.lookup(ap.provider)
             if kind is None:
                 sink.error(ap.span, f"unknown probe type '{ap.provider}'",
-                           did_you_mean(ap.provider, probes.provider_names()))
-                continue
-            got = kind.resolve(ap, env, sink)
-            if got:
-                rs.extend(got)
+                           did_you_mean(ap.provider, probes.provider_names()) if ap.provider else "")
+            else:
+                rs.extend(kind.resolve(ap, env, sink) or ())
+            explain_missing(written, options.positional, sink, mark)
         resolved.append((probe, tuple(rs)))
     if sink.errors:
         return Semantics(program, tuple(resolved), {}, {}, options.positional)
