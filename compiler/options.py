@@ -27,6 +27,8 @@ class CompileOptions:
     cpid: int = 0
     # CLOCK_MONOTONIC nanoseconds at kt's start: `elapsed` is nsecs minus this.
     start_ns: int = 0
+    # The -c program's path (resolved like a shell does); "" without -c.
+    command: str = ""
     # Where tracefs is mounted: tracepoint formats are read from there.
     tracefs: str = "/sys/kernel/tracing"
     source_name: str = "stdin"

@@ -18,6 +18,7 @@ from . import ast
 from .diagnostics import DiagnosticSink, did_you_mean
 from .contexts import NO_CONTEXT, ArgsArrayContext, FuncArg, ProbeContext, RegsContext, TracepointContext, UsdtContext
 from .tracepoints import TracepointNotFound, all_tracepoints, read_format
+from .watchpoints import WatchpointContext, watchpoint_target
 
 _GLOB = re.compile(r"[*?\[]")
 
@@ -54,6 +55,8 @@ class ProbeEnv:
 
 @dataclass(frozen=True, slots=True)
 class ProbeKind:
+    cpid: int = 0         # the -c child (held before exec), 0 without -c
+    command: str = ""     # the -c program's path (watchpoint:FUNC+argN probes it)
     name: str
     aliases: tuple[str, ...]
     # Resolve an attach point, reporting problems to the sink; None when it cannot be resolved.
@@ -413,3 +416,21 @@ def lookup(provider: str) -> ProbeKind | None:
 
 def provider_names() -> list[str]:
     return list(_BY_NAME)
+# ---- watchpoint / asyncwatchpoint (compiler/watchpoints.py) --------------------------------
+
+def _resolve_watchpoint(async_: bool):
+    target = watchpoint_target(async_)
+
+    def resolve(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
+        got = target(ap, env, sink)
+        if got is None:
+            return None
+        name, attach = got
+        kind = "asyncwatchpoint" if async_ else "watchpoint"
+        return [ResolvedProbe(kind, name, "perf_event", name, attach, (name,), (), WatchpointContext())]
+    return resolve
+
+
+    ProbeKind("watchpoint", ("w",), _resolve_watchpoint(False), "a hardware watchpoint on user memory"),
+    ProbeKind("asyncwatchpoint", ("aw",), _resolve_watchpoint(True),
+              "a watchpoint on a function's argument, armed without stopping the process"),

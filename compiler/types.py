@@ -217,7 +217,10 @@ class Ptr:
         return f"{inner}{'*' if inner.endswith('*') else ' *'}"
 
 
-_SYM_SIZES = {"ksym": 8, "usym": 16, "kstack": 8, "ustack": 16, "probe": 8, "func": 8, "inet": 24}
+_SYM_SIZES = {"ksym": 8, "usym": 16, "kstack": 8, "ustack": 16, "probe": 8, "func": 8, "inet": 24,
+              # compiler/builtins/formats.py: {uid}, {errno}, {6 bytes}, {format index; nsecs},
+              # {cgroup id; filter index}
+              "username": 8, "strerror": 8, "macaddr": 8, "strftime": 16, "cgroup_path": 16}
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ class HeldChild:
     pidfd: int = -1
     status: int | None = None
     _released: bool = field(default=False)
+    argv: tuple[str, ...] = ()    # the command, argv[0] resolved (watchpoint:FUNC+argN probes it)
 
     @staticmethod
     def spawn(argv: list[str]) -> "HeldChild":
@@ -57,7 +58,7 @@ class HeldChild:
                 pass
             os._exit(127)
         os.close(r)
-        child = HeldChild(pid, w)
+        child = HeldChild(pid, w, argv=tuple(argv))
         child.pidfd = os.pidfd_open(pid)
         return child
 

@@ -176,6 +176,7 @@ def _run(opts, source: SourceFile, positional: list[str], child, start_ns: int) 
     try:
         if opts.debug == "ast":
             from ..compiler.driver import check
+                             command=child.argv[0] if child else "",
             from ..compiler.dump import dump_ast
             program, sema, _ = check(source, options)
             sys.stdout.write(dump_ast(program, source, sema.types))

@@ -32,6 +32,7 @@ from .layout import PrintfMeta, decode, map_entries, map_meta_from_json, type_fr
 from .loader import ProgramRefusedError, VerifierError, load_object
 from .output.printf import render_bytes
 from .output import json as json_output
+from .output.cat import CAT_BYTES_MAX, CatLimitError, cat_bytes_max, read_for_cat
 from .output.text import EXIT_SEPARATOR, format_map, format_maps, format_value
 from .spec import parse_object
 from .symbols import value_context
@@ -78,6 +79,7 @@ class Session:
     _formats: dict[int, list] = field(default_factory=dict)
     _system: set = field(default_factory=set)
     _cat: set = field(default_factory=set)
+    _cat_limit: int = CAT_BYTES_MAX
     _exit_requested: bool = False
     _lost_seen: int = 0
     _use_kprobe_multi: bool = False
@@ -109,17 +111,17 @@ class Session:
             # How symbols, stacks and probe names print (runtime/symbols.py).
             self._values = value_context(
                 probe_names=meta.get("probe_names", ()), func_names=meta.get("func_names", ()),
-                stack_maps={limit: obj.maps[name] for limit, name in meta.get("stacks", {}).items()})
+                stack_maps={limit: obj.maps[name] for limit, name in meta.get("stacks", {}).items()},
+                strftime_formats=meta.get("strftime_formats", ()),
+                cgroup_path_filters=meta.get("cgroup_path_filters", ()))
             events_map = obj.maps[meta["events"]["ringbuf"]]
             ring = RingBuffer(events_map.fd, events_map.max_entries)
             probes = meta["probes"]
             programs = {p["section"]: obj.programs[p["section"]] for p in probes}
             actx = AttachContext(pid=self.pid or -1, use_kprobe_multi=self._use_kprobe_multi,
-                                 kprobe_tracefs=os.environ.get("KT_KPROBE_TRACEFS") == "1")
-            for p in probes:
-                if p["kind"] in ATTACH:
-                    for link in self._attach(lambda: ATTACH[p["kind"]](programs[p["section"]].fd, p["attach"], actx), p):
-                        links.add(link)
+                                 kprobe_tracefs=os.environ.get("KT_KPROBE_TRACEFS") == "1",
+                                 notice=self._notice)
+            probes = self._attach_all(probes, programs, actx, links)
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
                 old_handlers[sig] = signal.signal(sig, lambda *_: None)
             signal.set_wakeup_fd(wake_w)   # the handlers only wake _stream, which acts
@@ -166,6 +168,11 @@ class Session:
         self._formats = {i: parse_format(pf.format) for i, pf in self._printfs.items()}
         self._system = {p["id"] for p in meta.get("printf", []) if p.get("action") == "system"}
         self._cat = {p["id"] for p in meta.get("printf", []) if p.get("action") == "cat"}
+        if self._cat:
+            try:
+                self._cat_limit = cat_bytes_max()
+            except CatLimitError as err:
+                raise SessionError(str(err)) from None
         self._print_values = [type_from_json(t) for t in meta.get("print_values", [])]
 
     def _remove_stale_probe_events(self) -> None:
@@ -196,6 +203,12 @@ class Session:
 
     def _load(self, spec):
         try:
+    def _notice(self, text: str) -> None:
+        """A line an attachment reports while the trace runs (from its own thread: one write),
+        printed as 0.17 prints such messages: a text line, or a lost_events object in JSON."""
+        self.out.write((json_output.lost_message(text) if self.json else text + "\n").encode())
+        self.out.flush()
+
             return load_object(spec, log_level=1 if self.verbose else 0)
         except VerifierError as err:
             lines = err.log.rstrip().splitlines()
@@ -333,15 +346,13 @@ class Session:
         self.out.flush()
 
     def _read_file(self, path: bytes) -> bytes:
-        """cat(): the file's contents; when it cannot be read, nothing, and bpftrace's error
-        on stderr (in JSON mode 0.17 still prints an empty "cat" object)."""
-        try:
-            with open(path, "rb") as f:
-                return f.read()
-        except OSError as err:
-            print(f"ERROR: failed to open file '{path.decode('utf-8', 'replace')}': {err.strerror}",
-                  file=self.err, flush=True)
-            return b""
+        """cat(): at most the byte limit of the file (runtime/output/cat.py); when it cannot be
+        read, nothing, and bpftrace's error on stderr (in JSON mode 0.17 still prints an empty
+        "cat" object)."""
+        data, error = read_for_cat(path, self._cat_limit)
+        if error is not None:
+            print(error, file=self.err, flush=True)
+        return data
 
     def _run_system(self, out: list, command: bytes) -> None:
         """system(): run the command with the shell, its output in order with the trace's (in

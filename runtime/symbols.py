@@ -24,6 +24,8 @@ bpftrace 0.17 prints through bcc 0.26 (observed on this host, `bpftrace -e ... |
   perf mode (`ustack(perf)`): "\\t<hex address> name+offset" per line, user frames followed by
   ` (/path/of/module)` or ` ([unknown])`. A stack id that cannot be looked up (a kstack taken
   in a uprobe: the helper returned -EFAULT) prints as nothing at all: `@k[]: 3`, `@kx: `.
+  raw mode (`kstack(raw)`; bpftrace 0.19 added it, 0.17 has no such mode): "\n" then the
+  addresses in lowercase hex without `0x`, one a line, no indent and no symbols.
 
 bpftrace resolves user symbols when it prints and then prints hex for a process that has
 exited. kt remembers a process's executable mappings the first time it symbolizes one of its
@@ -40,6 +42,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 from .layout import KSym, Stack, USym
+from .formatted import plain_text
+from .lookups import Lookups
 
 __all__ = [
     "hex_address", "KernelSymbols", "UserSymbols", "Symbolizer", "StackReader",
@@ -47,7 +51,7 @@ __all__ = [
     "STACK_MODES",
 ]
 
-STACK_MODES = ("bpftrace", "perf")
+STACK_MODES = ("bpftrace", "perf", "raw")
 KALLSYMS = "/proc/kallsyms"
 # bcc_proc.c: kernel symbols live above this on x86-64 (0 elsewhere: no filter).
 _KERNEL_ADDR_SPACE = 0x00FFFFFFFFFFFFFF if os.uname().machine == "x86_64" else 0
@@ -337,7 +341,9 @@ class Symbolizer:
         for a in addrs:
             if a == 0:
                 break
-            if user:
+            if mode == "raw":              # printed as addresses: nothing to look up
+                out.append((a, ""))
+            elif user:
                 out.append((a, self.usym(pid or 0, a, True, mode == "perf")))
             else:
                 out.append((a, self.ksym(a, True)))
@@ -372,6 +378,8 @@ def format_stack(frames: Sequence[tuple[int, str]] | None, mode: str = "bpftrace
         return ""
     if mode == "perf":
         return "\n" + "".join(f"\t{a:x} {text}\n" for a, text in frames)
+    if mode == "raw":
+        return "\n" + "".join(f"{a:x}\n" for a, _ in frames)
     pad = " " * indent
     return "\n" + "".join(f"{pad}{text}\n" for _, text in frames)
 
@@ -412,6 +420,8 @@ class ValueContext:
     func_names: Sequence[str] = ()
     # Stacks cut at N frames live in a STACK_TRACE map of their own (meta "stacks": N -> map).
     stacks_by_limit: dict = field(default_factory=dict)
+    # username, strftime() and cgroup_path() (meta "strftime_formats", "cgroup_path_filters")
+    lookups: Lookups | None = None
 
     def ksym(self, addr: int) -> KSym:
         return KSym(addr, self.symbols.ksym(addr))
@@ -438,14 +448,31 @@ class ValueContext:
             return self.func_names[index]
         return f"<unknown function {index}>"
 
+    def formatted(self, kind: str, raw: bytes) -> str:
+        """The text of a username/strerror/macaddr/strftime/cgroup_path value."""
+        text = plain_text(kind, raw)
+        if text is not None:
+            return text
+        if self.lookups is None:
+            self.lookups = Lookups()
+        word = [int.from_bytes(raw[i:i + 8], "little") for i in range(0, len(raw), 8)]
+        if kind == "username":
+            return self.lookups.username(word[0])
+        if kind == "strftime":
+            return self.lookups.strftime(word[0], word[1])
+        if kind == "cgroup_path":
+            return self.lookups.cgroup_path(word[0], word[1])
+        return f"<{kind}>"
+
 
 def value_context(stack_map=None, probe_names: Sequence[str] = (),
                   symbols: Symbolizer | None = None, func_names: Sequence[str] = (),
-                  stack_maps: dict | None = None) -> ValueContext:
+                  stack_maps: dict | None = None, strftime_formats: Sequence[str] = (),
+                  cgroup_path_filters: Sequence[str] = ()) -> ValueContext:
     """The context a session passes to decode(): `stack_map` is a loaded STACK_TRACE map for
-    stacks of any depth, `stack_maps` {depth limit: map} from meta "stacks"; `probe_names` and
-    `func_names` from the meta."""
+    stacks of any depth, `stack_maps` {depth limit: map} from meta "stacks"; `probe_names`,
+    `func_names`, `strftime_formats` and `cgroup_path_filters` from the meta."""
     by_limit = {int(limit): StackReader(m) for limit, m in (stack_maps or {}).items()}
     return ValueContext(StackReader(stack_map) if stack_map is not None else None,
                         tuple(probe_names), symbols if symbols is not None else default_symbolizer(),
-                        tuple(func_names), by_limit)
+                        tuple(func_names), by_limit, Lookups(strftime_formats, cgroup_path_filters))

@@ -18,7 +18,10 @@ Decoded values:
   address/stack id with the text to print, resolved at decode time through a `DecodeContext`
   (kt.runtime.symbols.ValueContext reads /proc/kallsyms, the process's mappings and the
   STACK_TRACE map); without a context addresses print as hex and stacks as unreadable,
-- `ProbeType` -> `str`, the probe's name from the meta's `probe_names` (through the context).
+- `ProbeType` -> `str`, the probe's name from the meta's `probe_names` (through the context),
+- `FormattedType` (username, strerror, macaddr, strftime, cgroup_path) -> `Formatted`: the raw
+  bytes and the text to print (kt.runtime.formatted; the context's `formatted()` for the kinds
+  that need the system).
 
 ArrayValue and RecordValue are their own frozen classes, not tuples, so the printers can tell
 `[1,2]` and `{ .a = 1 }` from a tuple `(1, 2)`; being frozen they are hashable and can be map
@@ -32,10 +35,12 @@ import socket
 from dataclasses import dataclass
 from typing import Any, Mapping, Protocol, Union
 
+from .formatted import FORMATTED_KINDS, Formatted, FormattedType, plain_text
+
 __all__ = [
     "IntType", "StrType", "TupleType", "ArrayType", "RecordType", "RecordField", "Bits",
-    "KsymType", "UsymType", "StackType", "ProbeType", "InetType", "BufType",
-    "Type", "Value", "KSym", "USym", "Stack", "ArrayValue", "RecordValue", "DecodeContext",
+    "KsymType", "UsymType", "StackType", "ProbeType", "InetType", "BufType", "FormattedType",
+    "Type", "Value", "KSym", "USym", "Stack", "ArrayValue", "RecordValue", "Formatted", "DecodeContext",
     "STACK_LIMIT", "STACK_MODES", "required", "type_from_json", "type_to_json", "decode", "encode",
 ]
 
@@ -131,7 +136,7 @@ class UsymType:
 
 
 STACK_LIMIT = 127          # frames in a kt_stacks value (PERF_MAX_STACK_DEPTH)
-STACK_MODES = ("bpftrace", "perf")
+STACK_MODES = ("bpftrace", "perf", "raw")
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +245,7 @@ def _fixed_size(kind: str, size: int, want: int) -> None:
 
 
 Type = Union[IntType, StrType, TupleType, ArrayType, RecordType, KsymType, UsymType, StackType,
-             ProbeType, InetType, BufType]
+             ProbeType, InetType, BufType, FormattedType]
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +287,7 @@ class RecordValue:
     fields: tuple[tuple[str, "Value"], ...]
 
 
-Value = Union[int, bytes, tuple, ArrayValue, RecordValue, KSym, USym, Stack, str]
+Value = Union[int, bytes, tuple, ArrayValue, RecordValue, KSym, USym, Stack, Formatted, str]
 
 
 class DecodeContext(Protocol):
@@ -294,6 +299,7 @@ class DecodeContext(Protocol):
     def stack(self, user: bool, stack_id: int, pid: int | None, mode: str, limit: int) -> Stack: ...
     def probe(self, index: int) -> str: ...
     def func(self, index: int) -> str: ...
+    def formatted(self, kind: str, raw: bytes) -> str: ...
 
 
 def _hex(addr: int) -> str:
@@ -318,6 +324,10 @@ class _NoContext:
     def func(self, index: int) -> str:
         return f"<func {index}>"
 
+    def formatted(self, kind: str, raw: bytes) -> str:
+        text = plain_text(kind, raw)
+        return f"<{kind}>" if text is None else text
+
 
 _NO_CONTEXT = _NoContext()
 
@@ -337,6 +347,11 @@ def required(d: Mapping[str, Any], key: str, kind: type, what: str) -> Any:
 def type_from_json(d: Mapping[str, Any]) -> Type:
     """Parse a `.kt.meta` type object; ValueError on anything malformed."""
     kind = required(d, "kind", str, "type")
+    if kind in FORMATTED_KINDS:
+        t = FormattedType(kind)
+        if "size" in d and required(d, "size", int, f"{kind} type") != t.size:
+            raise ValueError(f"{kind} values are {t.size} bytes, not {d['size']}")
+        return t
     if kind in _SYMBOLIC:
         # the size is implied by the kind; when given it must agree
         size = required(d, "size", int, f"{kind} type") if "size" in d else None
@@ -403,7 +418,7 @@ def type_to_json(t: Type) -> dict:
         if t.limit != STACK_LIMIT:
             d["limit"] = t.limit
         return d
-    if isinstance(t, (KsymType, UsymType, ProbeType, InetType, BufType)):
+    if isinstance(t, (KsymType, UsymType, ProbeType, InetType, BufType, FormattedType)):
         return {"kind": str(t), "size": t.size}
     if isinstance(t, IntType):
         return {"kind": "int", "size": t.size, "signed": t.signed}
@@ -462,6 +477,9 @@ def decode(t: Type, buf: bytes | bytearray | memoryview, offset: int = 0,
              else decode(f.type, buf, offset + f.offset, ctx))
             for f in t.fields))
     c = ctx if ctx is not None else _NO_CONTEXT
+    if isinstance(t, FormattedType):
+        raw = bytes(buf[offset:end])
+        return Formatted(t.kind, raw, c.formatted(t.kind, raw))
     if isinstance(t, BufType):
         length = min(int.from_bytes(buf[offset:offset + 8], "little"), t.size - 8)
         return bytes(buf[offset + 8:offset + 8 + length])
@@ -512,6 +530,14 @@ def encode(t: Type, value: Value) -> bytes:
     take their raw values: ksym/probe an int (or KSym), usym (addr, pid) (or USym), stacks
     a stack id (kstack) or (stack id, pid) (ustack), or a Stack. Arrays take an ArrayValue,
     records a RecordValue (its field names in the record's order)."""
+    if isinstance(t, FormattedType):
+        if isinstance(value, Formatted):
+            return value.raw
+        if isinstance(value, int):
+            return encode(IntType(8, False), value)
+        if isinstance(value, tuple):
+            return b"".join(encode(IntType(8, False), v) for v in value)
+        raise TypeError(f"{t} needs a Formatted, an int or a tuple of ints")
     if isinstance(t, (KsymType, ProbeType)):
         v = value.addr if isinstance(value, KSym) else value
         return encode(IntType(8, False), v)

@@ -15,6 +15,7 @@ from .. import ast
 from ..events import JOIN_ARG_SIZE, JOIN_ARGS, JOIN_HEADER
 from ..objects import EVENTS_MAP, LOST_MAP, STACK_RECORD_MAX, stack_map_name
 from ..options import DEFAULT_RINGBUF_PAGES, QUIET_RINGBUF_PAGES
+from ..builtins.formats import call_literal
 from ..builtins.output import whole_map_print
 from ..types import Agg, Sym, Type, U64, to_json, widen
 from .semantic import Semantics
@@ -80,6 +81,9 @@ class ResourcePlan:
     join_delims: Mapping[ast.Call, int]    # join() call -> index in .kt.meta "join_delims"
     # print(value) call -> (index in .kt.meta "print_values", the value's type)
     print_values: Mapping[ast.Call, tuple[int, Type]] = field(default_factory=dict)
+    # strftime()/cgroup_path() call -> index in .kt.meta "strftime_formats"/"cgroup_path_filters"
+    strftime_formats: Mapping[ast.Call, int] = field(default_factory=dict)
+    cgroup_path_filters: Mapping[ast.Call, int] = field(default_factory=dict)
 
     def map_index(self, name: str) -> int:
         """A map's position in .kt.meta's "maps" list (which follows self.maps' order)."""
@@ -123,6 +127,10 @@ class ResourcePlan:
             meta["print_values"] = [to_json(t) for _, t in sorted(self.print_values.values(), key=lambda v: v[0])]
         if self.time_formats:
             meta["time_formats"] = [_time_format(c) for c, _ in sorted(self.time_formats.items(), key=lambda kv: kv[1])]
+        if self.strftime_formats:
+            meta["strftime_formats"] = [call_literal(c, 0, "") for c in self.strftime_formats]
+        if self.cgroup_path_filters:
+            meta["cgroup_path_filters"] = [call_literal(c, 1, "*") for c in self.cgroup_path_filters]
         if self.stack_limits:
             meta["stacks"] = {str(limit): stack_map_name(limit) for limit in self.stack_limits}
         return meta
@@ -203,8 +211,13 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None) -> ResourcePlan:
     joins = [n for n in ast.walk(sema.program) if isinstance(n, ast.Call) and n.name == "join" and n in sema.types]
     values = [n for n in ast.walk(sema.program) if isinstance(n, ast.Call) and n.name == "print" and n in sema.types
               and not whole_map_print(n)]
+    strftimes = [n for n in ast.walk(sema.program) if isinstance(n, ast.Call) and n.name == "strftime" and n in sema.types]
+    cgroup_paths = [n for n in ast.walk(sema.program)
+                    if isinstance(n, ast.Call) and n.name == "cgroup_path" and n in sema.types]
     return ResourcePlan(MappingProxyType(maps), MappingProxyType(printfs), ringbuf_pages * PAGE_SIZE,
                         tuple(bases), tuple(limits), MappingProxyType({c: i for i, c in enumerate(times)}),
                         MappingProxyType({c: i for i, c in enumerate(joins)}),
                         # a value travels in its event as it would in a variable: integers in 64 bits
-                        MappingProxyType({c: (i, widen(sema.types[c.args[0]])) for i, c in enumerate(values)}))
+                        MappingProxyType({c: (i, widen(sema.types[c.args[0]])) for i, c in enumerate(values)}),
+                        MappingProxyType({c: i for i, c in enumerate(strftimes)}),
+                        MappingProxyType({c: i for i, c in enumerate(cgroup_paths)}))

@@ -315,7 +315,7 @@ def _unique_sections(resolved):
 def analyse(program: ast.Program, options: CompileOptions, sink: DiagnosticSink) -> Semantics:
     scope = TypeScope()
     scope.define(program.definitions, sink)
-    env = ProbeEnv(options.tracefs, options.kernel_functions, options.pid)
+    env = ProbeEnv(options.tracefs, options.kernel_functions, options.pid, options.cpid, options.command)
     resolved: list[tuple[ast.Probe, tuple[ResolvedProbe, ...]]] = []
     for probe in program.probes:
         rs: list[ResolvedProbe] = []

@@ -117,6 +117,11 @@ def lost_events(count: int) -> str:
     return _line("lost_events", f'{{"events": {count}}}')
 
 
+def lost_message(text: str) -> str:
+    """A message of the lost_events type: 0.17's "out of watchpoint registers"."""
+    return _line("lost_events", _str(text))
+
+
 def _json_value(value: Any) -> str:
     if isinstance(value, Avg):
         return str(value.value)

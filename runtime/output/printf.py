@@ -32,6 +32,7 @@ from typing import Sequence, Union
 
 from kt.compiler.printf_format import Conversion, Literal, Segment, parse_format
 
+from ..formatted import Formatted
 from ..layout import KSym, Stack, USym
 from .text import format_value
 
@@ -96,7 +97,7 @@ def format_buffer(data: bytes, conversion: str = "r") -> bytes:
 
 
 def _as_bytes(value: object, c: Conversion) -> bytes:
-    if isinstance(value, (KSym, USym, Stack)):
+    if isinstance(value, (KSym, USym, Stack, Formatted)):
         value = format_value(value)
     if isinstance(value, str):
         return value.encode("utf-8", "surrogateescape")

@@ -86,6 +86,7 @@ import struct
 from ..layout import (ArrayType, ArrayValue, Avg, InetType, Histogram, IntType, KSym, KsymType, Lhist,
                       MapMeta, ProbeType, RecordType, RecordValue, Stack, StackType, Stats, StrType,
                       TupleType, Type, USym, UsymType, encode)
+from ..formatted import Formatted, FormattedType
 from ..symbols import format_stack
 
 __all__ = ["EXIT_SEPARATOR", "format_value", "format_key", "sort_entries", "format_map",
@@ -116,7 +117,7 @@ def format_value(value: Any, t: Type | None = None, indent: int = VALUE_INDENT,
     `{ .a = 1, .b = x }` (`{.a=1,.b=x}` when `in_key`: 0.17 prints a record inside a map key
     without spaces), avg values as their truncated average, an unset min/max as 0, symbols as
     their names and stacks as multi-line text indented by `indent`."""
-    if isinstance(value, (KSym, USym)):
+    if isinstance(value, (KSym, USym, Formatted)):
         return value.text
     if isinstance(value, Stack):
         return format_stack(value.frames, value.mode, indent)
@@ -180,6 +181,8 @@ def _key_order(t: Type | None, key: Any) -> Any:
                 else key)
     if isinstance(t, (ProbeType, InetType)):
         return key.encode("utf-8", "surrogateescape") if isinstance(key, str) else key
+    if isinstance(t, FormattedType):   # by the raw value: uid, errno, time, cgroup id
+        return tuple(key.word(i) for i in range(t.size // 8)) if isinstance(key, Formatted) else key
     if isinstance(t, IntType):
         return key & ((1 << (8 * t.size)) - 1)
     if isinstance(t, StrType):

@@ -244,7 +244,7 @@ def test_symbolic_types_from_json(d, t):
 
 @pytest.mark.parametrize("bad", [
     {"kind": "ksym", "size": 16}, {"kind": "usym", "size": 8}, {"kind": "kstack", "size": 16},
-    {"kind": "ustack", "mode": "raw"}, {"kind": "kstack", "limit": 0},
+    {"kind": "ustack", "mode": "fancy"}, {"kind": "kstack", "limit": 0},
     {"kind": "kstack", "limit": 128}, {"kind": "probe", "size": 4},
 ])
 def test_symbolic_types_reject(bad):
