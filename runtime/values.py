@@ -39,7 +39,7 @@ from .formatted import FORMATTED_KINDS, Formatted, FormattedType, plain_text
 
 __all__ = [
     "IntType", "StrType", "TupleType", "ArrayType", "RecordType", "RecordField", "Bits",
-    "KsymType", "UsymType", "StackType", "ProbeType", "InetType", "BufType", "FormattedType",
+    "KsymType", "UsymType", "StackType", "ProbeType", "InetType", "BufType", "BufValue", "FormattedType",
     "Type", "Value", "KSym", "USym", "Stack", "ArrayValue", "RecordValue", "Formatted", "DecodeContext",
     "STACK_LIMIT", "STACK_MODES", "required", "type_from_json", "type_to_json", "decode", "encode",
 ]
@@ -109,6 +109,12 @@ class BufType:
 
     def __str__(self) -> str:
         return "buf"
+
+
+class BufValue(bytes):
+    """A decoded buf(): its bytes, printed as 0.17 prints buffers (printable ASCII kept, other
+    bytes as \\xNN), unlike a string's bytes, which print up to their NUL."""
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -482,7 +488,7 @@ def decode(t: Type, buf: bytes | bytearray | memoryview, offset: int = 0,
         return Formatted(t.kind, raw, c.formatted(t.kind, raw))
     if isinstance(t, BufType):
         length = min(int.from_bytes(buf[offset:offset + 8], "little"), t.size - 8)
-        return bytes(buf[offset + 8:offset + 8 + length])
+        return BufValue(buf[offset + 8:offset + 8 + length])
     if isinstance(t, InetType):
         family = int.from_bytes(buf[offset:offset + 8], "little")
         raw = bytes(buf[offset + 8:offset + 24])
@@ -555,6 +561,11 @@ def encode(t: Type, value: Value) -> bytes:
         if not isinstance(value, int):
             raise TypeError(f"{t} needs an int, not {type(value).__name__}")
         return (value & ((1 << (8 * t.size)) - 1)).to_bytes(t.size, "little")
+    if isinstance(t, BufType):   # {u64 length; bytes}
+        data = bytes(value)
+        if len(data) > t.size - 8:
+            raise ValueError(f"{len(data)} bytes do not fit {t}")
+        return len(data).to_bytes(8, "little") + data.ljust(t.size - 8, b"\0")
     if isinstance(t, StrType):
         if isinstance(value, str):
             value = value.encode("utf-8", "surrogateescape")

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from .. import ast
 from ..types import Agg, Int, Type, U64, Void
-from .records import Function, check_arity
+from .records import Function, check_arity, literal_int
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..codegen.probe import ProbeCodegen
@@ -52,10 +52,11 @@ def _check_lhist(checker: "Checker", call: ast.Call) -> Type | None:
         return None
     params = []
     for arg, what in zip(call.args[1:], ("min", "max", "step")):
-        if not isinstance(arg, ast.IntLit):
+        value = literal_int(checker, arg)   # a literal, or a positional parameter
+        if value is None:
             checker.sink.error(arg.span, f"lhist()'s {what} must be an integer literal")
             return None
-        params.append(arg.value)
+        params.append(value)
     lo, hi, step = params
     if lo < 0 or hi <= lo or step <= 0:
         checker.sink.error(call.span, "lhist(value, min, max, step) needs 0 <= min < max and step > 0")

@@ -12,7 +12,7 @@ from .. import ast
 from ..helpers import Helper
 from ..options import STRLEN
 from ..types import USER, Array, Buf, Int, Ptr, Str, Sym, Type, U64
-from .records import Function, I64, check_arity, positional_text
+from .records import Function, I64, check_arity, literal_int, literal_text, positional_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..codegen.probe import ProbeCodegen
@@ -91,22 +91,30 @@ def _check_kaddr(checker: "Checker", call: ast.Call) -> Type | None:
     if not check_arity(checker, call, 1, 1):
         return None
     arg = call.args[0]
-    if not isinstance(arg, ast.StrLit):
+    name = _symbol_name(checker, arg)
+    if name is None:
         checker.sink.error(arg.span, "kaddr() takes a symbol name as a string literal: kaddr(\"jiffies\")")
         return None
     lookup = checker.options.kernel_symbol
     if lookup is None:
         checker.sink.error(arg.span, "kernel symbols are not readable here (/proc/kallsyms)")
         return None
-    name = arg.value.decode("utf-8", "replace")
     if lookup(name) is None:
         checker.sink.error(arg.span, f"no kernel symbol '{name}' in /proc/kallsyms")
         return None
     return U64
 
 
+def _symbol_name(checker_or_cg, arg) -> str | None:
+    """A symbol named by a literal: "jiffies", or a positional parameter, $1 or str($1)."""
+    if isinstance(arg, ast.Call) and arg.name == "str" and len(arg.args) == 1:
+        arg = arg.args[0]
+    text = literal_text(arg, checker_or_cg)
+    return None if text is None else text.decode("utf-8", "replace")
+
+
 def _lower_kaddr(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
-    return ir.Constant(I64, cg.options.kernel_symbol(call.args[0].value.decode("utf-8", "replace")))
+    return ir.Constant(I64, cg.options.kernel_symbol(_symbol_name(cg, call.args[0])))
 
 
 def _check_ntop(checker: "Checker", call: ast.Call) -> Type | None:
@@ -175,17 +183,18 @@ def _check_buf(checker: "Checker", call: ast.Call) -> Type | None:
     types = [checker.check(a) for a in call.args]
     if any(t is None for t in types):
         return None
+    n = literal_int(checker, call.args[1]) if len(call.args) == 2 else None   # a literal or $N
     if isinstance(types[0], Str):   # a string value: its bytes
-        if len(call.args) == 2 and not isinstance(call.args[1], ast.IntLit):
+        if len(call.args) == 2 and n is None:
             checker.sink.error(call.args[1].span, "buf() of a string needs a literal length")
             return None
-        n = call.args[1].value if len(call.args) == 2 else types[0].size
+        n = n if len(call.args) == 2 else types[0].size
         return Buf(max(1, min(n, types[0].size, BUF_MAX)))
     if not isinstance(types[0], (Int, Ptr)) or len(call.args) != 2 or not isinstance(types[1], Int):
         checker.sink.error(call.span, "buf() takes an address and a length: buf(ptr, n)")
         return None
-    if isinstance(call.args[1], ast.IntLit):
-        return Buf(max(1, min(call.args[1].value, BUF_MAX)))
+    if n is not None:
+        return Buf(max(1, min(n, BUF_MAX)))
     return Buf(BUF_MAX)
 
 

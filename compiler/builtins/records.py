@@ -62,10 +62,16 @@ def require_unsafe(checker: "Checker", call: ast.Call) -> bool:
 
 
 def positional_text(checker_or_cg, node) -> bytes | None:
-    """str($N) is the parameter's text even when it looks like a number (as in bpftrace)."""
+    """str($N) is the parameter's text even when it looks like a number (as in bpftrace);
+    str($N + k) of a parameter that is not a number is its text from byte k on."""
     if isinstance(node, ast.Positional) and not node.is_count:
         params = checker_or_cg.options.positional
         return params[node.index - 1].encode() if 1 <= node.index <= len(params) else b""
+    if isinstance(node, ast.Binary) and node.op == "+" and isinstance(node.lhs, ast.Positional):
+        text = positional_text(checker_or_cg, node.lhs)
+        skip = literal_int(checker_or_cg, node.rhs)
+        if text is not None and skip is not None and skip >= 0 and c_integer(text.decode()) is None:
+            return text[skip:]
     return None
 
 

@@ -87,30 +87,32 @@ def _check_strcontains(checker: "Checker", call: ast.Call) -> Type | None:
 
 
 def _lower_strcontains(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
+    """One block per start position, entered only while nothing is found and the haystack
+    has not ended: each block's bytes are dead at its end, so LLVM does not spill a whole
+    unrolled search onto the 512-byte stack (bpftrace 0.17 does, for two str() values)."""
     b = cg.b
     hay_node, needle_node = call.args
     hay, hsize = cg.expr(hay_node), cg.types[hay_node].size
     needle, nsize = cg.expr(needle_node), cg.types[needle_node].size
     text = literal_text(needle_node)
-    if text is not None:   # a literal needle: its bytes are known, the search is hsize x len
-        nbytes = [ir.Constant(I8, x) for x in text] + [ir.Constant(I8, 0)]
-    else:
-        nbytes = [_byte(cg, needle, nsize, j) for j in range(nsize)]
-    hbytes = [_byte(cg, hay, hsize, i) for i in range(hsize)]
     zero = ir.Constant(I8, 0)
-    found = ir.Constant(I1, 0)
-    alive = ir.Constant(I1, 1)   # no NUL in the haystack before this start
+    found = b.bitcast(cg.stack(8, "found"), I64.as_pointer())
+    going = b.bitcast(cg.stack(8, "going"), I64.as_pointer())   # not found, haystack not ended
+    b.store(ir.Constant(I64, 0), found)
+    b.store(ir.Constant(I64, 1), going)
+    nlen = len(text) + 1 if text is not None else nsize
     for start in range(hsize + 1):
-        match = ir.Constant(I1, 1)
-        for j in reversed(range(len(nbytes))):
-            x = nbytes[j]
-            h = hbytes[start + j] if start + j < hsize else zero
-            here = b.select(b.icmp_unsigned("==", x, h), match, ir.Constant(I1, 0))
-            match = b.select(b.icmp_unsigned("==", x, zero), ir.Constant(I1, 1), here)
-        found = b.or_(found, b.and_(alive, match))
-        if start < hsize:
-            alive = b.and_(alive, b.icmp_unsigned("!=", hbytes[start], zero))
-    return b.zext(found, I64)
+        with b.if_then(b.icmp_unsigned("!=", b.load(going), ir.Constant(I64, 0))):
+            match = ir.Constant(I1, 1)
+            for j in reversed(range(nlen)):
+                x = ir.Constant(I8, text[j] if j < len(text) else 0) if text is not None else _byte(cg, needle, nsize, j)
+                h = _byte(cg, hay, hsize, start + j)
+                here = b.select(b.icmp_unsigned("==", x, h), match, ir.Constant(I1, 0))
+                match = b.select(b.icmp_unsigned("==", x, zero), ir.Constant(I1, 1), here)
+            b.store(b.zext(match, I64), found)
+            ended = b.icmp_unsigned("==", _byte(cg, hay, hsize, start), zero)
+            b.store(b.zext(b.not_(b.or_(match, ended)), I64), going)
+    return b.load(found)
 
 
 def _pton_bytes(text: bytes) -> bytes | None:

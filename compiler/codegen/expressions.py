@@ -19,7 +19,7 @@ from ..builtins import BUILTIN_VARS, FUNCTIONS
 from ..builtins.memory import read_str
 from ..helpers import Helper
 from ..passes.semantic import positional_value
-from ..types import Args, Array, Int, Ptr, Record, Str, Tuple, Type, USER, Void, is_word
+from ..types import Args, Array, Buf, Int, Ptr, Record, Str, Tuple, Type, USER, Void, is_word
 from . import maps
 from .places import CTX, LOCAL, Place
 
@@ -322,6 +322,9 @@ class ExpressionLowering:
             return eq if e.op == "==" else self.b.xor(eq, ir.Constant(I64, 1))
         if isinstance(lt, Array):
             eq = self._bytes_equal(self.expr(e.lhs), self.expr(e.rhs), lt.size)
+            return eq if e.op == "==" else self.b.xor(eq, ir.Constant(I64, 1))
+        if isinstance(lt, Buf):   # {u64 length; bytes}, zero past the length: both compared
+            eq = self._bytes_equal(self.expr(e.lhs), self.expr(e.rhs), min(lt.size, rt.size))
             return eq if e.op == "==" else self.b.xor(eq, ir.Constant(I64, 1))
         if e.op in ("&&", "||"):
             return self._logical(e)

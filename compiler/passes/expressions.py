@@ -16,7 +16,7 @@ from ..builtins import BUILTIN_VARS, FUNCTIONS
 from ..builtins.records import c_integer
 from ..diagnostics import did_you_mean
 from ..options import CompileOptions
-from ..types import (Agg, Args, Array, Int, Opaque, Ptr, Record, S64, Str, Tuple, Type, U64, Void,
+from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, Str, Tuple, Type, U64, Void,
                      printable, unify, widen)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -246,6 +246,8 @@ class ExpressionChecker:
             return S64
         if op in ("==", "!=") and isinstance(lt, Str) and isinstance(rt, Str):
             return S64
+        if op in ("==", "!=") and isinstance(lt, Buf) and isinstance(rt, Buf):
+            return S64   # the same length and bytes (0.17 fails an LLVM assertion here)
         if op in ("==", "!=") and isinstance(lt, Array) and isinstance(rt, Array):
             if lt != rt:
                 self.sink.error(e.span, f"'{op}' compares arrays of one type, not {lt} and {rt}")

@@ -87,6 +87,7 @@ from ..layout import (ArrayType, ArrayValue, Avg, InetType, Histogram, IntType, 
                       MapMeta, ProbeType, RecordType, RecordValue, Stack, StackType, Stats, StrType,
                       TupleType, Type, USym, UsymType, encode)
 from ..formatted import Formatted, FormattedType
+from ..values import BufType, BufValue
 from ..symbols import format_stack
 
 __all__ = ["EXIT_SEPARATOR", "format_value", "format_key", "sort_entries", "format_map",
@@ -131,6 +132,11 @@ def format_value(value: Any, t: Type | None = None, indent: int = VALUE_INDENT,
         raise TypeError("bool is not a map value")
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, BufValue):
+        # 0.17 prints a buf() key with all its capacity (zero bytes past its length too)
+        data = bytes(value).ljust(t.size - 8, b"\0") if in_key and isinstance(t, BufType) else value
+        from .printf import format_buffer   # printf formats values with this module
+        return _text(format_buffer(data))
     if isinstance(value, (bytes, bytearray)):
         nul = value.find(b"\0")
         return _text(bytes(value if nul < 0 else value[:nul]))
@@ -185,6 +191,8 @@ def _key_order(t: Type | None, key: Any) -> Any:
         return tuple(key.word(i) for i in range(t.size // 8)) if isinstance(key, Formatted) else key
     if isinstance(t, IntType):
         return key & ((1 << (8 * t.size)) - 1)
+    if isinstance(t, BufType):
+        return bytes(key)
     if isinstance(t, StrType):
         b = key.encode("utf-8", "surrogateescape") if isinstance(key, str) else bytes(key)
         nul = b.find(b"\0")
