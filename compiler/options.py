@@ -25,10 +25,10 @@ class CompileOptions:
     # The -c child's pid, baked into the program as bpftrace does (the child is started,
     # held before exec, before compiling). 0 without -c.
     cpid: int = 0
-    # CLOCK_MONOTONIC nanoseconds at kt's start: `elapsed` is nsecs minus this.
-    start_ns: int = 0
     # The -c program's path (resolved like a shell does); "" without -c.
     command: str = ""
+    # CLOCK_MONOTONIC nanoseconds at kt's start: `elapsed` is nsecs minus this.
+    start_ns: int = 0
     # Where tracefs is mounted: tracepoint formats are read from there.
     tracefs: str = "/sys/kernel/tracing"
     source_name: str = "stdin"

@@ -51,12 +51,12 @@ class ProbeEnv:
     # glob -> kernel functions that can be probed (available_filter_functions, kallsyms)
     kernel_functions: Callable[[str], list[str]] | None = None
     pid: int = 0
+    cpid: int = 0         # the -c child (held before exec), 0 without -c
+    command: str = ""     # the -c program's path (watchpoint:FUNC+argN probes it)
 
 
 @dataclass(frozen=True, slots=True)
 class ProbeKind:
-    cpid: int = 0         # the -c child (held before exec), 0 without -c
-    command: str = ""     # the -c program's path (watchpoint:FUNC+argN probes it)
     name: str
     aliases: tuple[str, ...]
     # Resolve an attach point, reporting problems to the sink; None when it cannot be resolved.
@@ -389,6 +389,21 @@ def _resolve_rawtracepoint(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticS
                           ArgsArrayContext())]
 
 
+# ---- watchpoint / asyncwatchpoint (compiler/watchpoints.py) --------------------------------
+
+def _resolve_watchpoint(async_: bool):
+    target = watchpoint_target(async_)
+
+    def resolve(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
+        got = target(ap, env, sink)
+        if got is None:
+            return None
+        name, attach = got
+        kind = "asyncwatchpoint" if async_ else "watchpoint"
+        return [ResolvedProbe(kind, name, "perf_event", name, attach, (name,), (), WatchpointContext())]
+    return resolve
+
+
 PROBE_KINDS: tuple[ProbeKind, ...] = (
     ProbeKind("BEGIN", (), _resolve_special("BEGIN"), "once, before every other probe", run_once=True),
     ProbeKind("END", (), _resolve_special("END"), "once, when the trace ends", run_once=True),
@@ -405,6 +420,9 @@ PROBE_KINDS: tuple[ProbeKind, ...] = (
     ProbeKind("kfunc", ("f", "fentry"), _resolve_kfunc(False), "entry of a kernel function (BTF)"),
     ProbeKind("kretfunc", ("fr", "fexit"), _resolve_kfunc(True), "return of a kernel function (BTF)"),
     ProbeKind("rawtracepoint", ("rt",), _resolve_rawtracepoint, "a raw kernel tracepoint"),
+    ProbeKind("watchpoint", ("w",), _resolve_watchpoint(False), "a hardware watchpoint on user memory"),
+    ProbeKind("asyncwatchpoint", ("aw",), _resolve_watchpoint(True),
+              "a watchpoint on a function's argument, armed without stopping the process"),
 )
 
 _BY_NAME = {alias: k for k in PROBE_KINDS for alias in (k.name, *k.aliases)}
@@ -416,21 +434,3 @@ def lookup(provider: str) -> ProbeKind | None:
 
 def provider_names() -> list[str]:
     return list(_BY_NAME)
-# ---- watchpoint / asyncwatchpoint (compiler/watchpoints.py) --------------------------------
-
-def _resolve_watchpoint(async_: bool):
-    target = watchpoint_target(async_)
-
-    def resolve(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
-        got = target(ap, env, sink)
-        if got is None:
-            return None
-        name, attach = got
-        kind = "asyncwatchpoint" if async_ else "watchpoint"
-        return [ResolvedProbe(kind, name, "perf_event", name, attach, (name,), (), WatchpointContext())]
-    return resolve
-
-
-    ProbeKind("watchpoint", ("w",), _resolve_watchpoint(False), "a hardware watchpoint on user memory"),
-    ProbeKind("asyncwatchpoint", ("aw",), _resolve_watchpoint(True),
-              "a watchpoint on a function's argument, armed without stopping the process"),

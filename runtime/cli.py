@@ -170,13 +170,13 @@ def _run(opts, source: SourceFile, positional: list[str], child, start_ns: int) 
         if rb_pages < 1 or rb_pages & (rb_pages - 1):
             return _fail(f"KT_RB_PAGES must be a power of two, not {rb_pages}")
     options = CompileOptions(positional=tuple(positional), cpid=child.pid if child else 0,
+                             command=child.argv[0] if child else "",
                              start_ns=start_ns, tracefs=root, source_name=source.name,
                              ringbuf_pages=rb_pages, pid=opts.pid or 0, unsafe=opts.unsafe,
                              **_machine_facts())
     try:
         if opts.debug == "ast":
             from ..compiler.driver import check
-                             command=child.argv[0] if child else "",
             from ..compiler.dump import dump_ast
             program, sema, _ = check(source, options)
             sys.stdout.write(dump_ast(program, source, sema.types))

@@ -121,7 +121,10 @@ class Session:
             actx = AttachContext(pid=self.pid or -1, use_kprobe_multi=self._use_kprobe_multi,
                                  kprobe_tracefs=os.environ.get("KT_KPROBE_TRACEFS") == "1",
                                  notice=self._notice)
-            probes = self._attach_all(probes, programs, actx, links)
+            for p in probes:
+                if p["kind"] in ATTACH:
+                    for link in self._attach(lambda: ATTACH[p["kind"]](programs[p["section"]].fd, p["attach"], actx), p):
+                        links.add(link)
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
                 old_handlers[sig] = signal.signal(sig, lambda *_: None)
             signal.set_wakeup_fd(wake_w)   # the handlers only wake _stream, which acts
@@ -201,14 +204,14 @@ class Session:
                                                     expected_attach_type=AttachType.TRACE_KPROBE_MULTI)
         return dataclasses.replace(spec, programs=programs)
 
-    def _load(self, spec):
-        try:
     def _notice(self, text: str) -> None:
         """A line an attachment reports while the trace runs (from its own thread: one write),
         printed as 0.17 prints such messages: a text line, or a lost_events object in JSON."""
         self.out.write((json_output.lost_message(text) if self.json else text + "\n").encode())
         self.out.flush()
 
+    def _load(self, spec):
+        try:
             return load_object(spec, log_level=1 if self.verbose else 0)
         except VerifierError as err:
             lines = err.log.rstrip().splitlines()

@@ -25,10 +25,6 @@ class AttachContext:
     # Prints a line among the trace's output while it runs (text or JSON, as the session
     # prints); watchpoints report 0.17's "out of watchpoint registers" message through it.
     notice: Callable[[str], None] = print
-    # Set for an entry whose targets are optional (.kt.meta "optional": one of several attach
-    # points, or a wildcard's expansion): called with (target name, error) for a target that
-    # cannot attach, which is then skipped as bpftrace 0.17 skips it. None: a failure is fatal.
-    skip: Callable[[str, OSError], None] | None = None
 
 
 def _all_or_nothing(make: list[Callable[[], Link]]) -> list[Link]:
@@ -87,6 +83,13 @@ def _rawtracepoint(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
     return [attach_raw_tracepoint(fd, a["name"])]
 
 
+def _watchpoint(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
+    from .watchpoint import attach_function_watchpoint, attach_watchpoint
+    if "func" in a:   # FUNC+argN: armed at run time from a uprobe on FUNC
+        return [attach_function_watchpoint(fd, a, a["pid"], ctx.notice)]
+    return [attach_watchpoint(fd, a["addr"], a["len"], a["bp_type"], pid=a["pid"])]
+
+
 ATTACH: dict[str, Callable[[int, dict, AttachContext], list[Link]]] = {
     "tracepoint": _tracepoint,
     "kprobe": _kprobe,
@@ -100,14 +103,7 @@ ATTACH: dict[str, Callable[[int, dict, AttachContext], list[Link]]] = {
     "hardware": _perf_event,
     "kfunc": _fentry,
     "kretfunc": _fexit,
-def _watchpoint(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
-    from .watchpoint import attach_function_watchpoint, attach_watchpoint
-    if "func" in a:   # FUNC+argN: armed at run time from a uprobe on FUNC
-        return [attach_function_watchpoint(fd, a, a["pid"], ctx.notice)]
-    return [attach_watchpoint(fd, a["addr"], a["len"], a["bp_type"], pid=a["pid"])]
-
-
     "rawtracepoint": _rawtracepoint,
-}
     "watchpoint": _watchpoint,
     "asyncwatchpoint": _watchpoint,
+}
