@@ -22,7 +22,7 @@ from ..diagnostics import DiagnosticSink, did_you_mean
 from ..options import CompileOptions
 from ..probes import ProbeEnv, ResolvedProbe
 from ..source import Span
-from ..types import (Agg, Args, Array, Int, Opaque, Ptr, Record, S64, Str, Sym, Tuple, Type, U64, Void,
+from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, Str, Sym, Tuple, Type, U64, Void,
                      unify, widen)
 from .expressions import ExpressionChecker, positional_value
 
@@ -54,7 +54,7 @@ def _keyable(t: Type) -> bool:
         return t.struct.complete and t.size > 0
     if isinstance(t, Array):
         return t.count > 0 and _keyable(t.elem)
-    return isinstance(t, (Int, Str, Sym, Ptr))
+    return isinstance(t, (Int, Str, Sym, Ptr, Buf))
 
 
 def _storable(t: Type) -> bool:
