@@ -19,7 +19,9 @@ class Helper(IntEnum):
     get_current_task = 35
     get_current_cgroup_id = 80
     probe_read_str = 45
+    override_return = 58
     send_signal = 109
+    d_path = 147
     probe_read_user = 112
     probe_read_kernel = 113
     probe_read_user_str = 114

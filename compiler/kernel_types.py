@@ -151,19 +151,12 @@ def constant(name: str) -> int | None:
     return enum_value(name)
 
 
-_ENUMS: dict[str, int] | None = None
-
-
 def enum_value(name: str) -> int | None:
     """The value of a kernel enumerator (TASK_RUNNING is not one, but BPF_MAP_TYPE_HASH is)
-    from BTF; None when there is none or no BTF. The index is built on the first look-up."""
-    global _ENUMS
-    if _ENUMS is None:
-        try:
-            types = btf().types()
-            _ENUMS = {v.name: v.value for t in types if t.kind in (kbtf.Kind.ENUM, kbtf.Kind.ENUM64)
-                      for v in t.items}
-        except (OSError, ValueError):
-            _ENUMS = {}
-    return _ENUMS.get(name)
+    from BTF; None when there is none or no BTF. Looked up by name, decoding only the enum
+    that has it (kernel-facts: decoding all of vmlinux's types costs 8 s under TCG)."""
+    try:
+        return btf().enumerator(name)
+    except (OSError, ValueError):
+        return None
 

@@ -36,6 +36,10 @@ class ResolvedProbe:
     func_names: tuple[str, ...] = ()
     # What the program's context holds and how argN, retval and args are read from it.
     context: ProbeContext = NO_CONTEXT
+    # bpftrace's rule for a target that cannot attach: where the probe names several attach
+    # points, or a wildcard expanded to this target, it is skipped with a warning; a single
+    # explicit attach point that fails is an error (the user wanted exactly it).
+    optional: bool = False
 
     @property
     def multi(self) -> bool:
@@ -63,6 +67,9 @@ class ProbeKind:
     resolve: Callable[[ast.AttachPoint, ProbeEnv, DiagnosticSink], list[ResolvedProbe] | None]
     doc: str = ""
     run_once: bool = False  # BEGIN/END: run by user space with BPF_PROG_TEST_RUN
+    # Builtins that only some kinds may call, as bpftrace 0.17 allows them: "override"
+    # (bpf_override_return: kprobes), "path" (bpf_d_path: kfunc/kretfunc).
+    allows: frozenset[str] = frozenset()
 
 
 def _resolve_special(label: str):
@@ -104,6 +111,12 @@ def _tracepoint_probe(env: ProbeEnv, cat: str, name: str) -> ResolvedProbe:
 
 # ---- kprobe / kretprobe --------------------------------------------------------------------
 
+# bpftrace 0.17's banned_kretprobes (src/attached_probe.cpp): not marked notrace, yet a
+# kretprobe on them can lock the machine up. Refused before anything is loaded or attached.
+BANNED_KRETPROBES = frozenset({"_raw_spin_lock", "_raw_spin_lock_irqsave",
+                               "_raw_spin_unlock_irqrestore", "queued_spin_lock_slowpath"})
+
+
 def _resolve_kprobe(retprobe: bool):
     kind = "kretprobe" if retprobe else "kprobe"
 
@@ -127,7 +140,8 @@ def _resolve_kprobe(retprobe: bool):
             except ValueError:
                 sink.error(ap.span, f"invalid offset '{off_text}': use a number like +0x10")
                 return None
-        if _GLOB.search(func):
+        wildcard = bool(_GLOB.search(func))
+        if wildcard:
             if offset:
                 sink.error(ap.span, "a wildcard kprobe cannot have an offset")
                 return None
@@ -140,16 +154,38 @@ def _resolve_kprobe(retprobe: bool):
                 sink.error(ap.span, f"cannot expand '{func}': {err}")
                 return None
             if not funcs:
-                sink.error(ap.span, f"no kernel function that can be probed matches '{func}'")
-                return None
+                # 0.17 drops such an attach point silently (dcsnoop's lookup_fast.constprop.*
+                # where the kernel has no such clone); kt says so. Nothing at all to attach is
+                # an error (passes/semantic.py).
+                sink.warning(ap.span, f"no kernel function that can be probed matches '{func}': skipped")
+                return []
         else:
             funcs = [func]
+            _warn_untraceable(ap, env, sink, func)
+        if retprobe:
+            banned = [f for f in funcs if f in BANNED_KRETPROBES]
+            if banned:
+                sink.error(ap.span, f"kretprobe:{banned[0]} can't be used as it might lock up your system.")
+                return None
         names = tuple(f"{kind}:{f}" + (f"+{offset}" if offset else "") for f in funcs)
         section = f"{kind}/{func}" + (f"+{offset}" if offset else "")
         return [ResolvedProbe(kind, f"{kind}:{spec}", section, spec,
                               {"funcs": funcs, "offset": offset, "retprobe": retprobe},
-                              names, tuple(funcs), RegsContext("kernel", retprobe, stack_args=True))]
+                              names, tuple(funcs), RegsContext("kernel", retprobe, stack_args=True), optional=wildcard)]
     return resolve
+
+
+def _warn_untraceable(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink, func: str) -> None:
+    """bpftrace 0.17's warning for a function the kernel cannot trace (the attach decides)."""
+    if env.kernel_functions is None:
+        return
+    try:
+        if env.kernel_functions(func):
+            return
+    except OSError:
+        return    # no function list here: the attach will say
+    sink.warning(ap.span, f"{func} is not traceable (either non-existing, inlined, or marked as "
+                          f"\"notrace\"); attaching to it will likely fail")
 
 
 # ---- uprobe / uretprobe --------------------------------------------------------------------
@@ -408,7 +444,8 @@ PROBE_KINDS: tuple[ProbeKind, ...] = (
     ProbeKind("BEGIN", (), _resolve_special("BEGIN"), "once, before every other probe", run_once=True),
     ProbeKind("END", (), _resolve_special("END"), "once, when the trace ends", run_once=True),
     ProbeKind("tracepoint", ("t",), _resolve_tracepoint, "a kernel tracepoint"),
-    ProbeKind("kprobe", ("k",), _resolve_kprobe(False), "entry of a kernel function (+offset)"),
+    ProbeKind("kprobe", ("k",), _resolve_kprobe(False), "entry of a kernel function (+offset)",
+              allows=frozenset({"override"})),
     ProbeKind("kretprobe", ("kr",), _resolve_kprobe(True), "return of a kernel function"),
     ProbeKind("uprobe", ("u",), _resolve_uprobe(False), "entry of a user function"),
     ProbeKind("uretprobe", ("ur",), _resolve_uprobe(True), "return of a user function"),
@@ -417,8 +454,10 @@ PROBE_KINDS: tuple[ProbeKind, ...] = (
     ProbeKind("profile", ("p",), _timer("profile"), "a timer on every CPU"),
     ProbeKind("software", ("s",), _perf_counter("software"), "a software perf event"),
     ProbeKind("hardware", ("h",), _perf_counter("hardware"), "a hardware perf event"),
-    ProbeKind("kfunc", ("f", "fentry"), _resolve_kfunc(False), "entry of a kernel function (BTF)"),
-    ProbeKind("kretfunc", ("fr", "fexit"), _resolve_kfunc(True), "return of a kernel function (BTF)"),
+    ProbeKind("kfunc", ("f", "fentry"), _resolve_kfunc(False), "entry of a kernel function (BTF)",
+              allows=frozenset({"path"})),
+    ProbeKind("kretfunc", ("fr", "fexit"), _resolve_kfunc(True), "return of a kernel function (BTF)",
+              allows=frozenset({"path"})),
     ProbeKind("rawtracepoint", ("rt",), _resolve_rawtracepoint, "a raw kernel tracepoint"),
     ProbeKind("watchpoint", ("w",), _resolve_watchpoint(False), "a hardware watchpoint on user memory"),
     ProbeKind("asyncwatchpoint", ("aw",), _resolve_watchpoint(True),
@@ -430,6 +469,12 @@ _BY_NAME = {alias: k for k in PROBE_KINDS for alias in (k.name, *k.aliases)}
 
 def lookup(provider: str) -> ProbeKind | None:
     return _BY_NAME.get(provider)
+
+
+def allows(kind: str, what: str) -> bool:
+    """Whether probes of `kind` (a record's name) may call builtin `what` (see ProbeKind.allows)."""
+    record = _BY_NAME.get(kind)
+    return record is not None and what in record.allows
 
 
 def provider_names() -> list[str]:

@@ -62,8 +62,7 @@ def read_str(cg: "ProbeCodegen", call: ast.Call, dst: ir.Value, size: int) -> No
     length: ir.Value = ir.Constant(I64, size)
     if len(call.args) == 2 and not isinstance(call.args[1], ast.IntLit):
         b = cg.b
-        want = b.add(cg.expr(call.args[1]), ir.Constant(I64, 1))
-        length = b.select(b.icmp_unsigned(">", want, ir.Constant(I64, size)), ir.Constant(I64, size), want)
+        length = cg.helper_size(b.add(cg.expr(call.args[1]), ir.Constant(I64, 1)), size)
     cg.helper(helper, dst, length, cg.expr(call.args[0]))
 
 
@@ -211,8 +210,7 @@ def _lower_buf(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
         return out
     ptr = b.inttoptr(cg.expr(call.args[0]), cg.stack(8).type)
     n = cg.expr(call.args[1])
-    # at most `cap` bytes: the verifier needs the size bounded
-    length = b.select(b.icmp_unsigned(">", n, ir.Constant(I64, cap)), ir.Constant(I64, cap), n)
+    length = cg.helper_size(n, cap)   # at most `cap` bytes: the verifier needs the size bounded
     b.store(length, b.bitcast(out, I64.as_pointer()))
     with b.if_then(b.icmp_unsigned("!=", length, ir.Constant(I64, 0))):
         cg.helper(Helper.probe_read, data, length, ptr)

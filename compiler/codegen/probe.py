@@ -136,6 +136,20 @@ class ProbeCodegen(ExpressionLowering):
     def helper_ptr(self, helper: Helper, *args: ir.Value) -> ir.Value:
         return self._call_helper(helper, I8P, args)
 
+    def helper_size(self, n: ir.Value, cap: int) -> ir.Value:
+        """min(n, cap) as a helper's size argument, in a form every verifier can bound.
+
+        Why not a plain select: for a zero-extended u32 (`$skb->len`) LLVM's alu32 code
+        compares the 32-bit subregister and passes a copy made by a 32-bit mov (`w2 = w1; if
+        w1 < 64 ...`). 6.1's verifier does not carry a bound to a register copied by a 32-bit
+        mov, so it saw an unbounded size and refused the program (undump.bt: "R2 unbounded
+        memory access", EACCES); 6.18 accepts it. An empty inline asm (libbpf's
+        barrier_var()) makes n an opaque 64-bit value, so the compare and the size passed are
+        one 64-bit register, or copies of it the verifier links."""
+        opaque = self.b.asm(ir.FunctionType(I64, [I64]), "", "=r,0", [n], side_effect=False)
+        limit = ir.Constant(I64, cap)
+        return self.b.select(self.b.icmp_unsigned(">", opaque, limit), limit, opaque)
+
     def ctx_u64(self, offset: int) -> ir.Value:
         """The u64 at a byte offset of the context (a pt_regs slot, a u64 argument).
 

@@ -317,6 +317,7 @@ def analyse(program: ast.Program, options: CompileOptions, sink: DiagnosticSink)
     scope.define(program.definitions, sink)
     env = ProbeEnv(options.tracefs, options.kernel_functions, options.pid, options.cpid, options.command)
     resolved: list[tuple[ast.Probe, tuple[ResolvedProbe, ...]]] = []
+    first_note = len(sink.items)
     for probe in program.probes:
         rs: list[ResolvedProbe] = []
         for written in probe.attach_points:
@@ -331,7 +332,17 @@ def analyse(program: ast.Program, options: CompileOptions, sink: DiagnosticSink)
             else:
                 rs.extend(kind.resolve(ap, env, sink) or ())
             explain_missing(written, options.positional, sink, mark)
+        if len(probe.attach_points) > 1:   # one of several: skipped if it cannot attach
+            rs = [dataclasses.replace(r, optional=True) for r in rs]
         resolved.append((probe, tuple(rs)))
+    if not sink.errors and program.probes and not any(rs for _, rs in resolved):
+        # Nothing to attach (0.17: "No probes to attach"): the attach points skipped with a
+        # warning (a wildcard matching nothing) are then the errors.
+        skipped = [d for d in sink.items[first_note:] if d.severity == "warning"]
+        for d in skipped:
+            sink.error(d.span, d.message.removesuffix(": skipped"), *d.hints)
+        if not skipped:
+            sink.error(program.probes[0].span, "No probes to attach")
     if sink.errors:
         return Semantics(program, tuple(resolved), {}, {}, options.positional)
     resolved = _unique_sections(resolved)

@@ -25,6 +25,10 @@ class AttachContext:
     # Prints a line among the trace's output while it runs (text or JSON, as the session
     # prints); watchpoints report 0.17's "out of watchpoint registers" message through it.
     notice: Callable[[str], None] = print
+    # Set for an entry whose targets are optional (.kt.meta "optional": one of several attach
+    # points, or a wildcard's expansion): called with (target name, error) for a target that
+    # cannot attach, which is then skipped as bpftrace 0.17 skips it. None: a failure is fatal.
+    skip: Callable[[str, OSError], None] | None = None
 
 
 def _all_or_nothing(make: list[Callable[[], Link]]) -> list[Link]:
@@ -45,13 +49,26 @@ def _tracepoint(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
 
 
 def _kprobe(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
-    from .kprobe import attach_kprobe, attach_kprobe_multi
+    from .kprobe import KprobeError, attach_kprobe, attach_kprobe_multi
     funcs = a["funcs"]
     if ctx.use_kprobe_multi and len(funcs) > 1:
         return [attach_kprobe_multi(fd, funcs, a["retprobe"], list(range(len(funcs))))]
-    return _all_or_nothing([
-        (lambda f=f, i=i: attach_kprobe(fd, f, a["offset"], a["retprobe"], cookie=i, legacy=ctx.kprobe_tracefs))
-        for i, f in enumerate(funcs)])
+    kind = "kretprobe" if a["retprobe"] else "kprobe"
+    links: list[Link] = []
+    try:
+        for i, f in enumerate(funcs):
+            try:
+                links.append(attach_kprobe(fd, f, a["offset"], a["retprobe"], cookie=i,
+                                           legacy=ctx.kprobe_tracefs))
+            except KprobeError as err:
+                if ctx.skip is None:
+                    raise
+                ctx.skip(f"{kind}:{f}" + (f"+{a['offset']}" if a["offset"] else ""), err)
+    except BaseException:
+        for link in reversed(links):
+            link.close()
+        raise
+    return links
 
 
 def _uprobe(fd: int, a: dict, ctx: AttachContext) -> list[Link]:

@@ -559,19 +559,30 @@ def match_functions(pattern: str, names, blacklist=frozenset()) -> list[str]:
     ``foo.cold``, ``foo.constprop.0``: not the function the user named, and ``.cold`` parts
     are not function entries) unless the pattern itself contains a '.'."""
     keep_dotted = "." in pattern
+    match = re.compile(fnmatch.translate(pattern)).match   # one regex, not fnmatch per name
     out = set()
     for name in names:
         if not keep_dotted and "." in name:
             continue
         if name in blacklist:
             continue
-        if fnmatch.fnmatchcase(name, pattern):
+        if match(name):
             out.add(name)
     return sorted(out)
+
+
+@cache
+def _function_set() -> frozenset[str]:
+    return frozenset(kernel_functions().names)
 
 
 def expand_kprobe_wildcard(pattern: str) -> list[str]:
     """Kernel functions matching ``pattern`` that can be kprobed, sorted. Reads tracefs
     ``available_filter_functions`` (else /proc/kallsyms text symbols) and drops blacklisted
-    functions. Raises KprobeError when no function list is readable."""
+    functions; a name without wildcards gives itself or nothing (a set look-up: the compiler
+    asks this for every kprobe, to warn about functions that cannot be traced). Raises
+    KprobeError when no function list is readable."""
+    if not re.search(r"[*?\[]", pattern):
+        ok = pattern in _function_set() and pattern not in kprobe_blacklist()
+        return [pattern] if ok else []
     return match_functions(pattern, kernel_functions().names, kprobe_blacklist())
