@@ -257,7 +257,9 @@ def expand_binary(pattern: str, pid: int | None = None) -> list[tuple[str, str]]
     root. BinaryNotFound when nothing matches."""
     if "*" not in pattern:
         path = resolve_binary(pattern, pid)
-        return [(pattern if "/" in pattern else path, path)]
+        # a path reached through /proc/PID/root prints as that, as 0.17 prints it
+        shown = pattern if "/" in pattern and not path.startswith("/proc/") else path
+        return [(shown, path)]
     if "/" not in pattern:
         raise BinaryNotFound(f"a wildcard binary must be a path ('./{pattern}', '/usr/bin/{pattern}')")
     escaped = "*".join(_glob.escape(part) for part in pattern.split("*"))

@@ -133,6 +133,26 @@ def list_uprobes(rest: str | None, name: str, src, verbose: bool, warn) -> list[
     return [f"{name}:{shown}:{f}" for f in funcs]
 
 
+def _binary_matcher(binary: str | None, pid: int) -> Callable[[str], bool]:
+    """Whether an object (its path as the process sees it) is the one BIN names."""
+    import os
+
+    from ..compiler.binaries import resolve_binary
+    from ..compiler.elfsyms import ElfSymbolError
+
+    if binary is None:
+        return lambda path: True
+    if _has_wildcard(binary):
+        return _match(binary)
+    if "/" in binary:
+        return lambda path: path == os.path.abspath(binary)
+    try:
+        want = _inside(pid, resolve_binary(binary, pid))
+    except (ElfSymbolError, OSError):
+        return lambda path: False
+    return lambda path: path == want
+
+
 def _has_wildcard(text: str) -> bool:
     return "*" in text or "?" in text
 
@@ -149,16 +169,18 @@ def list_usdt(rest: str | None, src) -> list[str]:
 
     pid = src.pid
     parts = rest.split(":") if rest else []
-    in_process = pid is not None and (not parts or (len(parts) <= 2 and "/" not in parts[0])
-                                      or (len(parts) == 3 and _has_wildcard(parts[0])))
-    if in_process:
-        binary = parts[0] if len(parts) == 3 else None
-        spec = ":".join(parts[1:] if len(parts) == 3 else parts)
+    if pid is not None:
+        # the process's objects; BIN (a path, a glob over the paths the process sees, or a
+        # library's name) and PROVIDER:NAME may be given
+        binary = None
+        if len(parts) == 3 or (len(parts) == 2 and ("/" in parts[0] or _has_wildcard(parts[0]))):
+            binary, parts = parts[0], parts[1:]
+        spec = ":".join(parts)
         pattern = _match(spec if ":" in spec else (f"*:{spec}" if spec else None))
-        in_bin = _match(binary)
+        in_bin = _binary_matcher(binary, pid)
         out = []
         for path in _process_files(pid):
-            if binary is not None and not in_bin(_inside(pid, path)):
+            if not in_bin(_inside(pid, path)):
                 continue
             try:
                 out.extend(f"usdt:{path}:{n}" for n in _usdt_names(path) if pattern(n))
