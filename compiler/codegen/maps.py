@@ -78,7 +78,7 @@ def user_map_def(di: DebugInfo, plan: MapPlan) -> MapDef:
 def event_map_defs(di: DebugInfo, ringbuf_bytes: int, scratch_size: int, stack_limits=()) -> list[MapDef]:
     defs = [
         MapDef(EVENTS_MAP, MAP_RINGBUF, ringbuf_bytes, None, None),
-        MapDef(LOST_MAP, MAP_ARRAY, 1, di.int_type(32, False), di.int_type(64, False)),
+        MapDef(LOST_MAP, MAP_ARRAY, 2, di.int_type(32, False), di.int_type(64, False)),
     ]
     if scratch_size:
         char = di.basic("char", 8, "DW_ATE_signed_char")

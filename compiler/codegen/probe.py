@@ -13,7 +13,7 @@ from .. import ast
 from ..helpers import Helper
 from ..options import CompileOptions
 from ..events import JOIN_HEADER, MAP_EVENTS, EventId
-from ..objects import EVENTS_MAP, LOST_MAP, SCRATCH_MAP, STACK_RECORD_MAX
+from ..objects import EVENTS_MAP, EXIT_FLAG, LOST_MAP, SCRATCH_MAP, STACK_RECORD_MAX
 from ..passes.resources import ResourcePlan
 from ..passes.semantic import Semantics
 from ..probes import ResolvedProbe
@@ -58,11 +58,17 @@ class ProbeCodegen(ExpressionLowering):
         self.stack_bytes = 0                                # buffers on the BPF stack, estimated
         self._live: list[tuple[int, ir.Value]] = []        # temporaries of unfinished statements
         self._free: dict[int, list[ir.Value]] = {}          # reusable temporaries by size
+        # After exit() no probe runs but END (the trace ends at once, as with 0.17, whose
+        # user space detaches its probes sooner than kt does): exit() sets a flag they test.
+        self._after_exit_stops = resolved.kind != "end" and any(
+            isinstance(n, ast.Call) and n.name == "exit" for n in ast.walk(sema.program))
 
     # ---- the program ---------------------------------------------------------------------
     def generate(self) -> None:
         self.b.debug_metadata = self._location(self.probe.span)
         self._alloca_builder.debug_metadata = self.b.debug_metadata
+        if self._after_exit_stops:
+            self._return_if_exited()
         if self.probe.predicate is not None:
             self.b.debug_metadata = self._location(self.probe.predicate.span)
             cond = self.truth(self.expr(self.probe.predicate))
@@ -255,7 +261,26 @@ class ProbeCodegen(ExpressionLowering):
         plan = self.plan.maps[ref.name]
         self.helper(Helper.map_delete_elem, self.map_ptr(plan.bpf_name), maps.build_key(self, plan, ref.keys))
 
+    def _exit_flag(self) -> ir.Value:
+        """The flag exit() sets: entry EXIT_FLAG of the LOST_MAP array, as an i64* (NULL
+        only for the verifier: an array's entries always exist)."""
+        key = self.stack(4, "exitkey")
+        self.b.store(ir.Constant(I32, EXIT_FLAG), self.b.bitcast(key, I32.as_pointer()))
+        return self.b.bitcast(self.helper_ptr(Helper.map_lookup_elem, self.map_ptr(LOST_MAP), key),
+                              I64.as_pointer())
+
+    def _return_if_exited(self) -> None:
+        flag = self._exit_flag()
+        with self.b.if_then(self.b.icmp_unsigned("!=", flag, ir.Constant(I64.as_pointer(), None))):
+            with self.b.if_then(self.b.icmp_unsigned("!=", self.b.load(flag), ir.Constant(I64, 0))):
+                self.b.ret(ir.Constant(I32, 0))
+                self.b.position_at_end(self.func.append_basic_block("after_exited"))
+        self._release_since(0)
+
     def emit_exit(self) -> None:
+        flag = self._exit_flag()
+        with self.b.if_then(self.b.icmp_unsigned("!=", flag, ir.Constant(I64.as_pointer(), None))):
+            self.b.store(ir.Constant(I64, 1), flag)
         rec = self.stack(8, "exit")
         self.b.store(ir.Constant(I64, EventId.EXIT), self.b.bitcast(rec, I64.as_pointer()))
         self.emit_event(rec, 8)
