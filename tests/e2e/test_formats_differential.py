@@ -65,6 +65,9 @@ CASES: dict[str, Case] = {
     "username_everywhere_json": Case(
         'BEGIN { printf("[%s]\\n", username); print(username); @u[username] = 1; @v = username; '
         '@t = (username, 2); @m[username, 3] = 4; exit(); }', json=True),
+    "username_hist_and_stats_keys_json": Case(
+        'BEGIN { @h[username] = hist(5); @s[username] = stats(3); @l[username, 1] = lhist(7, 0, 10, 5); exit(); }',
+        json=True),
     # setpriv runs as root, then execs true as uid 12345, which /etc/passwd does not name: 0.17
     # prints an empty name (and 65534 is nobody)
     "username_of_other_uids": Case(
@@ -88,6 +91,9 @@ CASES: dict[str, Case] = {
         '@[macaddr(arg0)] = sum(*(uint8 *)arg0 + 1); }\n' +
         U + 'use_dev { $d = (struct Dev *)arg0; printf("%s|%20s|\\n", macaddr($d->mac), macaddr(arg0 + 4)); '
         '@v = macaddr($d->mac); @t = (macaddr(arg0 + 4), $d->id); }', T),
+    "macaddr_and_strerror_printf_json": Case(
+        U + 'use_mac { printf("%s|\\n", macaddr(arg0)); } ' + U + 'use_errno { printf("%s\\n", strerror(arg0)); }',
+        T, json=True),
     "macaddr_keys_json": Case(
         U + 'use_mac { @[macaddr(arg0)] = sum(*(uint8 *)arg0 + 1); @n[macaddr(arg0), 1] = sum(*(uint8 *)arg0 + 2); }',
         T, json=True),
@@ -132,6 +138,13 @@ CASES: dict[str, Case] = {
     "ustack_in_tuples_and_print_json": Case(
         U + 'leaf { print(ustack(2)); print(ustack(perf, 2)); print((ustack(2), 1)); }\n' +
         U + 'done { exit(); }', T + " 30", json=True, addresses=True),
+    # printed at exit, after the child exited: no mappings left, so both print addresses
+    "ustack_map_keys_after_the_process_exited": Case(
+        U + 'leaf { @[ustack(3)] = count(); @p[ustack(perf, 2)] = count(); @r[ustack(1), 5] = sum(2); }', T,
+        addresses=True),
+    # a kernel stack id cannot be taken in a uprobe (the helper fails): it prints as nothing
+    "kstack_of_a_uprobe_is_empty": Case(
+        U + 'leaf { @k[kstack] = count(); printf("[%s]\\n", kstack(perf)); @v = kstack; }', T),
     "kstack_modes_of_a_tracepoint": Case(
         'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { printf("%s|\\n", kstack(3)); print(kstack(perf, 2)); '
         '@a[kstack(4)] = count(); @p[kstack(perf, 3)] = count(); @v = kstack(2); @t = (kstack(perf, 1), 7); }',
