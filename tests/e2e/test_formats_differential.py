@@ -69,11 +69,13 @@ CASES: dict[str, Case] = {
         'BEGIN { @h[username] = hist(5); @s[username] = stats(3); @l[username, 1] = lhist(7, 0, 10, 5); exit(); }',
         json=True),
     # setpriv runs as root, then execs true as uid 12345, which /etc/passwd does not name: 0.17
-    # prints an empty name (and 65534 is nobody)
-    "username_of_other_uids": Case(
+    # prints an empty name; as 65534, nobody
+    "username_of_a_uid_without_a_name": Case(
         'tracepoint:syscalls:sys_enter_execve /pid == cpid/ { printf("%d [%s]\\n", uid, username); }',
-        "/usr/bin/setpriv --reuid=12345 --regid=12345 --clear-groups /usr/bin/setpriv --reuid=65534 "
-        "--regid=65534 --clear-groups /usr/bin/true"),
+        "/usr/bin/setpriv --reuid=12345 --regid=12345 --clear-groups /usr/bin/true"),
+    "username_of_nobody": Case(
+        'tracepoint:syscalls:sys_enter_execve /pid == cpid/ { printf("%d [%s]\\n", uid, username); }',
+        "/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/true"),
 
     # --- strerror ---------------------------------------------------------------------------
     "strerror_printf_of_errnos": Case(
