@@ -334,3 +334,27 @@ def test_cat_limit_that_is_not_a_number_is_an_error(target):
     assert r.rc == 0, r.err
     assert r.out.startswith("0000000\n0")
     assert r.out == "0000000\n0\n\n"
+
+
+def _cgroup_directory_inode() -> int:
+    """The inode of a cgroup directory below a hierarchy's root (this machine has
+    /sys/fs/cgroup/memory/process_api/...), or 1, the roots' inode, where there is none."""
+    from kt.runtime.lookups import _hierarchies
+    for _, mount in sorted(_hierarchies("/proc/mounts")):
+        for root, dirs, _ in os.walk(mount):
+            for d in sorted(dirs):
+                return os.stat(os.path.join(root, d)).st_ino
+    return 1
+
+
+@NEEDS_BPFTRACE
+def test_cgroup_path_of_a_cgroup_below_the_root(target):
+    """A cgroup id that names a directory inside a hierarchy: `name:/dir/...` for that
+    hierarchy, nothing for those where the id is not found."""
+    ino = _cgroup_directory_inode()
+    case = Case(f'BEGIN {{ print(cgroup_path({ino})); printf("[%s]\\n", cgroup_path({ino}, "*y")); exit(); }}')
+    theirs = _run_bpftrace(case, target)
+    assert theirs.returncode == 0, theirs.stderr
+    ours = _run_kt(case, target)
+    assert ours.rc == 0, ours.err
+    assert _stdout(ours.out, case) == _stdout(theirs.stdout.decode(), case)
