@@ -160,8 +160,10 @@ def _resolve_kprobe(retprobe: bool):
                 sink.warning(ap.span, f"no kernel function that can be probed matches '{func}': skipped")
                 return []
         else:
+            # A function this kernel lacks is found when attaching (0.17 also warns here that
+            # it "is not traceable"; reading the kernel's function list for that costs seconds
+            # under emulation, and the attach names the probe it skips anyway).
             funcs = [func]
-            _warn_untraceable(ap, env, sink, func)
         if retprobe:
             banned = [f for f in funcs if f in BANNED_KRETPROBES]
             if banned:
@@ -173,19 +175,6 @@ def _resolve_kprobe(retprobe: bool):
                               {"funcs": funcs, "offset": offset, "retprobe": retprobe},
                               names, tuple(funcs), RegsContext("kernel", retprobe, stack_args=True), optional=wildcard)]
     return resolve
-
-
-def _warn_untraceable(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink, func: str) -> None:
-    """bpftrace 0.17's warning for a function the kernel cannot trace (the attach decides)."""
-    if env.kernel_functions is None:
-        return
-    try:
-        if env.kernel_functions(func):
-            return
-    except OSError:
-        return    # no function list here: the attach will say
-    sink.warning(ap.span, f"{func} is not traceable (either non-existing, inlined, or marked as "
-                          f"\"notrace\"); attaching to it will likely fail")
 
 
 # ---- uprobe / uretprobe --------------------------------------------------------------------
