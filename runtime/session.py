@@ -168,11 +168,10 @@ class Session:
         self._formats = {i: parse_format(pf.format) for i, pf in self._printfs.items()}
         self._system = {p["id"] for p in meta.get("printf", []) if p.get("action") == "system"}
         self._cat = {p["id"] for p in meta.get("printf", []) if p.get("action") == "cat"}
-        if self._cat:
-            try:
-                self._cat_limit = cat_bytes_max()
-            except CatLimitError as err:
-                raise SessionError(str(err)) from None
+        try:   # checked whether or not the script uses cat(), as 0.17 does
+            self._cat_limit = cat_bytes_max()
+        except CatLimitError as err:
+            raise SessionError(str(err)) from None
         self._print_values = [type_from_json(t) for t in meta.get("print_values", [])]
 
     def _remove_stale_probe_events(self) -> None:

@@ -161,6 +161,8 @@ CASES: dict[str, Case] = {
     "cat_limit_from_the_environment": Case(
         'BEGIN { cat("{d}/big.txt"); printf("|\\n"); cat("%s/big.txt", "{d}"); printf("|\\n"); exit(); }',
         env={"BPFTRACE_CAT_BYTES_MAX": "5"}),
+    "cat_limit_read_as_0_17_reads_numbers": Case(
+        'BEGIN { cat("{d}/big.txt"); printf("|\\n"); exit(); }', env={"BPFTRACE_CAT_BYTES_MAX": " +3k"}),
     "cat_limit_zero_prints_nothing": Case(
         'BEGIN { cat("{d}/big.txt"); printf("|\\n"); exit(); }', env={"BPFTRACE_CAT_BYTES_MAX": "0"}),
     "cat_errors_and_nul_bytes": Case(
@@ -323,11 +325,15 @@ def test_strftime_microseconds_follow_the_timestamp(target):
 
 
 def test_cat_limit_that_is_not_a_number_is_an_error(target):
+    """As in 0.17, also for a script without cat(); a number followed by text is the number."""
     for name in ("BPFTRACE_CAT_BYTES_MAX", "KT_CAT_BYTES_MAX"):
-        r = run_kt("-e", f'BEGIN {{ cat("{target.dir}/nul.txt"); exit(); }}', env={name: "abc"})
-        assert r.rc != 0
-        assert f"Env var '{name}' did not contain a valid uint64_t" in r.err
-        assert "Traceback" not in r.err
+        for script in (f'BEGIN {{ cat("{target.dir}/nul.txt"); exit(); }}', 'BEGIN { exit(); }'):
+            r = run_kt("-e", script, env={name: "k5"})
+            assert r.rc == 1
+            assert f"Env var '{name}' did not contain a valid uint64_t, or was zero-valued." in r.err
+            assert "Traceback" not in r.err
+    r = run_kt("-e", f'BEGIN {{ cat("{target.dir}/big.txt"); exit(); }}', env={"BPFTRACE_CAT_BYTES_MAX": " +4k"})
+    assert r.rc == 0 and r.out == "0000\n\n", r.err
     # KT_CAT_BYTES_MAX wins over BPFTRACE_CAT_BYTES_MAX
     r = run_kt("-e", f'BEGIN {{ cat("{target.dir}/big.txt"); exit(); }}',
                env={"BPFTRACE_CAT_BYTES_MAX": "3", "KT_CAT_BYTES_MAX": "9"})
