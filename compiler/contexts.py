@@ -20,7 +20,6 @@ from llvmlite import ir
 from . import ast, kernel_types
 from .diagnostics import did_you_mean
 from .helpers import Helper
-from .options import STRLEN
 from .tracepoints import TracepointFormat
 from .codegen.places import CTX, Place
 from .types import KERNEL, USER, Args, Array, Int, Ptr, Record, S64, Str, Type, U64, Void
@@ -328,7 +327,7 @@ class TracepointContext(ProbeContext):
         if field.char_array:
             return Str(field.char_array)
         if field.data_loc:
-            return Str(STRLEN)
+            return Str(checker.options.strlen)
         array = _array_field(field)
         if array is not None:
             return array

@@ -24,6 +24,7 @@ class Compiled:
     ir: str              # optimized LLVM IR
     elf: bytes
     warnings: tuple
+    original_ir: str = ""   # before optimisation (--emit-llvm's FILE.original.ll)
 
     def assembly(self) -> str:
         from llvmlite import binding as llvm
@@ -41,7 +42,7 @@ def check(source: SourceFile, options: CompileOptions) -> tuple[Program, Semanti
 
 def compile_source(source: SourceFile, options: CompileOptions) -> Compiled:
     program, sema, sink = check(source, options)
-    resources = plan(sema, options.ringbuf_pages)
+    resources = plan(sema, options.ringbuf_pages, options.map_keys_max)
     module, too_big = build_module(sema, resources, options, source)
     for use in too_big:
         sink.error(use.probe.span, f"{use.name} needs about {use.bytes} bytes of BPF stack; the kernel allows "
@@ -51,4 +52,4 @@ def compile_source(source: SourceFile, options: CompileOptions) -> Compiled:
     optimized = elf.optimize(module)
     obj = elf.emit_object(optimized)
     warnings = tuple(d for d in sink.items if d.severity == "warning")
-    return Compiled(source, program, sema, resources, str(optimized), obj, warnings)
+    return Compiled(source, program, sema, resources, str(optimized), obj, warnings, module)

@@ -19,6 +19,7 @@ class EventId(IntEnum):
     TIME = 30004     # {id; index into time_formats}
     JOIN = 30005     # {id; index into join_delims; count} then `count` strings
     PRINT_VALUE = 30006  # {id; index into print_values} then the value's bytes at offset 16
+    HELPER_ERROR = 30007  # {id; index into helper_errors; the helper's result} (-k, -kk)
 
 
 # The map actions by the name of the function that sends them.

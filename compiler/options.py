@@ -16,6 +16,8 @@ QUIET_RINGBUF_PAGES = 16
 # Bytes of a string read by str() and of tracepoint string fields: bpftrace 0.17's default
 # BPFTRACE_STRLEN.
 STRLEN = 64
+# bpftrace 0.17's default BPFTRACE_MAP_KEYS_MAX.
+MAX_MAP_KEYS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,3 +45,9 @@ class CompileOptions:
     pid: int = 0
     # --unsafe: allow system() and signal(), which act on the machine, not just observe it.
     unsafe: bool = False
+    # BPFTRACE_STRLEN: bytes of str() and of tracepoint string fields.
+    strlen: int = STRLEN
+    # BPFTRACE_MAP_KEYS_MAX: max_entries of a keyed map (of each key's buckets for hist/lhist).
+    map_keys_max: int = MAX_MAP_KEYS
+    # -k (1) / -kk (2): report helper calls that fail at run time (HELPER_ERROR events).
+    helper_checks: int = 0

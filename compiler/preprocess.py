@@ -8,9 +8,10 @@ Directive lines are blanked to spaces, so spans keep pointing at the same lines 
 
 from __future__ import annotations
 
+import os
 import re
 
-_DIRECTIVE = re.compile(r"^[ \t]*#(!|[ \t]*(include|define|ifdef|ifndef|else|endif)\b)[^\n]*", re.M)
+_DIRECTIVE = re.compile(r"^[ \t]*#(!|[ \t]*(include|define|ifdef|ifndef|else|endif|pragma)\b)[^\n]*", re.M)
 _DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]*([^\n]*?)[ \t]*$")
 _CONDITIONAL = re.compile(r"^[ \t]*#[ \t]*(ifdef|ifndef|else|endif)\b[ \t]*(\w*)")
 # kt reads kernel types from BTF, as bpftrace does when it defines this.
@@ -103,3 +104,64 @@ def _split_top(text: str) -> list[str]:
     return pieces
 
 
+
+
+_INCLUDE = re.compile(r'^[ \t]*#[ \t]*include[ \t]*(?:"([^"\n]+)"|<([^>\n]+)>)', re.M)
+
+
+class HeaderError(Exception):
+    """An --include FILE that cannot be read."""
+
+
+def include_headers(text: str, script_dir: str, include_dirs: tuple[str, ...] = (),
+                    include_files: tuple[str, ...] = ()) -> str:
+    """The script with the headers it includes appended (after it, so that the script's spans
+    keep their lines and columns): `--include FILE`s first, then each `#include "x.h"`
+    (looked up in the script's directory, then the -I DIRs) and `#include <x.h>` (the -I DIRs)
+    that exists, recursively, each file once. A header that is not found is left out: kt takes
+    kernel types from BTF, so <linux/sched.h> and the like are not needed. What kt uses of a
+    header is what a script may hold: struct/union/enum/typedef definitions, object-like
+    `#define`s and #ifdef/#ifndef; anything else (function declarations, macros with
+    parameters, #if expressions) is a syntax error at the line after the script it lands on."""
+    seen: set[str] = set()
+    parts: list[str] = []
+
+    def add(path: str) -> None:
+        real = os.path.realpath(path)
+        if real in seen:
+            return
+        seen.add(real)
+        with open(path, encoding="utf-8", errors="surrogateescape") as f:
+            header = f.read()
+        for found in _included(header, os.path.dirname(path), include_dirs):
+            add(found)
+        parts.append(f"// kt: included {path}\n{header}")
+
+    for path in include_files:
+        found = path if os.path.exists(path) else _search(path, include_dirs)
+        if found is None:
+            raise HeaderError(f"--include {path}: No such file or directory")
+        add(found)
+    for found in _included(text, script_dir, include_dirs):
+        add(found)
+    if not parts:
+        return text
+    return text + "\n" + "\n".join(parts)
+
+
+def _included(text: str, here: str, include_dirs: tuple[str, ...]) -> list[str]:
+    found = []
+    for m in _INCLUDE.finditer(text):
+        quoted, angled = m.groups()
+        path = _search(quoted, (here, *include_dirs)) if quoted else _search(angled, include_dirs)
+        if path is not None:
+            found.append(path)
+    return found
+
+
+def _search(name: str, dirs) -> str | None:
+    for d in dirs:
+        candidate = os.path.join(d, name)
+        if os.path.isfile(candidate):
+            return candidate
+    return None

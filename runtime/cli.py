@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -11,18 +10,8 @@ from importlib.metadata import PackageNotFoundError, version
 from ..compiler.diagnostics import CompileError
 from ..compiler.options import CompileOptions
 from ..compiler.source import SourceFile
-
-USAGE = """\
-kt [options] FILE [ARGS...]
-       kt [options] -e 'PROGRAM' [ARGS...]"""
-
-EPILOG = """\
-examples:
-  kt -e 'BEGIN { printf("hello %d\\n", 42); exit(); }'
-  kt -e 'tracepoint:syscalls:sys_enter_openat /pid == cpid/ { printf("%s %s\\n", comm, str(args->filename)); }' -c 'cat /etc/hostname'
-  kt -e 'tracepoint:raw_syscalls:sys_enter { @[comm] = count(); }'
-  kt examples/syscount.kt
-"""
+from .cli_env import EnvError, read_environment, ring_pages
+from .cli_flags import BUFFER_MODES, DEBUG_STAGES, USAGE, UsageError, parse_args
 
 
 def _kt_version() -> str:
@@ -32,35 +21,10 @@ def _kt_version() -> str:
         return "0+unknown"
 
 
-class _VersionAction(argparse.Action):
-    """--version, resolved only when asked for: importlib.metadata costs ~20 ms at startup."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        print(f"kt v{_kt_version()}")
-        parser.exit()
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kt", usage=USAGE, epilog=EPILOG,
-                                description="kt: a tracing compiler for Linux (bpftrace's language, compiled to eBPF).",
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("-e", dest="program", metavar="PROGRAM", help="trace this program")
-    p.add_argument("-c", dest="command", metavar="CMD", help="run CMD and trace until it exits; cpid is its pid")
-    p.add_argument("-p", dest="pid", metavar="PID", type=int, help="uprobes only in process PID; trace until it exits")
-    p.add_argument("-l", dest="list", action="store_true",
-                   help="list probes matching the pattern given as argument (with -v: their arguments)")
-    p.add_argument("-o", dest="output", metavar="FILE", help="write the trace output to FILE")
-    p.add_argument("-f", dest="format", choices=("text", "json"), default="text",
-                   help="output format: text (default) or json (one JSON object a line, as bpftrace)")
-    p.add_argument("-d", dest="debug", choices=("ast", "ir", "asm"), help="print a compiler stage and exit")
-    p.add_argument("-v", dest="verbose", action="store_true", help="verbose: the whole verifier log")
-    p.add_argument("-q", dest="quiet", action="store_true", help="no status lines (Attached N probes)")
-    p.add_argument("--emit-elf", metavar="FILE", help="write the BPF object to FILE and exit")
-    p.add_argument("--unsafe", action="store_true", help="allow system() and signal()")
-    p.add_argument("-V", "--version", action=_VersionAction, nargs=0, help="print kt's version and exit")
-    p.add_argument("args", nargs="*", metavar="FILE [ARGS...]",
-                   help="script file (unless -e) and its positional parameters $1, $2, ...")
-    return p
+def _usage(code: int) -> int:
+    """bpftrace prints its usage on stderr, for -h (status 0) as for a bad command line (1)."""
+    sys.stderr.write(USAGE)
+    return code
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -70,7 +34,7 @@ def _fail(message: str, code: int = 1) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        return _main(argv)
+        return _main(sys.argv[1:] if argv is None else argv)
     except BrokenPipeError:
         # The reader went away (`kt ... | head`): the trace or listing is over; everything
         # attached was already released on the way out. Point stdout at /dev/null so the
@@ -80,28 +44,68 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-def _main(argv: list[str] | None) -> int:
+def _main(argv: list[str]) -> int:
     start_ns = time.monotonic_ns()
-    opts = build_parser().parse_intermixed_args(argv)
-    rest = [a for a in opts.args]
-    if rest and rest[0] == "--":
-        rest = rest[1:]
-    if opts.list:
-        return _list(rest[0] if rest else None, opts.verbose, opts.program, opts.pid)
+    if not argv:
+        return _usage(1)
+    try:
+        opts = parse_args(argv)
+    except UsageError as err:
+        print(err, file=sys.stderr)
+        return _usage(1)
+    if opts.help:
+        return _usage(0)
+    if opts.version:
+        print(f"kt v{_kt_version()}")
+        return 0
+    if opts.helper_checks > 2 or opts.debug > 2:   # -kkk, -ddd: bpftrace prints the usage
+        return _usage(1)
+    # The checks bpftrace 0.17 makes of its command line, in its order and with its words.
+    if opts.buffering is not None and opts.buffering not in BUFFER_MODES:
+        return _fail("USAGE: -B must be either 'line', 'full', or 'none'.")
+    if opts.verbose and opts.debug:
+        return _fail("USAGE: Use either -v or -d.")
+    if opts.command is not None and opts.pid is not None:
+        _fail("USAGE: Cannot use both -c and -p.")
+        return _usage(1)
+    if opts.info:
+        from .info import info_report
+        sys.stderr.write(info_report(_kt_version()))
+        return 0
+    try:
+        env = read_environment()
+    except EnvError as err:
+        return _fail(str(err))
+    pid = 0
+    if opts.pid is not None:
+        if not opts.pid.isdigit():
+            return _fail(f"pid '{opts.pid}' is not a valid decimal number")
+        pid = int(opts.pid)
+    rest = list(opts.args)
+    if opts.listing:
+        if len(rest) > 1:
+            return _usage(1)
+        return _list(rest[0] if rest else None, opts.verbose, opts.program, pid or None)
+    if opts.format not in ("text", "json"):
+        return _fail(f'Invalid output format "{opts.format}"\nValid formats: \'text\', \'json\'')
     if opts.program is not None:
-        source = SourceFile.of("stdin", opts.program)
+        name, text, here = "stdin", opts.program, "."
         positional = rest
     else:
         if not rest:
-            build_parser().print_usage(sys.stderr)
-            return _fail("no program given: a script FILE or -e 'PROGRAM'")
+            return _fail("USAGE: filename or -e 'program' required.")
         path, positional = rest[0], rest[1:]
         try:
             text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
         except OSError as err:
-            return _fail(f"cannot read {path}: {err.strerror}")
-        source = SourceFile.of("stdin" if path == "-" else path, text)
-    positional = [a for a in positional if a != "--"]
+            return _fail(f"failed to open file '{path}': {err.strerror}", 255)
+        name, here = ("stdin", ".") if path == "-" else (path, os.path.dirname(path) or ".")
+    from ..compiler.preprocess import HeaderError, include_headers
+    try:   # -I DIR, --include FILE and the script's own #include "x.h" (compiler/preprocess.py)
+        text = include_headers(text, here, tuple(opts.include_dirs), tuple(opts.include_files))
+    except (HeaderError, OSError) as err:
+        return _fail(str(err))
+    source = SourceFile.of(name, text)
 
     if os.geteuid() != 0:
         return _fail("kt must run as root: it reads tracefs and loads BPF programs "
@@ -109,15 +113,21 @@ def _main(argv: list[str] | None) -> int:
 
     from .child import ChildError, HeldChild, resolve_command
     child = None
-    if opts.pid is not None and not os.path.exists(f"/proc/{opts.pid}"):
-        return _fail(f"-p {opts.pid}: no such process")
-    if opts.command is not None and not (opts.debug or opts.emit_elf):
+    if pid and not os.path.exists(f"/proc/{pid}"):
+        return _fail(f"pid {pid}: No such process")
+    compile_only = opts.debug or opts.emit_elf
+    if opts.command is not None and opts.command.strip() and not compile_only:
         try:
-            child = HeldChild.spawn(resolve_command(opts.command))
+            argv = resolve_command(opts.command)
+        except ChildError:
+            word = opts.command.split()[0]
+            return _fail(f"Failed to fork child: path '{word}' does not exist or is not executable", 255)
+        try:
+            child = HeldChild.spawn(argv)
         except ChildError as err:
-            return _fail(str(err))
+            return _fail(f"Failed to fork child: {err}", 255)
     try:
-        return _run(opts, source, positional, child, start_ns)
+        return _run(opts, env, source, positional, child, pid, start_ns)
     finally:
         if child is not None:
             child.kill()
@@ -153,7 +163,7 @@ def _machine_facts() -> dict:
     return {"kernel_functions": kernel_functions, "kernel_symbol": kernel_symbol}
 
 
-def _run(opts, source: SourceFile, positional: list[str], child, start_ns: int) -> int:
+def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, start_ns: int) -> int:
     from ..compiler.driver import compile_source
     from .tracefs import TracefsError, tracefs_root
 
@@ -161,21 +171,20 @@ def _run(opts, source: SourceFile, positional: list[str], child, start_ns: int) 
         root = str(tracefs_root())
     except (TracefsError, OSError) as err:
         return _fail(f"tracefs is not available: {err}")
-    rb_pages = None
-    if "KT_RB_PAGES" in os.environ:
-        try:
-            rb_pages = int(os.environ["KT_RB_PAGES"])
-        except ValueError:
-            return _fail("KT_RB_PAGES must be a number of pages (a power of two)")
-        if rb_pages < 1 or rb_pages & (rb_pages - 1):
-            return _fail(f"KT_RB_PAGES must be a power of two, not {rb_pages}")
+    try:
+        rb_pages = ring_pages(env, os.environ.get("KT_RB_PAGES"))
+    except EnvError as err:
+        return _fail(str(err))
     options = CompileOptions(positional=tuple(positional), cpid=child.pid if child else 0,
                              command=child.argv[0] if child else "",
                              start_ns=start_ns, tracefs=root, source_name=source.name,
-                             ringbuf_pages=rb_pages, pid=opts.pid or 0, unsafe=opts.unsafe,
+                             ringbuf_pages=rb_pages, pid=pid, unsafe=opts.unsafe,
+                             strlen=env.strlen, map_keys_max=env.map_keys_max,
+                             helper_checks=opts.helper_checks,
                              **_machine_facts())
+    stages = (opts.debug_stage,) if opts.debug_stage else DEBUG_STAGES[:2] if opts.debug == 1 else DEBUG_STAGES
     try:
-        if opts.debug == "ast":
+        if opts.debug_stage == "ast":
             from ..compiler.driver import check
             from ..compiler.dump import dump_ast
             program, sema, _ = check(source, options)
@@ -185,31 +194,45 @@ def _run(opts, source: SourceFile, positional: list[str], child, start_ns: int) 
     except CompileError as err:
         print(err.render(), file=sys.stderr)
         return 1
-    for w in compiled.warnings:
-        print(w.render(source), file=sys.stderr)
-    if opts.debug == "ir":
-        sys.stdout.write(compiled.ir)
-        return 0
-    if opts.debug == "asm":
-        sys.stdout.write(compiled.assembly())
+    if not opts.no_warnings:
+        for w in compiled.warnings:
+            print(w.render(source), file=sys.stderr)
+    if opts.emit_llvm:
+        for suffix, text in (("original", compiled.original_ir), ("optimized", compiled.ir)):
+            with open(f"{opts.emit_llvm}.{suffix}.ll", "w") as f:
+                f.write(text)
+    if opts.debug:
+        if "ast" in stages:
+            from ..compiler.dump import dump_ast
+            sys.stdout.write(dump_ast(compiled.program, source, compiled.semantics.types))
+        if "ir" in stages:
+            sys.stdout.write(compiled.ir)
+        if "asm" in stages:
+            sys.stdout.write(compiled.assembly())
         return 0
     if opts.emit_elf:
         with open(opts.emit_elf, "wb") as f:
             f.write(compiled.elf)
         return 0
 
+    from .cli_output import open_output
     from .session import Session, SessionError
-    out = open(opts.output, "wb") if opts.output else sys.stdout.buffer
+    try:
+        out = open_output(opts.output, opts.buffering)
+    except OSError as err:
+        return _fail(f'Failed to open output file: "{opts.output}": {err.strerror}')
     try:
         session = Session(compiled.elf, out=out, quiet=opts.quiet, verbose=opts.verbose, child=child,
-                          pid=opts.pid or 0, json=opts.format == "json",
-                          separator_out=sys.stdout.buffer)
+                          pid=pid, json=opts.format == "json", separator_out=sys.stdout.buffer,
+                          dry_run=opts.dry_run,
+                          max_probes=env.max_probes, log_size=env.log_size,
+                          user_symbols=not env.no_user_symbols, demangle=not env.no_cpp_demangle,
+                          cache_user_symbols=env.cache_user_symbols)
         return session.run()
     except SessionError as err:
         return _fail(str(err))
     finally:
-        if out is not sys.stdout.buffer:
-            out.close()
+        out.close()
 
 
 if __name__ == "__main__":

@@ -163,6 +163,8 @@ def parse_pattern(pattern: str | None) -> _Query:
         raise ListingError(f"unknown probe type '{head}' in '{pattern}'")
     if kind.name not in KERNEL_PROBE_TYPES + NAMED_PROBE_TYPES:
         return _Query((), rest, False)     # BEGIN, END: nothing to list
+    if kind.name == "tracepoint" and rest.count(":") > 1:   # bpftrace 0.17's words
+        raise ListingError(f"tracepoint probe type requires 2 arguments: '{pattern}'")
     return _Query((kind.name,), rest, False)
 
 

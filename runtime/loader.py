@@ -82,6 +82,7 @@ _BTF_TARGETS: dict[AttachType, tuple[str, str, str]] = {
     AttachType.TRACE_FENTRY: ("", "FUNC", "function"),
     AttachType.TRACE_FEXIT: ("", "FUNC", "function"),
     AttachType.TRACE_RAW_TP: ("btf_trace_", "TYPEDEF", "raw tracepoint"),
+    AttachType.TRACE_ITER: ("bpf_iter_", "FUNC", "iterator"),
 }
 
 
@@ -164,10 +165,11 @@ class LoadedObject:
         self.close()
 
 
-def load_object(spec: ObjectSpec, log_level: int = 0) -> LoadedObject:
+def load_object(spec: ObjectSpec, log_level: int = 0, log_size: int = 0) -> LoadedObject:
     """Load BTF (optional: on failure continue without it), create the maps, relocate and load
     every program. ``log_level`` > 0 keeps the verifier log of successful loads too
-    (``LoadedProgram.verifier_log``). Raises VerifierError or SyscallError; on any error
+    (``LoadedProgram.verifier_log``); ``log_size`` is the first log buffer's size (the
+    default when 0; BPFTRACE_LOG_SIZE), grown while the log does not fit. Raises VerifierError or SyscallError; on any error
     everything created so far is closed."""
     obj = LoadedObject(spec)
     try:
@@ -178,7 +180,7 @@ def load_object(spec: ObjectSpec, log_level: int = 0) -> LoadedObject:
         for name, mspec in spec.maps.items():
             obj.maps[name] = Map.create(mspec, obj.btf_fd)
         for section, pspec in spec.programs.items():
-            obj.programs[section] = _load_program(pspec, obj, log_level)
+            obj.programs[section] = _load_program(pspec, obj, log_level, log_size)
     except BaseException:
         obj.close()
         raise
@@ -227,7 +229,7 @@ class _LoadResult:
 
 
 def _prog_load(pspec: ProgramSpec, insns: bytes, license_: bytes, btf_fd: OwnedFd | None,
-               log_level: int, btf_id: int = 0) -> _LoadResult:
+               log_level: int, btf_id: int = 0, log_size: int = 0) -> _LoadResult:
     """One BPF_PROG_LOAD, growing the log buffer while the kernel says ENOSPC (the log did not
     fit; 6.4+ also reports the size needed in log_true_size)."""
     code = ctypes.create_string_buffer(insns, len(insns))
@@ -250,7 +252,7 @@ def _prog_load(pspec: ProgramSpec, insns: bytes, license_: bytes, btf_fd: OwnedF
                 setattr(attr, kind, ctypes.addressof(buf))
                 setattr(attr, f"{kind}_rec_size", ext.rec_size)
                 setattr(attr, f"{kind}_cnt", ext.count)
-    size = LOG_SIZE_INITIAL
+    size = min(log_size, LOG_SIZE_MAX) or LOG_SIZE_INITIAL
     while True:
         logbuf = None
         if log_level:
@@ -282,16 +284,16 @@ def _text(buf: ctypes.Array | None) -> str:
     return buf.value.decode("utf-8", errors="replace") if buf is not None else ""
 
 
-def _load_program(pspec: ProgramSpec, obj: LoadedObject, log_level: int) -> LoadedProgram:
+def _load_program(pspec: ProgramSpec, obj: LoadedObject, log_level: int, log_size: int = 0) -> LoadedProgram:
     insns = relocate(pspec, {name: m.fd for name, m in obj.maps.items()})
     # libbpf passes the object's license; kt objects say "GPL" (GPL-only helpers such as
     # probe_read* and ringbuf need it), and an object without one gets GPL too.
     license_ = (obj.spec.license or "GPL").encode() + b"\0"
     btf_id = attach_btf_id(pspec)
-    res = _prog_load(pspec, insns, license_, obj.btf_fd, log_level, btf_id)
+    res = _prog_load(pspec, insns, license_, obj.btf_fd, log_level, btf_id, log_size)
     if res.err is not None and not log_level:
         # Load failed without a log: load again asking for one, to tell the user why.
-        retry = _prog_load(pspec, insns, license_, obj.btf_fd, LOG_LEVEL_BASIC, btf_id)
+        retry = _prog_load(pspec, insns, license_, obj.btf_fd, LOG_LEVEL_BASIC, btf_id, log_size)
         if retry.fd is not None:
             log.warning("program %s loaded on the second attempt", pspec.name)
             return LoadedProgram(OwnedFd(retry.fd, f"prog {pspec.name}"), pspec, retry.log)

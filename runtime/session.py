@@ -30,12 +30,13 @@ from .attach.by_kind import ATTACH, AttachContext
 from .events import RingBuffer
 from .layout import PrintfMeta, decode, map_entries, map_meta_from_json, type_from_json
 from .loader import ProgramRefusedError, VerifierError, load_object
+from .output.helper_errors import helper_error
 from .output.printf import render_bytes
 from .output import json as json_output
 from .output.cat import CAT_BYTES_MAX, CatLimitError, cat_bytes_max, read_for_cat
 from .output.text import EXIT_SEPARATOR, format_map, format_maps, format_value
 from .spec import parse_object
-from .symbols import value_context
+from .symbols import Symbolizer, UserSymbols, value_context
 from .sys.constants import AttachType
 from .sys.syscall import SyscallError
 
@@ -74,6 +75,12 @@ class Session:
     separator_out: BinaryIO | None = None   # where the "\n\n" before the exit maps goes
                                             # (0.17: stdout, also with -o FILE); None: `out`
     err: object = sys.stderr
+    dry_run: bool = False         # --dry-run: load every program (the verifier runs), attach nothing
+    max_probes: int = 512         # BPFTRACE_MAX_PROBES
+    log_size: int = 0             # BPFTRACE_LOG_SIZE: the first verifier log buffer (0: the loader's)
+    user_symbols: bool = True     # BPFTRACE_NO_USER_SYMBOLS=1: usym/ustack print addresses
+    demangle: bool = True         # BPFTRACE_NO_CPP_DEMANGLE=1: C++ names stay mangled
+    cache_user_symbols: bool = True   # BPFTRACE_CACHE_USER_SYMBOLS=0: no per-address cache
     _printfs: dict[int, PrintfMeta] = field(default_factory=dict)
     _print_values: list = field(default_factory=list)   # print(value): the values' types
     _formats: dict[int, list] = field(default_factory=dict)
@@ -99,10 +106,19 @@ class Session:
         self._remove_stale_probe_events()
         spec = self._choose_kprobe_multi(spec, meta)
         self._read_events_meta(meta)
+        if len(meta.get("probes", ())) > self.max_probes:
+            raise SessionError(
+                f"Can't attach to {len(meta['probes'])} probes because it exceeds the current limit of "
+                f"{self.max_probes} probes.\nYou can increase the limit through the BPFTRACE_MAX_PROBES "
+                "environment variable, but BE CAREFUL since a high number of probes attached can cause "
+                "your system to crash.")
         obj = self._load(spec)
         if self.verbose:
             for prog in obj.programs.values():
                 print(f"Verifier log of {prog.section}:\n{prog.verifier_log.rstrip()}\n", file=self.err)
+        if self.dry_run:
+            obj.close()
+            return 0
         links = Links()
         ring = None
         wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -113,7 +129,10 @@ class Session:
                 probe_names=meta.get("probe_names", ()), func_names=meta.get("func_names", ()),
                 stack_maps={limit: obj.maps[name] for limit, name in meta.get("stacks", {}).items()},
                 strftime_formats=meta.get("strftime_formats", ()),
-                cgroup_path_filters=meta.get("cgroup_path_filters", ()))
+                cgroup_path_filters=meta.get("cgroup_path_filters", ()),
+                symbols=None if self.user_symbols and self.demangle and self.cache_user_symbols else
+                Symbolizer(user=UserSymbols(resolve_symbols=self.user_symbols, demangle=self.demangle,
+                                            cache=self.cache_user_symbols)))
             events_map = obj.maps[meta["events"]["ringbuf"]]
             ring = RingBuffer(events_map.fd, events_map.max_entries)
             probes = meta["probes"]
@@ -200,15 +219,15 @@ class Session:
                                                     expected_attach_type=AttachType.TRACE_KPROBE_MULTI)
         return dataclasses.replace(spec, programs=programs)
 
-    def _load(self, spec):
-        try:
     def _notice(self, text: str) -> None:
         """A line an attachment reports while the trace runs (from its own thread: one write),
         printed as 0.17 prints such messages: a text line, or a lost_events object in JSON."""
         self.out.write((json_output.lost_message(text) if self.json else text + "\n").encode())
         self.out.flush()
 
-            return load_object(spec, log_level=1 if self.verbose else 0)
+    def _load(self, spec):
+        try:
+            return load_object(spec, log_level=1 if self.verbose else 0, log_size=self.log_size)
         except VerifierError as err:
             lines = err.log.rstrip().splitlines()
             shown = lines if self.verbose else lines[-VERIFIER_TAIL_LINES:]
@@ -311,6 +330,8 @@ class Session:
                 out.append(json_output.join(joined).encode() if self.json else joined + b"\n")
             elif event_id == EventId.PRINT_VALUE:
                 out.append(self._print_value(rec))
+            elif event_id == EventId.HELPER_ERROR:
+                out.append(helper_error(obj.meta["helper_errors"], rec, self.json))
             elif event_id == EventId.TIME:
                 fmt = obj.meta["time_formats"][_ID.unpack_from(rec, 8)[0]]
                 text = time.strftime(fmt, time.localtime())

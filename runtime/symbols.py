@@ -36,6 +36,9 @@ resolve as long as its files exist.
 from __future__ import annotations
 
 import bisect
+import ctypes
+import ctypes.util
+import functools
 import os
 import struct
 from dataclasses import dataclass, field
@@ -199,8 +202,14 @@ def _vdso_table() -> tuple[list, list]:
 class UserSymbols:
     """Symbols of processes: /proc/PID/maps, remembered per pid, plus their ELF files."""
 
-    def __init__(self, proc: str = "/proc") -> None:
+    def __init__(self, proc: str = "/proc", resolve_symbols: bool = True, demangle: bool = True,
+                 cache: bool = True) -> None:
         self.proc = proc
+        # BPFTRACE_NO_USER_SYMBOLS=1: addresses only; BPFTRACE_NO_CPP_DEMANGLE=1: C++ names
+        # as the symbol table spells them; BPFTRACE_CACHE_USER_SYMBOLS=0: look up every time.
+        self.resolve_symbols = resolve_symbols
+        self.demangle = demangle
+        self.cache = cache
         self._maps: dict[int, list[Mapping]] = {}
         self._exe: dict[int, tuple[int, int]] = {}
         self._cache: dict[tuple[int, int], tuple[str, int, str] | None] = {}
@@ -269,7 +278,10 @@ class UserSymbols:
             return self._cache[key]
         m = self.mapping(pid, addr)
         r = None if m is None else _resolve_in(m, addr)
-        self._cache[key] = r
+        if r is not None and self.demangle and r[0].startswith("_Z"):
+            r = (demangle(r[0]), r[1], r[2])
+        if self.cache:
+            self._cache[key] = r
         return r
 
     def module(self, pid: int, addr: int) -> str | None:
@@ -279,12 +291,47 @@ class UserSymbols:
     def usym(self, pid: int, addr: int, offset: bool = False, module: bool = False) -> str:
         """bpftrace's resolve_usym: `name`, `name+off` with `offset`, ` (module)` appended
         with `module`; unknown: the hex address (and ` ([unknown])`)."""
-        r = self.resolve(pid, addr)
+        r = self.resolve(pid, addr) if self.resolve_symbols else None
         if r is None:
             return hex_address(addr) + (" ([unknown])" if module else "")
         name, off, path = r
         text = f"{name}+{off}" if offset else name
         return f"{text} ({path})" if module else text
+
+
+@functools.cache
+def _cxa_demangle():
+    """libstdc++'s __cxa_demangle (what c++filt and bpftrace use), or None without libstdc++."""
+    try:
+        lib = ctypes.CDLL(ctypes.util.find_library("stdc++") or "libstdc++.so.6")
+    except OSError:
+        return None
+    fn = lib.__cxa_demangle
+    fn.restype = ctypes.c_void_p
+    fn.argtypes = [ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.POINTER(ctypes.c_int)]
+    return fn
+
+
+def demangle(name: str) -> str:
+    """A C++ (Itanium ABI) symbol name demangled, as bpftrace 0.17 prints user symbols
+    (`_ZN3foo3barEi` -> `foo::bar(int)`); the name itself when it does not demangle."""
+    fn = _cxa_demangle()
+    if fn is None:
+        return name
+    status = ctypes.c_int(0)
+    out = fn(name.encode("utf-8", "surrogateescape"), None, None, ctypes.byref(status))
+    if status.value != 0 or not out:
+        return name
+    try:
+        return ctypes.string_at(out).decode("utf-8", "surrogateescape")
+    finally:
+        _libc_free(out)
+
+
+def _libc_free(ptr: int) -> None:
+    libc = ctypes.CDLL(None)
+    libc.free.argtypes = [ctypes.c_void_p]
+    libc.free(ptr)
 
 
 def _find(maps: Iterable[Mapping], addr: int) -> Mapping | None:

@@ -10,7 +10,6 @@ from llvmlite import ir
 
 from .. import ast
 from ..helpers import Helper
-from ..options import STRLEN
 from ..types import USER, Array, Buf, Int, Ptr, Str, Sym, Type, U64
 from .records import Function, I64, check_arity, literal_int, literal_text, positional_text
 
@@ -28,7 +27,7 @@ def _check_str(checker: "Checker", call: ast.Call) -> Type | None:
     if text is not None:
         return Str(len(text) + 1)
     t = checker.check(call.args[0])
-    size = STRLEN
+    size = checker.options.strlen
     if len(call.args) == 2:
         n = call.args[1]
         nt = checker.check(n)
@@ -36,7 +35,7 @@ def _check_str(checker: "Checker", call: ast.Call) -> Type | None:
             if n.value <= 0:
                 checker.sink.error(n.span, "str()'s length must be positive")
                 return None
-            size = min(n.value + 1, STRLEN)
+            size = min(n.value + 1, checker.options.strlen)
         elif nt is not None and not isinstance(nt, Int):
             checker.sink.error(n.span, f"str()'s length must be an integer, this is {nt}")
             return None

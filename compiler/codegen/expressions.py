@@ -161,6 +161,11 @@ class ExpressionLowering:
     # ---- storing -------------------------------------------------------------------------
     def store_value(self: "ProbeCodegen", dst: ir.Value, t: Type, e) -> None:
         """Store expression e, converted to type t, at dst (a zeroed buffer of t.size)."""
+        outer, self.span = self.span, e.span   # as in expr(): where -k reports
+        self._store_value(dst, t, e)
+        self.span = outer
+
+    def _store_value(self: "ProbeCodegen", dst: ir.Value, t: Type, e) -> None:
         et = self.types[e]
         if isinstance(e, ast.Call) and e.name == "str" and isinstance(self.types.get(e.args[0]), (Int, Ptr)):
             # Read the string straight into its destination: no second buffer on the stack.
@@ -205,6 +210,13 @@ class ExpressionLowering:
 
     # ---- expressions ---------------------------------------------------------------------
     def expr(self: "ProbeCodegen", e) -> ir.Value:
+        # The innermost expression being lowered: where -k reports a failing helper call.
+        outer, self.span = self.span, e.span
+        value = self._expr(e)
+        self.span = outer
+        return value
+
+    def _expr(self: "ProbeCodegen", e) -> ir.Value:
         b = self.b
         if isinstance(e, ast.IntLit):
             return ir.Constant(I64, e.value & _MASK)

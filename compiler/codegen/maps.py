@@ -122,6 +122,8 @@ def read_map(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list) -> ir.Value:
     """The value under a key, or zero (empty string) when the key is absent."""
     key = build_key(cg, plan, key_exprs)
     p = lookup(cg, plan, key)
+    if cg.options.helper_checks >= 2:   # -kk: bpftrace 0.17 reports a read of a missing key
+        cg.check_helper(Helper.map_lookup_elem, p)
     found = cg.b.icmp_unsigned("!=", p, ir.Constant(p.type, None))
     if not is_word(plan.value):
         out = cg.stack(plan.value.size, "mapval")

@@ -75,6 +75,7 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions,
     intrinsics = _intrinsics(module)
     used: set[str] = set()
     too_big: list[StackUse] = []
+    helper_sites: list[dict] = []   # -k/-kk: checked helper calls (ProbeCodegen.check_helper)
     bases = iter(plan.probe_bases)
     for probe, resolved_list in sema.probes:
         for resolved in resolved_list:
@@ -87,12 +88,15 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions,
             scope = di.subprogram(fn, line)
             cg = ProbeCodegen(module, fn, probe, resolved, sema, plan, options, map_globals, intrinsics,
                               lambda span, scope=scope: di.location(scope, *source.line_col(span.start)),
-                              probe_base)
+                              probe_base, source, helper_sites)
             cg.generate()
             if cg.stack_bytes > BPF_STACK_LIMIT:
                 too_big.append(StackUse(probe, resolved.name, cg.stack_bytes))
 
-    meta = json.dumps(plan.to_meta(sema, options.source_name), separators=(",", ":")).encode()
+    meta_json = plan.to_meta(sema, options.source_name)
+    if helper_sites:
+        meta_json["helper_errors"] = helper_sites
+    meta = json.dumps(meta_json, separators=(",", ":")).encode()
     meta_t = ir.ArrayType(I8, len(meta))
     gv = ir.GlobalVariable(module, meta_t, "kt_meta")
     gv.initializer = ir.Constant(meta_t, bytearray(meta))

@@ -28,12 +28,19 @@ I32 = ir.IntType(32)
 I64 = ir.IntType(64)
 I8P = I8.as_pointer()
 
+# What -k (1) and -kk (2) check, as bpftrace 0.17: -k the helpers whose failure a script
+# cannot see; -kk also the reads, which leave zeros (and map reads, checked in maps.read_map).
+_READS = frozenset({Helper.probe_read, Helper.probe_read_str, Helper.probe_read_user, Helper.probe_read_kernel,
+                    Helper.probe_read_user_str, Helper.probe_read_kernel_str})
+_NOT_READS = frozenset({Helper.map_update_elem, Helper.map_delete_elem, Helper.get_stackid, Helper.send_signal})
+CHECKED_HELPERS = {1: _NOT_READS, 2: _NOT_READS | _READS}
+
 
 class ProbeCodegen(ExpressionLowering):
     def __init__(self, module: ir.Module, func: ir.Function, probe: ast.Probe, resolved: ResolvedProbe,
                  sema: Semantics, plan: ResourcePlan, options: CompileOptions,
                  map_globals: dict[str, ir.GlobalVariable], intrinsics: dict[str, ir.Function],
-                 location=None, probe_base: int = 0):
+                 location=None, probe_base: int = 0, source=None, helper_sites: list | None = None):
         self.module = module
         self.func = func
         self.probe = probe
@@ -50,6 +57,11 @@ class ProbeCodegen(ExpressionLowering):
         self.b = ir.IRBuilder(body)
         self.ctx = func.args[0]
         self.probe_base = probe_base
+        # -k/-kk: the checked helper call sites of the whole object, for `.kt.meta`
+        # "helper_errors"; `span` is the innermost expression (or statement) being lowered.
+        self.source = source
+        self.helper_sites = helper_sites if helper_sites is not None else []
+        self.span = probe.span
         # span -> DILocation: instructions carry the line of the statement they come from, so
         # BTF line info (and the verifier's log) can name the kt line.
         self._location = location or (lambda span: None)
@@ -137,10 +149,40 @@ class ProbeCodegen(ExpressionLowering):
         return self.b.call(fn, vals)
 
     def helper(self, helper: Helper, *args: ir.Value) -> ir.Value:
-        return self._call_helper(helper, I64, args)
+        ret = self._call_helper(helper, I64, args)
+        if helper in CHECKED_HELPERS.get(self.options.helper_checks, ()):
+            self.check_helper(helper, ret)
+        return ret
 
     def helper_ptr(self, helper: Helper, *args: ir.Value) -> ir.Value:
         return self._call_helper(helper, I8P, args)
+
+    def check_helper(self, helper: Helper, ret: ir.Value) -> None:
+        """-k/-kk: when the helper failed (a negative result, or NULL from map_lookup_elem),
+        send {HELPER_ERROR; site; result}; user space prints bpftrace's warning for the site."""
+        if self.source is None:
+            return
+        site = len(self.helper_sites)
+        line, col = self.source.line_col(self.span.start)
+        end_line, end_col = self.source.line_col(self.span.end)
+        text = self.source.text.split("\n")[line - 1]
+        self.helper_sites.append({"helper": helper.name, "file": self.options.source_name, "line": line,
+                                  "col": col, "end_col": end_col if end_line == line else len(text) + 1,
+                                  "text": text})
+        b = self.b
+        if isinstance(ret.type, ir.PointerType):
+            failed = b.icmp_unsigned("==", ret, ir.Constant(ret.type, None))
+            code = ir.Constant(I64, 0)
+        else:
+            failed = b.icmp_signed("<", ret, ir.Constant(ret.type, 0))
+            code = ret
+        with b.if_then(failed, likely=False):
+            rec = self.stack(24, "helper_error")
+            rec64 = b.bitcast(rec, I64.as_pointer())
+            b.store(ir.Constant(I64, EventId.HELPER_ERROR), rec64)
+            b.store(ir.Constant(I64, site), b.gep(rec64, [ir.Constant(I32, 1)]))
+            b.store(code, b.gep(rec64, [ir.Constant(I32, 2)]))
+            self.emit_event(rec, 24)
 
     def helper_size(self, n: ir.Value, cap: int) -> ir.Value:
         """min(n, cap) as a helper's size argument, in a form every verifier can bound.
@@ -296,6 +338,7 @@ class ProbeCodegen(ExpressionLowering):
 
     def stmt(self, s) -> None:
         self.b.debug_metadata = self._location(s.span)
+        self.span = s.span
         mark = len(self._live)
         self._stmt(s)
         self._release_since(mark)

@@ -14,13 +14,13 @@ from typing import Mapping
 from .. import ast
 from ..events import JOIN_ARG_SIZE, JOIN_ARGS, JOIN_HEADER
 from ..objects import EVENTS_MAP, LOST_MAP, STACK_RECORD_MAX, stack_map_name
-from ..options import DEFAULT_RINGBUF_PAGES, QUIET_RINGBUF_PAGES
+from ..options import DEFAULT_RINGBUF_PAGES, MAX_MAP_KEYS, QUIET_RINGBUF_PAGES
 from ..builtins.formats import call_literal
 from ..builtins.output import whole_map_print
 from ..types import Agg, Sym, Type, U64, to_json, widen
 from .semantic import Semantics
 
-MAX_MAP_ENTRIES = 4096      # bpftrace 0.17's BPFTRACE_MAP_KEYS_MAX
+MAX_MAP_ENTRIES = MAX_MAP_KEYS   # bpftrace 0.17's BPFTRACE_MAP_KEYS_MAX
 PAGE_SIZE = 4096
 
 
@@ -164,7 +164,7 @@ def bpf_map_name(name: str) -> str:
     return "AT_" + name[1:]
 
 
-def plan(sema: Semantics, ringbuf_pages: int | None = None) -> ResourcePlan:
+def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = MAX_MAP_ENTRIES) -> ResourcePlan:
     maps = {}
     for name in sorted(sema.maps):
         info = sema.maps[name]
@@ -174,7 +174,7 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None) -> ResourcePlan:
                 value = U64
         else:
             agg, value, percpu = "none", info.value, False
-        size = 1 if info.key is None else MAX_MAP_ENTRIES
+        size = 1 if info.key is None else map_keys_max
         lhist = info.value.params if agg == "lhist" else ()
         if agg == "hist":
             size *= 66        # every bucket of every key: (..., 0), [0], then 64 powers of two

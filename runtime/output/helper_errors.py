@@ -1,0 +1,31 @@
+"""-k/-kk: a helper call that failed at run time, reported as bpftrace 0.17 reports it.
+
+Text (on the trace's output, in event order):
+    stdin:1:17-23: WARNING: Failed to map_update_elem: Argument list too long (-7)
+    BEGIN{ @a[1]=1; @a[2]=2; exit()}
+                    ~~~~~~
+JSON: {"type": "helper_error", "helper": ..., "retcode": ..., "line": ..., "col": ...}.
+The site (helper, file, line, columns, the source line) is in `.kt.meta` "helper_errors".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+
+_RECORD = struct.Struct("<QQq")   # id, site index, the helper's result
+
+
+def helper_error(sites: list[dict], rec: bytes, as_json: bool) -> bytes:
+    _, index, code = _RECORD.unpack_from(rec, 0)
+    site = sites[index]
+    if as_json:
+        return (json.dumps({"type": "helper_error", "helper": site["helper"], "retcode": code,
+                            "line": site["line"], "col": site["col"]}) + "\n").encode()
+    # A NULL from map_lookup_elem is reported as 0.17 does: "Failed to map_lookup_elem: 0".
+    why = f"{os.strerror(-code)} ({code})" if code < 0 else str(code)
+    width = max(1, site["end_col"] - site["col"])
+    text = (f"{site['file']}:{site['line']}:{site['col']}-{site['col'] + width}: WARNING: "
+            f"Failed to {site['helper']}: {why}\n{site['text']}\n{' ' * (site['col'] - 1)}{'~' * width}\n")
+    return text.encode("utf-8", "surrogateescape")
