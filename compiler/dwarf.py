@@ -51,6 +51,7 @@ class Param:
     type: Type | None          # None: kt cannot represent it
     by_value: bool = False     # a struct/union/array passed by value, not a register's value
     slot: int = -1             # its integer argument register (0: rdi ... 5: r9), -1: none
+    stack: int = -1            # else its eightbyte on the stack above the return address
 
 
 class _Dwarf:
@@ -76,9 +77,12 @@ class _Dwarf:
                 for die in cu.get_top_DIE().iter_children():
                     if die.tag != "DW_TAG_subprogram" or "DW_AT_declaration" in die.attributes:
                         continue
-                    n = _name(die)
-                    if n and n not in funcs:
-                        funcs[n] = die
+                    if "DW_AT_low_pc" not in die.attributes and "DW_AT_ranges" not in die.attributes:
+                        continue    # only inlined: no code of its own to put a uprobe on
+                    # the symbol a uprobe names: the mangled name of C++ code, else the name
+                    for n in (_linkage_name(die), _name(die)):
+                        if n and n not in funcs:
+                            funcs[n] = die
             self._funcs = funcs
         return self._funcs.get(name)
 
@@ -199,13 +203,33 @@ class _Dwarf:
 def _name(die) -> str:
     a = die.attributes.get("DW_AT_name")
     if a is None:
+        # an out-of-line instance of an inlined function, or a C++ definition of a declared
+        # member: the name is on the DIE it refers to
+        for ref in ("DW_AT_abstract_origin", "DW_AT_specification"):
+            if ref in die.attributes:
+                return _name(die.get_DIE_from_attribute(ref))
         return ""
     v = a.value
     return v.decode("utf-8", "surrogateescape") if isinstance(v, bytes) else str(v)
 
 
 def _target(die):
-    return die.get_DIE_from_attribute("DW_AT_type") if "DW_AT_type" in die.attributes else None
+    if "DW_AT_type" in die.attributes:
+        return die.get_DIE_from_attribute("DW_AT_type")
+    if "DW_AT_abstract_origin" in die.attributes:   # a parameter of an out-of-line instance
+        return _target(die.get_DIE_from_attribute("DW_AT_abstract_origin"))
+    return None
+
+
+def _linkage_name(die) -> str:
+    for attr in ("DW_AT_linkage_name", "DW_AT_MIPS_linkage_name"):
+        if attr in die.attributes:
+            v = die.attributes[attr].value
+            return v.decode("utf-8", "surrogateescape") if isinstance(v, bytes) else str(v)
+    for ref in ("DW_AT_abstract_origin", "DW_AT_specification"):
+        if ref in die.attributes:
+            return _linkage_name(die.get_DIE_from_attribute(ref))
+    return ""
 
 
 def _strip(die):
@@ -271,7 +295,7 @@ def function_params(path: str, func: str) -> list[Param]:
     if die is None:
         raise DwarfError(f"no debug info for function '{func}' in {path}")
     out = []
-    slot = 0
+    regs = stack = vectors = 0
     for child in die.iter_children():
         if child.tag != "DW_TAG_formal_parameter":
             continue
@@ -281,16 +305,25 @@ def function_params(path: str, func: str) -> list[Param]:
         except DwarfError:
             t = None
         by_value = isinstance(t, (Record, Array, Str))
-        # The System V x86-64 ABI: integers and pointers take the next integer register, an
-        # aggregate of up to 16 bytes as many eightbytes as it has (integer class assumed),
-        # a larger one goes on the stack, floats in vector registers.
+        # The System V x86-64 ABI: integers and pointers take the next of six integer
+        # registers, then the next eightbyte on the stack; an aggregate of up to 16 bytes takes
+        # as many registers as it has eightbytes (integer class assumed) if that many are left,
+        # else stack space, as does a larger one; floats take vector registers.
+        here = on_stack = -1
         if isinstance(t, (Int, Ptr)):
-            used = 1
-        elif by_value and 0 < t.size <= 16:
-            used = (t.size + 7) // 8
-        else:
-            used = 0
-        here = slot if used and slot + used <= 6 else -1
-        slot += used
-        out.append(Param(len(out), _name(child), d.type_name(tdie), t, by_value, here))
+            if regs < 6:
+                here, regs = regs, regs + 1
+            else:
+                on_stack, stack = stack, stack + 1
+        elif isinstance(t, Opaque):
+            vectors += 1
+            if vectors > 8:
+                stack += 1
+        elif t is not None and t.size:
+            n = (t.size + 7) // 8
+            if t.size <= 16 and regs + n <= 6:
+                regs += n
+            else:
+                stack += n
+        out.append(Param(len(out), _name(child), d.type_name(tdie), t, by_value, here, on_stack))
     return out

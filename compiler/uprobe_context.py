@@ -8,8 +8,10 @@ without DWARF costs nothing and fails only where `args` is written — with bpft
 its DWARF type; pointers point into the traced process (USER).
 
 Where kt does better than 0.17: a union pointer's members resolve (0.17: "does not contain a
-field named"), a parameter after a struct passed by value is read from the register the ABI
-puts it in, and a struct passed by value is refused instead of printing zeros.
+field named"), integer parameters keep their signedness in comparisons and map keys (0.17
+compares an int32 -5 as 4294967291), a parameter after a struct passed by value is read from
+the register the ABI puts it in, a seventh integer parameter from the stack (0.17 fails to
+compile: "array::at"), and a struct passed by value is refused instead of printing zeros.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from __future__ import annotations
 from llvmlite import ir
 
 from . import dwarf
-from .contexts import PT_REGS_ARGS, RegsContext
+from .codegen.places import Place
+from .contexts import PT_REGS_ARGS, PT_REGS_SP, RegsContext
 from .diagnostics import did_you_mean
-from .types import USER, Args, Int, Ptr
+from .types import U64, USER, Args, Int, Ptr
 
 I64 = ir.IntType(64)
 
@@ -79,15 +82,21 @@ class UprobeContext(RegsContext):
             checker.sink.error(e.name_span, f"parameter '{e.name}' ({p.type_name}) is passed by value, "
                                             f"which args cannot read", "pass a pointer to it")
             return None
-        if p.slot < 0:
-            checker.sink.error(e.name_span, f"parameter '{e.name}' ({p.type_name}) is not passed in an "
-                                            f"integer register (a float, or past the sixth argument)")
+        if p.slot < 0 and p.stack < 0:
+            checker.sink.error(e.name_span, f"parameter '{e.name}' ({p.type_name}) is passed in a vector "
+                                            f"register, which kt cannot read")
             return None
         return p.type
 
     def lower_field(self, cg, e):
         t = cg.types[e]
         p = next(q for q in dwarf.function_params(self.path, self.funcs[0]) if q.name == e.name)
+        if p.slot < 0:
+            # past the sixth integer argument: on the stack, above the return address that sp
+            # points at on the function's first instruction (where a uprobe fires)
+            sp = cg.ctx_u64(PT_REGS_SP)
+            addr = cg.b.add(sp, ir.Constant(I64, 8 * (p.stack + 1)))
+            return cg.load(Place(USER, addr), t if isinstance(t, Int) else U64)
         raw = cg.ctx_u64(PT_REGS_ARGS[p.slot])
         if isinstance(t, Ptr) or not isinstance(t, Int) or t.bits == 64:
             return raw
