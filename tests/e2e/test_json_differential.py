@@ -27,6 +27,7 @@ import pytest
 
 from .conftest import run_kt
 from .test_differential import BPFTRACE, CHILD_ENV
+from .test_positional_specs import target  # noqa: F401  (the C target: leaf(), leaf2(), main())
 from .test_types_differential import NEEDS_BPFTRACE
 
 pytestmark = [pytest.mark.kernel]
@@ -36,11 +37,6 @@ OPENAT = 'tracepoint:syscalls:sys_enter_openat /pid == cpid && comm == "cat"/ '
 SYS = 'tracepoint:raw_syscalls:sys_enter /pid == cpid && comm == "ls"/ '
 LS = "/usr/bin/ls /"
 
-TARGET_C = r"""
-int leaf(int x) { return x * 2; }
-int other(int x) { return x - 3; }
-int main(void) { int s = 0; for (int i = 0; i < 5; i++) s += leaf(i) + other(i); return s > 1000; }
-"""
 
 # name: (script, -c command or None, extra flags); "{t}" is the C target's path
 EXACT = {
@@ -105,21 +101,11 @@ TRACED = {
     "join_argv": ('tracepoint:syscalls:sys_enter_execve /pid == cpid/ { join(args->argv); join(args->argv, ","); }',
                   "/usr/bin/true a bb c", ()),
     "uprobe_maps": ("uprobe:{t}:leaf /pid == cpid/ { @calls = count(); @args[arg0] = count(); } "
-                    "uretprobe:{t}:other /pid == cpid/ { @ret = sum(retval); @h = hist(retval); }", "{t}", ()),
+                    "uretprobe:{t}:leaf2 /pid == cpid/ { @ret = sum(retval); @h = hist(retval); }", "{t}", ()),
     "ustack_of_a_uprobe": ("uprobe:{t}:leaf /pid == cpid/ { @[ustack(2)] = count(); @u[usym(reg(\"ip\"))] = count(); }",
                            "{t}", ()),
     "quiet_traced": (OPENAT + "{ @[probe] = count(); }", CAT, ("-q",)),
 }
-
-
-@pytest.fixture(scope="module")
-def target(tmp_path_factory) -> str:
-    d = tmp_path_factory.mktemp("json_target")
-    (d / "t.c").write_text(TARGET_C)
-    # not PIE: its addresses are the same in every run (0.17 prints a user stack of a process
-    # that has exited as addresses)
-    subprocess.run(["gcc", "-O0", "-no-pie", "-o", str(d / "t"), str(d / "t.c")], check=True)
-    return str(d / "t")
 
 
 def _argv(case: tuple, t: str, *more: str) -> list[str]:
