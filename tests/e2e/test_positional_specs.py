@@ -119,3 +119,15 @@ def test_a_whole_probe_with_colons():
     written = _kt_in(None, "-e", OPENAT.format(spec="sys_enter_openat"), *CAT)
     assert "@[tracepoint:syscalls:sys_enter_openat]: " in written
     assert _comparable(ours) == _comparable(written)
+
+
+def test_kprobe_specs(tmp_path):
+    """kprobe:$1 (kprobes are compiled out of the development kernel: this checks the object's
+    probes; attaching kprobes is tested in the guest, tests/vm)."""
+    from kt.runtime.spec import parse_object
+    obj = tmp_path / "k.o"
+    r = run_kt("--emit-elf", str(obj), "-e", "kprobe:$1, kretprobe:$1 { @[probe] = count(); }", "vfs_read")
+    assert r.rc == 0, r.err
+    probes = parse_object(obj.read_bytes()).meta["probes"]
+    assert [(p["kind"], p["name"]) for p in probes] == [("kprobe", "kprobe:vfs_read"),
+                                                        ("kretprobe", "kretprobe:vfs_read")]
