@@ -12,21 +12,18 @@ KT_ONLY cases are where 0.17 is wrong and kt does better, with the reason beside
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from .conftest import run_kt
-from .test_differential import BPFTRACE, CHILD_ENV
+from .test_differential import CHILD_ENV
+from .test_uprobe_paths import NEEDS_BPFTRACE, _bpftrace, _kt, _lines
 
 pytestmark = [pytest.mark.kernel]
 
 TARGET_C = Path(__file__).parent / "targets" / "dwarf_target.c"
-NEEDS_BPFTRACE = pytest.mark.skipif(
-    BPFTRACE is None and os.environ.get("KT_REQUIRE_KERNEL") != "1",
-    reason="bpftrace is not installed (.ci/run installs it; there its absence fails)")
 
 
 @pytest.fixture(scope="module")
@@ -39,26 +36,13 @@ def target(tmp_path_factory) -> dict[str, str]:
     return built
 
 
-def _stdout_lines(text: str) -> list[str]:
-    lines = [ln for ln in text.splitlines() if not ln.startswith("Attaching ")]
-    while lines and not lines[-1]:
-        lines.pop()
-    return lines
-
-
 def _sorted_maps(lines: list[str]) -> list[str]:
     # 0.17 prints entries of a map with equal values in any order
     return sorted(lines)
 
 
 def _run(tool: str, args: list[str]) -> subprocess.CompletedProcess:
-    if tool == "bpftrace":
-        assert BPFTRACE, "bpftrace 0.17 is needed for the differential tests (apt-get install bpftrace)"
-        cmd = [BPFTRACE, *args]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env={**os.environ, **CHILD_ENV},
-                              stdin=subprocess.DEVNULL)
-    r = run_kt(*args, timeout=120, env=CHILD_ENV)
-    return subprocess.CompletedProcess(args, r.rc, r.out, r.err)
+    return (_bpftrace if tool == "bpftrace" else _kt)(*args)
 
 
 # name -> (script with {t} for the binary, expected stdout lines, compare sorted)
@@ -123,10 +107,10 @@ def test_dwarf_args_as_bpftrace(name, build, target):
     norm = _sorted_maps if sort else (lambda x: x)
     theirs = _run("bpftrace", ["-e", script, "-c", t])
     assert theirs.returncode == 0, theirs.stderr
-    assert norm(_stdout_lines(theirs.stdout)) == norm(expect), "bpftrace 0.17 itself disagrees with the data"
+    assert norm(_lines(theirs.stdout)) == norm(expect), "bpftrace 0.17 itself disagrees with the data"
     ours = _run("kt", ["-e", script, "-c", t])
     assert ours.returncode == 0, ours.stderr
-    assert norm(_stdout_lines(ours.stdout)) == norm(expect)
+    assert norm(_lines(ours.stdout)) == norm(expect)
 
 
 # ---- where 0.17 is wrong --------------------------------------------------------------------
@@ -156,7 +140,7 @@ def test_dwarf_args_where_0_17_is_wrong(name, target):
     t = target["t"]
     r = run_kt("-e", script.replace("{t}", t), "-c", t, timeout=120, env=CHILD_ENV)
     assert r.rc == 0, r.err
-    assert _stdout_lines(r.out) == expect
+    assert _lines(r.out) == expect
 
 
 # ---- errors -----------------------------------------------------------------------------------
@@ -216,3 +200,31 @@ def test_list_verbose_without_dwarf_warns_as_bpftrace(target):
     assert ours.stdout.splitlines() == theirs.stdout.splitlines()
     warning = f'No DWARF found for "{target["nodebug"]}", cannot show parameter info'
     assert warning in theirs.stderr and warning in ours.stderr
+
+
+# ---- C++ (kt only: 0.17 matches no DWARF to a mangled symbol and lists no parameters) ----------
+
+@pytest.fixture(scope="module")
+def cpp_target(tmp_path_factory) -> str:
+    d = tmp_path_factory.mktemp("dwarf_cpp")
+    subprocess.run(["g++", "-g", "-O0", "-o", str(d / "cpp"), str(TARGET_C.parent / "dwarf_cpp_target.cc")],
+                   check=True)
+    return str(d / "cpp")
+
+
+def test_cpp_function_parameters_are_listed(cpp_target):
+    r = run_kt("-lv", f"uprobe:{cpp_target}:_Z*")
+    assert r.rc == 0, r.err
+    assert r.out.splitlines() == [
+        f"uprobe:{cpp_target}:_Z5plainil", "    int a", "    long int b",
+        f"uprobe:{cpp_target}:_ZN2ns5innerEPKc", "    const char* s",
+        f"uprobe:{cpp_target}:_ZN3Obj3getEi", "    struct Obj* const this", "    int add"]
+
+
+def test_cpp_function_parameters_are_read(cpp_target):
+    r = run_kt("-e", f'uprobe:{cpp_target}:_Z5plainil {{ printf("EV %d %ld\\n", args->a, args->b); }} '
+                     f'uprobe:{cpp_target}:_ZN2ns5innerEPKc {{ printf("EV %s\\n", str(args->s)); }} '
+                     f'uprobe:{cpp_target}:_ZN3Obj3getEi {{ printf("EV %d %d\\n", args->this->v, args->add); }}',
+               "-c", cpp_target, timeout=120, env=CHILD_ENV)
+    assert r.rc == 0, r.err
+    assert _lines(r.out) == ["EV 5 2", "EV -1 2000000000000", "EV cpp"]
