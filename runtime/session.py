@@ -347,7 +347,7 @@ class Session:
                     out.append(json_output.cat(text).encode() if self.json else text)
                     continue
                 if self.json:
-                    text = json_output.printf(text.decode("utf-8", "replace")).encode()
+                    text = json_output.printf(text).encode()   # escaped byte by byte, as 0.17
                 out.append(text)
         self._flush(out)
         self._report_lost(obj)

@@ -42,6 +42,7 @@ LS = "/usr/bin/ls /"
 EXACT = {
     "printf_escapes": (r'BEGIN { printf("q\" b\\ t\t r\r n\n"); printf("no newline"); printf("é\x01\n"); exit(); }',
                        None, ()),
+    "printf_bytes_that_are_not_utf8": (r'BEGIN { printf("a\xffb\xc3\n"); exit(); }', None, ()),
     "quiet_drops_attached_probes": ('BEGIN { printf("a\\n"); @x = 1; exit(); }', None, ("-q",)),
     "count_sum_min_max": ('BEGIN { @c = count(); @k[1] = count(); @k[2] = count(); @k[2] = count(); '
                           '@s = sum(-5); @lo = min(-3); @hi = max(7); @sk["a", 2] = sum(4); exit(); }', None, ()),
