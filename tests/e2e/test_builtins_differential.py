@@ -9,8 +9,9 @@ The workload is tests/e2e/targets/builtins_target.c, built twice by the `target`
 PIE (`{t}`) and a fixed-address executable (`{np}`, for uaddr(), whose link-time address 0.17
 uses as the run-time one). The C file lists its data; every case's `expect` is written by
 hand from it, and bpftrace's output must equal it too before kt runs. Uprobe cases trace only
-the -c child (a uprobe of a freshly built binary fires in nothing else); BEGIN cases run in
-the tracer itself.
+the -c child (a uprobe of a freshly built binary fires in nothing else), tracepoint cases
+filter on `pid == cpid`; BEGIN cases run in the tracer itself. JSON_CASES compare `-f json`
+objects one by one.
 
 ERROR_CASES must make both tracers refuse the script at compile time, each naming the
 problem with 0.17's words (the given text, in both stderrs). KT_ONLY_CASES are where kt
@@ -28,7 +29,7 @@ import pytest
 
 from .conftest import run_kt
 from .test_differential import BPFTRACE, CHILD_ENV
-from .test_types_differential import NEEDS_BPFTRACE, _child_output, _normalized
+from .test_types_differential import NEEDS_BPFTRACE, _child_output, _json_objects, _normalized
 
 pytestmark = [pytest.mark.kernel]
 
@@ -96,6 +97,13 @@ CASES = _cases(
     ("pton_compare_member", ADDR + 'uprobe:{t}:use_addr { $a = (struct Addr *)arg0; printf("EV %d %d\\n", '
      '$a->v4 == pton("192.168.1.20"), $a->v6 == pton("fe80::1:3")); print($a->v4); }', T,
      "EV 1 0\n[192,168,1,20]"),
+    ("ntop_tracepoint_v6", 'tracepoint:sock:inet_sock_set_state /pid == cpid && args->oldstate == 7/ { '
+     'printf("EV %d %s %s %s\\n", args->newstate, ntop(args->saddr_v6), ntop(args->daddr_v6), '
+     'ntop(10, args->saddr_v6)); @[ntop(args->daddr_v6)] = count(); }', "/usr/bin/python3 {conn} 6",
+     "EV 10 ::1 :: ::1\nEV 2 ::1 ::1 ::1\n\n\n@[::1]: 1\n@[::]: 1"),
+    ("ntop_tracepoint_v4", 'tracepoint:sock:inet_sock_set_state /pid == cpid && args->oldstate == 7/ { '
+     'printf("EV %d %s %s %s\\n", args->newstate, ntop(args->saddr), ntop(args->daddr), ntop(2, args->saddr)); }',
+     "/usr/bin/python3 {conn} 4", "EV 10 127.0.0.1 0.0.0.0 127.0.0.1\nEV 2 127.0.0.1 127.0.0.1 127.0.0.1"),
     # ---- kptr, uptr ------------------------------------------------------------------------
     ("kptr_uptr_values", 'BEGIN { printf("EV %d %d\\n", kptr(1), uptr(4096)); exit(); }', None, "EV 1 4096"),
     ("uptr_str", 'uprobe:{t}:use_strs { printf("EV %s\\n", str(uptr(arg0))); }', T, "EV hello world\nEV abc"),
@@ -146,6 +154,16 @@ CASES = _cases(
      "EV ello|lo", ["hello"]),
     ("positional_strncmp_n", 'BEGIN { printf("EV %d %d\\n", strncmp("hello", "help", $1), '
      'strncmp("hello", "help", $2)); exit(); }', None, "EV 0 1", ["3", "4"]),
+)
+
+
+JSON_CASES = _cases(
+    ("buf_json", 'uprobe:{t}:use_buf { print(buf(arg0, arg1)); @c[buf(arg0, 4)] = count(); @v = buf(arg0, 2); }', T,
+     '{"type": "value", "data": "\\\\x01\\\\x02ab\\\\x00\\\\xff"}\n{"type": "value", "data": "abab"}\n'
+     '{"type": "value", "data": "abab"}\n{"type": "map", "data": {"@c": {"\\\\x01\\\\x02ab": 1, "abab": 2}}}\n'
+     '{"type": "map", "data": {"@v": "ab"}}'),
+    ("pton_json", 'BEGIN { print(pton("10.0.0.255")); @a = pton("::1"); exit(); }', None,
+     '{"type": "value", "data": [10,0,0,255]}\n{"type": "map", "data": {"@a": [0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1]}}'),
 )
 
 
@@ -211,13 +229,30 @@ KT_ONLY_CASES = {   # name: (Case, why kt differs from 0.17)
 
 # ---------------------------------------------------------------------------------------------
 
+# The TCP workload of the ntop() tracepoint cases: a listening socket on the loopback address
+# (TCP_CLOSE -> TCP_LISTEN) and a connection to it (TCP_CLOSE -> TCP_SYN_SENT), both in the
+# child's own syscalls, so `pid == cpid` sees them in order.
+CONNECT = """\
+import socket, sys
+family, host = (socket.AF_INET6, "::1") if sys.argv[1] == "6" else (socket.AF_INET, "127.0.0.1")
+server = socket.socket(family)
+server.bind((host, 0))
+server.listen()
+client = socket.create_connection((host, server.getsockname()[1]))
+peer, _ = server.accept()
+for s in (client, peer, server):
+    s.close()
+"""
+
+
 @dataclass(frozen=True)
 class Target:
     pie: str      # the PIE build, absolute
     fixed: str    # the -no-pie build
+    conn: str     # CONNECT's file
 
     def fill(self, text: str) -> str:
-        return (text.replace("{t}", self.pie).replace("{np}", self.fixed)
+        return (text.replace("{t}", self.pie).replace("{np}", self.fixed).replace("{conn}", self.conn)
                 .replace("{numa}", "0"))
 
 
@@ -228,9 +263,10 @@ def target(tmp_path_factory) -> Target:
     pie, fixed = d / "builtins_target", d / "builtins_target_np"
     subprocess.run(["gcc", "-g", "-O0", "-o", str(pie), src], check=True)
     subprocess.run(["gcc", "-g", "-O0", "-no-pie", "-o", str(fixed), src], check=True)
+    (d / "connect.py").write_text(CONNECT)
     from kt.runtime.tracefs import tracefs_root
     tracefs_root()  # bpftrace 0.17 needs tracefs mounted; kt mounts it when it is not
-    return Target(str(pie), str(fixed))
+    return Target(str(pie), str(fixed), str(d / "connect.py"))
 
 
 def _argv(target: Target, case: Case) -> list[str]:
@@ -272,6 +308,16 @@ def test_same_output_as_bpftrace(name, target):
     theirs = _normalized(_stdout("bpftrace", argv), drop)
     assert theirs == _normalized(target.fill(case.expect)), "bpftrace 0.17 does not print what the data implies"
     assert _normalized(_stdout("kt", argv), drop) == theirs
+
+
+@NEEDS_BPFTRACE
+@pytest.mark.parametrize("name", sorted(JSON_CASES))
+def test_json_same_objects_as_bpftrace(name, target):
+    case = JSON_CASES[name]
+    argv = ["-f", "json", *_argv(target, case)]
+    objects = [o for o in _json_objects(_stdout("bpftrace", argv)) if o["type"] != "attached_probes"]
+    assert objects == _json_objects(target.fill(case.expect)), "bpftrace 0.17 does not print what the data implies"
+    assert [o for o in _json_objects(_stdout("kt", argv)) if o["type"] != "attached_probes"] == objects
 
 
 @NEEDS_BPFTRACE
