@@ -19,6 +19,7 @@ from .diagnostics import DiagnosticSink, did_you_mean
 from .contexts import NO_CONTEXT, ArgsArrayContext, FuncArg, ProbeContext, RegsContext, TracepointContext, UsdtContext
 from .tracepoints import TracepointNotFound, all_tracepoints, read_format
 from .watchpoints import WatchpointContext, watchpoint_target
+from .iterators import IterContext, iter_target
 
 _GLOB = re.compile(r"[*?\[]")
 
@@ -429,6 +430,16 @@ def _resolve_watchpoint(async_: bool):
     return resolve
 
 
+# ---- iter (compiler/iterators.py) ----------------------------------------------------------
+
+def _resolve_iter(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
+    name = iter_target(ap, env, sink)
+    if name is None:
+        return None
+    full = f"iter:{name}"
+    return [ResolvedProbe("iter", full, f"iter/{name}", name, {"name": name}, (full,), (), IterContext(name))]
+
+
 PROBE_KINDS: tuple[ProbeKind, ...] = (
     ProbeKind("BEGIN", (), _resolve_special("BEGIN"), "once, before every other probe", run_once=True),
     ProbeKind("END", (), _resolve_special("END"), "once, when the trace ends", run_once=True),
@@ -451,6 +462,7 @@ PROBE_KINDS: tuple[ProbeKind, ...] = (
     ProbeKind("watchpoint", ("w",), _resolve_watchpoint(False), "a hardware watchpoint on user memory"),
     ProbeKind("asyncwatchpoint", ("aw",), _resolve_watchpoint(True),
               "a watchpoint on a function's argument, armed without stopping the process"),
+    ProbeKind("iter", ("it",), _resolve_iter, "a BPF iterator over kernel objects (tasks, open files)"),
 )
 
 _BY_NAME = {alias: k for k in PROBE_KINDS for alias in (k.name, *k.aliases)}

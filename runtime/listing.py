@@ -38,7 +38,7 @@ from ..compiler import perf_events
 # Probe types `kt -l` lists for a pattern without a type or with a wildcard type, as bpftrace's
 # "kernel probe list" (return probes and user-space probes only when named).
 KERNEL_PROBE_TYPES = ("hardware", "kfunc", "kprobe", "rawtracepoint", "software",
-                      "tracepoint")
+                      "tracepoint", "iter")
 # More types that can be listed when named.
 NAMED_PROBE_TYPES = ("kretprobe", "kretfunc", "uprobe", "uretprobe", "usdt", "interval", "profile")
 
@@ -383,6 +383,13 @@ def _list_usdt(q: _Query, ctx: _Ctx) -> list[str]:
         raise ListingError(str(e)) from None
 
 
+def _list_iters(q: _Query, ctx: _Ctx) -> list[str]:
+    """iter:NAME for the iterators 0.17 knows (it lists them whether or not the kernel has them)."""
+    from ..compiler.iterators import ITERATORS
+    match = _name_matcher(q.rest)
+    return [f"iter:{name}" for name in ITERATORS if match(name)]
+
+
 _LISTERS: dict[str, Callable[[_Query, _Ctx], list[str]]] = {
     "hardware": lambda q, c: _list_perf(q, c, "hardware"),
     "software": lambda q, c: _list_perf(q, c, "software"),
@@ -397,6 +404,7 @@ _LISTERS: dict[str, Callable[[_Query, _Ctx], list[str]]] = {
     "usdt": _list_usdt,
     "interval": lambda q, c: _list_timers(q, c, "interval"),
     "profile": lambda q, c: _list_timers(q, c, "profile"),
+    "iter": _list_iters,
 }
 
 

@@ -59,6 +59,29 @@ def _verifier_source_line(log_lines: list[str]) -> str:
     return ""
 
 
+# What a builtin needs when the verifier does not know its helper ("unknown func NAME#ID").
+_HELPER_NEEDS = {
+    "bpf_override_return": "override() needs a kernel built with CONFIG_BPF_KPROBE_OVERRIDE "
+                           "(it depends on CONFIG_FUNCTION_ERROR_INJECTION)",
+    "bpf_d_path": "path() needs Linux 5.10 or later",
+}
+_UNKNOWN_HELPER = re.compile(r"unknown func (\w+)#(\d+)")
+
+
+def _missing_helper(log_lines: list[str]) -> str:
+    """bpftrace's "BPF_FUNC_x not available for your kernel version", from the verifier's
+    "unknown func bpf_x#N" (kt's compiler does not probe the kernel, so the load tells)."""
+    for line in reversed(log_lines):
+        m = _UNKNOWN_HELPER.search(line)
+        if m:
+            name = m.group(1)
+            upper = "BPF_FUNC_" + name.removeprefix("bpf_")
+            need = _HELPER_NEEDS.get(name)
+            return (f"{upper} not available for your kernel version (the verifier does not know "
+                    f"helper {name}#{m.group(2)})" + (f": {need}" if need else ""))
+    return ""
+
+
 class SessionError(Exception):
     """A failure a user can act on; the CLI prints it as `kt: error: ...`."""
 
@@ -72,6 +95,7 @@ class Session:
     child: object | None = None   # runtime.child.HeldChild
     pid: int = 0                  # -p PID: uprobes only in it; the trace ends when it exits
     json: bool = False            # -f json: bpftrace's NDJSON output (runtime/output/json.py)
+    no_warnings: bool = False     # --no-warnings: no "could not attach probe ..., skipping."
     separator_out: BinaryIO | None = None   # where the "\n\n" before the exit maps goes
                                             # (0.17: stdout, also with -o FILE); None: `out`
     err: object = sys.stderr
@@ -154,7 +178,11 @@ class Session:
                 if p["kind"] == "begin":
                     self._run_special(programs[p["section"]], p)
             self._drain(ring, obj)
-            only_special = all(p["kind"] in ("begin", "end") for p in probes)
+            for link in links:   # iter: probes run once, after BEGIN, as 0.17 reads its iterators
+                if hasattr(link, "iterate") and not self._exit_requested:
+                    link.iterate(self.out)
+                    self._drain(ring, obj)
+            only_special = all(p["kind"] in ("begin", "end", "iter") for p in probes)
             if not self._exit_requested and not only_special:
                 if self.child is not None:
                     self.child.release()
@@ -179,6 +207,12 @@ class Session:
             obj.close()
 
     # ---- steps ----------------------------------------------------------------------------
+    def _notice(self, text: str) -> None:
+        """A line an attachment reports while the trace runs (from its own thread: one write),
+        printed as 0.17 prints such messages: a text line, or a lost_events object in JSON."""
+        self.out.write((json_output.lost_message(text) if self.json else text + "\n").encode())
+        self.out.flush()
+
     def _read_events_meta(self, meta: dict) -> None:
         """What the events need from `.kt.meta`, read once before any arrives: printf
         records and formats (parsing is most of a printf's user-space cost), which printf ids
@@ -219,12 +253,6 @@ class Session:
                                                     expected_attach_type=AttachType.TRACE_KPROBE_MULTI)
         return dataclasses.replace(spec, programs=programs)
 
-    def _notice(self, text: str) -> None:
-        """A line an attachment reports while the trace runs (from its own thread: one write),
-        printed as 0.17 prints such messages: a text line, or a lost_events object in JSON."""
-        self.out.write((json_output.lost_message(text) if self.json else text + "\n").encode())
-        self.out.flush()
-
     def _load(self, spec):
         try:
             return load_object(spec, log_level=1 if self.verbose else 0, log_size=self.log_size)
@@ -234,6 +262,9 @@ class Session:
             more = "" if self.verbose or len(lines) <= VERIFIER_TAIL_LINES else \
                 f"\n({len(lines) - VERIFIER_TAIL_LINES} earlier lines of the verifier log omitted; -v shows all)"
             where = _verifier_source_line(lines)
+            missing = _missing_helper(lines)
+            if missing:
+                raise SessionError(missing + where) from None
             raise SessionError(f"the kernel's verifier rejected {err.section or err.program}: "
                                f"{os.strerror(err.errno)}{where}\n" + "\n".join(shown) + more) from None
         except ProgramRefusedError as err:  # the kernel refuses this kind of program outright
@@ -246,6 +277,37 @@ class Session:
                 raise SessionError(f"{err}: loading BPF programs needs root (CAP_BPF, CAP_PERFMON); "
                                    "a kernel in lockdown or with unprivileged BPF disabled also refuses") from None
             raise SessionError(str(err)) from None
+
+    def _attach_all(self, probes: list, programs: dict, actx: AttachContext, links: Links) -> list:
+        """Attach every probe; returns those that are in (BEGIN/END always are: they run).
+
+        As bpftrace 0.17: a target of an entry marked optional (one of several attach points,
+        or a wildcard's expansion) that cannot attach is skipped with 0.17's warning; other
+        failures are errors. Unlike 0.17, which then traces nothing until Ctrl-C, nothing at
+        all attached is an error."""
+        skipped: list[str] = []
+
+        def skip(name: str, err: OSError) -> None:
+            skipped.append(name)
+            if not self.no_warnings:
+                print(f"WARNING: could not attach probe {name}, skipping.", file=self.err, flush=True)
+                if self.verbose:
+                    print(f"  ({err})", file=self.err, flush=True)
+
+        live = []
+        for p in probes:
+            if p["kind"] not in ATTACH:
+                live.append(p)
+                continue
+            ctx = dataclasses.replace(actx, skip=skip if p.get("optional") else None)
+            made = self._attach(lambda: ATTACH[p["kind"]](programs[p["section"]].fd, p["attach"], ctx), p)
+            for link in made:
+                links.add(link)
+            if made:
+                live.append(p)
+        if skipped and not any(p["kind"] in ATTACH for p in live):
+            raise SessionError(f"no probe could be attached (skipped: {', '.join(skipped)})")
+        return live
 
     def _attach(self, do_attach, probe: dict):
         try:
@@ -347,7 +409,7 @@ class Session:
                     out.append(json_output.cat(text).encode() if self.json else text)
                     continue
                 if self.json:
-                    text = json_output.printf(text).encode()   # escaped byte by byte, as 0.17
+                    text = json_output.printf(text.decode("utf-8", "replace")).encode()
                 out.append(text)
         self._flush(out)
         self._report_lost(obj)

@@ -65,6 +65,7 @@ SECTION_RULES: tuple[SectionRule, ...] = (
     SectionRule("fentry", ProgType.TRACING, AttachType.TRACE_FENTRY),
     SectionRule("fexit", ProgType.TRACING, AttachType.TRACE_FEXIT),
     SectionRule("tp_btf", ProgType.TRACING, AttachType.TRACE_RAW_TP),
+    SectionRule("iter", ProgType.TRACING, AttachType.TRACE_ITER),
     SectionRule("xdp", ProgType.XDP),
     SectionRule("tc", ProgType.SCHED_CLS),
     SectionRule("classifier", ProgType.SCHED_CLS),

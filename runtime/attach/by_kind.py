@@ -107,6 +107,11 @@ def _watchpoint(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
     return [attach_watchpoint(fd, a["addr"], a["len"], a["bp_type"], pid=a["pid"])]
 
 
+def _iter(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
+    from .iterator import attach_iter
+    return [attach_iter(fd, a["name"])]
+
+
 ATTACH: dict[str, Callable[[int, dict, AttachContext], list[Link]]] = {
     "tracepoint": _tracepoint,
     "kprobe": _kprobe,
@@ -123,4 +128,5 @@ ATTACH: dict[str, Callable[[int, dict, AttachContext], list[Link]]] = {
     "rawtracepoint": _rawtracepoint,
     "watchpoint": _watchpoint,
     "asyncwatchpoint": _watchpoint,
+    "iter": _iter,
 }

@@ -144,6 +144,7 @@ class AttachType(enum.IntEnum):
     TRACE_RAW_TP = 23
     TRACE_FENTRY = 24
     TRACE_FEXIT = 25
+    TRACE_ITER = 28
     XDP = 37
     PERF_EVENT = 41
     TRACE_KPROBE_MULTI = 42

@@ -325,6 +325,15 @@ class LinkDetachAttr(ctypes.Structure):
 _check(LinkDetachAttr, 4)
 
 
+class IterCreateAttr(ctypes.Structure):
+    """bpf_attr for BPF_ITER_CREATE: a new iterator fd of an iter link."""
+
+    _fields_ = [("link_fd", u32), ("flags", u32)]
+
+
+_check(IterCreateAttr, 8, flags=4)
+
+
 class RawTracepointOpenAttr(ctypes.Structure):
     """bpf_attr for BPF_RAW_TRACEPOINT_OPEN (cookie is 6.10+)."""
 
