@@ -28,6 +28,9 @@ class Environment:
     map_keys_max: int = 4096          # BPFTRACE_MAP_KEYS_MAX: max_entries of keyed maps
     perf_rb_pages: int | None = None  # BPFTRACE_PERF_RB_PAGES: event ring pages per CPU
     max_probes: int = 512             # BPFTRACE_MAX_PROBES
+    # BPFTRACE_MAX_BPF_PROGS: its value is checked as 0.17 checks it; 0.17 applies no limit
+    # of its own that BPFTRACE_MAX_PROBES does not (2 programs load with a limit of 1), nor does kt.
+    max_bpf_progs: int = 512
     log_size: int = 1_000_000         # BPFTRACE_LOG_SIZE: first verifier log buffer size
     no_user_symbols: bool = False     # BPFTRACE_NO_USER_SYMBOLS: usym/ustack as addresses
     cache_user_symbols: bool = True   # BPFTRACE_CACHE_USER_SYMBOLS
@@ -87,6 +90,7 @@ def read_environment(env: Mapping[str, str] | None = None) -> Environment:
         map_keys_max=_uint64(env, "MAP_KEYS_MAX", d.map_keys_max),
         perf_rb_pages=pages,
         max_probes=_uint64(env, "MAX_PROBES", d.max_probes, zero_ok=True),
+        max_bpf_progs=_uint64(env, "MAX_BPF_PROGS", d.max_bpf_progs),
         log_size=_uint64(env, "LOG_SIZE", d.log_size),
         no_user_symbols=_bool(env, "NO_USER_SYMBOLS", d.no_user_symbols),
         cache_user_symbols=_bool(env, "CACHE_USER_SYMBOLS", d.cache_user_symbols),

@@ -65,6 +65,7 @@ ENVIRONMENT (each also as KT_...):
     BPFTRACE_MAP_KEYS_MAX       [default: 4096] max keys in a map
     BPFTRACE_CAT_BYTES_MAX      [default: 10k] maximum bytes read by cat builtin
     BPFTRACE_MAX_PROBES         [default: 512] max number of probes
+    BPFTRACE_MAX_BPF_PROGS      [default: 512] max number of generated BPF programs
     BPFTRACE_LOG_SIZE           [default: 1000000] log size in bytes
     BPFTRACE_PERF_RB_PAGES      [default: by output] pages per CPU to allocate for ring buffer
     BPFTRACE_NO_USER_SYMBOLS    [default: 0] disable user symbol resolution

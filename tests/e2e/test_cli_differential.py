@@ -51,12 +51,35 @@ int main(void) {
 TWO_KEYS = "BEGIN { @a[1] = 1; @a[2] = 2; exit(); }"
 
 
+# C++ functions (g++ mangles their names); main sleeps after the calls so that both tracers
+# symbolize the addresses while the process still exists.
+CXX = r"""
+#include <unistd.h>
+namespace shapes {
+struct Circle {
+    __attribute__((noinline)) long area(long r) { asm volatile(""); return 3 * r * r; }
+};
+}
+__attribute__((noinline)) int scale(int x, double f) { asm volatile(""); return (int)(x * f); }
+int main() {
+    shapes::Circle c;
+    volatile long a = c.area(2);
+    a += scale(3, 1.5);
+    usleep(300000);
+    return (int)(a & 0);
+}
+"""
+USYM = ('uprobe:{cxx}:_ZN6shapes6Circle4areaEl, uprobe:{cxx}:_Z5scaleid '
+        '{ printf("%s %s\\n", probe, usym(reg("ip"))); }')
+
+
 @dataclass(frozen=True)
 class Case:
     args: tuple[str, ...]
     env: dict = field(default_factory=dict)
     columns: bool = True        # compare -k warnings' column ranges and underlines too
     sort_stdout: bool = False   # events of a -c child whose order is not the point
+    addresses: bool = True      # compare hex addresses too (False: each is "0xADDR", ASLR)
     kernel: bool = True         # loads programs (needs root and bpf())
 
 
@@ -97,6 +120,7 @@ USAGE_CASES = {
     "no_cpp_demangle_not_a_bool": _c("-e", TWO_KEYS, env={"BPFTRACE_NO_CPP_DEMANGLE": "abc"}, kernel=False),
     "no_user_symbols_not_a_bool": _c("-e", TWO_KEYS, env={"BPFTRACE_NO_USER_SYMBOLS": "2"}, kernel=False),
     "cache_user_symbols_not_a_bool": _c("-e", TWO_KEYS, env={"BPFTRACE_CACHE_USER_SYMBOLS": "x"}, kernel=False),
+    "max_bpf_progs_not_a_number": _c("-e", TWO_KEYS, env={"BPFTRACE_MAX_BPF_PROGS": "abc"}, kernel=False),
     "command_not_found": _c("-c", "nonexistent-command", "-e", "BEGIN { exit(); }", kernel=False),
     "output_file_in_a_missing_directory": _c("-o", "/nonexistent/dir/out", "-e", "BEGIN { exit(); }"),
 }
@@ -117,9 +141,18 @@ RUN_CASES = {
     "map_keys_max_1": _c("-e", TWO_KEYS, env={"BPFTRACE_MAP_KEYS_MAX": "1"}),
     "max_probes_exceeded": _c("-e", "BEGIN { exit(); } END { }", env={"BPFTRACE_MAX_PROBES": "1"}),
     "max_probes_zero": _c("-e", "BEGIN { exit(); }", env={"BPFTRACE_MAX_PROBES": "0"}),
+    "max_probes_comma_list": _c("-e", "tracepoint:syscalls:sys_enter_openat, tracepoint:syscalls:sys_enter_close "
+                                "/pid == cpid/ { }", "-c", "/usr/bin/true", env={"BPFTRACE_MAX_PROBES": "1"}),
+    "max_probes_wildcard": _c("-e", "tracepoint:syscalls:sys_enter_open* /pid == cpid/ { }", "-c", "/usr/bin/true",
+                              env={"BPFTRACE_MAX_PROBES": "2"}),
     "max_probes_enough": _c("-e", "BEGIN { exit(); } END { printf(\"end\\n\"); }", env={"BPFTRACE_MAX_PROBES": "2"}),
     "log_size_small": _c("-e", TWO_KEYS, env={"BPFTRACE_LOG_SIZE": "10"}),
     "no_user_symbols_0": _c("-e", TWO_KEYS, env={"BPFTRACE_NO_USER_SYMBOLS": "0"}),
+    "cpp_names_demangled": _c("-e", USYM, "-c", "{cxx}"),
+    "cpp_no_demangle": _c("-e", USYM, "-c", "{cxx}", env={"BPFTRACE_NO_CPP_DEMANGLE": "1"}),
+    "cpp_demangle_0": _c("-e", USYM, "-c", "{cxx}", env={"BPFTRACE_NO_CPP_DEMANGLE": "0"}),
+    "no_user_symbols": _c("-e", USYM, "-c", "{cxx}", env={"BPFTRACE_NO_USER_SYMBOLS": "1"}, addresses=False),
+    "cache_user_symbols_0": _c("-e", USYM, "-c", "{cxx}", env={"BPFTRACE_CACHE_USER_SYMBOLS": "0"}),
     "k_delete_of_a_missing_key": _c("-k", "-e", "BEGIN { @a[1] = 1; delete(@a[2]); exit(); }"),
     "kk_delete_of_a_missing_key": _c("-kk", "-e", "BEGIN { @a[1] = 1; delete(@a[2]); exit(); }"),
     "k_full_map": _c("-k", "-e", TWO_KEYS, env={"BPFTRACE_MAP_KEYS_MAX": "1"}, columns=False),
@@ -151,7 +184,9 @@ def headers(tmp_path_factory) -> dict[str, str]:
         (root / name).write_text(text)
     (root / "strings.c").write_text(STRINGS_C)
     subprocess.run(["gcc", "-O1", "-o", str(root / "strings"), str(root / "strings.c")], check=True)
-    return {"{headers}": str(root), "{strings}": str(root / "strings")}
+    (root / "cxx.cc").write_text(CXX)
+    subprocess.run(["g++", "-O1", "-o", str(root / "cxx"), str(root / "cxx.cc")], check=True)
+    return {"{headers}": str(root), "{strings}": str(root / "strings"), "{cxx}": str(root / "cxx")}
 
 
 def _run(command: list[str], args: tuple[str, ...], env: dict, cwd: str) -> Result:
@@ -170,9 +205,11 @@ _DROP = re.compile(r"^(Attaching \d+ probes?\.\.\.|Attached \d+ probes?|WARNING:
 _WARNING_COLUMNS = re.compile(r"^(\S+:\d+):\d+-\d+: WARNING:")
 
 
-def _normalized(text: str, columns: bool, sort: bool = False) -> list[str]:
+def _normalized(text: str, columns: bool, sort: bool = False, addresses: bool = True) -> list[str]:
     lines = []
     for line in text.split("\n"):
+        if not addresses:
+            line = re.sub(r"\b0x[0-9a-f]+\b", "0xADDR", line)
         if _DROP.match(line):
             continue
         if line == "USAGE:":
@@ -200,7 +237,8 @@ def _compare(case: Case, tmp_path: Path, files: dict[str, str]) -> tuple[Result,
     bt = _run([BPFTRACE], tuple(args), case.env, str(tmp_path))
     kt = _run(kt_command(), tuple(args), case.env, str(tmp_path))
     assert kt.rc == bt.rc, (kt, bt)
-    assert _normalized(kt.out, case.columns, case.sort_stdout) == _normalized(bt.out, case.columns, case.sort_stdout), (kt, bt)
+    assert (_normalized(kt.out, case.columns, case.sort_stdout, case.addresses)
+            == _normalized(bt.out, case.columns, case.sort_stdout, case.addresses)), (kt, bt)
     assert _normalized(kt.err, case.columns) == _normalized(bt.err, case.columns), (kt, bt)
     return kt, bt
 
