@@ -68,6 +68,10 @@ EXACT = {
                                 'print(@a, 1, 10); print(@s, 1, 10); exit(); }', None, ()),
     "zero_clear_delete": ('BEGIN { @h = hist(5); @c[1] = count(); @d[1] = 1; @d[2] = 2; @n = count(); @m = max(3); '
                           'zero(@h); clear(@c); delete(@d[1]); clear(@n); zero(@m); exit(); }', None, ()),
+    "zeroed_keyed_hist_lhist_overflow_div_zero": (
+        'BEGIN { @l = lhist(5, 0, 10, 5); @l = lhist(20, 0, 10, 5); @hk[1] = hist(4); @hk[2] = hist(40); '
+        'zero(@hk); print(@hk); @c[1] = count(); @c[2] = count(); @c[2] = count(); print(@c, 0, 0); '
+        'print(@c, 1, 0); @s[1] = stats(5); @s[2] = stats(1); print(@s); exit(); }', None, ()),
     "empty_maps_print_nothing": ('BEGIN { @e[1] = 1; delete(@e[1]); print(@e); @never = count(); clear(@never); '
                                  'printf("x\\n"); exit(); }', None, ()),
     "cat": ('BEGIN { cat("/proc/sys/kernel/ostype"); cat("/proc/sys/kernel/osrelease"); exit(); }', None, ()),
