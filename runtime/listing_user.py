@@ -191,8 +191,9 @@ def list_usdt(rest: str | None, src) -> list[str]:
         raise UserListingError("usdt needs a binary: 'usdt:/path/to/binary[:PROVIDER:NAME]'")
     binary, _, spec = rest.partition(":")
     pattern = _match(spec if ":" in spec else (f"*:{spec}" if spec else None))
-    if _has_wildcard(binary):
-        files = [path for _shown, path in binaries.expand_binary(binary, pid)]
-    else:
-        files = [binaries.resolve_binary(binary, pid)]
-    return [f"usdt:{path}:{n}" for path in files for n in _usdt_names(path) if pattern(n)]
+    try:
+        # a path prints as written (`usdt:./bin/w1:...`), a name as the file it resolved to
+        files = binaries.expand_binary(binary, pid)
+    except (ElfSymbolError, OSError) as e:
+        raise UserListingError(f"usdt target '{binary}': {e}") from None
+    return [f"usdt:{shown}:{n}" for shown, path in files for n in _usdt_names(path) if pattern(n)]

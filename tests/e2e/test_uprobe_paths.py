@@ -97,6 +97,18 @@ def test_list_wildcard_binary_paths_as_bpftrace(pattern, bindir):
     assert ours.stdout.splitlines() == theirs.stdout.splitlines()
 
 
+@NEEDS_BPFTRACE
+@pytest.mark.parametrize("pattern", ["usdt:{d}/*:*", "usdt:./w*:ktw:*", "usdt:./wt:*", "usdt:{d}/lib*:*:*",
+                                     "uretprobe:./w*:w_*", "uprobe:{d}/lib*:lib_*"])
+def test_list_usdt_and_uretprobe_paths_as_bpftrace(pattern, waiter):
+    pattern = pattern.format(d=waiter)
+    theirs = _bpftrace("-l", pattern, cwd=str(waiter))
+    ours = _kt("-l", pattern, cwd=str(waiter))
+    assert ours.returncode == 0, ours.stderr
+    assert theirs.stdout.strip(), "bpftrace listed nothing"
+    assert ours.stdout.splitlines() == theirs.stdout.splitlines()
+
+
 def test_wildcard_path_matching_no_elf_file_is_an_error(bindir):
     r = _kt("-e", f"uprobe:{bindir}/bin/xtext*:main {{ }}")
     assert r.returncode != 0
@@ -229,6 +241,24 @@ def test_list_process_patterns_as_bpftrace(pattern, waiting, waiter):
     assert ours.returncode == 0, ours.stderr
     assert theirs.stdout.strip(), "bpftrace listed nothing"
     assert ours.stdout.splitlines() == theirs.stdout.splitlines()
+
+
+@NEEDS_BPFTRACE
+@pytest.mark.parametrize("pattern", ["uprobe:*w_work", "uprobe:*worker_*"])
+def test_list_process_verbose_as_bpftrace(pattern, waiting):
+    w = waiting()
+    theirs = _bpftrace("-lv", "-p", str(w.pid), pattern)
+    ours = _kt("-lv", "-p", str(w.pid), pattern)
+    assert ours.returncode == 0, ours.stderr
+    assert "    " in theirs.stdout, "bpftrace listed no parameters"
+    assert ours.stdout.splitlines() == theirs.stdout.splitlines()
+
+
+def test_list_process_verbose_shows_library_parameters(waiting, waiter):
+    w = waiting()
+    r = _kt("-lv", "-p", str(w.pid), "uprobe:*lib_func")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [f"uprobe:/proc/{w.pid}/root{waiter}/libktwait.so:lib_func", "    int x"]
 
 
 def test_list_process_finds_libc_functions(waiting):
