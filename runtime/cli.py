@@ -224,7 +224,7 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
     try:
         session = Session(compiled.elf, out=out, quiet=opts.quiet, verbose=opts.verbose, child=child,
                           pid=pid, json=opts.format == "json", separator_out=sys.stdout.buffer,
-                          dry_run=opts.dry_run,
+                          dry_run=opts.dry_run, no_warnings=opts.no_warnings,
                           max_probes=env.max_probes, log_size=env.log_size,
                           user_symbols=not env.no_user_symbols, demangle=not env.no_cpp_demangle,
                           cache_user_symbols=env.cache_user_symbols)

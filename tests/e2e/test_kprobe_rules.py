@@ -113,3 +113,10 @@ def test_a_wildcard_that_matches_nothing_is_skipped_in_a_list_and_an_error_alone
     alone = run_kt("-e", "kprobe:kt_nothing_matches_* { @n = count(); }")
     assert alone.rc == 1            # 0.17: "No probes to attach"; kt names the wildcard
     assert "error: no kernel function that can be probed matches 'kt_nothing_matches_*'\n" in alone.err
+
+
+def test_no_warnings_drops_the_skip_warning():
+    r = run_kt("--no-warnings", "-e", "kprobe:vfs_read, tracepoint:syscalls:sys_enter_getppid "
+                                      "/pid == cpid/ { @n = count(); }", "-c", "/bin/true")
+    assert r.rc == 0, r.err
+    assert "WARNING" not in r.err and "Attached 1 probe" in r.err
