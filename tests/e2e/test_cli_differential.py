@@ -391,3 +391,15 @@ def test_quoted_include_next_to_the_script(headers):
 def test_unreadable_include_file():
     r = run_kt("--include", "/nonexistent/x.h", "-e", "BEGIN { exit(); }")
     assert r.rc == 1 and r.err == "kt: error: --include /nonexistent/x.h: No such file or directory\n"
+
+
+@pytest.mark.kernel
+def test_kk_names_the_read_kt_makes():
+    """`*(uint64 *)0` under -kk: 0.17 reads with the old bpf_probe_read ("Failed to probe_read:
+    Bad address (-14)"); kt reads kernel memory with bpf_probe_read_kernel, which refuses a user
+    address with ERANGE, and says so. The place and the source line are 0.17's."""
+    r = run_kt("-kk", "-e", 'BEGIN { $x = *(uint64 *)0; printf("%d\\n", $x); exit(); }')
+    assert r.rc == 0, r
+    lines = r.out.split("\n")
+    assert lines[0] == "stdin:1:14-26: WARNING: Failed to probe_read_kernel: Numerical result out of range (-34)"
+    assert lines[1:4] == ['BEGIN { $x = *(uint64 *)0; printf("%d\\n", $x); exit(); }', " " * 13 + "~" * 12, "0"]
