@@ -289,31 +289,45 @@ def _split_offset(spec: str) -> tuple[str, int]:
 # ---- usdt -----------------------------------------------------------------------------------
 
 def _resolve_usdt(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
-    """usdt:BINARY:[PROVIDER:]NAME — every site of the probe is a target (a uprobe at its pc)."""
-    from . import elfsyms, usdt
+    """usdt:BINARY:[PROVIDER:]NAME — every site of the probe is a target (a uprobe at its pc).
+    A BINARY path with `*` gives a program per matching file that has the probe."""
+    from . import binaries, usdt
 
     if len(ap.parts) not in (2, 3) or not all(ap.parts):
         sink.error(ap.span, "usdt needs a binary and a probe: 'usdt:/path/to/binary:[PROVIDER:]NAME'")
         return None
     binary, *rest = ap.parts
     provider, name = (rest if len(rest) == 2 else ["*", rest[0]])
+    spec = ":".join(rest)
     try:
-        path = elfsyms.resolve_binary(binary, env.pid or None)
-        sites = usdt.find_usdt(path, provider, name)
+        files = binaries.expand_binary(binary, env.pid or None)
     except (OSError, LookupError, ValueError) as err:
         sink.error(ap.span, f"cannot read USDT probes of '{binary}': {err}")
         return None
-    if not sites:
-        sink.error(ap.span, f"no USDT probe {provider}:{name} in {path}")
+    out = []
+    for shown, path in files:
+        try:
+            sites = usdt.find_usdt(path, provider, name)
+        except (OSError, LookupError, ValueError) as err:
+            if len(files) == 1:
+                sink.error(ap.span, f"cannot read USDT probes of '{binary}': {err}")
+                return None
+            continue
+        if not sites:
+            continue
+        # as a uprobe's, the name has the path as written (`usdt:./bin/w1:p:n`), as in 0.17
+        names = tuple(f"usdt:{shown}:{s.provider}:{s.name}" for s in sites)
+        targets = [{"func": f"{s.provider}:{s.name}", "offset": s.offset, "ref_ctr_offset": s.semaphore_offset}
+                   for s in sites]
+        out.append(ResolvedProbe("usdt", f"usdt:{shown}:{spec}", f"usdt/{path}:{spec}", f"{path}:{spec}",
+                                 {"path": path, "targets": targets, "retprobe": False}, names,
+                                 tuple(f"{s.provider}:{s.name}" for s in sites),
+                                 UsdtContext(tuple((_site_args(s), s.pc) for s in sites))))
+    if not out:
+        where = files[0][1] if len(files) == 1 else f"any of the {len(files)} files '{binary}' matches"
+        sink.error(ap.span, f"no USDT probe {provider}:{name} in {where}")
         return None
-    names = tuple(f"usdt:{path}:{s.provider}:{s.name}" for s in sites)
-    targets = [{"func": f"{s.provider}:{s.name}", "offset": s.offset, "ref_ctr_offset": s.semaphore_offset}
-               for s in sites]
-    label = f"usdt:{path}:{':'.join(rest)}"
-    return [ResolvedProbe("usdt", label, f"usdt/{path}:{':'.join(rest)}", f"{path}:{':'.join(rest)}",
-                          {"path": path, "targets": targets, "retprobe": False}, names,
-                          tuple(f"{s.provider}:{s.name}" for s in sites),
-                          UsdtContext(tuple((_site_args(s), s.pc) for s in sites)))]
+    return out
 
 
 def _site_args(site):

@@ -383,3 +383,30 @@ def test_threadsnoop_finds_pthread_create_in_libc(waiting, tmp_path):
     expect = [f"{pid:<6} wt               {f}" for f in ("worker_one",) * 3 + ("worker_two",)]
     assert ours[0] == theirs[0]
     assert [ln.rstrip() for ln in ours[1:]] == expect
+
+
+# ---- usdt paths -------------------------------------------------------------------------------------
+
+@NEEDS_BPFTRACE
+def test_usdt_relative_path_prints_as_written_as_bpftrace(waiter):
+    script = 'usdt:./wt:ktw:tick { printf("EV %s %d\\n", probe, arg0); }'
+    runs = [tool(*("-e", script, "-c", str(waiter / "wt")), cwd=str(waiter)) for tool in (_bpftrace, _kt)]
+    for r in runs:
+        assert r.returncode == 0, r.stderr
+    theirs, ours = ([ln for ln in _lines(r.stdout) if ln.startswith("EV ")] for r in runs)
+    assert theirs == ["EV usdt:./wt:ktw:tick 0"]
+    assert ours == theirs
+
+
+def test_usdt_wildcard_path_fires_in_the_file_that_runs(waiter, tmp_path):
+    """0.17 prints a line for each matched file (`usdt:./ub/w2:ktw:tick` too, though only w1
+    runs: it resolves every file's probe in the -c child); kt only for the file that runs."""
+    (tmp_path / "ub").mkdir()
+    for n in ("w1", "w2"):
+        shutil.copy(waiter / "wt", tmp_path / "ub" / n)
+    shutil.copy(waiter / "libktwait.so", tmp_path / "ub" / "libktwait.so")
+    r = _kt("-e", 'usdt:./ub/w*:ktw:tick { printf("EV %s %d\\n", probe, arg0); }',
+            "-c", str(tmp_path / "ub" / "w1"), cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    assert "Attached 2 probes" in r.stderr
+    assert [ln for ln in _lines(r.stdout) if ln.startswith("EV ")] == ["EV usdt:./ub/w1:ktw:tick 0"]
