@@ -11,7 +11,7 @@ from ..compiler.diagnostics import CompileError
 from ..compiler.options import CompileOptions
 from ..compiler.source import SourceFile
 from .cli_env import EnvError, read_environment, ring_pages
-from .cli_flags import BUFFER_MODES, DEBUG_STAGES, USAGE, UsageError, parse_args
+from .cli_flags import BUFFER_MODES, DEBUG_LEVELS, DEBUG_STAGES, USAGE, UsageError, parse_args
 
 
 def _kt_version() -> str:
@@ -182,9 +182,9 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
                              strlen=env.strlen, map_keys_max=env.map_keys_max,
                              helper_checks=opts.helper_checks,
                              **_machine_facts())
-    stages = (opts.debug_stage,) if opts.debug_stage else DEBUG_STAGES[:2] if opts.debug == 1 else DEBUG_STAGES
+    stages = DEBUG_STAGES[opts.debug_stage] if opts.debug_stage else DEBUG_LEVELS.get(opts.debug, ())
     try:
-        if opts.debug_stage == "ast":
+        if stages == ("ast",):
             from ..compiler.driver import check
             from ..compiler.dump import dump_ast
             program, sema, _ = check(source, options)
@@ -205,6 +205,8 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
         if "ast" in stages:
             from ..compiler.dump import dump_ast
             sys.stdout.write(dump_ast(compiled.program, source, compiled.semantics.types))
+        if "codegen" in stages:
+            sys.stdout.write(compiled.original_ir)
         if "ir" in stages:
             sys.stdout.write(compiled.ir)
         if "asm" in stages:

@@ -19,9 +19,12 @@ _LONG = {
     "btf": False, "include": True, "info": False, "emit-llvm": True, "emit-elf": True,
     "no-warnings": False, "dry-run": False,
 }
-# What -d STAGE prints; plain -d prints all of them (bpftrace 0.17: the AST after each pass,
-# then the IR), -dd as well (0.17 adds the IR before optimisation).
-DEBUG_STAGES = ("ast", "ir", "asm")
+# What -d STAGE prints, in this order: kt's names, and newer bpftrace's (types: the typed AST,
+# codegen: the IR before optimisation, codegen-opt: after; all). Plain -d prints what 0.17's
+# does (the AST, then the optimised IR), -dd adds the IR before optimisation as 0.17's does.
+DEBUG_STAGES = {"ast": ("ast",), "types": ("ast",), "codegen": ("codegen",), "ir": ("ir",),
+                "codegen-opt": ("ir",), "asm": ("asm",), "all": ("ast", "codegen", "ir", "asm")}
+DEBUG_LEVELS = {1: ("ast", "ir"), 2: ("ast", "codegen", "ir")}
 BUFFER_MODES = ("line", "full", "none")
 
 USAGE = """\
@@ -53,7 +56,8 @@ OPTIONS:
 
 TROUBLESHOOTING OPTIONS:
     -v                      verbose messages
-    -d [STAGE]              (dry run) debug info: 'ast', 'ir' or 'asm' (default: all)
+    -d [STAGE]              (dry run) debug info: the AST and the IR, or one STAGE
+                            ('ast', 'types', 'codegen', 'ir', 'codegen-opt', 'asm', 'all')
     -dd                     (dry run) verbose debug info
     --dry-run               compile and load the programs, then exit without attaching
     --emit-elf FILE         (dry run) generate ELF file with bpf programs and write to FILE
@@ -176,7 +180,7 @@ def _short_options(a: Args, letters: str, argv: list[str], i: int) -> int:
             raise UsageError(f"kt: invalid option -- '{c}'")
         if c == "d":
             a.debug += 1
-            # kt's stages: `-d ast`, `-d ir`, `-d asm` (a word of its own, right after -d).
+            # A stage is a word of its own right after -d (`-d ir`); 0.17's -d takes none.
             if k == len(letters) - 1 and i < len(argv) and argv[i] in DEBUG_STAGES:
                 a.debug_stage, i = argv[i], i + 1
         elif c == "k":

@@ -282,8 +282,23 @@ def test_debug_prints_stages_and_does_not_run(tmp_path):
         assert kt.rc == bt.rc == 0
         assert "ran" not in kt.out.split("\n") and "ran" not in bt.out.split("\n")
         assert "Program" in kt.out and "Program" in bt.out and "define" in kt.out and "define" in bt.out
-    asm = run_kt("-dd", "-e", script)
-    assert "exit" in asm.out.split("define")[-1]   # -dd adds the BPF assembly
+    dd = run_kt("-dd", "-e", script)
+    assert dd.out.count("define") == 2   # -dd adds the IR before optimisation, as 0.17's does
+
+
+@pytest.mark.kernel
+def test_debug_stages():
+    """-d STAGE: kt's names and newer bpftrace's; one stage each, nothing run."""
+    script = 'BEGIN { printf("ran\\n"); exit(); }'
+    out = {stage: run_kt("-d", stage, "-e", script) for stage in
+           ("ast", "types", "codegen", "ir", "codegen-opt", "asm", "all")}
+    assert all(r.rc == 0 and "ran\n" not in r.out for r in out.values())
+    assert out["ast"].out == out["types"].out and out["ast"].out.startswith("Program")
+    assert out["ir"].out == out["codegen-opt"].out and out["ir"].out.count("define") == 1
+    assert out["codegen"].out.count("define") == 1 and out["codegen"].out != out["ir"].out
+    assert "exit" in out["asm"].out and "define" not in out["asm"].out
+    everything = out["ast"].out + out["codegen"].out + out["ir"].out
+    assert out["all"].out.startswith(everything) and "exit" in out["all"].out[len(everything):]
 
 
 @NEEDS_BPFTRACE
