@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from importlib.metadata import PackageNotFoundError, version
 
 from ..compiler.diagnostics import CompileError
 from ..compiler.options import CompileOptions
@@ -15,6 +14,9 @@ from .cli_flags import BUFFER_MODES, DEBUG_LEVELS, DEBUG_STAGES, USAGE, UsageErr
 
 
 def _kt_version() -> str:
+    # Imported here: importlib.metadata (and the email package it loads) cost seconds of every
+    # kt's start-up in the emulated kprobe guest.
+    from importlib.metadata import PackageNotFoundError, version
     try:
         return version("kt")
     except PackageNotFoundError:  # running from a source tree
