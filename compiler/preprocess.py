@@ -165,3 +165,17 @@ def _search(name: str, dirs) -> str | None:
         if os.path.isfile(candidate):
             return candidate
     return None
+
+
+_INCLUDED = re.compile(r"^// kt: included (.*)$", re.M)
+
+
+def header_line(text: str, offset: int) -> tuple[str, int] | None:
+    """(header path, line in it) of an offset in include_headers()'s result that falls in an
+    appended header; None for the script's own text."""
+    where = None
+    for m in _INCLUDED.finditer(text, 0, offset + 1):
+        where = m
+    if where is None:
+        return None
+    return where.group(1), text.count("\n", where.end() + 1, offset) + 1

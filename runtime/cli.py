@@ -135,6 +135,17 @@ def _main(argv: list[str]) -> int:
             child.kill()
 
 
+def _header_notes(err: CompileError) -> None:
+    """A diagnostic in a header appended by include_headers: which header line it is."""
+    from ..compiler.preprocess import header_line
+    for d in err.diagnostics:
+        where = header_line(err.source.text, d.span.start)
+        if where is not None:
+            line, _ = err.source.line_col(d.span.start)
+            print(f"kt: note: {err.source.name}:{line} is line {where[1]} of {where[0]}; kt uses a header's "
+                  "struct, union, enum and typedef definitions and #define constants", file=sys.stderr)
+
+
 def _list(pattern: str | None, verbose: bool, program: str | None, pid: int | None = None) -> int:
     if os.geteuid() != 0:
         return _fail("kt must run as root to list probes (tracefs and kernel symbols are root-only)")
@@ -195,6 +206,7 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
         compiled = compile_source(source, options)
     except CompileError as err:
         print(err.render(), file=sys.stderr)
+        _header_notes(err)
         return 1
     if not opts.no_warnings:
         for w in compiled.warnings:

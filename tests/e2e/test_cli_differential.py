@@ -418,3 +418,14 @@ def test_kk_names_the_read_kt_makes():
     lines = r.out.split("\n")
     assert lines[0] == "stdin:1:14-26: WARNING: Failed to probe_read_kernel: Numerical result out of range (-34)"
     assert lines[1:4] == ['BEGIN { $x = *(uint64 *)0; printf("%d\\n", $x); exit(); }', " " * 13 + "~" * 12, "0"]
+
+
+def test_what_kt_cannot_use_of_a_header_is_named(tmp_path):
+    """kt has no C compiler: a function declaration in a header is a syntax error, reported at
+    the header's line (bpftrace 0.17 hands headers to clang)."""
+    header = tmp_path / "decl.h"
+    header.write_text("#define A 1\nint foo(int x);\n")
+    r = run_kt("--include", str(header), "-e", 'BEGIN { printf("%d\\n", A); exit(); }')
+    assert r.rc == 1 and "syntax error: unexpected 'int'" in r.err
+    assert r.err.endswith(f"kt: note: stdin:4 is line 2 of {header}; kt uses a header's struct, union, enum "
+                          "and typedef definitions and #define constants\n")
