@@ -90,7 +90,7 @@ def _main(argv: list[str]) -> int:
         return _list(rest[0] if rest else None, opts.verbose, opts.program, pid or None)
     if opts.format not in ("text", "json"):
         return _fail(f'Invalid output format "{opts.format}"\nValid formats: \'text\', \'json\'')
-    if opts.program is not None:
+    if opts.program:   # 0.17: an empty -e '' is no program at all
         name, text, here = "stdin", opts.program, "."
         positional = rest
     else:

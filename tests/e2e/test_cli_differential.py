@@ -80,6 +80,7 @@ class Case:
     columns: bool = True        # compare -k warnings' column ranges and underlines too
     sort_stdout: bool = False   # events of a -c child whose order is not the point
     addresses: bool = True      # compare hex addresses too (False: each is "0xADDR", ASLR)
+    stdin: str | None = None    # the script, for `-`
     kernel: bool = True         # loads programs (needs root and bpf())
 
 
@@ -107,6 +108,7 @@ USAGE_CASES = {
     "verbose_and_debug": _c("-v", "-d", "-e", "BEGIN { exit(); }", kernel=False),
     "command_and_pid": _c("-c", "/usr/bin/true", "-p", "1", "-e", "BEGIN { exit(); }", kernel=False),
     "no_program": _c("-q", kernel=False),
+    "empty_program": _c("-e", "", kernel=False),
     "missing_script_file": _c("/nonexistent/script.bt", kernel=False),
     "pid_not_a_number": _c("-p", "abc", "-e", "BEGIN { exit(); }", kernel=False),
     "bad_buffering_mode": _c("-B", "foo", "-e", "BEGIN { exit(); }", kernel=False),
@@ -127,6 +129,7 @@ USAGE_CASES = {
 
 # Programs that run (root, bpf()).
 RUN_CASES = {
+    "script_from_stdin": _c("-", "7", stdin='BEGIN { printf("stdin %d\\n", $1); exit(); }'),
     "combined_short_flags": _c("-qe", "BEGIN { printf(\"%d\\n\", $1); exit(); }", "5", "-q"),
     "parameters_after_double_dash": _c("-e", "BEGIN { printf(\"%s\\n\", str($1)); exit(); }", "--", "-x"),
     "empty_command": _c("-c", "", "-e", "BEGIN { printf(\"x\\n\"); exit(); }"),
@@ -189,14 +192,14 @@ def headers(tmp_path_factory) -> dict[str, str]:
     return {"{headers}": str(root), "{strings}": str(root / "strings"), "{cxx}": str(root / "cxx")}
 
 
-def _run(command: list[str], args: tuple[str, ...], env: dict, cwd: str) -> Result:
+def _run(command: list[str], args: tuple[str, ...], env: dict, cwd: str, stdin: str | None = None) -> Result:
     full = {**os.environ, **env}
     for name in ("BPFTRACE_STRLEN", "BPFTRACE_MAP_KEYS_MAX", "BPFTRACE_MAX_PROBES", "BPFTRACE_LOG_SIZE"):
         if name not in env:
             full.pop(name, None)
             full.pop("KT_" + name[len("BPFTRACE_"):], None)
     proc = subprocess.run(command + list(args), capture_output=True, text=True, timeout=60, env=full,
-                          cwd=cwd, stdin=subprocess.DEVNULL)
+                          cwd=cwd, input=stdin if stdin is not None else "")
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -234,8 +237,8 @@ def _compare(case: Case, tmp_path: Path, files: dict[str, str]) -> tuple[Result,
         for placeholder, path in files.items():
             a = a.replace(placeholder, path)
         args.append(a)
-    bt = _run([BPFTRACE], tuple(args), case.env, str(tmp_path))
-    kt = _run(kt_command(), tuple(args), case.env, str(tmp_path))
+    bt = _run([BPFTRACE], tuple(args), case.env, str(tmp_path), case.stdin)
+    kt = _run(kt_command(), tuple(args), case.env, str(tmp_path), case.stdin)
     assert kt.rc == bt.rc, (kt, bt)
     assert (_normalized(kt.out, case.columns, case.sort_stdout, case.addresses)
             == _normalized(bt.out, case.columns, case.sort_stdout, case.addresses)), (kt, bt)
