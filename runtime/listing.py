@@ -421,6 +421,8 @@ def list_probes(pattern: str | None = None, verbose: bool = False, *,
     be listed."""
     q = parse_pattern(pattern)
     ctx = _Ctx(sources or ProbeSources(), verbose, warn or _stderr_warning)
+    if ctx.src.pid is not None and not os.path.exists(f"/proc/{ctx.src.pid}"):
+        raise ListingError(f"pid {ctx.src.pid}: No such process")
     if ctx.src.pid is not None and (not pattern or ":" not in pattern or pattern.split(":", 1)[0] == "*"):
         # -p PID without a probe type (or with `*`): the process's own probes, as 0.17
         q = _Query(("uprobe", "usdt"), q.rest, q.bare)

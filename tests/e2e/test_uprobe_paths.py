@@ -261,6 +261,16 @@ def test_list_process_verbose_shows_library_parameters(waiting, waiter):
     assert r.stdout.splitlines() == [f"uprobe:/proc/{w.pid}/root{waiter}/libktwait.so:lib_func", "    int x"]
 
 
+@NEEDS_BPFTRACE
+def test_list_of_a_process_that_does_not_exist_fails_as_bpftrace(waiting):
+    w = waiting()
+    w.finish()     # exited and reaped: its pid names no process now
+    theirs = _bpftrace("-l", "-p", str(w.pid))
+    ours = _kt("-l", "-p", str(w.pid))
+    assert theirs.returncode == ours.returncode == 1
+    assert ours.stdout == "" and f"pid {w.pid}: No such process" in ours.stderr
+
+
 def test_list_process_finds_libc_functions(waiting):
     w = waiting()
     r = _kt("-l", "-p", str(w.pid), "uprobe:*malloc")
