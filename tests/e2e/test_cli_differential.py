@@ -432,3 +432,12 @@ def test_what_kt_cannot_use_of_a_header_is_named(tmp_path):
     assert r.rc == 1 and "syntax error: unexpected 'int'" in r.err
     assert r.err.endswith(f"kt: note: stdin:4 is line 2 of {header}; kt uses a header's struct, union, enum "
                           "and typedef definitions and #define constants\n")
+
+
+@pytest.mark.kernel
+def test_small_log_size_grows():
+    """BPFTRACE_LOG_SIZE=100 with -v: 0.17 fails ("verification log buffer not big enough, try
+    increasing the BPFTRACE_LOG_SIZE environment variable"); kt starts with 100 bytes and grows
+    the buffer until the log fits, so the trace runs and -v shows the whole log."""
+    r = run_kt("-v", "-e", "BEGIN { exit(); }", env={"BPFTRACE_LOG_SIZE": "100"})
+    assert r.rc == 0 and "Verifier log of raw_tp/BEGIN:\nprocessed " in r.err, r
