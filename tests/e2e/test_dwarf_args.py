@@ -1,7 +1,8 @@
 """`args->name` on uprobes from the binary's DWARF, and `kt -lv` of a binary's functions, compared
 with bpftrace 0.17.
 
-The workload is tests/e2e/targets/dwarf_target.c, built with `gcc -g -O0` (and once without -g):
+The workload is tests/e2e/targets/dwarf_target.c, built with `gcc -g -O0`, with `-O2 -g`, with
+its debug info moved to a separate file (.gnu_debuglink), and without -g:
 main() calls each function once with fixed values (takes_ints twice), written down in the C file;
 every case's `expect` is derived from those values by hand, and bpftrace 0.17 must print it too
 before kt runs (a case proves something only if 0.17 prints the right thing). The uprobes are on a
@@ -33,6 +34,14 @@ def target(tmp_path_factory) -> dict[str, str]:
     for name, flags in (("t", ["-O0", "-g"]), ("nodebug", ["-O0"]), ("optimized", ["-O2", "-g"])):
         subprocess.run(["gcc", *flags, "-o", str(d / name), str(TARGET_C)], check=True)
         built[name] = str(d / name)
+    # the debug info in a separate file found through .gnu_debuglink (as distributions ship it)
+    sep = d / "separate"
+    sep.mkdir()
+    subprocess.run(["cp", built["t"], str(sep / "t")], check=True)
+    subprocess.run(["objcopy", "--only-keep-debug", str(sep / "t"), str(sep / "t.debug")], check=True)
+    subprocess.run(["strip", "-g", str(sep / "t")], check=True)
+    subprocess.run(["objcopy", f"--add-gnu-debuglink={sep / 't.debug'}", str(sep / "t")], check=True)
+    built["separate"] = str(sep / "t")
     return built
 
 
@@ -93,8 +102,8 @@ CASES = {
 # Cases reading struct members the callee itself does not read run on the -O0 build only: at
 # -O2 main stores only the members takes_ptr reads, so the memory is not the C source's data.
 MEMORY_CASES = {"print_of_structs", "string_member_through_a_pointer", "struct_pointer_members"}
-BUILDS = [(name, build) for name in sorted(CASES) for build in ("t", "optimized")
-          if build == "t" or name not in MEMORY_CASES]
+BUILDS = [(name, build) for name in sorted(CASES) for build in ("t", "optimized", "separate")
+          if build != "optimized" or name not in MEMORY_CASES]
 
 
 @NEEDS_BPFTRACE
@@ -181,9 +190,10 @@ def test_struct_passed_by_value_is_refused(target):
 
 @NEEDS_BPFTRACE
 @pytest.mark.parametrize("pattern", ["uprobe:{t}:*", "uprobe:{t}:takes_*", "uprobe:{t}:main",
-                                     "uprobe:{optimized}:*"])
+                                     "uprobe:{optimized}:*", "uprobe:{separate}:takes_*"])
 def test_list_verbose_params_as_bpftrace(pattern, target):
-    pattern = pattern.replace("{t}", target["t"]).replace("{optimized}", target["optimized"])
+    for build in ("t", "optimized", "separate"):
+        pattern = pattern.replace("{%s}" % build, target[build])
     theirs = _run("bpftrace", ["-lv", pattern])
     ours = _run("kt", ["-lv", pattern])
     assert ours.returncode == 0, ours.stderr
