@@ -305,7 +305,7 @@ class Session:
                 links.add(link)
             if made:
                 live.append(p)
-        if skipped and not any(p["kind"] in ATTACH for p in live):
+        if skipped and not live:
             raise SessionError(f"no probe could be attached (skipped: {', '.join(skipped)})")
         return live
 
