@@ -1,9 +1,9 @@
 """Strings compared in the program: strncmp(), strcontains(); and pton(), an address literal
 turned into its bytes at compile time.
 
-The comparisons are unrolled over the strings' fixed sizes (at most BPFTRACE_STRLEN, 64 bytes,
-for values read from memory): straight-line selects, no loop for the verifier to walk, and what
-lies after a string's NUL never counts.
+Both are bounded loops (kernels since 5.3 take them): unrolled over two 64-byte strings read
+from memory, the comparisons spill past the 512-byte BPF stack. What lies after a string's NUL
+never counts.
 """
 
 from __future__ import annotations
@@ -60,15 +60,45 @@ def _byte(cg: "ProbeCodegen", s: ir.Value, size: int, i: int) -> ir.Value:
     return cg.b.load(cg.offset(s, i)) if i < size else ir.Constant(I8, 0)
 
 
-def strings_equal(cg: "ProbeCodegen", a: ir.Value, asize: int, c: ir.Value, csize: int, n: int) -> ir.Value:
-    """An i1: the strings agree up to their NUL, in their first n bytes."""
+def _byte_at(cg: "ProbeCodegen", s: ir.Value, size: int, i: ir.Value) -> ir.Value:
+    """Byte i (a variable index) of a buffer of `size` bytes, 0 past its end: the bounds check
+    comes first, for the verifier."""
     b = cg.b
-    acc = ir.Constant(I1, 1)
-    for i in reversed(range(min(n, max(asize, csize)))):
-        x, y = _byte(cg, a, asize, i), _byte(cg, c, csize, i)
-        ended = b.icmp_unsigned("==", x, ir.Constant(I8, 0))
-        acc = b.select(b.icmp_unsigned("==", x, y), b.select(ended, ir.Constant(I1, 1), acc), ir.Constant(I1, 0))
-    return acc
+    slot = b.bitcast(cg.stack(8, "byte"), I8.as_pointer())
+    b.store(ir.Constant(I8, 0), slot)
+    with b.if_then(b.icmp_unsigned("<", i, ir.Constant(I64, size))):
+        b.store(b.load(b.gep(s, [i])), slot)
+    return b.load(slot)
+
+
+def strings_equal(cg: "ProbeCodegen", a: ir.Value, asize: int, c: ir.Value, csize: int, n: int) -> ir.Value:
+    """An i1: the strings agree up to their NUL, in their first n bytes. A bounded loop, which
+    stops at the first difference or NUL: unrolled, two 64-byte strings read from memory spill
+    past the 512-byte stack."""
+    b = cg.b
+    count = min(n, max(asize, csize))
+    if count == 0:
+        return ir.Constant(I1, 1)
+    equal = b.bitcast(cg.stack(8, "equal"), I64.as_pointer())
+    index = b.bitcast(cg.stack(8, "i"), I64.as_pointer())
+    b.store(ir.Constant(I64, 1), equal)
+    b.store(ir.Constant(I64, 0), index)
+    head, body, differ, done = (b.function.append_basic_block(f"streq.{n}") for n in ("head", "body", "differ", "done"))
+    b.branch(head)
+    b.position_at_end(head)
+    i = b.load(index)
+    b.cbranch(b.icmp_unsigned("<", i, ir.Constant(I64, count)), body, done)
+    b.position_at_end(body)
+    x, y = _byte_at(cg, a, asize, i), _byte_at(cg, c, csize, i)
+    b.store(b.add(i, ir.Constant(I64, 1)), index)
+    with b.if_then(b.icmp_unsigned("!=", x, y)):
+        b.branch(differ)
+    b.cbranch(b.icmp_unsigned("==", x, ir.Constant(I8, 0)), done, head)
+    b.position_at_end(differ)
+    b.store(ir.Constant(I64, 0), equal)
+    b.branch(done)
+    b.position_at_end(done)
+    return b.trunc(b.load(equal), I1)
 
 
 def _lower_strncmp(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
@@ -87,31 +117,71 @@ def _check_strcontains(checker: "Checker", call: ast.Call) -> Type | None:
 
 
 def _lower_strcontains(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
-    """One block per start position, entered only while nothing is found and the haystack
-    has not ended: each block's bytes are dead at its end, so LLVM does not spill a whole
-    unrolled search onto the 512-byte stack (bpftrace 0.17 does, for two str() values)."""
+    """A bounded loop over the start positions, and in it one over the needle's bytes, each
+    stopping at the first difference or NUL. Unrolled, the search of two 64-byte values spills
+    past the 512-byte stack (bpftrace 0.17's does); as loops, the verifier walks each
+    iteration once (kernels since 5.3 take bounded loops), the counters known at every step."""
     b = cg.b
     hay_node, needle_node = call.args
     hay, hsize = cg.expr(hay_node), cg.types[hay_node].size
-    needle, nsize = cg.expr(needle_node), cg.types[needle_node].size
     text = literal_text(needle_node)
-    zero = ir.Constant(I8, 0)
-    found = b.bitcast(cg.stack(8, "found"), I64.as_pointer())
-    going = b.bitcast(cg.stack(8, "going"), I64.as_pointer())   # not found, haystack not ended
-    b.store(ir.Constant(I64, 0), found)
-    b.store(ir.Constant(I64, 1), going)
-    nlen = len(text) + 1 if text is not None else nsize
-    for start in range(hsize + 1):
-        with b.if_then(b.icmp_unsigned("!=", b.load(going), ir.Constant(I64, 0))):
-            match = ir.Constant(I1, 1)
-            for j in reversed(range(nlen)):
-                x = ir.Constant(I8, text[j] if j < len(text) else 0) if text is not None else _byte(cg, needle, nsize, j)
-                h = _byte(cg, hay, hsize, start + j)
-                here = b.select(b.icmp_unsigned("==", x, h), match, ir.Constant(I1, 0))
-                match = b.select(b.icmp_unsigned("==", x, zero), ir.Constant(I1, 1), here)
-            b.store(b.zext(match, I64), found)
-            ended = b.icmp_unsigned("==", _byte(cg, hay, hsize, start), zero)
-            b.store(b.zext(b.not_(b.or_(match, ended)), I64), going)
+    if text is not None:
+        needle, nsize = cg.const_str(text), len(text) + 1
+    else:
+        needle, nsize = cg.expr(needle_node), cg.types[needle_node].size
+    zero8, zero, one = ir.Constant(I8, 0), ir.Constant(I64, 0), ir.Constant(I64, 1)
+    slot = lambda name: b.bitcast(cg.stack(8, name), I64.as_pointer())   # noqa: E731
+    found, start, j = slot("found"), slot("start"), slot("j")
+    b.store(zero, found)
+    b.store(zero, start)
+    func = b.function
+    outer, inner, compare, matched, advance, done = (func.append_basic_block(n) for n in (
+        "sc.outer", "sc.inner", "sc.compare", "sc.matched", "sc.advance", "sc.done"))
+    b.branch(outer)
+    # outer: start <= hsize; j = 0
+    b.position_at_end(outer)
+    b.store(zero, j)
+    b.cbranch(b.icmp_unsigned("<=", b.load(start), ir.Constant(I64, hsize)), inner, done)
+    # inner: the needle's byte j (j < nsize); its end is a match
+    b.position_at_end(inner)
+    jv = b.load(j)
+    in_needle = b.icmp_unsigned("<", jv, ir.Constant(I64, nsize))
+    with b.if_else(in_needle) as (then, otherwise):
+        with then:
+            x = b.load(b.gep(needle, [jv]))
+            at_end = b.icmp_unsigned("==", x, zero8)
+            then_block = b.block
+        with otherwise:
+            otherwise_block = b.block
+    ended = b.phi(ir.IntType(1))
+    ended.add_incoming(at_end, then_block)
+    ended.add_incoming(ir.Constant(ir.IntType(1), 1), otherwise_block)
+    b.cbranch(ended, matched, compare)
+    # compare: the haystack's byte start + j (0 past its end) against the needle's
+    b.position_at_end(compare)
+    k = b.add(b.load(start), b.load(j))
+    h_slot = b.bitcast(cg.stack(8, "h"), I8.as_pointer())
+    b.store(zero8, h_slot)
+    with b.if_then(b.icmp_unsigned("<", k, ir.Constant(I64, hsize))):
+        b.store(b.load(b.gep(hay, [k])), h_slot)
+    x = b.load(b.gep(needle, [b.load(j)]))
+    b.store(b.add(b.load(j), one), j)
+    b.cbranch(b.icmp_unsigned("==", b.load(h_slot), x), inner, advance)
+    # matched: found; stop
+    b.position_at_end(matched)
+    b.store(one, found)
+    b.branch(done)
+    # advance: the next start, unless the haystack ended at this one
+    b.position_at_end(advance)
+    sv = b.load(start)
+    b.store(b.add(sv, one), start)
+    last = b.icmp_unsigned(">=", sv, ir.Constant(I64, hsize))
+    with b.if_then(b.not_(last)):
+        hay_ended = b.icmp_unsigned("==", b.load(b.gep(hay, [sv])), zero8)
+        with b.if_then(hay_ended):
+            b.store(ir.Constant(I64, hsize + 1), start)
+    b.branch(outer)
+    b.position_at_end(done)
     return b.load(found)
 
 

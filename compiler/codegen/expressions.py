@@ -17,6 +17,7 @@ from llvmlite import ir
 from .. import ast
 from ..builtins import BUILTIN_VARS, FUNCTIONS
 from ..builtins.memory import read_str
+from ..builtins.strings import strings_equal
 from ..helpers import Helper
 from ..passes.semantic import positional_value
 from ..types import Args, Array, Buf, Int, Ptr, Record, Str, Tuple, Type, USER, Void, is_word
@@ -394,6 +395,8 @@ class ExpressionLowering:
         """1 when the strings are equal up to their first NUL (or their ends), else 0."""
         b = self.b
         n = min(asize, csize)
+        if n > 16:   # two long strings: a loop (unrolled, str(a) == str(b) spills past the stack)
+            return b.zext(strings_equal(self, a, asize, c, csize, max(asize, csize)), I64)
         if asize == csize:
             acc = ir.Constant(I1, 1)
         else:  # past the shorter buffer, the longer string must end too

@@ -71,6 +71,10 @@ CASES = _cases(
      'strncmp(str(arg0), str(arg1), 7)); }', T, "EV 0 1\nEV 1 1"),
     ("strncmp_str_n", 'uprobe:{t}:use_strs { printf("EV %d\\n", strncmp(str(arg0, 2), str(arg1, 2), 3)); }', T,
      "EV 0\nEV 0"),
+    ("strncmp_two_reads", 'uprobe:{t}:use_strs { @[strncmp(str(arg0), str(arg1), 64), strncmp(str(arg0), str(arg1), 2)] '
+     '= count(); }', T, "\n\n@[1, 0]: 2"),
+    ("string_equal_two_reads", 'uprobe:{t}:use_strs { @[str(arg0) == str(arg1), str(arg0) != str(arg0), '
+     'str(arg0, 2) == str(arg1, 2)] = count(); }', T, "\n\n@[0, 0, 1]: 2"),
     ("strncmp_comm", 'uprobe:{t}:use_strs { printf("EV %d\\n", strncmp(comm, "builtins_t", 10)); }', T,
      "EV 0\nEV 0"),
     # ---- strcontains -----------------------------------------------------------------------
@@ -206,6 +210,10 @@ KT_ONLY_CASES = {   # name: (Case, why kt differs from 0.17)
              'strcontains(str(arg1), str(arg0, 3)), strcontains(str(arg0), "d")); }', T, "EV 1 1 1\nEV 0 0 0"),
         "0.17 exceeds the 512-byte BPF stack with two str() values (it unrolls the search in registers "
         "that spill); kt searches one start position per block"),
+    "strcontains_two_full_reads": (
+        Case('uprobe:{t}:use_strs { printf("EV %d %d\\n", strcontains(str(arg0), str(arg1)), '
+             'strcontains(str(arg0), str(arg0))); }', T, "EV 0 1\nEV 0 1"),
+        "0.17 exceeds the BPF stack"),
     "strcontains_variable_needle": (
         Case('uprobe:{t}:use_strs { $n = str(arg1, 2); @[strcontains(str(arg0), $n)] = count(); }', T,
              "\n\n@[1]: 2"),
