@@ -62,6 +62,7 @@ class ProbeCodegen(ExpressionLowering):
         self.source = source
         self.helper_sites = helper_sites if helper_sites is not None else []
         self.span = probe.span
+        self._helper_error_rec: ir.Value | None = None
         # span -> DILocation: instructions carry the line of the statement they come from, so
         # BTF line info (and the verifier's log) can name the kt line.
         self._location = location or (lambda span: None)
@@ -177,7 +178,11 @@ class ProbeCodegen(ExpressionLowering):
             failed = b.icmp_signed("<", ret, ir.Constant(ret.type, 0))
             code = ret
         with b.if_then(failed, likely=False):
-            rec = self.stack(24, "helper_error")
+            # One record for every check of the program: each is filled and sent at once
+            # (join() under -kk checks 32 reads in one statement).
+            if self._helper_error_rec is None:
+                self._helper_error_rec = self._new_alloca(3, "helper_error")
+            rec = b.bitcast(self._helper_error_rec, I8P)
             rec64 = b.bitcast(rec, I64.as_pointer())
             b.store(ir.Constant(I64, EventId.HELPER_ERROR), rec64)
             b.store(ir.Constant(I64, site), b.gep(rec64, [ir.Constant(I32, 1)]))

@@ -441,3 +441,12 @@ def test_small_log_size_grows():
     the buffer until the log fits, so the trace runs and -v shows the whole log."""
     r = run_kt("-v", "-e", "BEGIN { exit(); }", env={"BPFTRACE_LOG_SIZE": "100"})
     assert r.rc == 0 and "Verifier log of raw_tp/BEGIN:\nprocessed " in r.err, r
+
+
+@pytest.mark.kernel
+def test_kk_keeps_the_stack_small():
+    """-kk on join(): 32 checked reads in one statement share one error record (execsnoop.bt
+    would otherwise need 768 bytes of BPF stack)."""
+    r = run_kt("-kk", "-e", "tracepoint:syscalls:sys_enter_execve /pid == cpid/ { join(args->argv); }",
+               "-c", "/usr/bin/echo a b")
+    assert r.rc == 0 and "/usr/bin/echo a b" in r.out.split("\n") and "WARNING" not in r.out, r
