@@ -41,9 +41,9 @@ OPTIONS:
     -h, --help     show this help message
     -I DIR         add the directory to the include search path
     --include FILE add an #include file before preprocessing
-    -l [search]    list probes
-    -p PID         enable USDT probes on PID
-    -c 'CMD'       run CMD and enable USDT probes on resulting process
+    -l [search]    list probes (-lv: with their arguments; -l -p PID: a process's)
+    -p PID         uprobes and USDT probes in PID; trace until it exits
+    -c 'CMD'       run CMD, trace until it exits; cpid is its pid
     --usdt-file-activation
                    activate usdt semaphores based on file path
     --unsafe       allow unsafe builtin functions
