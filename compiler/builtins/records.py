@@ -91,7 +91,10 @@ def literal_int(checker_or_cg, node) -> int | None:
 
 
 def literal_text(node, checker_or_cg=None) -> bytes | None:
-    """The bytes of a string literal argument, or of a positional parameter used as one."""
+    """The bytes of a string literal argument, or of a positional parameter used as one
+    (`$1`, or `str($1)` as 0.17 wants it written)."""
+    if isinstance(node, ast.Call) and node.name == "str" and len(node.args) == 1:
+        node = node.args[0]
     if isinstance(node, ast.StrLit):
         return node.value
     if isinstance(node, ast.Positional) and checker_or_cg is not None:

@@ -12,7 +12,7 @@ from ..diagnostics import did_you_mean
 from ..helpers import BPF_F_USER_STACK, Helper
 from ..objects import STACK_DEPTH, stack_map_name
 from ..types import Int, Ptr, Sym, Type
-from .records import BuiltinVar, Function, I64, check_arity
+from .records import BuiltinVar, Function, I64, check_arity, literal_int
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..codegen.probe import ProbeCodegen
@@ -60,10 +60,11 @@ def _check_stack_call(checker: "Checker", call: ast.Call) -> Type | None:
         return None
     if args:
         n = args.pop(0)
-        if not isinstance(n, ast.IntLit) or not 1 <= n.value <= STACK_DEPTH:
+        depth = literal_int(checker, n)   # a literal or a positional parameter, as in 0.17
+        if depth is None or not 1 <= depth <= STACK_DEPTH:
             checker.sink.error(n.span, f"{call.name}()'s depth must be an integer literal from 1 to {STACK_DEPTH}")
             return None
-        limit = n.value
+        limit = depth
     if args:
         checker.sink.error(args[0].span, f"{call.name}(MODE, N): the mode comes first")
         return None

@@ -29,6 +29,11 @@ def test_types(analyse):
     assert types["@i"].params == (0, 8, 2)
 
 
+def test_positional_stack_depth(analyse):
+    _, sema, _ = analyse('BEGIN { @[kstack($1)] = count(); exit(); }', positional=("3",))
+    assert sema.maps["@"].key.limit == 3
+
+
 def test_buf_is_a_map_key(analyse):
     _, sema, _ = analyse('BEGIN { @m[buf("abc", 3)] = count(); exit(); }')
     assert sema.maps["@m"].key == Buf(3)

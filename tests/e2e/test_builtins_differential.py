@@ -151,6 +151,8 @@ CASES = _cases(
      "EV 509 291 510", ["0775", "0x123"]),
     ("positional_kaddr", 'BEGIN { printf("EV %d\\n", kaddr(str($1)) == kaddr("__start_rodata")); exit(); }', None,
      "EV 1", ["__start_rodata"]),
+    ("positional_str_arguments", 'uprobe:{np}:many { printf("EV %d %d\\n", *uaddr(str($1)), reg(str($2))); '
+     'print(pton(str($3))); }', NP, "EV 42 1\n[10,1,2,3]", ["g_int", "di", "10.1.2.3"]),
     ("positional_buf_of_string", 'BEGIN { print(buf("xyz", $1)); exit(); }', None, "xy", ["2"]),
     ("positional_buf_length", 'uprobe:{t}:use_buf { printf("EV %r\\n", buf(arg0, $1)); }', T,
      "EV \\x01\\x02a\nEV aba\nEV aba", ["3"]),
