@@ -49,9 +49,9 @@ class Param:
     name: str
     type_name: str
     type: Type | None          # None: kt cannot represent it
-    by_value: bool = False     # a struct/union/array passed by value, not a register's value
-    slot: int = -1             # its integer argument register (0: rdi ... 5: r9), -1: none
-    stack: int = -1            # else its eightbyte on the stack above the return address
+    by_value: bool = False     # a struct/union passed by value, not a register's value
+    slot: int = -1             # its (first) integer argument register (0: rdi ... 5: r9), -1: none
+    stack: int = -1            # else its (first) eightbyte on the stack above the return address
 
 
 class _Dwarf:
@@ -200,6 +200,18 @@ class _Dwarf:
         return tuple(out)
 
 
+def _integer_class(t: Type) -> bool:
+    """Whether every byte of an aggregate is integer or pointer data (the ABI's INTEGER class,
+    passed in general registers); a float member puts its eightbyte in a vector register."""
+    if isinstance(t, (Int, Ptr, Str)):
+        return True
+    if isinstance(t, Array):
+        return _integer_class(t.elem)
+    if isinstance(t, Record):
+        return all(_integer_class(m.type) for m in t.struct.members)
+    return False
+
+
 def _name(die) -> str:
     a = die.attributes.get("DW_AT_name")
     if a is None:
@@ -321,9 +333,9 @@ def function_params(path: str, func: str) -> list[Param]:
                 stack += 1
         elif t is not None and t.size:
             n = (t.size + 7) // 8
-            if t.size <= 16 and regs + n <= 6:
-                regs += n
+            if t.size <= 16 and regs + n <= 6 and _integer_class(t):
+                here, regs = regs, regs + n
             else:
-                stack += n
+                on_stack, stack = stack, stack + n
         out.append(Param(len(out), _name(child), d.type_name(tdie), t, by_value, here, on_stack))
     return out

@@ -11,7 +11,8 @@ Where kt does better than 0.17: a union pointer's members resolve (0.17: "does n
 field named"), integer parameters keep their signedness in comparisons and map keys (0.17
 compares an int32 -5 as 4294967291), a parameter after a struct passed by value is read from
 the register the ABI puts it in, a seventh integer parameter from the stack (0.17 fails to
-compile: "array::at"), and a struct passed by value is refused instead of printing zeros.
+compile: "array::at"), and a struct passed by value is read from the registers (or the stack
+slot) it is passed in (0.17 prints zeros).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from . import dwarf
-from .codegen.places import Place
+from .codegen.places import LOCAL, Place
 from .contexts import PT_REGS_ARGS, PT_REGS_SP, RegsContext
 from .diagnostics import did_you_mean
 from .types import U64, USER, Args, Int, Ptr
@@ -78,19 +79,38 @@ class UprobeContext(RegsContext):
         if p.type is None:
             checker.sink.error(e.name_span, f"parameter '{e.name}' ({p.type_name}) has a type kt cannot read")
             return None
-        if p.by_value:
-            checker.sink.error(e.name_span, f"parameter '{e.name}' ({p.type_name}) is passed by value, "
-                                            f"which args cannot read", "pass a pointer to it")
-            return None
         if p.slot < 0 and p.stack < 0:
             checker.sink.error(e.name_span, f"parameter '{e.name}' ({p.type_name}) is passed in a vector "
                                             f"register, which kt cannot read")
             return None
         return p.type
 
+    def _param(self, name: str) -> dwarf.Param:
+        return next(q for q in dwarf.function_params(self.path, self.funcs[0]) if q.name == name)
+
+    def field_place(self, cg, e):
+        """Where a struct passed by value lies: its eightbytes copied from their registers to
+        the BPF stack (rdi, rsi, ... are not adjacent in pt_regs), or its copy on the traced
+        stack above the return address."""
+        p = self._param(e.name)
+        if not p.by_value:
+            return None
+        if p.slot < 0:
+            sp = cg.ctx_u64(PT_REGS_SP)
+            return Place(USER, cg.b.add(sp, ir.Constant(I64, 8 * (p.stack + 1))))
+        size = cg.types[e].size
+        n = (size + 7) // 8
+        buf = cg.stack(8 * n, e.name)
+        words = cg.b.bitcast(buf, I64.as_pointer())
+        for k in range(n):
+            cg.b.store(cg.ctx_u64(PT_REGS_ARGS[p.slot + k]), cg.b.gep(words, [ir.Constant(ir.IntType(32), k)]))
+        return Place(LOCAL, buf)
+
     def lower_field(self, cg, e):
         t = cg.types[e]
-        p = next(q for q in dwarf.function_params(self.path, self.funcs[0]) if q.name == e.name)
+        p = self._param(e.name)
+        if p.by_value:
+            return cg.load(self.field_place(cg, e), t)
         if p.slot < 0:
             # past the sixth integer argument: on the stack, above the return address that sp
             # points at on the function's first instruction (where a uprobe fires)

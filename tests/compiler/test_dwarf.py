@@ -49,6 +49,11 @@ def test_a_small_struct_by_value_takes_a_register_and_later_ones_follow(built):
         ("struct Point", True, "enum Color", 1, "union U*", 2)
 
 
+def test_structs_by_value_take_registers_or_the_stack(built):
+    w, big, after = dwarf.function_params(built["g"], "takes_by_value")
+    assert [(p.by_value, p.slot, p.stack) for p in (w, big, after)] == [(True, 0, -1), (True, -1, 0), (False, 2, -1)]
+
+
 def test_integer_parameters_past_the_sixth_are_on_the_stack(built):
     assert [(p.slot, p.stack) for p in dwarf.function_params(built["g"], "takes_many")] == \
         [(0, -1), (1, -1), (2, -1), (3, -1), (4, -1), (5, -1), (-1, 0)]

@@ -9,6 +9,8 @@ struct Box { struct Point a; struct Point *p; const char *label; unsigned char t
 union U { int i; char c[4]; };
 enum Color { RED, GREEN = 5, BLUE };
 typedef unsigned int myuint;
+struct Wide { long a; int b; };          /* 16 bytes: two registers when passed by value */
+struct Big { long a, b, c; };            /* 24 bytes: passed by value on the stack */
 
 __attribute__((noinline)) int takes_ints(int a, unsigned short b, long c, char d, myuint e)
 { return a + b + (int)c + d + (int)e; }
@@ -18,6 +20,8 @@ __attribute__((noinline)) int takes_struct(struct Point pt, enum Color c, union 
 __attribute__((noinline)) int takes_ptrs(int *arr, char **names, void *v) { return arr[0] + (v != 0) + names[0][0]; }
 __attribute__((noinline)) int takes_many(long a, long b, long c, long d, long e, long f, long g)
 { return (int)(a + b + c + d + e + f + g); }
+__attribute__((noinline)) int takes_by_value(struct Wide w, struct Big big, int after)
+{ return (int)(w.a + w.b + big.a + big.b + big.c) + after; }
 __attribute__((noinline)) void no_args(void) {}
 
 int main(int argc, char **argv)
@@ -40,6 +44,9 @@ int main(int argc, char **argv)
     r += takes_struct(p, BLUE, &u);
     r += takes_ptrs(arr, names, &p);
     r += takes_many(1, 2, 3, 4, 5, 6, 7);
+    struct Wide w = { -7000000000L, 12 };
+    struct Big big = { 100, 200, 300 };
+    r += takes_by_value(w, big, 99);
     no_args();
     return r == 12345 ? 1 : 0 + argc * 0 + (argv == 0);
 }
