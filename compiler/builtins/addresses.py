@@ -100,13 +100,18 @@ def _lower_uaddr(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
     path, _name, sym = _uaddr_symbol(cg, call)
     link_time = ir.Constant(I64, sym.addr)
     probe = cg.resolved
-    if elfsyms.elf_type(path) != elfsyms.ET_DYN or probe.attach.get("retprobe") or probe.kind == "usdt":
+    if elfsyms.elf_type(path) != elfsyms.ET_DYN:
         # A fixed-address executable: the link-time address is the run-time one. (0.17 gives
         # the link-time address everywhere, also in a PIE, where it is wrong.)
         return link_time
-    # A PIE or a library: at a uprobe's entry ip is the probed instruction, so the load bias
-    # is ip minus its link-time address (each target's own, chosen by the attach cookie).
-    ip = cg.resolved.context.lower_reg(cg, reg_offset("ip"))
+    # A PIE or a library: the load bias is the probed instruction's run-time address minus its
+    # link-time one (each target's own, chosen by the attach cookie). At a uprobe's entry ip
+    # is that instruction; in a uretprobe or at a USDT site bpf_get_func_ip() gives it
+    # (uprobe programs have it since Linux 6.5).
+    if probe.attach.get("retprobe") or probe.kind == "usdt":
+        ip = cg.helper(Helper.get_func_ip, cg.ctx)
+    else:
+        ip = cg.resolved.context.lower_reg(cg, reg_offset("ip"))
     vaddrs = [elfsyms.vaddr_of_file_offset(path, t["offset"]) for t in probe.attach["targets"]]
     pc: ir.Value = ir.Constant(I64, vaddrs[0])
     if len(vaddrs) > 1:

@@ -203,6 +203,8 @@ KT_ONLY_CASES = {   # name: (Case, why kt differs from 0.17)
     "uaddr_in_pie": (Case('uprobe:{t}:many { printf("EV %d %s\\n", *uaddr("g_int"), str(uaddr("g_name"))); }', T,
                           "EV 42 target"),
                      "0.17 uses the symbol's link-time address in a PIE too, where nothing is mapped: it reads 0"),
+    "uaddr_in_pie_uretprobe": (Case('uretprobe:{t}:many { printf("EV %d\\n", *uaddr("g_int")); }', T, "EV 42"),
+                               "as uaddr_in_pie (the bias from bpf_get_func_ip, Linux 6.5)"),
     "buf_equal": (Case('uprobe:{t}:use_buf { printf("EV %d %d %d\\n", buf(arg0, 4) == buf("abab", 4), '
                        'buf(arg0, arg1) != buf(arg0, 4), buf(arg0, 2) == buf("ab", 2)); }', T,
                        "EV 0 1 0\nEV 1 0 1\nEV 1 0 1"),
