@@ -283,8 +283,9 @@ class Session:
 
         As bpftrace 0.17: a target of an entry marked optional (one of several attach points,
         or a wildcard's expansion) that cannot attach is skipped with 0.17's warning; other
-        failures are errors. Unlike 0.17, which then traces nothing until Ctrl-C, nothing at
-        all attached is an error."""
+        failures are errors. With BEGIN or END the trace goes on as 0.17's does (xfsdist.bt
+        without xfs loaded prints its header and waits); unlike 0.17, which then traces
+        nothing until Ctrl-C, no probe at all is an error."""
         skipped: list[str] = []
 
         def skip(name: str, err: OSError) -> None:

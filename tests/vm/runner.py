@@ -11,7 +11,7 @@ times slower, hence one boot for the whole guest suite (kernel-facts §7).
 Environment:
   KT_VM_KERNEL   the kernel image to boot (default: the newest readable /boot/vmlinuz-6.1.*-amd64,
                  else /boot/vmlinuz-*-amd64)
-  KT_VM_TIMEOUT  seconds before the guest is killed (default 900)
+  KT_VM_TIMEOUT  seconds before the guest is killed (default 1800)
   KT_VM_PYTEST   extra arguments for the guest's pytest (e.g. "-k wildcard")
 """
 
@@ -37,7 +37,7 @@ GUEST_ENV = "KT_VM_GUEST"          # set only inside the guest (tests/vm/guest/c
 KERNEL_ENV = "KT_VM_KERNEL"
 TIMEOUT_ENV = "KT_VM_TIMEOUT"
 PYTEST_ENV = "KT_VM_PYTEST"
-DEFAULT_TIMEOUT = 900
+DEFAULT_TIMEOUT = 1800   # the guest suite takes ~10 min under emulation; more on a loaded host
 GUEST_MEMORY = "2G"
 
 
