@@ -132,16 +132,17 @@ class _FileHandle(ctypes.Structure):
 def cgroup_id(path: str) -> int:
     """The cgroup v2 id of a cgroup directory, what bpf_get_current_cgroup_id() returns: the
     kernfs node id, which name_to_handle_at(2) gives as the file handle (kernfs encodes it as
-    its 8-byte FILEID_KERNFS handle). OSError when the path has none."""
+    its 8-byte FILEID_KERNFS handle). OSError when the path has none: room for 8 bytes only,
+    as bpftrace asks, so another file system's handle fails as in 0.17 (EOVERFLOW)."""
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    handle = _FileHandle(handle_bytes=64)
+    handle = _FileHandle(handle_bytes=8)
     mount_id = ctypes.c_int()
     AT_FDCWD = -100
     if libc.name_to_handle_at(AT_FDCWD, os.fsencode(path), ctypes.byref(handle), ctypes.byref(mount_id), 0) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
     if handle.handle_bytes != 8:
-        raise OSError(errno.EINVAL, "not a cgroup v2 directory")
+        raise OSError(errno.EOVERFLOW, os.strerror(errno.EOVERFLOW))
     return int.from_bytes(bytes(handle.f_handle[:8]), "little")
 
 

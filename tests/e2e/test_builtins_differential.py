@@ -197,6 +197,8 @@ ERROR_CASES = {   # (script, the -c command or None, 0.17's words both must prin
     "pton_invalid": ('BEGIN { print(pton("1.2.3")); exit(); }', None, "pton() expects a valid IPv4/IPv6 address, got 1.2.3"),
     "cgroupid_missing": ('BEGIN { print(cgroupid("/nonexistent/kt")); exit(); }', None,
                          'Failed to get `cgroupid` for path: "/nonexistent/kt": No such file or directory'),
+    "cgroupid_not_a_cgroup": ('BEGIN { print(cgroupid("/dev/shm")); exit(); }', None,
+                              'Failed to get `cgroupid` for path: "/dev/shm": Value too large for defined data type'),
 }
 
 KT_ONLY_CASES = {   # name: (Case, why kt differs from 0.17)
