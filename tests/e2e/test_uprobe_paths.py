@@ -51,6 +51,15 @@ def _lines(text: str) -> list[str]:
     return out
 
 
+def _same_listing(args: list[str], cwd: str | None = None) -> None:
+    """`kt ARGS` lists exactly what `bpftrace ARGS` lists (and 0.17 lists something)."""
+    theirs = _bpftrace(*args, cwd=cwd)
+    ours = _kt(*args, cwd=cwd)
+    assert ours.returncode == 0, ours.stderr
+    assert theirs.stdout.strip(), "bpftrace listed nothing"
+    assert ours.stdout.splitlines() == theirs.stdout.splitlines()
+
+
 # ---- wildcard binary paths ----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -90,11 +99,7 @@ def test_wildcard_binary_paths_as_bpftrace(name, child, bindir):
                                      "uprobe:{d}/bin/*:main", "uprobe:./bin/x*:*"])
 def test_list_wildcard_binary_paths_as_bpftrace(pattern, bindir):
     pattern = pattern.format(d=bindir)
-    theirs = _bpftrace("-l", pattern, cwd=str(bindir))
-    ours = _kt("-l", pattern, cwd=str(bindir))
-    assert ours.returncode == 0, ours.stderr
-    assert theirs.stdout.strip(), "bpftrace listed nothing"
-    assert ours.stdout.splitlines() == theirs.stdout.splitlines()
+    _same_listing(["-l", pattern], cwd=str(bindir))
 
 
 @NEEDS_BPFTRACE
@@ -102,11 +107,7 @@ def test_list_wildcard_binary_paths_as_bpftrace(pattern, bindir):
                                      "uretprobe:./w*:w_*", "uprobe:{d}/lib*:lib_*"])
 def test_list_usdt_and_uretprobe_paths_as_bpftrace(pattern, waiter):
     pattern = pattern.format(d=waiter)
-    theirs = _bpftrace("-l", pattern, cwd=str(waiter))
-    ours = _kt("-l", pattern, cwd=str(waiter))
-    assert ours.returncode == 0, ours.stderr
-    assert theirs.stdout.strip(), "bpftrace listed nothing"
-    assert ours.stdout.splitlines() == theirs.stdout.splitlines()
+    _same_listing(["-l", pattern], cwd=str(waiter))
 
 
 def test_wildcard_path_matching_no_elf_file_is_an_error(bindir):
@@ -236,11 +237,7 @@ def test_list_process_as_bpftrace_plus_its_libraries(pattern, waiting, waiter):
 def test_list_process_patterns_as_bpftrace(pattern, waiting, waiter):
     w = waiting()
     pattern = pattern.format(d=waiter)
-    theirs = _bpftrace("-l", "-p", str(w.pid), pattern)
-    ours = _kt("-l", "-p", str(w.pid), pattern)
-    assert ours.returncode == 0, ours.stderr
-    assert theirs.stdout.strip(), "bpftrace listed nothing"
-    assert ours.stdout.splitlines() == theirs.stdout.splitlines()
+    _same_listing(["-l", "-p", str(w.pid), pattern])
 
 
 @NEEDS_BPFTRACE
