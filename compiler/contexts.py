@@ -57,6 +57,9 @@ class ProbeContext:
     space = KERNEL         # where an integer cast to a pointer points
     retprobe = False
 
+    def prologue(self, cg: "ProbeCodegen") -> None:
+        """Code at the program's start, before the predicate (iter: leave the end-of-walk call)."""
+
     # -- arg0..argN ---------------------------------------------------------------------
     def arg_type(self, checker: "Checker", node: ast.Builtin, index: int) -> Type | None:
         checker.sink.error(node.span, f"'{node.name}' is not available in {checker.current_probe.name}",

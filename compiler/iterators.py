@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 
 from . import ast
+from llvmlite import ir
+
 from .contexts import ProbeContext
 from .diagnostics import DiagnosticSink, did_you_mean
 from .types import KERNEL, Ptr, Record, Void
@@ -28,6 +30,14 @@ class IterContext(ProbeContext):
 
     def __init__(self, name: str) -> None:
         self.struct_name = f"bpf_iter__{name}"
+
+    def prologue(self, cg) -> None:
+        # The kernel calls the program once more when the walk ends, with NULL objects
+        # (bpf_iter's in_stop call); 0.17 skips it, and so does kt: ctx->task (after meta) is
+        # NULL then. (0.17 tests every member, so it also skips task_file's fd 0: kt does not.)
+        task = cg.ctx_u64(8)
+        with cg.b.if_then(cg.b.icmp_unsigned("==", task, ir.Constant(ir.IntType(64), 0))):
+            cg.b.ret(ir.Constant(ir.IntType(32), 0))
 
     def ctx_type(self, checker):
         struct = checker.scope.struct("struct", self.struct_name)

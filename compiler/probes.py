@@ -71,6 +71,8 @@ class ProbeKind:
     # Builtins that only some kinds may call, as bpftrace 0.17 allows them: "override"
     # (bpf_override_return: kprobes), "path" (bpf_d_path: kfunc/kretfunc).
     allows: frozenset[str] = frozenset()
+    # The only attach point its probe may have (0.17: "Only single iter attach point is allowed.").
+    alone: bool = False
 
 
 def _resolve_special(label: str):
@@ -476,7 +478,8 @@ PROBE_KINDS: tuple[ProbeKind, ...] = (
     ProbeKind("watchpoint", ("w",), _resolve_watchpoint(False), "a hardware watchpoint on user memory"),
     ProbeKind("asyncwatchpoint", ("aw",), _resolve_watchpoint(True),
               "a watchpoint on a function's argument, armed without stopping the process"),
-    ProbeKind("iter", ("it",), _resolve_iter, "a BPF iterator over kernel objects (tasks, open files)"),
+    ProbeKind("iter", ("it",), _resolve_iter, "a BPF iterator over kernel objects (tasks, open files)",
+              alone=True),
 )
 
 _BY_NAME = {alias: k for k in PROBE_KINDS for alias in (k.name, *k.aliases)}

@@ -384,10 +384,35 @@ def _list_usdt(q: _Query, ctx: _Ctx) -> list[str]:
 
 
 def _list_iters(q: _Query, ctx: _Ctx) -> list[str]:
-    """iter:NAME for the iterators 0.17 knows (it lists them whether or not the kernel has them)."""
+    """iter:NAME for the iterators 0.17 knows (it lists them whether or not the kernel has them);
+    -lv adds the members of the context, struct bpf_iter__NAME, but its `meta`."""
     from ..compiler.iterators import ITERATORS
     match = _name_matcher(q.rest)
-    return [f"iter:{name}" for name in ITERATORS if match(name)]
+    out = []
+    for name in ITERATORS:
+        if match(name):
+            out.append(f"iter:{name}")
+            if ctx.verbose:
+                out.extend(_INDENT + d for d in iter_fields(ctx.src.btf(), name))
+    return out
+
+
+def iter_fields(btf, name: str) -> list[str]:
+    """`struct task_struct * task`, `u32 fd`, ...: the members of struct bpf_iter__NAME after
+    `meta`, as 0.17's -lv prints them (the kernel wraps pointers in one-member anonymous
+    unions, __bpf_md_ptr, which are looked through)."""
+    from ..compiler.btf import Kind
+
+    out = []
+    for m in btf.struct(f"bpf_iter__{name}").members:
+        if not m.name:
+            inner = btf.resolve(m.type)
+            if inner.kind not in (Kind.STRUCT, Kind.UNION) or len(inner.members) != 1:
+                continue
+            m = inner.members[0]
+        if m.name != "meta":
+            out.append(f"{btf.type_name(m.type)} {m.name}")
+    return out
 
 
 _LISTERS: dict[str, Callable[[_Query, _Ctx], list[str]]] = {

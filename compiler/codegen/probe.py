@@ -82,6 +82,7 @@ class ProbeCodegen(ExpressionLowering):
         self._alloca_builder.debug_metadata = self.b.debug_metadata
         if self._after_exit_stops:
             self._return_if_exited()
+        self.resolved.context.prologue(self)
         if self.probe.predicate is not None:
             self.b.debug_metadata = self._location(self.probe.predicate.span)
             cond = self.truth(self.expr(self.probe.predicate))

@@ -320,6 +320,7 @@ def analyse(program: ast.Program, options: CompileOptions, sink: DiagnosticSink)
     first_note = len(sink.items)
     for probe in program.probes:
         rs: list[ResolvedProbe] = []
+        alone_reported = False
         for written in probe.attach_points:
             mark = len(sink.items)
             ap = expand_attach_point(written, options.positional, sink)
@@ -329,6 +330,10 @@ def analyse(program: ast.Program, options: CompileOptions, sink: DiagnosticSink)
             if kind is None:
                 sink.error(ap.span, f"unknown probe type '{ap.provider}'",
                            did_you_mean(ap.provider, probes.provider_names()) if ap.provider else "")
+            elif kind.alone and len(probe.attach_points) > 1:
+                if not alone_reported:   # 0.17 reports the first and stops checking the probe
+                    sink.error(ap.span, f"Only single {kind.name} attach point is allowed.")
+                alone_reported = True
             else:
                 rs.extend(kind.resolve(ap, env, sink) or ())
             explain_missing(written, options.positional, sink, mark)

@@ -78,6 +78,27 @@ def test_iter_refuses_arguments(child):
     assert r.rc == 1 and "'arg0' is not available in iter:task" in r.err
 
 
+def test_the_end_of_the_walk_is_left_out():
+    """The kernel calls the program once more with a NULL task when the walk ends; 0.17 skips
+    that call (checked in the guest) and so does kt."""
+    r = run_kt("-e", "iter:task { @null = sum(ctx->task == 0); @n = count(); }")
+    assert r.rc == 0, r.err
+    assert "@null: 0\n" in r.out
+
+
+def test_two_iterators_in_one_probe_are_refused_once():
+    r = run_kt("-e", "iter:task, iter:task_file { }")
+    assert r.rc == 1
+    assert r.err.count("error: Only single iter attach point is allowed.") == 1
+
+
+def test_verbose_listing_shows_the_context_members():
+    r = run_kt("-lv", "iter:*")
+    assert r.rc == 0, r.err
+    assert r.out == ("iter:task\n    struct task_struct * task\n"
+                     "iter:task_file\n    struct task_struct * task\n    u32 fd\n    struct file * file\n")
+
+
 @pytest.mark.skipif(BPFTRACE is None, reason="bpftrace is not installed")
 def test_0_17_refuses_iterators_here_though_kt_runs_them():
     """The reason the differential runs in the guest, checked: if 0.17 ever loads iterators on
