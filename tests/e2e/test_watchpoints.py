@@ -245,3 +245,29 @@ def test_p_function_form_probes_proc_pid_exe_and_continues_the_process(target):
     out, rc = _run_with_p(target, "pstdin", 'watchpoint:arm+arg0:8:w { @[probe] = count(); }', "2 3")
     assert rc == 0
     assert _lines(out) == ["", "", "@[watchpoint:/proc/PID/exe:arm:8:w]: 6"]
+
+
+def test_without_p_or_c_every_process_is_watched(target):
+    """No -p/-c: one breakpoint per CPU, for any process (0.17 does the same); the predicate
+    keeps the count to the test's own child. The child does its 7 writes after kt is attached;
+    once it has exited, SIGINT ends the trace."""
+    import signal as _signal
+
+    proc = subprocess.Popen([target["t"], "stdin"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    kt = subprocess.Popen(kt_command() + ["-e", f"watchpoint:{target['counter']}:8:w /pid == {proc.pid}/ {{ @w = count(); }}"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = kt.stderr.readline()
+        assert line.startswith("Attached"), line + kt.stderr.read()
+        proc.stdin.write("7\n")
+        proc.stdin.close()
+        assert proc.wait(timeout=60) == 0
+        kt.send_signal(_signal.SIGINT)
+        out, err = kt.communicate(timeout=60)
+    finally:
+        if kt.poll() is None:
+            kt.kill()
+        if proc.poll() is None:
+            proc.kill()
+    assert kt.returncode == 0, err
+    assert _lines(out) == ["", "", "@w: 7"]
