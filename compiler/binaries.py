@@ -253,16 +253,27 @@ def expand_binary(pattern: str, pid: int | None = None) -> list[tuple[str, str]]
     """The ELF files a uprobe binary pattern names, as (path as written, path to open): one
     for a name or a path without wildcards (resolve_binary), every matching ELF file for a
     path with bpftrace's `*` (`./bin/x*`, sorted; files that are not ELF are left out, as
-    0.17 does). With a pid, a pattern that matches nothing here is matched in the process's
+    0.17 does), and for a name with `*` (`node*`) the matches in the current directory and in
+    each PATH directory, in PATH order. With a pid, a pattern that matches nothing here is matched in the process's
     root. BinaryNotFound when nothing matches."""
     if "*" not in pattern:
         path = resolve_binary(pattern, pid)
         # a path reached through /proc/PID/root prints as that, as 0.17 prints it
         shown = pattern if "/" in pattern and not path.startswith("/proc/") else path
         return [(shown, path)]
-    if "/" not in pattern:
-        raise BinaryNotFound(f"a wildcard binary must be a path ('./{pattern}', '/usr/bin/{pattern}')")
     escaped = "*".join(_glob.escape(part) for part in pattern.split("*"))
+    if "/" not in pattern:
+        # a name: matched here and in each PATH directory, in PATH order (as 0.17)
+        found = []
+        dirs = [d for d in os.environ.get("PATH", os.defpath).split(":") if d]
+        for candidate in [escaped] + [f"{_glob.escape(d)}/{escaped}" for d in dirs]:
+            for m in sorted(_glob.glob(candidate)):
+                if (m, os.path.abspath(m)) not in found:
+                    found.append((m if "/" in m else os.path.abspath(m), os.path.abspath(m)))
+        found = [(shown, path) for shown, path in found if os.path.isfile(path) and _is_elf(path)]
+        if not found:
+            raise BinaryNotFound(f"no ELF file matches '{pattern}' here or on PATH")
+        return found
     found = [(m, os.path.abspath(m)) for m in sorted(_glob.glob(escaped))]
     if not found and pid is not None and pattern.startswith("/"):
         root = f"/proc/{pid}/root"

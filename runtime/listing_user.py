@@ -124,7 +124,8 @@ def list_uprobes(rest: str | None, name: str, src, verbose: bool, warn) -> list[
             except (ElfSymbolError, OSError):
                 continue
             out.extend(_uprobe_lines(name, shown, path, funcs, verbose, warn))
-        return out
+        # 0.17 keeps the probes of several files in a set: sorted lines (PATH order is not)
+        return out if verbose else sorted(set(out))
     shown, names = src.uprobe_functions(binary, pid)
     funcs = [n for n in names if match(n)]
     if verbose and funcs:

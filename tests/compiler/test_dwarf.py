@@ -92,8 +92,9 @@ def test_wildcard_paths_keep_elf_files_as_written(built, tmp_path, monkeypatch):
                                                  ("./bin/x2", str(tmp_path / "bin/x2"))]
     with pytest.raises(binaries.BinaryNotFound, match="no ELF file matches"):
         binaries.expand_binary("./bin/xt*")
-    with pytest.raises(binaries.BinaryNotFound, match="must be a path"):
-        binaries.expand_binary("x*")
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))     # a name with `*`: here and on PATH
+    assert [shown for shown, _ in binaries.expand_binary("x*")] == [str(tmp_path / "bin/x1"),
+                                                                   str(tmp_path / "bin/x2")]
 
 
 def test_libpthread_stub_needs_libc():

@@ -110,6 +110,21 @@ def test_list_usdt_and_uretprobe_paths_as_bpftrace(pattern, waiter):
     _same_listing(["-l", pattern], cwd=str(waiter))
 
 
+@NEEDS_BPFTRACE
+@pytest.mark.parametrize("pattern", ["uprobe:*1:takes_s*", "uprobe:*2:main"])
+def test_list_wildcard_names_on_path_as_bpftrace(pattern, bindir, tmp_path):
+    """A name with `*` matches files in each PATH directory (here one of the test's own). Not
+    `x*`: 0.17 lists nothing at all when the glob also matches a file that is not ELF (xtext),
+    where kt leaves that file out."""
+    env = {"PATH": f"{bindir / 'bin'}:{os.environ['PATH']}"}
+    theirs = subprocess.run([BPFTRACE, "-l", pattern], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, **env}, cwd=str(tmp_path))
+    ours = run_kt("-l", pattern, env=env, cwd=str(tmp_path))
+    assert ours.rc == 0, ours.err
+    assert theirs.stdout.strip(), "bpftrace listed nothing"
+    assert ours.out.splitlines() == theirs.stdout.splitlines()
+
+
 def test_wildcard_path_matching_no_elf_file_is_an_error(bindir):
     r = _kt("-e", f"uprobe:{bindir}/bin/xtext*:main {{ }}")
     assert r.returncode != 0
