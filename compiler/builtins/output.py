@@ -14,7 +14,7 @@ from ..events import JOIN_ARG_SIZE, JOIN_ARGS, EventId
 from ..helpers import Helper
 from ..printf_format import FormatError, conversions
 from ..types import Buf, Int, Ptr, Str, Sym, Type, Void, printable
-from .records import Function, I64, check_arity, require_unsafe
+from .records import Function, I64, check_arity, literal_int, literal_text, require_unsafe
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..codegen.probe import ProbeCodegen
@@ -70,11 +70,14 @@ SIGNALS = {"SIGHUP": 1, "SIGINT": 2, "SIGQUIT": 3, "SIGILL": 4, "SIGTRAP": 5, "S
            "SIGALRM": 14, "SIGTERM": 15, "SIGCHLD": 17, "SIGCONT": 18, "SIGSTOP": 19, "SIGTSTP": 20}
 
 
-def _signal_number(node) -> int | None:
-    if isinstance(node, ast.IntLit):
-        return node.value if 1 <= node.value <= 64 else None
-    if isinstance(node, ast.StrLit):
-        name = node.value.decode().upper()
+def _signal_number(checker_or_cg, node) -> int | None:
+    """A signal by number or name: a literal, or a positional parameter ($1, str($1))."""
+    number = literal_int(checker_or_cg, node)
+    if number is not None and not isinstance(node, ast.Call):
+        return number if 1 <= number <= 64 else None
+    text = literal_text(node, checker_or_cg)
+    if text is not None:
+        name = text.decode("utf-8", "replace").upper()
         return SIGNALS.get(name) or SIGNALS.get("SIG" + name)
     return None
 
@@ -83,7 +86,7 @@ def _check_signal(checker: "Checker", call: ast.Call) -> Type | None:
     """signal(SIG): send a signal to the current task (bpf_send_signal, 5.3+)."""
     if not check_arity(checker, call, 1, 1):
         return None
-    if _signal_number(call.args[0]) is None:
+    if _signal_number(checker, call.args[0]) is None:
         checker.sink.error(call.args[0].span, "signal() takes a signal number (1-64) or name (\"SIGKILL\", \"KILL\")")
         return None
     if checker.current_probe.context.kind == "none":
@@ -94,7 +97,7 @@ def _check_signal(checker: "Checker", call: ast.Call) -> Type | None:
 
 
 def _lower_signal(cg: "ProbeCodegen", call: ast.Call) -> None:
-    cg.helper(Helper.send_signal, ir.Constant(I64, _signal_number(call.args[0])))
+    cg.helper(Helper.send_signal, ir.Constant(I64, _signal_number(cg, call.args[0])))
     return None
 
 
@@ -133,7 +136,8 @@ def _check_print(checker: "Checker", call: ast.Call) -> Type | None:
         checker.sink.error(target.span, f"map '{target.name}' is used but never assigned")
         return None
     for arg in call.args[1:]:
-        if not isinstance(arg, ast.IntLit) or arg.value < 0:
+        value = literal_int(checker, arg)   # a literal or a positional parameter, as in 0.17
+        if value is None or value < 0:
             checker.sink.error(arg.span, "print()'s top and div must be non-negative integer literals")
             return None
     return Void()
@@ -143,7 +147,7 @@ def _lower_print(cg: "ProbeCodegen", call: ast.Call) -> None:
     if not whole_map_print(call):
         cg.emit_print_value(call)
         return None
-    top, div = ([a.value for a in call.args[1:]] + [0, 0])[:2]
+    top, div = ([literal_int(cg, a) for a in call.args[1:]] + [0, 0])[:2]
     cg.emit_map_event("print", call.args[0].name, top, div)
     return None
 

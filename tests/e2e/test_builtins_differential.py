@@ -153,6 +153,8 @@ CASES = _cases(
      "EV 1", ["__start_rodata"]),
     ("positional_str_arguments", 'uprobe:{np}:many { printf("EV %d %d\\n", *uaddr(str($1)), reg(str($2))); '
      'print(pton(str($3))); }', NP, "EV 42 1\n[10,1,2,3]", ["g_int", "di", "10.1.2.3"]),
+    ("positional_print_top_div", 'BEGIN { @[1] = 5; @[2] = 7; @[3] = 9; print(@, $1, $2); exit(); }', None,
+     "@[2]: 2\n@[3]: 3\n\n\n@[1]: 5\n@[2]: 7\n@[3]: 9", ["2", "3"]),
     ("positional_buf_of_string", 'BEGIN { print(buf("xyz", $1)); exit(); }', None, "xy", ["2"]),
     ("positional_buf_length", 'uprobe:{t}:use_buf { printf("EV %r\\n", buf(arg0, $1)); }', T,
      "EV \\x01\\x02a\nEV aba\nEV aba", ["3"]),
