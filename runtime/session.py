@@ -343,6 +343,9 @@ class Session:
                 self._drain(ring, obj)
                 if self._exit_requested:
                     return
+                if self._exit_flag_set(obj):   # exit()'s record was lost: a full ring buffer
+                    self._drain(ring, obj)
+                    return
                 if wake_r in ready and self._signalled(wake_r, obj):
                     return
                 if self.child is not None and self.child.pidfd in ready and self.child.poll():
@@ -355,6 +358,16 @@ class Session:
             ep.close()
             if target is not None:
                 os.close(target)
+
+    def _exit_flag_set(self, obj) -> bool:
+        """Whether exit() ran: besides its record, it sets entry `exit_flag` of the lost map
+        (docs/object-format.md), so the trace ends also when that record found no room."""
+        index = obj.meta["events"].get("exit_flag")
+        lost_map = obj.maps.get(obj.meta["events"]["lost"])
+        if index is None or lost_map is None:
+            return False
+        raw = lost_map.lookup(struct.pack("<I", index))
+        return raw is not None and struct.unpack_from("<Q", raw)[0] != 0
 
     def _signalled(self, wake_r: int, obj) -> bool:
         """The signals that arrived (set_wakeup_fd writes one byte per signal): SIGUSR1 prints

@@ -326,12 +326,14 @@ class ProbeCodegen(ExpressionLowering):
         self._release_since(0)
 
     def emit_exit(self) -> None:
-        flag = self._exit_flag()
-        with self.b.if_then(self.b.icmp_unsigned("!=", flag, ir.Constant(I64.as_pointer(), None))):
-            self.b.store(ir.Constant(I64, 1), flag)
         rec = self.stack(8, "exit")
         self.b.store(ir.Constant(I64, EventId.EXIT), self.b.bitcast(rec, I64.as_pointer()))
         self.emit_event(rec, 8)
+        # The flag after the record: user space that sees the flag finds the record in the
+        # ring buffer, or it was lost (a full ring), and ends the trace either way.
+        flag = self._exit_flag()
+        with self.b.if_then(self.b.icmp_unsigned("!=", flag, ir.Constant(I64.as_pointer(), None))):
+            self.b.store(ir.Constant(I64, 1), flag)
         # exit() also ends the action, as in 0.17: what follows it in the probe does not run.
         # The rest is unreachable; it goes in a block of its own, as after `return`.
         self.b.ret(ir.Constant(I32, 0))

@@ -13,7 +13,7 @@ from typing import Mapping
 
 from .. import ast
 from ..events import JOIN_ARG_SIZE, JOIN_ARGS, JOIN_HEADER
-from ..objects import EVENTS_MAP, LOST_MAP, STACK_RECORD_MAX, stack_map_name
+from ..objects import EVENTS_MAP, EXIT_FLAG, LOST_MAP, STACK_RECORD_MAX, stack_map_name
 from ..options import DEFAULT_RINGBUF_PAGES, MAX_MAP_KEYS, QUIET_RINGBUF_PAGES
 from ..builtins.formats import call_literal
 from ..builtins.output import whole_map_print
@@ -112,7 +112,7 @@ class ResourcePlan:
             "probe_names": probe_names,
             "func_names": func_names,
             "maps": [_map_meta(m) for m in self.maps.values()],
-            "events": {"ringbuf": EVENTS_MAP, "lost": LOST_MAP},
+            "events": {"ringbuf": EVENTS_MAP, "lost": LOST_MAP, "exit_flag": EXIT_FLAG},
             "printf": [
                 {"id": p.id, "format": p.format, "action": p.action,
                  "args": [{"offset": off, "type": to_json(t)} for off, t in p.args]}

@@ -206,3 +206,32 @@ def test_negative_max_is_printed():
     assert _objects(r.out) == [{"type": "attached_probes", "data": {"probes": 1}},
                                {"type": "map", "data": {"@k": {"1": -3, "2": 4}}},
                                {"type": "map", "data": {"@m": -5}}]
+
+
+def test_lost_events_object():
+    """A ring buffer of one page cannot hold 100 records of ~150 bytes: what does not fit is
+    counted in one lost_events object (0.17's form), and printed + lost is what was sent (the
+    100 printf records and exit()'s: BEGIN runs before kt reads the ring)."""
+    script = ('BEGIN { unroll(100) { printf("%s %s\\n", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", '
+              '"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"); } exit(); }')
+    r = run_kt("-f", "json", "-e", script, env={"KT_RB_PAGES": "1"})
+    assert r.rc == 0, r.err
+    objects = _objects(r.out)
+    printed = sum(o["type"] == "printf" for o in objects)
+    lost = [o["data"]["events"] for o in objects if o["type"] == "lost_events"]
+    assert len(lost) == 1 and lost[0] > 0
+    assert printed + lost[0] == 101
+
+
+def test_exit_ends_the_trace_when_its_record_is_lost():
+    """exit() after a burst that fills the ring buffer: its record may find no room, and the
+    trace still ends (exit() also sets a flag kt reads)."""
+    script = ('interval:ms:1 { unroll(100) { printf("%s %s\\n", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", '
+              '"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"); } exit(); } END { printf("end\\n"); }')
+    r = run_kt("-f", "json", "-e", script, env={"KT_RB_PAGES": "1"})
+    assert r.rc == 0, r.err
+    objects = _objects(r.out)
+    assert objects[-1] == {"type": "printf", "data": "end\n"}
+    printed = sum(o["type"] == "printf" for o in objects) - 1
+    lost = sum(o["data"]["events"] for o in objects if o["type"] == "lost_events")
+    assert printed + lost in (100, 101)   # 101 when exit()'s record was lost too
