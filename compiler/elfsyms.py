@@ -294,8 +294,10 @@ def elf_type(path: str) -> int:
 # Attach targets
 
 def function_symbols(path: str) -> list[Symbol]:
-    """The defined functions (STT_FUNC, STT_GNU_IFUNC) of .symtab and .dynsym, one per
-    (name, address), ordered by address then name."""
+    """The functions (STT_FUNC, STT_GNU_IFUNC) of .symtab and .dynsym with an address, one
+    per (name, address), ordered by address then name: those the file defines, and those it
+    imports whose PLT entry is their address (an executable that is not PIE gives an imported
+    function the address of its PLT entry; bcc lists and attaches there, and so does 0.17)."""
     return list(_function_symbols(path, file_identity(path)))
 
 
@@ -303,7 +305,7 @@ def function_symbols(path: str) -> list[Symbol]:
 def _function_symbols(path: str, ident: tuple) -> tuple[Symbol, ...]:
     seen: dict[tuple[str, int], int] = {}
     for s in _read_elf_cached(path, ident).symbols:
-        if s.type in (STT_FUNC, STT_GNU_IFUNC) and s.shndx != SHN_UNDEF and s.value:
+        if s.type in (STT_FUNC, STT_GNU_IFUNC) and s.value:
             k = (s.name, s.value)
             seen[k] = max(seen.get(k, 0), s.size)
     return tuple(sorted((Symbol(n, a, sz) for (n, a), sz in seen.items()),
