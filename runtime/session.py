@@ -419,6 +419,7 @@ class Session:
                     self._run_system(out, text)
                     continue
                 if event_id in self._cat:
+                    self._flush(out)   # an error goes to stderr after the lines before it
                     text = self._read_file(text)
                     out.append(json_output.cat(text).encode() if self.json else text)
                     continue
