@@ -320,6 +320,17 @@ def test_pid_probes_as_bpftrace(name, waiting, waiter):
     assert results["kt"] == results["bpftrace"]
 
 
+def test_pid_library_usdt_by_name(waiting, waiter):
+    """0.17 stops with "usdt target file 'libktwait' does not exist or is not executable"; kt
+    finds the library among the files the process maps, as it does for uprobes."""
+    w = waiting()
+    r = _trace_pid("kt", w, ["-e", BEGIN_READY + 'usdt:libktwait:ktlib:libprobe { printf("EV %s %d\\n", probe, arg0); }'],
+                   "11")
+    assert r.returncode == 0, r.stderr
+    assert [ln for ln in _lines(r.stdout) if ln.startswith("EV ")] == [
+        f"EV usdt:{waiter}/libktwait.so:ktlib:libprobe 11"]
+
+
 # ---- another mount namespace ----------------------------------------------------------------------
 
 @pytest.fixture
