@@ -355,6 +355,28 @@ def test_deliberate_differences_from_0_17(name, target):
     assert _normalized(_stdout("kt", _argv(target, case))) == _normalized(target.fill(case.expect))
 
 
+# ---- uaddr() at a USDT site of a PIE ---------------------------------------------------------
+
+USDT_TARGET = r"""
+#include <sys/sdt.h>
+int g_val = 77;
+__attribute__((noinline)) void work(int i) { STAP_PROBE1(kt, tick, i); }
+int main(void) { volatile int x = g_val; work(x); work(2); return 0; }
+"""
+
+
+def test_uaddr_at_a_usdt_site_of_a_pie(tmp_path):
+    """0.17 reads 0 here (the link-time address); kt adds the load bias (bpf_get_func_ip)."""
+    if not os.path.exists("/usr/include/x86_64-linux-gnu/sys/sdt.h") and not os.path.exists("/usr/include/sys/sdt.h"):
+        pytest.fail("<sys/sdt.h> is missing: apt-get install systemtap-sdt-dev (README's test command does)")
+    src, exe = tmp_path / "usdt_uaddr.c", tmp_path / "usdt_uaddr"
+    src.write_text(USDT_TARGET)
+    subprocess.run(["gcc", "-g", "-O0", "-o", str(exe), str(src)], check=True)
+    out = _stdout("kt", ["-e", f'usdt:{exe}:kt:tick {{ printf("EV %d %d\\n", *uaddr("g_val"), arg0); }}',
+                         "-c", str(exe)])
+    assert _normalized(out) == ["EV 77 77", "EV 77 2"]
+
+
 # ---- cgroupid: the tracer runs inside a cgroup the test makes -------------------------------
 
 def _cgroup2_root() -> str | None:
