@@ -125,6 +125,18 @@ def test_dwarf_args_as_bpftrace(name, build, target):
 # ---- where 0.17 is wrong --------------------------------------------------------------------
 
 KT_ONLY = {
+    # 0.17: "Struct/union of type 'struct Bits' does not contain a field named 'a'" for every
+    # member of a struct with bitfields.
+    "bitfield_members": (
+        'uprobe:{t}:takes_bits { printf("EV %d %d %d %d %d\\n", args->b->a, args->b->b, args->b->s, args->b->c, '
+        'args->b->tail); print(*args->b); }',
+        ["EV 9 200 -7 100 42", "{ .a = 9, .b = 200, .s = -7, .c = 100, .tail = 42 }"]),
+    # 0.17 aborts ("basic_string: construction from null is not valid") on a parameter type
+    # with anonymous members; their members are named as the outer struct's.
+    "anonymous_union_and_struct_members": (
+        'uprobe:{t}:takes_anon { printf("EV %d %d %d %d %d\\n", args->o->k, args->o->ia, args->o->ib[0], '
+        'args->o->p, args->o->q); }',
+        ["EV 5 16909060 4 -3 4"]),
     # 0.17 prints { .x = 0, .y = 0 } for a struct passed by value; kt reads it from the
     # registers it is passed in (one for struct Point, two for the 16-byte struct Wide) or, for
     # a struct of more than 16 bytes, from its copy on the stack.

@@ -11,6 +11,8 @@ enum Color { RED, GREEN = 5, BLUE };
 typedef unsigned int myuint;
 struct Wide { long a; int b; };          /* 16 bytes: two registers when passed by value */
 struct Big { long a, b, c; };            /* 24 bytes: passed by value on the stack */
+struct Bits { unsigned int a:4, b:8; int s:5; unsigned int c:7; unsigned char tail; };
+struct Anon { int k; union { int ia; unsigned char ib[4]; }; struct { short p; short q; }; };
 
 __attribute__((noinline)) int takes_ints(int a, unsigned short b, long c, char d, myuint e)
 { return a + b + (int)c + d + (int)e; }
@@ -22,6 +24,8 @@ __attribute__((noinline)) int takes_many(long a, long b, long c, long d, long e,
 { return (int)(a + b + c + d + e + f + g); }
 __attribute__((noinline)) int takes_by_value(struct Wide w, struct Big big, int after)
 { return (int)(w.a + w.b + big.a + big.b + big.c) + after; }
+__attribute__((noinline)) int takes_bits(struct Bits *b) { return (int)b->a + b->s; }
+__attribute__((noinline)) int takes_anon(struct Anon *o) { return o->k + o->p; }
 __attribute__((noinline)) void no_args(void) {}
 
 int main(int argc, char **argv)
@@ -47,6 +51,10 @@ int main(int argc, char **argv)
     struct Wide w = { -7000000000L, 12 };
     struct Big big = { 100, 200, 300 };
     r += takes_by_value(w, big, 99);
+    struct Bits bits = { 9, 200, -7, 100, 42 };
+    struct Anon anon = { 5, { .ia = 0x01020304 }, { -3, 4 } };
+    r += takes_bits(&bits);
+    r += takes_anon(&anon);
     no_args();
     return r == 12345 ? 1 : 0 + argc * 0 + (argv == 0);
 }
