@@ -114,6 +114,7 @@ class Session:
     _exit_requested: bool = False
     _lost_seen: int = 0
     _use_kprobe_multi: bool = False
+    _multi_sections: set = field(default_factory=set)   # wildcard kprobes on one kprobe_multi link
     _values: object = None
 
     def status(self, line: str) -> None:
@@ -168,11 +169,12 @@ class Session:
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
                 old_handlers[sig] = signal.signal(sig, lambda *_: None)
             signal.set_wakeup_fd(wake_w)   # the handlers only wake _stream, which acts
+            attached = self._targets(probes, meta)
             if self.json and not self.quiet:  # in JSON mode this status is output, as in bpftrace
-                self.out.write(json_output.attached(len(probes)).encode())
+                self.out.write(json_output.attached(attached).encode())
                 self.out.flush()
             else:
-                self.status(f"Attached {len(probes)} probe{'s' if len(probes) != 1 else ''}")
+                self.status(f"Attached {attached} probe{'s' if attached != 1 else ''}")
 
             for p in probes:
                 if p["kind"] == "begin":
@@ -247,6 +249,7 @@ class Session:
         if not kprobe_multi_supported():
             return spec
         self._use_kprobe_multi = True
+        self._multi_sections = set(multi)
         programs = dict(spec.programs)
         for section in multi:
             programs[section] = dataclasses.replace(programs[section],
@@ -359,6 +362,16 @@ class Session:
             if target is not None:
                 os.close(target)
 
+    def _targets(self, probes: list, meta: dict) -> int:
+        """How many probes 0.17 says it attaches: one per target (`uprobe:./t:leaf*` over two
+        functions is 2, though kt loads one program), from the probe names each program owns
+        (.kt.meta: probe i's names start at its probe_base); but a wildcard kprobe on one
+        kprobe_multi link is 1, as 0.17 counts it (bpftrace issue #3180)."""
+        bases = sorted(p["probe_base"] for p in meta["probes"])
+        ends = dict(zip(bases, bases[1:] + [len(meta.get("probe_names", ()))]))
+        return sum(1 if p["section"] in self._multi_sections else max(1, ends[p["probe_base"]] - p["probe_base"])
+                   for p in probes)
+
     def _exit_flag_set(self, obj) -> bool:
         """Whether exit() ran: besides its record, it sets entry `exit_flag` of the lost map
         (docs/object-format.md), so the trace ends also when that record found no room."""
@@ -424,7 +437,7 @@ class Session:
                     out.append(json_output.cat(text).encode() if self.json else text)
                     continue
                 if self.json:
-                    text = json_output.printf(text.decode("utf-8", "replace")).encode()
+                    text = json_output.printf(text).encode()   # escaped byte by byte, as 0.17
                 out.append(text)
         self._flush(out)
         self._report_lost(obj)

@@ -109,6 +109,8 @@ TRACED = {
                     "uretprobe:{t}:leaf2 /pid == cpid/ { @ret = sum(retval); @h = hist(retval); }", "{t}", ()),
     "ustack_of_a_uprobe": ("uprobe:{t}:leaf /pid == cpid/ { @[ustack(2)] = count(); @u[usym(reg(\"ip\"))] = count(); }",
                            "{t}", ()),
+    "uprobe_wildcard_attaches_each_function": ("uprobe:{t}:leaf* /pid == cpid/ { @[probe] = count(); }",
+                                               "{t}", ()),
     "quiet_traced": (OPENAT + "{ @[probe] = count(); }", CAT, ("-q",)),
 }
 
