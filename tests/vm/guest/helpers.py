@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
+import subprocess
+import sys
 from functools import cache
 
 from kt.runtime.attach.kprobe import KprobeError, attach_kprobe, kprobe_events_path
@@ -58,3 +61,31 @@ def instruction_offset(prog_fd: int) -> int:
         link.close()
         return off
     raise AssertionError(f"no kprobe-able offset in the first 64 bytes of {FUNC}")
+
+
+def kt(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the `kt` command (as users do) and collect its output."""
+    exe = shutil.which("kt")
+    cmd = ([exe] if exe else [sys.executable, "-m", "kt.runtime.cli"])
+    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=300,
+                          stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+
+
+def bpftrace(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["bpftrace", *args], capture_output=True, text=True, timeout=300,
+                          stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
+
+
+def same_maps_as_bpftrace(script: str, command: str, *flags: str,
+                          normalize=lambda line: line) -> subprocess.CompletedProcess:
+    """The script's map lines under bpftrace 0.17 and kt, tracing one -c child, are the same
+    (each line passed through ``normalize`` first); returns kt's run."""
+    env = {"LC_ALL": "C"}
+    theirs = bpftrace(*flags, "-e", script, "-c", command, env=env)
+    assert theirs.returncode == 0, theirs.stderr
+    ours = kt(*flags, "-e", script, "-c", command, env=env)
+    assert ours.returncode == 0, ours.stderr
+    pick = lambda text: sorted(normalize(l) for l in text.splitlines() if l.startswith("@"))  # noqa: E731
+    assert pick(theirs.stdout) and pick(ours.stdout) == pick(theirs.stdout), \
+        f"bpftrace:\n{theirs.stdout}\nkt:\n{ours.stdout}"
+    return ours

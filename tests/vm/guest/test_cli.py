@@ -12,6 +12,8 @@ import pytest
 
 from kt.runtime.attach.kprobe import kt_kprobe_events
 
+from .helpers import kt as _kt, same_maps_as_bpftrace as _same_maps_as_bpftrace
+
 pytestmark = pytest.mark.kernel
 
 SCRIPT = """
@@ -36,14 +38,6 @@ def test_kt_traces_kprobes_of_its_child():
     assert int(calls["kprobe:__x64_sys_openat"]) >= 2
     assert returns and int(returns.group(1)) == int(calls["kprobe:__x64_sys_openat"])
     assert kt_kprobe_events() == []
-
-
-def _kt(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    kt = shutil.which("kt")
-    cmd = ([kt] if kt else [sys.executable, "-m", "kt.runtime.cli"])
-    import os
-    return subprocess.run(cmd + list(args), capture_output=True, text=True, timeout=300,
-                          stdin=subprocess.DEVNULL, env={**os.environ, **(env or {})})
 
 
 # One kt run for the builtins of every kernel probe kind (each run costs ~20 s under TCG).
@@ -80,19 +74,6 @@ def test_kprobe_kfunc_rawtracepoint_builtins():
     assert re.search(r"^@kf\[hostname\]: \d+$", out, re.M)
     assert re.search(r"^@kp\[hostname\]: \d+$", out, re.M)
     assert kt_kprobe_events() == []
-
-
-def _same_maps_as_bpftrace(script: str, command: str) -> None:
-    """The script's map lines under bpftrace 0.17 and kt, tracing one -c child, are the same."""
-    import os
-    env = {"LC_ALL": "C"}
-    theirs = subprocess.run(["bpftrace", "-e", script, "-c", command], capture_output=True, text=True,
-                            timeout=300, env={**os.environ, **env})
-    assert theirs.returncode == 0, theirs.stderr
-    ours = _kt("-e", script, "-c", command, env=env)
-    assert ours.returncode == 0, ours.stderr
-    pick = lambda text: sorted(l for l in text.splitlines() if l.startswith("@"))  # noqa: E731
-    assert pick(theirs.stdout) and pick(ours.stdout) == pick(theirs.stdout)
 
 
 @pytest.mark.skipif(shutil.which("bpftrace") is None, reason="bpftrace is not installed on the host")
