@@ -494,25 +494,13 @@ class Btf:
             return list(cached)
         out = self.base.find_all(name, kind) if self.base is not None else []
         words, starts, first = self._words, self._starts, self.first_id
-        raw = self._data
-        t0, t1 = self._types_start, self._types_end
-        for off in self._string_offsets(name) + (self._base_string_offsets(name)):
-            needle = struct.pack("<I", off)
-            pos = t0
-            while True:
-                hit = raw.find(needle, pos, t1)
-                if hit < 0:
-                    break
-                pos = hit + 1
-                if (hit - t0) % 4:
-                    continue
-                w = (hit - t0) // 4
-                idx = bisect.bisect_left(starts, w)
-                if idx == len(starts) or starts[idx] != w:
-                    continue  # the value occurs inside a record, not as its name
-                if kind is not None and (words[w + 1] >> 24) & 0x1F != kind:
-                    continue
-                out.append(first + idx)
+        for w in self._words_naming(name):
+            idx = bisect.bisect_left(starts, w)
+            if idx == len(starts) or starts[idx] != w:
+                continue  # the value occurs inside a record, not as its name
+            if kind is not None and (words[w + 1] >> 24) & 0x1F != kind:
+                continue
+            out.append(first + idx)
         result = sorted(set(out))
         self._found[key] = tuple(result)
         return result
@@ -539,8 +527,22 @@ class Btf:
             found = self.base.enumerator(name)
             if found is not None:
                 return found
-        words, starts, raw = self._words, self._starts, self._data
-        t0, t1 = self._types_start, self._types_end
+        words, starts = self._words, self._starts
+        for w in self._words_naming(name):
+            idx = bisect.bisect_right(starts, w) - 1
+            start = starts[idx]
+            kind = (words[start + 1] >> 24) & 0x1F
+            step = 2 if kind == Kind.ENUM else 3 if kind == Kind.ENUM64 else 0
+            if not step or w < start + 3 or (w - start - 3) % step:
+                continue    # the offset is not an enumerator's name here
+            t = self.type(self.first_id + idx)
+            return t.items[(w - start - 3) // step].value
+        return None
+
+    def _words_naming(self, name: str):
+        """Indexes of the type section's u32 words that hold a string offset of ``name`` (a
+        record's name, a member's, an enumerator's): C-speed bytes.find, no decoding."""
+        raw, t0, t1 = self._data, self._types_start, self._types_end
         for off in self._string_offsets(name) + self._base_string_offsets(name):
             needle = struct.pack("<I", off)
             pos = t0
@@ -549,18 +551,8 @@ class Btf:
                 if hit < 0:
                     break
                 pos = hit + 1
-                if (hit - t0) % 4:
-                    continue
-                w = (hit - t0) // 4
-                idx = bisect.bisect_right(starts, w) - 1
-                start = starts[idx]
-                kind = (words[start + 1] >> 24) & 0x1F
-                step = 2 if kind == Kind.ENUM else 3 if kind == Kind.ENUM64 else 0
-                if not step or w < start + 3 or (w - start - 3) % step:
-                    continue    # the offset is not an enumerator's name here
-                t = self.type(self.first_id + idx)
-                return t.items[(w - start - 3) // step].value
-        return None
+                if not (hit - t0) % 4:
+                    yield (hit - t0) // 4
 
     def names_with_prefix(self, prefix: str) -> list[str]:
         """Every string in the table starting with ``prefix`` (not necessarily a type name;

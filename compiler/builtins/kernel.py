@@ -31,13 +31,19 @@ if TYPE_CHECKING:  # pragma: no cover
 
 # The errors are bpftrace 0.17's words (its semantic analyser), which wrappers may test for.
 
-def _one_argument(checker: "Checker", call: ast.Call) -> bool:
+def _argument(checker: "Checker", call: ast.Call, refusal: str) -> tuple[bool, Type | None]:
+    """(whether to go on, the argument's type): one argument, in a probe kind that allows
+    the call (else `refusal`)."""
     n = len(call.args)
-    if n == 0:
-        checker.sink.error(call.span, f"{call.name}() requires at least one argument (0 provided)")
-    elif n > 1:
-        checker.sink.error(call.span, f"{call.name}() takes up to one argument ({n} provided)")
-    return n == 1
+    if n != 1:
+        checker.sink.error(call.span, f"{call.name}() requires at least one argument (0 provided)" if n == 0
+                           else f"{call.name}() takes up to one argument ({n} provided)")
+        return False, None
+    t = checker.check(call.args[0])
+    if not probes.allows(checker.current_probe.kind, call.name):
+        checker.sink.error(call.span, refusal)
+        return False, None
+    return True, t
 
 
 def _kind_name(t: Type) -> str:
@@ -46,11 +52,8 @@ def _kind_name(t: Type) -> str:
 
 
 def _check_override(checker: "Checker", call: ast.Call) -> Type | None:
-    if not _one_argument(checker, call):
-        return None
-    t = checker.check(call.args[0])
-    if not probes.allows(checker.current_probe.kind, "override"):
-        checker.sink.error(call.span, "override can only be used with kprobes.")
+    ok, t = _argument(checker, call, "override can only be used with kprobes.")
+    if not ok:
         return None
     if not checker.options.unsafe:
         checker.sink.error(call.span, "override() is an unsafe function being used in safe mode",
@@ -68,13 +71,8 @@ def _lower_override(cg: "ProbeCodegen", call: ast.Call) -> None:
 
 
 def _check_path(checker: "Checker", call: ast.Call) -> Type | None:
-    if not _one_argument(checker, call):
-        return None
-    t = checker.check(call.args[0])
-    if not probes.allows(checker.current_probe.kind, "path"):
-        checker.sink.error(call.span, "The path function can only be used with 'kfunc', 'kretfunc', 'iter' probes")
-        return None
-    if t is None:
+    ok, t = _argument(checker, call, "The path function can only be used with 'kfunc', 'kretfunc', 'iter' probes")
+    if not ok or t is None:
         return None
     # A `struct path` member is passed by its address (`path(args->filp->f_path)`, as in
     # bpftrace's docs), a pointer as it is; the verifier checks it is a struct path in BTF.
