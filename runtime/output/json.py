@@ -1,9 +1,14 @@
 """`-f json`: bpftrace 0.17's NDJSON output, one object a line.
 
 Observed with the Debian 0.17 binary:
-    {"type": "attached_probes", "data": {"probes": 1}}
+    {"type": "attached_probes", "data": {"probes": 1}}      not with -q; one per target
     {"type": "printf", "data": "x 5\\n"}
-    (the "\\n\\n" exit separator, as in text mode)
+    {"type": "cat", "data": "Linux\\n"}                     "" when the file cannot be read
+    {"type": "syscall", "data": "hi\\n"}                    system()'s output
+    (the "\\n\\n" exit separator, as in text mode, on stdout also with -o FILE; not before
+    the maps SIGUSR1 prints)
+    {"type": "map", "data": {"@a": {"\\n    f+0\\n    g+12\\n": 3}}}  a stack key: its text, as
+        inside a text key (indented by 4, newlines around); a stack value is indented by 8
     {"type": "map", "data": {"@": {"2": 1, "1": 2}}}        entries in the text order
     {"type": "map", "data": {"@m": {"a,2": 5}}}             multi-keys joined with ","
     {"type": "stats", "data": {"@a": 4}}                    avg maps
