@@ -398,9 +398,10 @@ def _list_iters(q: _Query, ctx: _Ctx) -> list[str]:
 
 
 def iter_fields(btf, name: str) -> list[str]:
-    """`struct task_struct * task`, `u32 fd`, ...: the members of struct bpf_iter__NAME after
+    """`struct task_struct * task`, `int fd`, ...: the members of struct bpf_iter__NAME after
     `meta`, as 0.17's -lv prints them (the kernel wraps pointers in one-member anonymous
-    unions, __bpf_md_ptr, which are looked through)."""
+    unions, __bpf_md_ptr, which are looked through; an integer is "int" whatever its C type,
+    as 0.17 prints task_file's `u32 fd`)."""
     from ..compiler.btf import Kind
 
     out = []
@@ -410,8 +411,10 @@ def iter_fields(btf, name: str) -> list[str]:
             if inner.kind not in (Kind.STRUCT, Kind.UNION) or len(inner.members) != 1:
                 continue
             m = inner.members[0]
-        if m.name != "meta":
-            out.append(f"{btf.type_name(m.type)} {m.name}")
+        if m.name == "meta":
+            continue
+        is_int = btf.resolve(m.type).kind in (Kind.INT, Kind.ENUM)
+        out.append(f"{'int' if is_int else btf.type_name(m.type)} {m.name}")
     return out
 
 

@@ -96,7 +96,7 @@ def test_verbose_listing_shows_the_context_members():
     r = run_kt("-lv", "iter:*")
     assert r.rc == 0, r.err
     assert r.out == ("iter:task\n    struct task_struct * task\n"
-                     "iter:task_file\n    struct task_struct * task\n    u32 fd\n    struct file * file\n")
+                     "iter:task_file\n    struct task_struct * task\n    int fd\n    struct file * file\n")
 
 
 @pytest.mark.skipif(BPFTRACE is None, reason="bpftrace is not installed")
