@@ -23,6 +23,7 @@ import signal
 import struct
 import sys
 import threading
+import time
 from typing import Callable
 
 from ..events import RingBuffer
@@ -144,6 +145,25 @@ def _load_kprobe_program(insns: bytes, name: str) -> OwnedFd:
                                    + (f" ({why[-1]})" if why else "")) from None
 
 
+# Every live function watchpoint, and the lock under which one of them arms and resumes.
+_LINKS: list["FunctionWatchpointLink"] = []
+_ARMING = threading.Lock()
+
+
+def _wait_until_stopped(pid: int, tries: int = 2000) -> None:
+    """Until /proc/PID/stat says stopped (T) or the process is gone; at most ~2 s (a process
+    that never stops, e.g. under a debugger, is armed anyway)."""
+    for _ in range(tries):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                state = f.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return
+        if state in (b"T", b"t"):
+            return
+        time.sleep(0.001)
+
+
 class FunctionWatchpointLink:
     """watchpoint:FUNC+argN: the uprobe with its program and ring, the thread that arms
     breakpoints, and every breakpoint armed so far. ``close()`` undoes all of it (idempotent)
@@ -170,6 +190,8 @@ class FunctionWatchpointLink:
             self._arm_prog = _load_kprobe_program(
                 arming_program(a["arg"], self._ring_map.fd, self.stop), "kt_wp_arm")
             self._uprobe = attach_uprobe(self._arm_prog, a["path"], a["offset"], pid=pid)
+            with _ARMING:
+                _LINKS.append(self)
             self._thread = threading.Thread(target=self._serve, name=self.description, daemon=True)
             self._thread.start()
         except BaseException:
@@ -182,10 +204,24 @@ class FunctionWatchpointLink:
                 self._handle_pending()
 
     def _handle_pending(self) -> None:
-        for rec in self._ring.drain():
-            (addr,) = struct.unpack_from("<Q", rec)
-            self._arm(addr)
+        """Arm what this probe's ring holds, and what the rings of the other function
+        watchpoints of the process hold, then let the process go on once. Several probes on
+        one function all stop the process at the same call: a SIGCONT after the first would
+        let it run before the others are armed. Waiting until the process is stopped first
+        makes sure every uprobe program of that call has reported (they run before the
+        return to user space, where the stop happens)."""
+        with _ARMING:
+            peers = [link for link in _LINKS if link.pid == self.pid]
             if self.stop:
+                _wait_until_stopped(self.pid)
+            resume = False
+            for link in peers:
+                if link._ring is None:
+                    continue
+                for rec in link._ring.drain():
+                    link._arm(struct.unpack_from("<Q", rec)[0])
+                    resume = resume or link.stop
+            if resume:
                 try:
                     os.kill(self.pid, signal.SIGCONT)
                 except ProcessLookupError:
@@ -211,6 +247,9 @@ class FunctionWatchpointLink:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
             self._thread = None
+        with _ARMING:
+            if self in _LINKS:
+                _LINKS.remove(self)
         if self._uprobe is not None:
             self._uprobe.close()
             self._uprobe = None
