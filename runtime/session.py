@@ -192,6 +192,8 @@ class Session:
                     self.child.release()
                 self._stream(ring, events_map.fileno(), obj, wake_r)
             links.close()           # no new events from here on
+            if self._exit_requested:  # records that came in after exit()'s are dropped, as 0.17
+                self._drain(ring, obj)
             self._exit_requested = False
             for p in probes:
                 if p["kind"] == "end":
