@@ -20,6 +20,7 @@ class EventId(IntEnum):
     JOIN = 30005     # {id; index into join_delims; count} then `count` strings
     PRINT_VALUE = 30006  # {id; index into print_values} then the value's bytes at offset 16
     HELPER_ERROR = 30007  # {id; index into helper_errors; the helper's result} (-k, -kk)
+    UNWATCH = 30008  # {id; address}: unwatch(addr) detaches the function watchpoints at addr
 
 
 # The map actions by the name of the function that sends them.

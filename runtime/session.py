@@ -112,6 +112,7 @@ class Session:
     _cat: set = field(default_factory=set)
     _cat_limit: int = CAT_BYTES_MAX
     _exit_requested: bool = False
+    _links: object = None         # the trace's Links (unwatch() reaches its watchpoints)
     _lost_seen: int = 0
     _use_kprobe_multi: bool = False
     _multi_sections: set = field(default_factory=set)   # wildcard kprobes on one kprobe_multi link
@@ -144,7 +145,7 @@ class Session:
         if self.dry_run:
             obj.close()
             return 0
-        links = Links()
+        links = self._links = Links()
         ring = None
         wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         old_handlers = {}
@@ -423,6 +424,10 @@ class Session:
                 out.append(json_output.join(joined).encode() if self.json else joined + b"\n")
             elif event_id == EventId.PRINT_VALUE:
                 out.append(self._print_value(rec))
+            elif event_id == EventId.UNWATCH:
+                for link in self._links:
+                    if hasattr(link, "unwatch"):
+                        link.unwatch(_ID.unpack_from(rec, 8)[0])
             elif event_id == EventId.HELPER_ERROR:
                 out.append(helper_error(obj.meta["helper_errors"], rec, self.json))
             elif event_id == EventId.TIME:

@@ -46,7 +46,7 @@ def _argument(checker: "Checker", call: ast.Call, refusal: str) -> tuple[bool, T
     return True, t
 
 
-def _kind_name(t: Type) -> str:
+def kind_name(t: Type) -> str:
     """A type as 0.17 names it in these messages (its Type enum: integer, string, ...)."""
     return {Int: "integer", Str: "string", Ptr: "pointer", Record: "record"}.get(type(t), str(t))
 
@@ -60,7 +60,7 @@ def _check_override(checker: "Checker", call: ast.Call) -> Type | None:
                            "it makes a kernel function fail: run kt with --unsafe")
         return None
     if t is not None and not isinstance(t, Int):
-        checker.sink.error(call.span, f"override() only supports integer arguments ({_kind_name(t)} provided)")
+        checker.sink.error(call.span, f"override() only supports integer arguments ({kind_name(t)} provided)")
         return None
     return Void()
 
@@ -77,7 +77,7 @@ def _check_path(checker: "Checker", call: ast.Call) -> Type | None:
     # A `struct path` member is passed by its address (`path(args->filp->f_path)`, as in
     # bpftrace's docs), a pointer as it is; the verifier checks it is a struct path in BTF.
     if not (isinstance(t, Ptr) and t.space == KERNEL) and not (isinstance(t, Record) and t.space == KERNEL):
-        checker.sink.error(call.span, f"path() only supports pointer or record argument ({_kind_name(t)} provided)")
+        checker.sink.error(call.span, f"path() only supports pointer or record argument ({kind_name(t)} provided)")
         return None
     return Str(checker.options.strlen)
 

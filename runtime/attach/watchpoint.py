@@ -242,6 +242,14 @@ class FunctionWatchpointLink:
                 self.refused.add(addr)
                 print(f"kt: warning: cannot watch {addr:#x}: {e}", file=sys.stderr, flush=True)
 
+    def unwatch(self, addr: int) -> None:
+        """unwatch(addr): the breakpoint at addr is removed, as 0.17 detaches it; a later
+        call of the function with that address arms it again."""
+        with _ARMING:
+            link = self.watched.pop(addr, None)
+        if link is not None:
+            link.close()
+
     def close(self) -> None:
         self._quit.set()
         if self._thread is not None and self._thread is not threading.current_thread():

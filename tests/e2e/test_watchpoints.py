@@ -58,7 +58,7 @@ def target(tmp_path_factory) -> dict:
 def _fill(text: str, target: dict) -> str:
     return text.replace("{t}", target["t"]).replace("{counter}", target["counter"]) \
         .replace("{zeroed}", target["zeroed"]).replace("{tick}", target["tick"]) \
-        .replace("{tick_dec}", target["tick_dec"])
+        .replace("{tick_dec}", target["tick_dec"]).replace("{slots}", target["slots"])
 
 
 # name -> (script, -c command, the stdout lines the C program implies)
@@ -83,6 +83,10 @@ CASES = {
     "function_watch_probe_name_and_ip": (
         'watchpoint:arm+arg0:8:w { printf("EV %s %d\\n", probe, reg("ip") > 0); }', "{t} arm 2 1",
         ["EV watchpoint:{t}:arm:8:w 1"] * 2),
+    # unwatch() removes the breakpoint armed at the call: writes after it are not seen.
+    "unwatch_removes_a_function_watchpoint": (
+        'watchpoint:arm+arg0:8:w { @n++; printf("EV %d\\n", @n); if (@n == 2) { unwatch({slots}); } }',
+        "{t} Slow 5", ["EV 1", "EV 2", "", "", "@n: 2"]),
     # x86-64 has 4 debug registers: the 5th and 6th addresses are refused with 0.17's message.
     "out_of_watchpoint_registers": (
         "watchpoint:arm+arg0:8:w { @a = count(); }", "{t} arm 6 2",
@@ -158,6 +162,9 @@ ERRORS = {
     "asyncwatchpoint:arm+arg0:8:w {}": "-p PID or -c CMD required for watchpoint",
     "watchpoint:arm+foo:8:w {}": "Invalid function argument",
     "watchpoint:{counter}:8:w { print(arg0) }": "The arg0 builtin can only be used with 'kprobes', 'uprobes' and 'usdt' probes",
+    'BEGIN { unwatch("x"); }': "unwatch() only supports integer arguments (string provided)",
+    "BEGIN { unwatch(); }": "unwatch() requires one argument (0 provided)",
+    "BEGIN { unwatch(1, 2); }": "unwatch() requires one argument (2 provided)",
 }
 
 

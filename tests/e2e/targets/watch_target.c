@@ -6,6 +6,7 @@
  *   watch_target stdin      like `loop`, N read from stdin once it arrives (for -p)
  *   watch_target pstdin     like `arm`, K and N read from stdin (for -p)
  *   watch_target forever    arm(&slots[0]), then writes slots[0] every millisecond until killed
+ *   watch_target Slow N     arm(&slots[0]), then writes slots[0] N times, 100 ms apart (unwatch)
  * Built with -O0 -no-pie: the addresses nm prints are the run-time addresses. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,10 @@ int main(int argc, char **argv) {
     }
     break;
   }
+  case 'S':   /* slow: the tracer has 100 ms to act on each write (unwatch) */
+    arm(&slots[0]);
+    for (long j = 0; j < n; j++) { slots[0] = j; usleep(100000); }
+    break;
   case 'f':   /* forever: arm(&slots[0]), then write it until killed */
     arm(&slots[0]);
     for (long j = 0;; j++) { slots[0] = j; usleep(1000); }
