@@ -16,6 +16,7 @@ from typing import Callable
 
 from . import ast
 from .diagnostics import DiagnosticSink, did_you_mean
+from .numbers import attach_count
 from .contexts import NO_CONTEXT, ArgsArrayContext, FuncArg, ProbeContext, RegsContext, TracepointContext, UsdtContext
 from .tracepoints import TracepointNotFound, all_tracepoints, read_format
 from .watchpoints import WatchpointContext, watchpoint_target
@@ -350,21 +351,23 @@ def _timer(kind: str):
             sink.error(ap.span, f"{kind} needs a unit and a count: '{kind}:s|ms|us|hz:N'")
             return None
         unit, count_text = ap.parts
+        if attach_count(count_text) is None:
+            sink.error(ap.span, f"{kind}'s count must be a number (decimal, 0x hex or 0 octal), not '{count_text}'")
+            return None
         try:
             event = timer_event(kind, unit, _positive(count_text))
         except PerfEventSpecError as err:
             sink.error(ap.span, str(err))
             return None
-        name = f"{kind}:{unit}:{count_text}"
+        name = f"{kind}:{unit}:{_positive(count_text)}"   # as 0.17: interval:ms:0x10 is interval:ms:16
         return [ResolvedProbe(kind, name, "perf_event", name, event.attach(), (name,), (), RegsContext())]
     return resolve
 
 
 def _positive(text: str) -> int:
-    try:
-        return int(text, 0)
-    except ValueError:
-        return 0
+    """An attach point's count, 0 when it is no number (the event's check then refuses it)."""
+    value = attach_count(text)
+    return value if value is not None else 0
 
 
 def _perf_counter(kind: str):
@@ -382,7 +385,8 @@ def _perf_counter(kind: str):
         except PerfEventSpecError as err:
             sink.error(ap.span, str(err))
             return None
-        name = f"{kind}:{':'.join(ap.parts)}"
+        count = f":{_positive(ap.parts[1])}" if len(ap.parts) == 2 else ""
+        name = f"{kind}:{ap.parts[0]}{count}"
         return [ResolvedProbe(kind, name, "perf_event", name, event.attach(), (name,), (), RegsContext())]
     return resolve
 

@@ -7,13 +7,13 @@ codegen only through those two objects, so this package imports neither.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 from llvmlite import ir
 
 from .. import ast
+from ..numbers import c_integer
 from ..types import Type
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -100,17 +100,3 @@ def literal_text(node, checker_or_cg=None) -> bytes | None:
     if isinstance(node, ast.Positional) and checker_or_cg is not None:
         return positional_text(checker_or_cg, node)
     return None
-
-
-_C_INTEGER = re.compile(r"\s*([+-]?)(0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
-
-
-def c_integer(text: str) -> int | None:
-    """A positional parameter's number as bpftrace 0.17 reads it (strtoll, base 0): decimal,
-    0x hex or 0 octal (`0775` is 509), else None (`08`, `1e3` are text)."""
-    m = _C_INTEGER.fullmatch(text)
-    if m is None:
-        return None
-    digits = m.group(2)
-    value = int(digits, 16) if digits[:2].lower() == "0x" else int(digits, 8) if digits.startswith("0") else int(digits)
-    return -value if m.group(1) == "-" else value

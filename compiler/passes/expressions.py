@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from .. import ast
 from ..builtins import BUILTIN_VARS, FUNCTIONS
-from ..builtins.records import c_integer
+from ..numbers import c_integer
 from ..diagnostics import did_you_mean
 from ..options import CompileOptions
 from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, Str, Tuple, Type, U64, Void,

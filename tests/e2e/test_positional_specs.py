@@ -43,6 +43,9 @@ CAT = ["-c", "/usr/bin/cat /etc/hostname"]
 CASES = {
     "interval_rate": ('interval:ms:$1 { printf("EV %s %d\\n", probe, $1); exit(); }', ["100"]),
     "interval_unit_and_rate": ('interval:$1:$2 { printf("EV %s\\n", probe); exit(); }', ["ms", "50"]),
+    # 0.17 names the probe by the count's value: interval:ms:16, interval:ms:8
+    "hex_rate_named_by_its_value": ('interval:ms:$1 { printf("EV %s\\n", probe); exit(); }', ["0x10"]),
+    "octal_rate_named_by_its_value": ('interval:ms:$1 { printf("EV %s\\n", probe); exit(); }', ["010"]),
     "begin_concatenated": ('BEG$1 { printf("EV begin %s\\n", probe); exit(); }', ["IN"]),
     "end_as_a_whole_probe": ('BEGIN { printf("EV b\\n"); exit(); } $1 { printf("EV %s\\n", probe); }', ["END"]),
     "tracepoint_name": (OPENAT.format(spec="$1"), ["sys_enter_openat", *CAT]),
