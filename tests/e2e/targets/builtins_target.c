@@ -13,6 +13,7 @@
  *   globals: g_int = 42, g_u64 = 0x1122334455667788, g_short = -3, g_name = "target"
  */
 #define _GNU_SOURCE
+#include "workload.h"
 #include <sched.h>
 #include <stdint.h>
 #include <unistd.h>
@@ -46,26 +47,6 @@ NOINLINE long many(long a, long b, long c, long d, long e, long f, long g, long 
 NOINLINE int use_strs(const char *a, const char *b, int n) { return a[0] + b[0] + n; }
 NOINLINE int use_buf(const uint8_t *p, int n) { return p[0] + n; }
 NOINLINE int use_addr(struct Addr *a) { return a->v4[0]; }
-
-static void touch(const volatile void *p, unsigned long n)
-{
-    const volatile unsigned char *b = p;
-    unsigned sum = 0;
-    for (unsigned long i = 0; i < n; i++)
-        sum += b[i];
-    (void)sum;
-}
-
-static void pin_to_this_cpu(void)
-{
-    cpu_set_t set;
-    int cpu = sched_getcpu();
-    if (cpu < 0)
-        return;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    sched_setaffinity(0, sizeof(set), &set);
-}
 
 int main(void)
 {

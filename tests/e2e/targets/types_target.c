@@ -7,6 +7,7 @@
  * same structs (x86-64 layout, as gcc -O0 lays them out).
  */
 #define _GNU_SOURCE
+#include "workload.h"
 #include <fcntl.h>
 #include <sched.h>
 #include <stdint.h>
@@ -97,26 +98,8 @@ NOINLINE long use_str(const char *s, long len) { return s[0] + len; }
 NOINLINE int use_nums(int a, long b, unsigned int c, int16_t d) { return a + (int)b + (int)c + d; }
 
 /* BPF cannot fault pages in: a probe reading a global that the program has not touched yet
- * may read nothing (an untouched page of .data or .rodata is not mapped in yet). */
-static void touch(const void *p, size_t n)
-{
-    const volatile unsigned char *b = p;
-    unsigned sum = 0;
-    for (size_t i = 0; i < n; i++)
-        sum += b[i];
-    (void)sum;
-}
-
-static void pin_to_this_cpu(void)
-{
-    cpu_set_t set;
-    int cpu = sched_getcpu();
-    if (cpu < 0)
-        return;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    sched_setaffinity(0, sizeof(set), &set);
-}
+ * may read nothing (an untouched page of .data or .rodata is not mapped in yet): main()
+ * touches them first (workload.h). */
 
 int main(void)
 {
