@@ -26,11 +26,8 @@ from pathlib import Path
 import pytest
 
 from .conftest import Result, kt_command, run_kt
-from .test_differential import BPFTRACE
+from .test_differential import BPFTRACE, NEEDS_BPFTRACE
 
-NEEDS_BPFTRACE = pytest.mark.skipif(
-    BPFTRACE is None and os.environ.get("KT_REQUIRE_KERNEL") != "1",
-    reason="bpftrace is not installed (.ci/run installs it; there its absence fails)")
 
 # The last openat of `cat FILE` opens FILE: its name is in cat's argv, resident memory (an
 # earlier file name may lie in a page not yet faulted in, which a BPF read cannot fault).

@@ -19,6 +19,11 @@ import pytest
 from .conftest import run_kt
 
 BPFTRACE = shutil.which("bpftrace")
+# The differential tests' one skip rule: without bpftrace they skip, except under
+# KT_REQUIRE_KERNEL=1 (CI), where they run and fail.
+NEEDS_BPFTRACE = pytest.mark.skipif(
+    BPFTRACE is None and os.environ.get("KT_REQUIRE_KERNEL") != "1",
+    reason="bpftrace is not installed (.ci/run installs it; there its absence fails)")
 # The C locale: no locale files are opened, whose names live in pages of libc that may not be
 # resident yet, where str() can read nothing (BPF cannot fault pages in) under either tracer.
 CHILD_ENV = {"LC_ALL": "C"}
@@ -109,8 +114,7 @@ def uprobe_target(tmp_path_factory) -> str:
     return str(d / "t")
 
 
-@pytest.mark.skipif(BPFTRACE is None and os.environ.get("KT_REQUIRE_KERNEL") != "1",
-                    reason="bpftrace is not installed (.ci/run installs it; there its absence fails)")
+@NEEDS_BPFTRACE
 @pytest.mark.parametrize("name", sorted(UPROBE_CASES))
 def test_uprobes_same_output_as_bpftrace(name, uprobe_target):
     script = UPROBE_CASES[name].format(t=uprobe_target)
@@ -161,8 +165,7 @@ def _comparable(stdout: str) -> list:
     return items
 
 
-@pytest.mark.skipif(BPFTRACE is None and os.environ.get("KT_REQUIRE_KERNEL") != "1",
-                    reason="bpftrace is not installed (.ci/run installs it; there its absence fails)")
+@NEEDS_BPFTRACE
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_same_output_as_bpftrace(name, tmp_path):
     script, command = CASES[name]
@@ -174,8 +177,7 @@ def test_same_output_as_bpftrace(name, tmp_path):
     assert ours == theirs
 
 
-@pytest.mark.skipif(BPFTRACE is None and os.environ.get("KT_REQUIRE_KERNEL") != "1",
-                    reason="bpftrace is not installed (.ci/run installs it; there its absence fails)")
+@NEEDS_BPFTRACE
 def test_kernel_stacks_print_as_bpftrace_prints_them():
     # every entry has a distinct count or is alone in its map, so the order is fixed
     script = ('tracepoint:syscalls:sys_enter_openat /pid == cpid && comm == "cat"/ { '
@@ -195,8 +197,7 @@ JSON_BEGIN = ('BEGIN { printf("x %d\\n", 5); @[2] = count(); @[1] = count(); @[1
               '@e["x"] = 1; delete(@e["x"]); @mx[1, "b"] = max(2); exit(); }')
 
 
-@pytest.mark.skipif(BPFTRACE is None and os.environ.get("KT_REQUIRE_KERNEL") != "1",
-                    reason="bpftrace is not installed (.ci/run installs it; there its absence fails)")
+@NEEDS_BPFTRACE
 def test_json_output_is_bpftraces():
     theirs = subprocess.run([BPFTRACE, "-f", "json", "-e", JSON_BEGIN], capture_output=True, text=True,
                             timeout=120)
@@ -206,8 +207,7 @@ def test_json_output_is_bpftraces():
     assert ours.out == theirs.stdout
 
 
-@pytest.mark.skipif(BPFTRACE is None and os.environ.get("KT_REQUIRE_KERNEL") != "1",
-                    reason="bpftrace is not installed (.ci/run installs it; there its absence fails)")
+@NEEDS_BPFTRACE
 def test_json_maps_of_a_trace_match_bpftrace():
     import json
     script, command = CASES["issue_aggregations"]
@@ -222,8 +222,7 @@ def test_json_maps_of_a_trace_match_bpftrace():
     assert objects(ours.out) == objects(theirs.stdout)
 
 
-@pytest.mark.skipif(BPFTRACE is None and os.environ.get("KT_REQUIRE_KERNEL") != "1",
-                    reason="bpftrace is not installed (.ci/run installs it; there its absence fails)")
+@NEEDS_BPFTRACE
 def test_join_prints_argv_as_bpftrace():
     script = 'tracepoint:syscalls:sys_enter_execve /pid == cpid/ { join(args->argv); join(args->argv, ","); }'
     command = "/usr/bin/true a bb c"

@@ -17,7 +17,7 @@ import subprocess
 import pytest
 
 from .conftest import run_kt
-from .test_differential import BPFTRACE
+from .test_differential import BPFTRACE, NEEDS_BPFTRACE
 
 pytestmark = [pytest.mark.kernel]
 
@@ -99,7 +99,7 @@ def test_verbose_listing_shows_the_context_members():
                      "iter:task_file\n    struct task_struct * task\n    int fd\n    struct file * file\n")
 
 
-@pytest.mark.skipif(BPFTRACE is None, reason="bpftrace is not installed")
+@NEEDS_BPFTRACE
 def test_0_17_refuses_iterators_here_though_kt_runs_them():
     """The reason the differential runs in the guest, checked: if 0.17 ever loads iterators on
     this host, this test fails and the guest comparisons should move here."""
@@ -108,7 +108,7 @@ def test_0_17_refuses_iterators_here_though_kt_runs_them():
     assert run_kt("-e", "iter:task { @n = count(); }").rc == 0
 
 
-@pytest.mark.skipif(BPFTRACE is None, reason="bpftrace is not installed")
+@NEEDS_BPFTRACE
 @pytest.mark.parametrize("pattern", ["iter:*", "iter:task*", "iter:*file", "it:*"])
 def test_listing_iterators_as_bpftrace(pattern):
     theirs = subprocess.run([BPFTRACE, "-l", pattern], capture_output=True, text=True, timeout=60)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from .conftest import kt_command, run_kt
+from .conftest import run_kt
 
 pytestmark = pytest.mark.kernel
 

@@ -51,14 +51,11 @@ from pathlib import Path
 import pytest
 
 from .conftest import run_kt
-from .test_differential import BPFTRACE, CHILD_ENV, _bpftrace, _kt
+from .test_differential import BPFTRACE, CHILD_ENV, _bpftrace, _kt, NEEDS_BPFTRACE
 
 pytestmark = [pytest.mark.kernel]
 
 TARGETS = Path(__file__).parent / "targets"
-NEEDS_BPFTRACE = pytest.mark.skipif(
-    BPFTRACE is None and os.environ.get("KT_REQUIRE_KERNEL") != "1",
-    reason="bpftrace is not installed (.ci/run installs it; there its absence fails)")
 
 T = "{t}"  # the -c command of most cases: the target binary itself
 CAT = "/usr/bin/cat /etc/hostname"

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 
 import pytest
 
 from .conftest import run_kt
+from .test_differential import BPFTRACE, NEEDS_BPFTRACE
 
 pytestmark = pytest.mark.kernel
-BPFTRACE = shutil.which("bpftrace")
 
 PROG = r"""
 #include <sys/sdt.h>
@@ -74,8 +73,7 @@ def test_unknown_usdt_probe(prog):
     assert r.rc == 1 and f"no USDT probe kt:nope in {prog}" in r.err
 
 
-@pytest.mark.skipif(BPFTRACE is None and os.environ.get("KT_REQUIRE_KERNEL") != "1",
-                    reason="bpftrace is not installed (.ci/run installs it; there its absence fails)")
+@NEEDS_BPFTRACE
 def test_usdt_maps_match_bpftrace(prog):
     script = f"usdt:{prog}:kt:pair /pid == cpid/ {{ @[arg0, arg1] = count(); @n = count(); }}"
     theirs = subprocess.run([BPFTRACE, "-e", script, "-c", prog], capture_output=True, text=True, timeout=120)

@@ -22,7 +22,6 @@ Where 0.17 is wrong, kt does better (kt-only cases below, each with its reason):
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -30,14 +29,11 @@ from pathlib import Path
 import pytest
 
 from .conftest import kt_command, run_kt
-from .test_differential import BPFTRACE
+from .test_differential import BPFTRACE, NEEDS_BPFTRACE
 
 pytestmark = [pytest.mark.kernel]
 
 TARGETS = Path(__file__).parent / "targets"
-NEEDS_BPFTRACE = pytest.mark.skipif(
-    BPFTRACE is None and os.environ.get("KT_REQUIRE_KERNEL") != "1",
-    reason="bpftrace is not installed (.ci/run installs it; there its absence fails)")
 OUT_OF_REGISTERS = "Failed to attach watchpoint probe. You are out of watchpoint registers."
 
 
