@@ -8,6 +8,8 @@ into `.kt.meta`, and builtins (stacks) pick one by depth; the names belong to no
 from __future__ import annotations
 
 EVENTS_MAP = "kt_events"     # RINGBUF: every event record
+CONTROL_MAP = "kt_ctl"       # RINGBUF: control records (exit, clear, ...) when kt_events is full
+CONTROL_RING_BYTES = 1 << 16
 LOST_MAP = "kt_lost"         # ARRAY[2] of u64: [0] records the ring buffer refused,
 EXIT_FLAG = 1                # [EXIT_FLAG] is set by exit(): then no probe but END runs
 SCRATCH_MAP = "kt_scratch"   # PERCPU_ARRAY[1]: event records too large for the BPF stack

@@ -9,7 +9,7 @@ import time
 from ..compiler.diagnostics import CompileError
 from ..compiler.options import CompileOptions
 from ..compiler.source import SourceFile
-from .cli_env import EnvError, read_environment, ring_pages
+from .cli_env import EnvError, queue_bytes, read_environment, ring_pages
 from .cli_flags import BUFFER_MODES, DEBUG_LEVELS, DEBUG_STAGES, USAGE, UsageError, parse_args
 
 
@@ -186,6 +186,7 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
         return _fail(f"tracefs is not available: {err}")
     try:
         rb_pages = ring_pages(env, os.environ.get("KT_RB_PAGES"))
+        queue_limit = queue_bytes(os.environ.get("KT_QUEUE_MB"))
     except EnvError as err:
         return _fail(str(err))
     options = CompileOptions(positional=tuple(positional), cpid=child.pid if child else 0,
@@ -243,7 +244,8 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
                           dry_run=opts.dry_run, no_warnings=opts.no_warnings,
                           max_probes=env.max_probes, log_size=env.log_size,
                           user_symbols=not env.no_user_symbols, demangle=not env.no_cpp_demangle,
-                          cache_user_symbols=env.cache_user_symbols)
+                          cache_user_symbols=env.cache_user_symbols,
+                          **({} if queue_limit is None else {"queue_limit": queue_limit}))
         return session.run()
     except SessionError as err:
         return _fail(str(err))

@@ -115,3 +115,17 @@ def ring_pages(env: Environment, kt_rb_pages: str | None) -> int | None:
     from .sys.cpus import num_possible_cpus
     total = env.perf_rb_pages * num_possible_cpus()
     return 1 << (total - 1).bit_length()
+
+
+def queue_bytes(kt_queue_mb: str | None) -> int | None:
+    """KT_QUEUE_MB: how many MiB of raw event records kt holds beyond the kernel's ring while
+    it formats a burst (runtime/pump.py; default 256). None: the default."""
+    if kt_queue_mb is None:
+        return None
+    try:
+        mb = int(kt_queue_mb)
+    except ValueError:
+        raise EnvError("KT_QUEUE_MB must be a number of MiB") from None
+    if mb < 0:
+        raise EnvError(f"KT_QUEUE_MB must not be negative, not {mb}")
+    return mb << 20

@@ -16,7 +16,6 @@ import re
 import select
 import signal
 import struct
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -24,25 +23,21 @@ from typing import BinaryIO
 
 from .attach import Links
 from .attach.special import run_once
-from ..compiler.events import JOIN_HEADER, EventId
-from ..compiler.printf_format import parse_format
 from .attach.by_kind import ATTACH, AttachContext
 from .events import RingBuffer
-from .layout import PrintfMeta, decode, map_entries, map_meta_from_json, type_from_json
+from .decoders import Decoders
+from .layout import map_entries, map_meta_from_json
 from .loader import ProgramRefusedError, VerifierError, load_object
-from .output.helper_errors import helper_error
-from .output.printf import render_bytes
-from .output import json as json_output
-from .output.cat import CAT_BYTES_MAX, CatLimitError, cat_bytes_max, read_for_cat
-from .output.text import EXIT_SEPARATOR, format_map, format_maps, format_value
+from .output.cat import CAT_BYTES_MAX, CatLimitError, cat_bytes_max
+from .output.sink import Message, Output, output_for
+from .output.text import EXIT_SEPARATOR
+from .pump import DEFAULT_QUEUE_LIMIT, EventPump
 from .spec import parse_object
 from .symbols import Symbolizer, UserSymbols, value_context
 from .sys.constants import AttachType
 from .sys.syscall import SyscallError
 
 VERIFIER_TAIL_LINES = 12
-_ID = struct.Struct("<Q")
-PRINT_VALUE_OFFSET = 16   # print(value) records: {u64 id; u64 index} then the value
 
 
 # BTF line info makes the verifier quote the source: "; @x[comm] = count(); @ script.kt:3"
@@ -105,18 +100,18 @@ class Session:
     user_symbols: bool = True     # BPFTRACE_NO_USER_SYMBOLS=1: usym/ustack print addresses
     demangle: bool = True         # BPFTRACE_NO_CPP_DEMANGLE=1: C++ names stay mangled
     cache_user_symbols: bool = True   # BPFTRACE_CACHE_USER_SYMBOLS=0: no per-address cache
-    _printfs: dict[int, PrintfMeta] = field(default_factory=dict)
-    _print_values: list = field(default_factory=list)   # print(value): the values' types
-    _formats: dict[int, list] = field(default_factory=dict)
-    _system: set = field(default_factory=set)
-    _cat: set = field(default_factory=set)
+    queue_limit: int = DEFAULT_QUEUE_LIMIT   # KT_QUEUE_MB: raw records held beyond the ring
+    output: Output = field(init=False)
     _cat_limit: int = CAT_BYTES_MAX
-    _exit_requested: bool = False
+    _pump: EventPump | None = None
     _links: object = None         # the trace's Links (unwatch() reaches its watchpoints)
     _lost_seen: int = 0
     _use_kprobe_multi: bool = False
     _multi_sections: set = field(default_factory=set)   # wildcard kprobes on one kprobe_multi link
     _values: object = None
+
+    def __post_init__(self) -> None:
+        self.output = output_for(self.json)
 
     def status(self, line: str) -> None:
         if not self.quiet:
@@ -131,7 +126,7 @@ class Session:
         meta = spec.meta
         self._remove_stale_probe_events()
         spec = self._choose_kprobe_multi(spec, meta)
-        self._read_events_meta(meta)
+        self._check_cat_limit()
         if len(meta.get("probes", ())) > self.max_probes:
             raise SessionError(
                 f"Can't attach to {len(meta['probes'])} probes because it exceeds the current limit of "
@@ -146,7 +141,7 @@ class Session:
             obj.close()
             return 0
         links = self._links = Links()
-        ring = None
+        ring = control = None
         wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         old_handlers = {}
         try:
@@ -161,6 +156,13 @@ class Session:
                                             cache=self.cache_user_symbols)))
             events_map = obj.maps[meta["events"]["ringbuf"]]
             ring = RingBuffer(events_map.fd, events_map.max_entries)
+            control_name = meta["events"].get("control")
+            if control_name is not None:
+                control_map = obj.maps[control_name]
+                control = RingBuffer(control_map.fd, control_map.max_entries)
+            decoders = Decoders(meta, obj, self.output, self._values, flush=lambda: self._pump.flush(),
+                                unwatch=self._unwatch, err=self.err, cat_limit=self._cat_limit)
+            pump = self._pump = EventPump(ring, control, decoders, self.out, self.queue_limit)
             probes = meta["probes"]
             programs = {p["section"]: obj.programs[p["section"]] for p in probes}
             actx = AttachContext(pid=self.pid or -1, use_kprobe_multi=self._use_kprobe_multi,
@@ -170,36 +172,34 @@ class Session:
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
                 old_handlers[sig] = signal.signal(sig, lambda *_: None)
             signal.set_wakeup_fd(wake_w)   # the handlers only wake _stream, which acts
-            attached = self._targets(probes, meta)
-            if self.json and not self.quiet:  # in JSON mode this status is output, as in bpftrace
-                self.out.write(json_output.attached(attached).encode())
-                self.out.flush()
-            else:
-                self.status(f"Attached {attached} probe{'s' if attached != 1 else ''}")
+            if not self.quiet:   # in JSON mode this status is output, as in bpftrace
+                self._say(self.output.attached(self._targets(probes, meta)))
 
             for p in probes:
                 if p["kind"] == "begin":
                     self._run_special(programs[p["section"]], p)
-            self._drain(ring, obj)
+            pump.drain()
             for link in links:   # iter: probes run once, after BEGIN, as 0.17 reads its iterators
-                if hasattr(link, "iterate") and not self._exit_requested:
+                if hasattr(link, "iterate") and not pump.exit_requested:
                     link.iterate(self.out)
-                    self._drain(ring, obj)
+                    pump.drain()
             # meta's list, not the attached one: a script whose kprobes were all skipped traces
             # on (BEGIN/END only) until Ctrl-C, as 0.17's xfsdist.bt without xfs does
             only_special = all(p["kind"] in ("begin", "end", "iter") for p in meta["probes"])
-            if not self._exit_requested and not only_special:
+            if not pump.exit_requested and not only_special:
                 if self.child is not None:
                     self.child.release()
-                self._stream(ring, events_map.fileno(), obj, wake_r)
+                self._stream(pump, events_map.fileno(), obj, wake_r)
             links.close()           # no new events from here on
-            if self._exit_requested:  # records that came in after exit()'s are dropped, as 0.17
-                self._drain(ring, obj)
-            self._exit_requested = False
+            pump.drain()            # after exit(): taken and dropped, as 0.17 drops them
+            pump.exit_requested = False
             for p in probes:
                 if p["kind"] == "end":
                     self._run_special(programs[p["section"]], p)
-            self._drain(ring, obj)
+            pump.drain()
+            self._report_lost(obj)
+            if self._lost_seen:
+                self._say(self.output.lost_total(self._lost_seen))
             self._print_maps(obj, meta, separator=True)
             return 0
         finally:
@@ -209,30 +209,23 @@ class Session:
             os.close(wake_r)
             os.close(wake_w)
             links.close()
-            if ring is not None:
-                ring.close()
+            for r in (ring, control):
+                if r is not None:
+                    r.close()
             obj.close()
 
     # ---- steps ----------------------------------------------------------------------------
     def _notice(self, text: str) -> None:
         """A line an attachment reports while the trace runs (from its own thread: one write),
         printed as 0.17 prints such messages: a text line, or a lost_events object in JSON."""
-        self.out.write((json_output.lost_message(text) if self.json else text + "\n").encode())
+        self.out.write(self.output.notice(text))
         self.out.flush()
 
-    def _read_events_meta(self, meta: dict) -> None:
-        """What the events need from `.kt.meta`, read once before any arrives: printf
-        records and formats (parsing is most of a printf's user-space cost), which printf ids
-        are system()/cat(), and the types of print(value)'s values."""
-        self._printfs = {p["id"]: PrintfMeta.from_json(p) for p in meta.get("printf", [])}
-        self._formats = {i: parse_format(pf.format) for i, pf in self._printfs.items()}
-        self._system = {p["id"] for p in meta.get("printf", []) if p.get("action") == "system"}
-        self._cat = {p["id"] for p in meta.get("printf", []) if p.get("action") == "cat"}
+    def _check_cat_limit(self) -> None:
         try:   # checked whether or not the script uses cat(), as 0.17 does
             self._cat_limit = cat_bytes_max()
         except CatLimitError as err:
             raise SessionError(str(err)) from None
-        self._print_values = [type_from_json(t) for t in meta.get("print_values", [])]
 
     def _remove_stale_probe_events(self) -> None:
         """kprobe_events/uprobe_events entries of a kt that was SIGKILLed stay in the kernel;
@@ -330,8 +323,10 @@ class Session:
         except (SyscallError, OSError) as err:
             raise SessionError(f"cannot run {probe['name']}: {err}") from None
 
-    def _stream(self, ring: RingBuffer, events_fd: int, obj, wake_r: int) -> None:
-        """Deliver events until exit(), the -c child's exit, or SIGINT/SIGTERM."""
+    def _stream(self, pump: EventPump, events_fd: int, obj, wake_r: int) -> None:
+        """Deliver events until exit(), the -c child's exit, or SIGINT/SIGTERM. While records
+        keep coming, each turn takes what the rings hold and decodes one block; the loop only
+        sleeps (in epoll, woken by the ring, a signal or the child) when everything is out."""
         ep = select.epoll()
         target = None
         try:
@@ -343,29 +338,40 @@ class Session:
                 try:
                     target = os.pidfd_open(self.pid)
                 except ProcessLookupError:   # the -p process exited while the probes attached
-                    self._drain(ring, obj)
+                    pump.drain()
                     return
                 ep.register(target, select.EPOLLIN)
+            checked = 0.0
             while True:
-                ready = {fd for fd, _ in ep.poll(1.0)}
-                self._drain(ring, obj)
-                if self._exit_requested:
+                pump.take()
+                busy = pump.process()
+                if pump.exit_requested:
                     return
-                if self._exit_flag_set(obj):   # exit()'s record was lost: a full ring buffer
-                    self._drain(ring, obj)
-                    return
+                ready = {fd for fd, _ in ep.poll(0 if busy or pump.queued else 1.0)}
+                now = time.monotonic()
+                if not busy or now - checked > 0.5:
+                    checked = now
+                    self._report_lost(obj)
+                    if self._exit_flag_set(obj):   # exit()'s record was lost: a full ring buffer
+                        pump.drain()
+                        return
                 if wake_r in ready and self._signalled(wake_r, obj):
                     return
                 if self.child is not None and self.child.pidfd in ready and self.child.poll():
-                    self._drain(ring, obj)
+                    pump.drain()
                     return
                 if target is not None and target in ready:  # the -p process exited
-                    self._drain(ring, obj)
+                    pump.drain()
                     return
         finally:
             ep.close()
             if target is not None:
                 os.close(target)
+
+    def _unwatch(self, address: int) -> None:
+        for link in self._links:
+            if hasattr(link, "unwatch"):
+                link.unwatch(address)
 
     def _targets(self, probes: list, meta: dict) -> int:
         """How many probes 0.17 says it attaches: one per target (`uprobe:./t:leaf*` over two
@@ -403,123 +409,28 @@ class Session:
                 end = True
         return end
 
-    def _drain(self, ring: RingBuffer, obj) -> None:
-        """Print every event in the ring buffer; after exit() the rest is dropped, as bpftrace."""
-        out = []
-        for rec in ring.records():
-            if self._exit_requested:
-                continue
-            (event_id,) = _ID.unpack_from(rec, 0)
-            if event_id == EventId.EXIT:
-                self._exit_requested = True
-            elif event_id in (EventId.CLEAR, EventId.ZERO, EventId.PRINT):
-                self._flush(out)  # keep the order of output and map changes
-                self._map_event(obj, event_id, rec)
-            elif event_id == EventId.JOIN:
-                _, delim, count = JOIN_HEADER.unpack_from(rec, 0)
-                arg_size = obj.meta["join_arg_size"]
-                parts = [bytes(rec[JOIN_HEADER.size + i * arg_size:JOIN_HEADER.size + (i + 1) * arg_size]).split(b"\0", 1)[0]
-                         for i in range(count)]
-                joined = obj.meta["join_delims"][delim].encode("utf-8", "surrogateescape").join(parts)
-                out.append(json_output.join(joined).encode() if self.json else joined + b"\n")
-            elif event_id == EventId.PRINT_VALUE:
-                out.append(self._print_value(rec))
-            elif event_id == EventId.UNWATCH:
-                for link in self._links:
-                    if hasattr(link, "unwatch"):
-                        link.unwatch(_ID.unpack_from(rec, 8)[0])
-            elif event_id == EventId.HELPER_ERROR:
-                out.append(helper_error(obj.meta["helper_errors"], rec, self.json))
-            elif event_id == EventId.TIME:
-                fmt = obj.meta["time_formats"][_ID.unpack_from(rec, 8)[0]]
-                text = time.strftime(fmt, time.localtime())
-                out.append((json_output.time(text) if self.json else text).encode("utf-8", "surrogateescape"))
-            elif event_id in self._printfs:
-                pf = self._printfs[event_id]
-                text = render_bytes(self._formats[event_id], pf.decode_args(rec, self._values))
-                if event_id in self._system:
-                    self._run_system(out, text)
-                    continue
-                if event_id in self._cat:
-                    self._flush(out)   # an error goes to stderr after the lines before it
-                    text = self._read_file(text)
-                    out.append(json_output.cat(text).encode() if self.json else text)
-                    continue
-                if self.json:
-                    text = json_output.printf(text).encode()   # escaped byte by byte, as 0.17
-                out.append(text)
-        self._flush(out)
-        self._report_lost(obj)
-
-    def _print_value(self, rec) -> bytes:
-        """print(value): the value decoded as printf's arguments are (symbols resolved now,
-        while the process lives), printed as 0.17 prints it: text as a map value is, then a
-        newline; JSON as {"type": "value", "data": ...}."""
-        t = self._print_values[_ID.unpack_from(rec, 8)[0]]
-        v = decode(t, rec, PRINT_VALUE_OFFSET, self._values)
-        if self.json:
-            return json_output.value(v).encode()
-        return (format_value(v, t) + "\n").encode("utf-8", "surrogateescape")
-
-    def _flush(self, out: list) -> None:
-        """Write the output gathered so far (one write per batch of events)."""
-        if out:
-            self.out.write(b"".join(out))
-            out.clear()
-        self.out.flush()
-
-    def _read_file(self, path: bytes) -> bytes:
-        """cat(): at most the byte limit of the file (runtime/output/cat.py); when it cannot be
-        read, nothing, and bpftrace's error on stderr (in JSON mode 0.17 still prints an empty
-        "cat" object)."""
-        data, error = read_for_cat(path, self._cat_limit)
-        if error is not None:
-            print(error, file=self.err, flush=True)
-        return data
-
-    def _run_system(self, out: list, command: bytes) -> None:
-        """system(): run the command with the shell, its output in order with the trace's (in
-        JSON mode as one "syscall" object, as 0.17)."""
-        self._flush(out)
-        done = subprocess.run(command.decode("utf-8", "surrogateescape"), shell=True,
-                              stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
-        self.out.write(json_output.syscall(done.stdout).encode() if self.json else done.stdout)
-        self.out.flush()
-
-    def _map_event(self, obj, event_id: int, rec) -> None:
-        """clear(@m) empties a map; zero(@m) keeps its keys with zeroed values; print(@m, top,
-        div) prints it now."""
-        index = _ID.unpack_from(rec, 8)[0]
-        kmap = obj.maps[obj.meta["maps"][index]["bpf_name"]]
-        if event_id == EventId.PRINT:
-            top, div = struct.unpack_from("<QQ", rec, 16)
-            mm = map_meta_from_json(obj.meta["maps"][index])
-            entries = self._map_entries(obj, mm)
-            text = (json_output.format_map(mm, entries, top=top, div=div or 1) if self.json
-                    else format_map(mm, entries, top=top, div=div or 1))
-            self.out.write(text.encode("utf-8", "surrogateescape"))
-            self.out.flush()
-            return
-        if event_id == EventId.CLEAR:
-            kmap.clear()
-            return
-        for key, value in kmap.items():
-            zeroed = [bytes(len(v)) for v in value] if isinstance(value, list) else bytes(len(value))
-            kmap.update(key, zeroed)
-
     def _report_lost(self, obj) -> None:
+        """Records the kernel could not write (a full ring buffer): reported as they happen,
+        as 0.17 reports them, and their total at the end of the trace."""
         lost_map = obj.maps.get(obj.meta["events"]["lost"])
         if lost_map is None:
             return
         raw = lost_map.lookup(bytes(4))
         lost = struct.unpack_from("<Q", raw)[0] if raw else 0
         if lost > self._lost_seen:
-            if self.json:
-                self.out.write(json_output.lost_events(lost - self._lost_seen).encode())
-                self.out.flush()
-            else:
-                print(f"Lost {lost - self._lost_seen} events", file=self.err, flush=True)
+            self._say(self.output.lost(lost - self._lost_seen))
             self._lost_seen = lost
+
+    def _say(self, message) -> None:
+        """A Message goes to stderr (text mode); bytes are output (JSON mode), after what the
+        pump gathered."""
+        if isinstance(message, Message):
+            print(message.text, file=self.err, flush=True)
+        else:
+            if self._pump is not None:
+                self._pump.flush()
+            self.out.write(message)
+            self.out.flush()
 
     def _map_entries(self, obj, mm) -> list:
         """A map's (key, value) pairs as the printers take them: keys decoded, CPUs summed,
@@ -529,6 +440,8 @@ class Session:
     def _print_maps(self, obj, meta: dict, separator: bool) -> None:
         """Every map, by name; at exit after "\n\n", which 0.17 writes to stdout even when
         the output goes to an -o file."""
+        if self._pump is not None:
+            self._pump.flush()
         if separator:
             sep_out = self.separator_out or self.out
             sep_out.write(EXIT_SEPARATOR.encode())
@@ -537,8 +450,7 @@ class Session:
         for m in meta.get("maps", []):
             mm = map_meta_from_json(m)
             maps.append((mm, self._map_entries(obj, mm)))
-        text = (json_output.format_maps(maps, separator=False) if self.json
-                else format_maps(maps, separator=False))
+        text = self.output.maps(maps)
         if text:
-            self.out.write(text.encode("utf-8", "surrogateescape") if isinstance(text, str) else text)
+            self.out.write(text)
             self.out.flush()

@@ -38,7 +38,7 @@ def _lower_unwatch(cg: "ProbeCodegen", call: ast.Call) -> None:
     rec64 = cg.b.bitcast(rec, I64.as_pointer())
     cg.b.store(ir.Constant(I64, EventId.UNWATCH), rec64)
     cg.b.store(cg.expr(call.args[0]), cg.b.gep(rec64, [ir.Constant(ir.IntType(32), 1)]))   # an i64
-    cg.emit_event(rec, 16)
+    cg.emit_event(rec, 16, control=True)
     return None
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from llvmlite import ir
 
 from ..helpers import BPF_ANY, BPF_NOEXIST, Helper
-from ..objects import EVENTS_MAP, LOST_MAP, SCRATCH_MAP, stack_map_name
+from ..objects import CONTROL_MAP, CONTROL_RING_BYTES, EVENTS_MAP, LOST_MAP, SCRATCH_MAP, stack_map_name
 from ..passes.resources import MapPlan
 from ..types import Tuple, is_word
 from .debuginfo import DebugInfo
@@ -75,11 +75,14 @@ def user_map_def(di: DebugInfo, plan: MapPlan) -> MapDef:
     return MapDef(plan.bpf_name, map_type, plan.max_entries, key_dtype, value_dtype)
 
 
-def event_map_defs(di: DebugInfo, ringbuf_bytes: int, scratch_size: int, stack_limits=()) -> list[MapDef]:
+def event_map_defs(di: DebugInfo, ringbuf_bytes: int, scratch_size: int, stack_limits=(),
+                   control: bool = False) -> list[MapDef]:
     defs = [
         MapDef(EVENTS_MAP, MAP_RINGBUF, ringbuf_bytes, None, None),
         MapDef(LOST_MAP, MAP_ARRAY, 2, di.int_type(32, False), di.int_type(64, False)),
     ]
+    if control:
+        defs.append(MapDef(CONTROL_MAP, MAP_RINGBUF, CONTROL_RING_BYTES, None, None))
     if scratch_size:
         char = di.basic("char", 8, "DW_ATE_signed_char")
         defs.append(MapDef(SCRATCH_MAP, MAP_PERCPU_ARRAY, 1, di.int_type(32, False), di.array(char, 8, scratch_size)))

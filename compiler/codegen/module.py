@@ -62,7 +62,7 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions,
     di = DebugInfo(module, options.source_name, source.text)
 
     map_globals: dict[str, ir.GlobalVariable] = {}
-    for d in event_map_defs(di, plan.ringbuf_bytes, plan.scratch_size, plan.stack_limits) + [user_map_def(di, p) for p in plan.maps.values()]:
+    for d in event_map_defs(di, plan.ringbuf_bytes, plan.scratch_size, plan.stack_limits, plan.control) + [user_map_def(di, p) for p in plan.maps.values()]:
         map_globals[d.bpf_name] = define_map(module, di, d)
 
     lic = ir.GlobalVariable(module, ir.ArrayType(I8, 4), "LICENSE")

@@ -13,7 +13,7 @@ from .. import ast
 from ..helpers import Helper
 from ..options import CompileOptions
 from ..events import JOIN_HEADER, MAP_EVENTS, EventId
-from ..objects import EVENTS_MAP, EXIT_FLAG, LOST_MAP, SCRATCH_MAP, STACK_RECORD_MAX
+from ..objects import CONTROL_MAP, EVENTS_MAP, EXIT_FLAG, LOST_MAP, SCRATCH_MAP, STACK_RECORD_MAX
 from ..passes.resources import ResourcePlan
 from ..passes.semantic import Semantics
 from ..probes import ResolvedProbe
@@ -217,10 +217,20 @@ class ProbeCodegen(ExpressionLowering):
         return self.b.icmp_unsigned("!=", v, ir.Constant(I64, 0))
 
     # ---- events --------------------------------------------------------------------------
-    def emit_event(self, record: ir.Value, size: int) -> None:
+    def emit_event(self, record: ir.Value, size: int, control: bool = False) -> None:
+        """Send a record to the event ring; a control record (exit, clear, zero, print of a
+        map, time, unwatch) that finds it full goes to the control ring (runtime/pump.py).
+        A record neither takes is counted in entry 0 of the lost map."""
         ret = self.helper(Helper.ringbuf_output, self.map_ptr(EVENTS_MAP), record,
                           ir.Constant(I64, size), ir.Constant(I64, 0))
         failed = self.b.icmp_unsigned("!=", ret, ir.Constant(I64, 0))
+        if control and self.plan.control:
+            sent = self.b.bitcast(self.stack(8, "sent"), I64.as_pointer())
+            self.b.store(ret, sent)
+            with self.b.if_then(failed, likely=False):
+                self.b.store(self.helper(Helper.ringbuf_output, self.map_ptr(CONTROL_MAP), record,
+                                         ir.Constant(I64, size), ir.Constant(I64, 0)), sent)
+            failed = self.b.icmp_unsigned("!=", self.b.load(sent), ir.Constant(I64, 0))
         with self.b.if_then(failed, likely=False):
             key = self.stack(4, "lostkey")
             self.b.store(ir.Constant(I32, 0), self.b.bitcast(key, I32.as_pointer()))
@@ -270,7 +280,7 @@ class ProbeCodegen(ExpressionLowering):
         rec64 = self.b.bitcast(rec, I64.as_pointer())
         for i, w in enumerate(words):
             self.b.store(ir.Constant(I64, w), self.b.gep(rec64, [ir.Constant(I32, i)]))
-        self.emit_event(rec, 8 * len(words))
+        self.emit_event(rec, 8 * len(words), control=True)
 
     def _scratch_record(self) -> ir.Value:
         """This CPU's scratch record (kt_scratch), or NULL (never, for a per-CPU array)."""
@@ -328,7 +338,7 @@ class ProbeCodegen(ExpressionLowering):
     def emit_exit(self) -> None:
         rec = self.stack(8, "exit")
         self.b.store(ir.Constant(I64, EventId.EXIT), self.b.bitcast(rec, I64.as_pointer()))
-        self.emit_event(rec, 8)
+        self.emit_event(rec, 8, control=True)
         # The flag after the record: user space that sees the flag finds the record in the
         # ring buffer, or it was lost (a full ring), and ends the trace either way.
         flag = self._exit_flag()

@@ -13,7 +13,7 @@ from typing import Mapping
 
 from .. import ast
 from ..events import JOIN_ARG_SIZE, JOIN_ARGS, JOIN_HEADER
-from ..objects import EVENTS_MAP, EXIT_FLAG, LOST_MAP, STACK_RECORD_MAX, stack_map_name
+from ..objects import CONTROL_MAP, EVENTS_MAP, EXIT_FLAG, LOST_MAP, STACK_RECORD_MAX, stack_map_name
 from ..options import DEFAULT_RINGBUF_PAGES, MAX_MAP_KEYS, QUIET_RINGBUF_PAGES
 from ..builtins.formats import call_literal
 from ..builtins.output import whole_map_print
@@ -84,6 +84,8 @@ class ResourcePlan:
     # strftime()/cgroup_path() call -> index in .kt.meta "strftime_formats"/"cgroup_path_filters"
     strftime_formats: Mapping[ast.Call, int] = field(default_factory=dict)
     cgroup_path_filters: Mapping[ast.Call, int] = field(default_factory=dict)
+    control: bool = False   # the script sends control records: a CONTROL_MAP ring takes them
+                            # when the event ring is full (runtime/pump.py)
 
     def map_index(self, name: str) -> int:
         """A map's position in .kt.meta's "maps" list (which follows self.maps' order)."""
@@ -112,7 +114,8 @@ class ResourcePlan:
             "probe_names": probe_names,
             "func_names": func_names,
             "maps": [_map_meta(m) for m in self.maps.values()],
-            "events": {"ringbuf": EVENTS_MAP, "lost": LOST_MAP, "exit_flag": EXIT_FLAG},
+            "events": {"ringbuf": EVENTS_MAP, "lost": LOST_MAP, "exit_flag": EXIT_FLAG,
+                       **({"control": CONTROL_MAP} if self.control else {})},
             "printf": [
                 {"id": p.id, "format": p.format, "action": p.action,
                  "args": [{"offset": off, "type": to_json(t)} for off, t in p.args]}
@@ -164,6 +167,23 @@ def bpf_map_name(name: str) -> str:
     return "AT_" + name[1:]
 
 
+# The calls whose records are control records (never lost behind printf records).
+CONTROL_CALLS = ("exit", "clear", "zero", "print", "time", "unwatch")
+RING_RECORDS = 1 << 15          # records of the largest printf the event ring holds at least
+MAX_RING_PAGES = 1 << 14        # 64 MiB
+
+
+def _printing_ring_pages(printfs: Mapping) -> int:
+    """The event ring of a script that prints: 8 MiB, or room for RING_RECORDS of its largest
+    printf record (at most 64 MiB). The pump takes records out in blocks (runtime/pump.py),
+    so the ring only holds what arrives while one block is decoded."""
+    largest = max((p.size + 8 for p in printfs.values()), default=0)
+    pages = DEFAULT_RINGBUF_PAGES
+    while pages * PAGE_SIZE < largest * RING_RECORDS and pages < MAX_RING_PAGES:
+        pages *= 2
+    return pages
+
+
 def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = MAX_MAP_ENTRIES) -> ResourcePlan:
     maps = {}
     for name in sorted(sema.maps):
@@ -199,7 +219,7 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = 
     if ringbuf_pages is None:
         prints = any(isinstance(n, ast.Call) and n.name in ("printf", "time", "print", "join", "system", "cat")
                      for n in ast.walk(sema.program))
-        ringbuf_pages = DEFAULT_RINGBUF_PAGES if prints else QUIET_RINGBUF_PAGES
+        ringbuf_pages = _printing_ring_pages(printfs) if prints else QUIET_RINGBUF_PAGES
     if ringbuf_pages < 1 or ringbuf_pages & (ringbuf_pages - 1):
         raise ValueError(f"the ring buffer size must be a power of two pages, not {ringbuf_pages}")
     bases, base = [], 0
@@ -220,4 +240,7 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = 
                         # a value travels in its event as it would in a variable: integers in 64 bits
                         MappingProxyType({c: (i, widen(sema.types[c.args[0]])) for i, c in enumerate(values)}),
                         MappingProxyType({c: i for i, c in enumerate(strftimes)}),
-                        MappingProxyType({c: i for i, c in enumerate(cgroup_paths)}))
+                        MappingProxyType({c: i for i, c in enumerate(cgroup_paths)}),
+                        control=any(isinstance(n, ast.Call) and n.name in CONTROL_CALLS and n in sema.types
+                                    and (n.name != "print" or whole_map_print(n))
+                                    for n in ast.walk(sema.program)))

@@ -122,6 +122,11 @@ def lost_events(count: int) -> str:
     return _line("lost_events", f'{{"events": {count}}}')
 
 
+def lost_events_total(count: int) -> str:
+    """At the end of a trace that lost events: the total (kt's; 0.17 reports only deltas)."""
+    return _line("lost_events_total", f'{{"events": {count}}}')
+
+
 def lost_message(text: str) -> str:
     """A message of the lost_events type: 0.17's "out of watchpoint registers"."""
     return _line("lost_events", _str(text))

@@ -212,8 +212,9 @@ def test_negative_max_is_printed():
 
 def test_lost_events_object():
     """A ring buffer of one page cannot hold 100 records of ~150 bytes: what does not fit is
-    counted in one lost_events object (0.17's form), and printed + lost is what was sent (the
-    100 printf records and exit()'s: BEGIN runs before kt reads the ring)."""
+    counted in one lost_events object (0.17's form), and printed + lost is what was sent: the
+    100 printf records (BEGIN runs before kt reads the ring). exit()'s record is a control
+    record, never lost: with the ring full it goes to the control ring (runtime/pump.py)."""
     script = ('BEGIN { unroll(100) { printf("%s %s\\n", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", '
               '"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"); } exit(); }')
     r = run_kt("-f", "json", "-e", script, env={"KT_RB_PAGES": "1"})
@@ -222,18 +223,21 @@ def test_lost_events_object():
     printed = sum(o["type"] == "printf" for o in objects)
     lost = [o["data"]["events"] for o in objects if o["type"] == "lost_events"]
     assert len(lost) == 1 and lost[0] > 0
-    assert printed + lost[0] == 101
+    assert printed + lost[0] == 100
+    assert [o["data"]["events"] for o in objects if o["type"] == "lost_events_total"] == lost
 
 
-def test_exit_ends_the_trace_when_its_record_is_lost():
-    """exit() after a burst that fills the ring buffer: its record may find no room, and the
-    trace still ends (exit() also sets a flag kt reads)."""
+def test_exit_ends_the_trace_when_the_ring_is_full():
+    """exit() after a burst that fills the ring buffer: its record finds no room there, goes
+    to the control ring, and the trace ends (exit() also sets a flag kt reads)."""
     script = ('interval:ms:1 { unroll(100) { printf("%s %s\\n", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", '
               '"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"); } exit(); } END { printf("end\\n"); }')
     r = run_kt("-f", "json", "-e", script, env={"KT_RB_PAGES": "1"})
     assert r.rc == 0, r.err
     objects = _objects(r.out)
-    assert objects[-1] == {"type": "printf", "data": "end\n"}
-    printed = sum(o["type"] == "printf" for o in objects) - 1
+    printfs = [o for o in objects if o["type"] == "printf"]
+    assert printfs[-1] == {"type": "printf", "data": "end\n"}
+    printed = len(printfs) - 1
     lost = sum(o["data"]["events"] for o in objects if o["type"] == "lost_events")
-    assert printed + lost in (100, 101)   # 101 when exit()'s record was lost too
+    assert printed + lost == 100          # exit()'s record is never lost (the control ring)
+    assert objects[-1] == {"type": "lost_events_total", "data": {"events": lost}}

@@ -1,11 +1,13 @@
-"""The session's handling of ring-buffer records, fed without a kernel: a stand-in ring buffer
-hands records to Session._drain, as kt.runtime.events.RingBuffer does (pure)."""
+"""The event pump and the record decoders, fed without a kernel: a stand-in ring buffer hands
+out blocks of framed records, as kt.runtime.events.RingBuffer.take does (pure)."""
 
 import io
 import struct
 
 from kt.compiler.events import EventId
-from kt.runtime.session import Session
+from kt.runtime.decoders import Decoders
+from kt.runtime.output.sink import output_for
+from kt.runtime.pump import EventPump
 from kt.runtime.symbols import value_context
 
 TUPLE = {"kind": "tuple", "size": 24, "fields": [
@@ -17,18 +19,30 @@ POINT = {"kind": "record", "size": 8, "name": "struct Pt", "fields": [
     {"name": "y", "offset": 4, "type": {"kind": "int", "size": 4, "signed": True}}]}
 META = {
     "events": {"ringbuf": "kt_events", "lost": "kt_lost"},
-    "printf": [{"id": 0, "format": "first\n", "args": []}],
+    "printf": [{"id": 0, "format": "first\n", "args": []},
+               {"id": 1, "format": "%d %s\n", "args": [{"offset": 8, "type": {"kind": "int", "size": 8, "signed": True}},
+                                                       {"offset": 16, "type": {"kind": "str", "size": 8}}]}],
     "print_values": [TUPLE, {"kind": "str", "size": 16}, {"kind": "probe"}, POINT,
                      {"kind": "int", "size": 8, "signed": True}],
 }
 
 
-class Ring:
-    def __init__(self, records):
-        self._records = records
+def framed(records, discard=()) -> bytes:
+    """Records as the kernel's ring holds them: an 8-byte header {len | DISCARD<<30, pg_off},
+    the record, padding to 8 bytes."""
+    out = b""
+    for i, rec in enumerate(records):
+        hdr = len(rec) | ((1 << 30) if i in discard else 0)
+        out += struct.pack("<II", hdr, 0) + rec + bytes(-len(rec) % 8)
+    return out
 
-    def records(self):
-        yield from self._records
+
+class Ring:
+    def __init__(self, block):
+        self._blocks = [block]
+
+    def take(self):
+        return self._blocks.pop(0) if self._blocks else b""
 
 
 class Obj:
@@ -52,13 +66,36 @@ RECORDS = [
 ]
 
 
-def run(json):
+def pump_output(block, json=False) -> str:
     out = io.BytesIO()
-    s = Session(b"", out=out, quiet=True, json=json)
-    s._read_events_meta(META)
-    s._values = value_context(probe_names=["BEGIN"])
-    s._drain(Ring(RECORDS), Obj())
+    decoders = Decoders(META, Obj(), output_for(json), value_context(probe_names=["BEGIN"]), flush=lambda: None)
+    EventPump(Ring(block), None, decoders, out).drain()
     return out.getvalue().decode()
+
+
+def run(json):
+    return pump_output(framed(RECORDS), json)
+
+
+def line(n: int, s: bytes) -> bytes:
+    return struct.pack("<Qq8s", 1, n, s)
+
+
+def test_a_run_of_one_printf_is_rendered_at_once_and_in_order_with_the_rest():
+    records = [line(i, b"ab") for i in range(5)] + [struct.pack("<Q", 0)] + \
+              [line(-i, b"long str") for i in range(3)]
+    assert pump_output(framed(records)) == "".join(f"{i} ab\n" for i in range(5)) + "first\n" + \
+        "0 long str\n-1 long str\n-2 long str\n"
+
+
+def test_discarded_records_are_skipped():
+    records = [line(i, b"x") for i in range(4)]
+    assert pump_output(framed(records, discard={1, 2})) == "0 x\n3 x\n"
+
+
+def test_a_long_run_is_decoded_over_several_turns():
+    records = [line(i, b"n") for i in range(20000)]   # more than RECORDS_PER_TURN
+    assert pump_output(framed(records)) == "".join(f"{i} n\n" for i in range(20000))
 
 
 def test_print_value_text_in_event_order():
