@@ -10,9 +10,7 @@ Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import dataclasses
-import errno
 import os
-import re
 import select
 import signal
 import struct
@@ -27,6 +25,7 @@ from .attach.by_kind import ATTACH, AttachContext
 from .events import RingBuffer
 from .decoders import Decoders
 from .layout import map_entries, map_meta_from_json
+from .load_errors import explain_load_error
 from .loader import ProgramRefusedError, VerifierError, load_object
 from .output.cat import CAT_BYTES_MAX, CatLimitError, cat_bytes_max
 from .output.sink import Message, Output, output_for
@@ -36,46 +35,6 @@ from .spec import parse_object
 from .symbols import Symbolizer, UserSymbols, value_context
 from .sys.constants import AttachType
 from .sys.syscall import SyscallError
-
-VERIFIER_TAIL_LINES = 12
-
-
-# BTF line info makes the verifier quote the source: "; @x[comm] = count(); @ script.kt:3"
-_SOURCE_LINE = re.compile(r"^; (?P<text>.*) @ (?P<file>\S+):(?P<line>\d+)$")
-
-
-def _verifier_source_line(log_lines: list[str]) -> str:
-    """' at FILE:LINE: TEXT' for the last source line the verifier reached before failing."""
-    for line in reversed(log_lines):
-        m = _SOURCE_LINE.match(line)
-        if m:
-            text = m["text"].strip()
-            return f"\n  at {m['file']}:{m['line']}" + (f": {text}" if text else "")
-    return ""
-
-
-# What a builtin needs when the verifier does not know its helper ("unknown func NAME#ID").
-_HELPER_NEEDS = {
-    "bpf_override_return": "override() needs a kernel built with CONFIG_BPF_KPROBE_OVERRIDE "
-                           "(it depends on CONFIG_FUNCTION_ERROR_INJECTION)",
-    "bpf_d_path": "path() needs Linux 5.10 or later",
-}
-_UNKNOWN_HELPER = re.compile(r"unknown func (\w+)#(\d+)")
-
-
-def _missing_helper(log_lines: list[str]) -> str:
-    """bpftrace's "BPF_FUNC_x not available for your kernel version", from the verifier's
-    "unknown func bpf_x#N" (kt's compiler does not probe the kernel, so the load tells)."""
-    for line in reversed(log_lines):
-        m = _UNKNOWN_HELPER.search(line)
-        if m:
-            name = m.group(1)
-            upper = "BPF_FUNC_" + name.removeprefix("bpf_")
-            need = _HELPER_NEEDS.get(name)
-            return (f"{upper} not available for your kernel version (the verifier does not know "
-                    f"helper {name}#{m.group(2)})" + (f": {need}" if need else ""))
-    return ""
-
 
 class SessionError(Exception):
     """A failure a user can act on; the CLI prints it as `kt: error: ...`."""
@@ -257,27 +216,8 @@ class Session:
     def _load(self, spec):
         try:
             return load_object(spec, log_level=1 if self.verbose else 0, log_size=self.log_size)
-        except VerifierError as err:
-            lines = err.log.rstrip().splitlines()
-            shown = lines if self.verbose else lines[-VERIFIER_TAIL_LINES:]
-            more = "" if self.verbose or len(lines) <= VERIFIER_TAIL_LINES else \
-                f"\n({len(lines) - VERIFIER_TAIL_LINES} earlier lines of the verifier log omitted; -v shows all)"
-            where = _verifier_source_line(lines)
-            missing = _missing_helper(lines)
-            if missing:
-                raise SessionError(missing + where) from None
-            raise SessionError(f"the kernel's verifier rejected {err.section or err.program}: "
-                               f"{os.strerror(err.errno)}{where}\n" + "\n".join(shown) + more) from None
-        except ProgramRefusedError as err:  # the kernel refuses this kind of program outright
-            raise SessionError(str(err)) from None
-        except SyscallError as err:
-            if err.errno == errno.ENOSYS:
-                raise SessionError("this kernel has no bpf() system call (CONFIG_BPF_SYSCALL is off); "
-                                   "kt cannot trace here") from None
-            if err.errno == errno.EPERM:
-                raise SessionError(f"{err}: loading BPF programs needs root (CAP_BPF, CAP_PERFMON); "
-                                   "a kernel in lockdown or with unprivileged BPF disabled also refuses") from None
-            raise SessionError(str(err)) from None
+        except (VerifierError, ProgramRefusedError, SyscallError) as err:
+            raise SessionError(explain_load_error(err, self.verbose)) from None
 
     def _attach_all(self, probes: list, programs: dict, actx: AttachContext, links: Links) -> list:
         """Attach every probe; returns those that are in (BEGIN/END always are: they run).

@@ -4,7 +4,8 @@ import io
 
 import pytest
 
-from kt.runtime.session import VERIFIER_TAIL_LINES, Session, SessionError
+from kt.runtime.load_errors import VERIFIER_TAIL_LINES
+from kt.runtime.session import Session, SessionError
 
 from .objects import bad_object
 
