@@ -119,7 +119,7 @@ def ring_pages(env: Environment, kt_rb_pages: str | None) -> int | None:
 
 def queue_bytes(kt_queue_mb: str | None) -> int | None:
     """KT_QUEUE_MB: how many MiB of raw event records kt holds beyond the kernel's ring while
-    it formats a burst (runtime/pump.py; default 256). None: the default."""
+    it formats a burst (runtime/pump.py; default 128). None: the default."""
     if kt_queue_mb is None:
         return None
     try:

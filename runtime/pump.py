@@ -30,7 +30,7 @@ from .decoders import Decoders
 from .events import RingBuffer
 from .sys.constants import BPF_RINGBUF_DISCARD_BIT, BPF_RINGBUF_HDR_SZ
 
-DEFAULT_QUEUE_LIMIT = 256 << 20    # bytes of raw records kt holds beyond the kernel's ring
+DEFAULT_QUEUE_LIMIT = 128 << 20    # bytes of raw records kt holds beyond the kernel's ring
 RECORDS_PER_TURN = 8192            # records one process() decodes at most (a few ms)
 
 _U32 = struct.Struct("<I")
