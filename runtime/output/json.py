@@ -47,6 +47,7 @@ backslash, other bytes up to 0x1f as \\u00XX, and — signed chars — every byt
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable
 
 from ..layout import ArrayValue, Avg, Histogram, MapMeta, RecordValue, Stats
@@ -59,20 +60,24 @@ __all__ = ["json_escape", "attached", "printf", "join", "cat", "syscall", "time"
 _ESCAPES = {0x22: '\\"', 0x5C: "\\\\", 0x0A: "\\n", 0x0D: "\\r", 0x09: "\\t"}
 
 
+def _escaped(c: int) -> bytes:
+    if c in _ESCAPES:
+        return _ESCAPES[c].encode()
+    if c <= 0x1F:
+        return f"\\u{c:04x}".encode()
+    return f"\\uffffff{c:02x}".encode()   # (int)c of a negative char, printed in hex
+
+
+# Every byte that is not printed as itself, and what is printed instead: one regex pass
+# replaces them, so plain text (a printf flood in JSON) costs no Python work per byte.
+_REPLACEMENT = {c: _escaped(c) for c in (*_ESCAPES, *range(0x20), *range(0x80, 0x100))}
+_SPECIAL = re.compile(b"[" + b"".join(re.escape(bytes([c])) for c in sorted(_REPLACEMENT)) + b"]")
+
+
 def json_escape(text: str | bytes) -> str:
     """0.17's JsonOutput::json_escape over the string's bytes (str is UTF-8 encoded first)."""
     raw = text if isinstance(text, (bytes, bytearray)) else text.encode("utf-8", "surrogateescape")
-    out = []
-    for c in raw:
-        if c in _ESCAPES:
-            out.append(_ESCAPES[c])
-        elif c <= 0x1F:
-            out.append(f"\\u{c:04x}")
-        elif c >= 0x80:
-            out.append(f"\\uffffff{c:02x}")   # (int)c of a negative char, printed in hex
-        else:
-            out.append(chr(c))
-    return "".join(out)
+    return _SPECIAL.sub(lambda m: _REPLACEMENT[m.group()[0]], raw).decode("ascii")
 
 
 def _str(text: str | bytes) -> str:
