@@ -228,18 +228,11 @@ def process_objects(pid: int) -> tuple[str | None, list[str]]:
 def needed_libraries(path: str) -> list[str]:
     """The files of `path`'s DT_NEEDED libraries (by soname, as resolve_binary finds them),
     in the order the dynamic section lists them; [] for a static or unreadable file."""
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.dynamic import DynamicSection
-    from elftools.elf.elffile import ELFFile
+    from .elffile import ElfError, read_file
 
-    names = []
     try:
-        with open(path, "rb") as f:
-            for sec in ELFFile(f).iter_sections():
-                if isinstance(sec, DynamicSection):
-                    names = [t.needed for t in sec.iter_tags("DT_NEEDED")]
-                    break
-    except (ELFError, OSError):
+        names = read_file(path, lambda elf: elf.needed())
+    except (ElfError, OSError):
         return []
     out = []
     for n in names:

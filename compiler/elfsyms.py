@@ -32,16 +32,14 @@ import zlib
 from dataclasses import dataclass
 from typing import Callable, Sequence, TypeVar
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.elffile import ELFFile
-
 # Finding binaries lives in compiler/binaries.py; these names stay importable from here.
 from .binaries import (BinaryNotFound, ElfSymbolError, file_identity, ld_so_cache,  # noqa: F401
                        library_search_dirs, resolve_binary)
+from .elffile import ElfError, ElfFile, Segment, SymbolColumns, read_file
 
 __all__ = [
     "Symbol", "ElfSymbolError", "BinaryNotFound",
-    "resolve_binary", "function_symbols", "match_functions", "find_function", "find_symbol", "file_offset",
+    "resolve_binary", "function_symbols", "functions_named", "function_names", "match_functions", "find_function", "find_symbol", "file_offset",
     "symbolize", "elf_type", "cxx_sort", "library_search_dirs", "ld_so_cache",
 ]
 
@@ -192,29 +190,11 @@ def _unguarded_insertion_sort(a: list, first: int, last: int) -> None:
 # Reading one ELF file (cached per path and file identity)
 
 @dataclass(frozen=True, slots=True)
-class _RawSym:
-    name: str
-    value: int
-    size: int
-    type: int
-    shndx: int
-
-
-@dataclass(frozen=True, slots=True)
-class _Segment:
-    vaddr: int
-    offset: int
-    filesz: int
-    memsz: int
-    flags: int
-
-
-@dataclass(frozen=True, slots=True)
 class _ElfInfo:
     path: str
     type: int                      # e_type: ET_EXEC, ET_DYN, ...
-    symbols: tuple[_RawSym, ...]   # .symtab and .dynsym entries, section order
-    segments: tuple[_Segment, ...]  # PT_LOAD
+    symbols: SymbolColumns         # named .symtab and .dynsym entries, section order
+    segments: tuple[Segment, ...]  # PT_LOAD
     build_id: str | None
     debuglink: tuple[str, int] | None   # (file name, crc32)
 
@@ -226,62 +206,16 @@ def _read_elf(path: str) -> _ElfInfo:
 @functools.lru_cache(maxsize=64)
 def _read_elf_cached(path: str, ident: tuple) -> _ElfInfo:
     try:
-        with open(path, "rb") as f:
-            return _parse_elf(path, f)
-    except ELFError as e:
+        return read_file(path, lambda elf: _parse_elf(path, elf))
+    except ElfError as e:
         raise ElfSymbolError(f"{path} is not a valid ELF file: {e}") from None
     except OSError as e:
         raise ElfSymbolError(f"cannot read {path}: {e.strerror}") from None
 
 
-def _parse_elf(path: str, f) -> _ElfInfo:
-    elf = ELFFile(f)
-    endian = "<" if elf.little_endian else ">"
-    is64 = elf.elfclass == 64
-    symbols: list[_RawSym] = []
-    build_id = None
-    debuglink = None
-    for sec in elf.iter_sections():
-        stype = sec["sh_type"]
-        if stype in ("SHT_SYMTAB", "SHT_DYNSYM"):
-            strtab = elf.get_section(sec["sh_link"]).data()
-            symbols.extend(_symbols(sec.data(), strtab, endian, is64))
-        elif sec.name == ".note.gnu.build-id":
-            data = sec.data()
-            # Elf_Nhdr {namesz, descsz, type} + "GNU\0" + the id
-            if len(data) > 16 and data[12:16] == b"GNU\0":
-                build_id = data[16:].hex()
-        elif sec.name == ".gnu_debuglink":
-            data = sec.data()
-            nul = data.find(b"\0")
-            if nul > 0 and len(data) >= 8:
-                (crc,) = struct.unpack_from(endian + "I", data, len(data) - 4)
-                debuglink = (data[:nul].decode("utf-8", "surrogateescape"), crc)
-    segments = tuple(
-        _Segment(s["p_vaddr"], s["p_offset"], s["p_filesz"], s["p_memsz"], s["p_flags"])
-        for s in elf.iter_segments() if s["p_type"] == "PT_LOAD")
-    etype = {"ET_EXEC": ET_EXEC, "ET_DYN": ET_DYN}.get(elf["e_type"], 0)
-    return _ElfInfo(path, etype, tuple(symbols), segments, build_id, debuglink)
-
-
-def _symbols(data: bytes, strtab: bytes, endian: str, is64: bool) -> list[_RawSym]:
-    out = []
-    if is64:
-        fmt = struct.Struct(endian + "IBBHQQ")   # st_name, st_info, st_other, st_shndx, value, size
-        for name, info, _other, shndx, value, size in fmt.iter_unpack(data[:len(data) - len(data) % 24]):
-            if name:
-                out.append(_RawSym(_cstr(strtab, name), value, size, info & 0xF, shndx))
-    else:
-        fmt = struct.Struct(endian + "IIIBBH")   # st_name, value, size, st_info, st_other, shndx
-        for name, value, size, info, _other, shndx in fmt.iter_unpack(data[:len(data) - len(data) % 16]):
-            if name:
-                out.append(_RawSym(_cstr(strtab, name), value, size, info & 0xF, shndx))
-    return out
-
-
-def _cstr(strtab: bytes, off: int) -> str:
-    end = strtab.find(b"\0", off)
-    return strtab[off:end if end >= 0 else len(strtab)].decode("utf-8", "surrogateescape")
+def _parse_elf(path: str, elf: ElfFile) -> _ElfInfo:
+    segments = tuple(s for s in elf.segments if s.type == PT_LOAD)
+    return _ElfInfo(path, elf.type, elf.symbols(), segments, elf.build_id(), elf.debuglink())
 
 
 def elf_type(path: str) -> int:
@@ -298,18 +232,41 @@ def function_symbols(path: str) -> list[Symbol]:
     per (name, address), ordered by address then name: those the file defines, and those it
     imports whose PLT entry is their address (an executable that is not PIE gives an imported
     function the address of its PLT entry; bcc lists and attaches there, and so does 0.17)."""
-    return list(_function_symbols(path, file_identity(path)))
+    return list(_functions(path, file_identity(path)).symbols)
+
+
+@dataclass(frozen=True, slots=True)
+class _Functions:
+    symbols: tuple[Symbol, ...]            # by (address, name)
+    by_name: dict[str, tuple[Symbol, ...]]  # each name's symbols, by address
 
 
 @functools.lru_cache(maxsize=64)
-def _function_symbols(path: str, ident: tuple) -> tuple[Symbol, ...]:
+def _functions(path: str, ident: tuple) -> _Functions:
+    cols = _read_elf_cached(path, ident).symbols
     seen: dict[tuple[str, int], int] = {}
-    for s in _read_elf_cached(path, ident).symbols:
-        if s.type in (STT_FUNC, STT_GNU_IFUNC) and s.value:
-            k = (s.name, s.value)
-            seen[k] = max(seen.get(k, 0), s.size)
-    return tuple(sorted((Symbol(n, a, sz) for (n, a), sz in seen.items()),
+    for name, value, size, typ in zip(cols.names, cols.values, cols.sizes, cols.types):
+        if (typ == STT_FUNC or typ == STT_GNU_IFUNC) and value:
+            k = (name, value)
+            if seen.get(k, -1) < size:
+                seen[k] = size
+    syms = tuple(sorted((Symbol(n, a, sz) for (n, a), sz in seen.items()),
                         key=lambda s: (s.addr, s.name)))
+    by_name: dict[str, list[Symbol]] = {}
+    for sym in syms:
+        by_name.setdefault(sym.name, []).append(sym)
+    return _Functions(syms, {n: tuple(v) for n, v in by_name.items()})
+
+
+def functions_named(path: str, name: str) -> list[Symbol]:
+    """The functions called `name` (several for static functions of one name in different
+    source files), by address: function_symbols filtered by name, from an index."""
+    return list(_functions(path, file_identity(path)).by_name.get(name, ()))
+
+
+def function_names(path: str) -> list[str]:
+    """The distinct function names, in the order of function_symbols (for hints)."""
+    return list(_functions(path, file_identity(path)).by_name)
 
 
 def _glob_regex(glob: str) -> re.Pattern:
@@ -320,26 +277,30 @@ def _glob_regex(glob: str) -> re.Pattern:
 def match_functions(path: str, glob: str) -> list[Symbol]:
     """Functions whose name matches `glob` (`*` matches any text, nothing else is special),
     ordered by name then address."""
-    rx = _glob_regex(glob)
-    return sorted((s for s in function_symbols(path) if rx.fullmatch(s.name)),
-                  key=lambda s: (s.name, s.addr))
+    fns = _functions(path, file_identity(path))
+    if "*" not in glob:
+        return list(fns.by_name.get(glob, ()))
+    match = _glob_regex(glob).fullmatch
+    return [s for name in sorted(n for n in fns.by_name if match(n)) for s in fns.by_name[name]]
 
 
 def find_function(path: str, name: str) -> Symbol:
     """The function called `name`; the lowest address when several (static functions of the
     same name in different files). ElfSymbolError when there is none."""
-    for s in function_symbols(path):
-        if s.name == name:
-            return s
-    raise ElfSymbolError(f"function '{name}' not found in {path}")
+    found = _functions(path, file_identity(path)).by_name.get(name)
+    if not found:
+        raise ElfSymbolError(f"function '{name}' not found in {path}")
+    return found[0]
 
 
 def find_symbol(path: str, name: str, types: tuple[int, ...] = (STT_OBJECT,)) -> Symbol | None:
     """A defined symbol called `name` of one of `types` (a variable by default: what uaddr()
     resolves, as 0.17, which finds no functions). The file's own tables, in section order."""
-    for s in _read_elf(path).symbols:
-        if s.name == name and s.type in types and s.value and s.shndx != SHN_UNDEF:
-            return Symbol(s.name, s.value, s.size)
+    cols = _read_elf(path).symbols
+    for i, n in enumerate(cols.names):
+        if (n == name and cols.types[i] in types and cols.values[i]
+                and cols.shndx[i] != SHN_UNDEF):
+            return Symbol(n, cols.values[i], cols.sizes[i])
     return None
 
 
@@ -399,7 +360,8 @@ def _debug_file(info: _ElfInfo) -> str | None:
 
 
 def _all_symbols(info: _ElfInfo) -> list[tuple[int, int, str]]:
-    return [(s.value, s.size, s.name) for s in info.symbols if s.value]
+    cols = info.symbols
+    return [t for t in zip(cols.values, cols.sizes, cols.names) if t[0]]
 
 
 @functools.lru_cache(maxsize=64)
@@ -456,11 +418,9 @@ def vaddr_of_file_offset(path: str, offset: int) -> int | None:
 def symbols_from_image(data: bytes) -> tuple[list[tuple[int, int, str]], list[int]]:
     """Symbols of an in-memory ELF image (the vDSO), sorted as `symbolize` sorts; returns
     (table, starts) for `symbol_table_lookup`."""
-    import io
-
     try:
-        info = _parse_elf("[image]", io.BytesIO(data))
-    except ELFError as e:
+        info = _parse_elf("[image]", ElfFile(data))
+    except (ElfError, struct.error) as e:
         raise ElfSymbolError(f"not a valid ELF image: {e}") from None
     syms = _all_symbols(info)
     cxx_sort(syms, key=lambda s: s[0])

@@ -119,9 +119,9 @@ def _function_form(ap, env, sink, kind, func, arg, length, mode, attach, async_)
     # (the kernel follows the link to the file); 0.17 names the probe by that path.
     path = env.command if env.cpid and env.command else f"/proc/{env.pid}/exe"
     try:
-        syms = [s for s in elfsyms.function_symbols(path) if s.name == func]
+        syms = elfsyms.functions_named(path, func)
         if not syms:
-            names = [s.name for s in elfsyms.function_symbols(path)]
+            names = elfsyms.function_names(path)
             sink.error(ap.span, f"no function '{func}' in {path}", did_you_mean(func, names))
             return None
         offset = elfsyms.file_offset(path, syms[0].addr)

@@ -159,3 +159,34 @@ def test_unsupported_syntax_is_named(errors, script, message):
 ])
 def test_type_mistakes_are_located(errors, script, message):
     assert message in errors(script)
+
+
+def _osa_table(a: str, b: str) -> int:
+    """Optimal string alignment distance, cell by cell (the reference)."""
+    d = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        d[i][0] = i
+    for j in range(len(b) + 1):
+        d[0][j] = j
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[-1][-1]
+
+
+def test_bit_parallel_edit_distance_is_the_table():
+    import random
+
+    from kt.compiler.diagnostics import _edit_distance
+
+    rng = random.Random(8)
+    for _ in range(3000):
+        a = "".join(rng.choice("ab_c") for _ in range(rng.randrange(0, 14)))
+        b = "".join(rng.choice("ab_c") for _ in range(rng.randrange(0, 14)))
+        assert _edit_distance(a, b) == _osa_table(a, b), (a, b)
+    long_name = "ossl_ecdsa_sign_" * 6           # longer than 64 characters
+    assert _edit_distance(long_name, long_name[1:]) == 1
+    assert _edit_distance("rsa_ossl_public_encrypt", "RSA_public_encrypt") == _osa_table(
+        "rsa_ossl_public_encrypt", "RSA_public_encrypt")

@@ -247,10 +247,11 @@ def test_symbolize_bash_and_libc():
 
 def _names_at(path: str, addr: int) -> set[str]:
     info = elfsyms._read_elf(path)
-    names = {s.name for s in info.symbols if s.value == addr}
+    names = {n for n, v in zip(info.symbols.names, info.symbols.values) if v == addr}
     debug = elfsyms._debug_file(info)
     if debug:
-        names |= {s.name for s in elfsyms._read_elf(debug).symbols if s.value == addr}
+        cols = elfsyms._read_elf(debug).symbols
+        names |= {n for n, v in zip(cols.names, cols.values) if v == addr}
     return names
 
 
