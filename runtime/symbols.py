@@ -39,7 +39,9 @@ import bisect
 import ctypes
 import ctypes.util
 import functools
+import itertools
 import os
+import re
 import struct
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
@@ -58,7 +60,6 @@ STACK_MODES = ("bpftrace", "perf", "raw")
 KALLSYMS = "/proc/kallsyms"
 # bcc_proc.c: kernel symbols live above this on x86-64 (0 elsewhere: no filter).
 _KERNEL_ADDR_SPACE = 0x00FFFFFFFFFFFFFF if os.uname().machine == "x86_64" else 0
-_DATA_TYPES = frozenset("bBdDrR")
 
 
 def hex_address(addr: int) -> str:
@@ -77,33 +78,31 @@ class KernelSymbols:
     def __init__(self, path: str = KALLSYMS) -> None:
         self.path = path
         self._starts: list[int] | None = None
-        self._names: list[str] = []
+        self._names: list[bytes] = []      # decoded when printed
+        self._stacks: dict[tuple[int, ...], tuple[str, ...]] = {}
+
+    # "ADDRESS TYPE NAME" or "ADDRESS TYPE NAME\t[MODULE]"; bcc skips data symbols.
+    _LINE = re.compile(rb"^([0-9a-fA-F]+) ([^bBdDrR\s]) (\S+)", re.M)
 
     def _load(self) -> None:
+        """Read once as bytes; one regex pass finds the text symbols (120,000 lines on a
+        distribution kernel), addresses are converted in bulk and the names stay bytes."""
         from kt.compiler.elfsyms import cxx_sort
 
-        syms: list[tuple[int, str]] = []
         try:
             with open(self.path, "rb") as f:
                 data = f.read()
         except OSError:
             data = b""
-        for line in data.decode("utf-8", "surrogateescape").splitlines():
-            parts = line.split()
-            if len(parts) < 3:
-                continue
-            try:
-                addr = int(parts[0], 16)
-            except ValueError:
-                continue
-            if addr == 0 or addr == (1 << 64) - 1 or addr < _KERNEL_ADDR_SPACE:
-                continue
-            if parts[1] in _DATA_TYPES:
-                continue
-            syms.append((addr, parts[2]))
-        cxx_sort(syms, key=lambda s: s[0])
-        self._starts = [a for a, _ in syms]
-        self._names = [n for _, n in syms]
+        rows = self._LINE.findall(data)
+        addrs = list(map(int, (r[0] for r in rows), itertools.repeat(16)))
+        keep = [i for i, a in enumerate(addrs)
+                if a >= _KERNEL_ADDR_SPACE and a != 0 and a != (1 << 64) - 1]
+        # std::sort over (address, name) in file order, as bcc sorts: which of several names
+        # at one address wins is what that sort leaves last.
+        order = cxx_sort([(addrs[i], i) for i in keep], key=lambda s: s[0])
+        self._starts = [a for a, _ in order]
+        self._names = [rows[i][2] for _, i in order]
 
     def resolve(self, addr: int) -> tuple[str, int] | None:
         """(name, offset) of `addr`, or None below the first symbol."""
@@ -112,7 +111,16 @@ class KernelSymbols:
         i = bisect.bisect_right(self._starts, addr)  # type: ignore[arg-type]
         if i == 0:
             return None
-        return self._names[i - 1], addr - self._starts[i - 1]  # type: ignore[index]
+        name = self._names[i - 1].decode("utf-8", "surrogateescape")
+        return name, addr - self._starts[i - 1]  # type: ignore[index]
+
+    def frames(self, addrs: tuple[int, ...]) -> tuple[str, ...]:
+        """`name+off` of each frame of a kernel stack (kallsyms does not change while kt
+        runs: a stack seen before is looked up once)."""
+        hit = self._stacks.get(addrs)
+        if hit is None:
+            hit = self._stacks[addrs] = tuple(self.ksym(a, True) for a in addrs)
+        return hit
 
     def ksym(self, addr: int, offset: bool = False) -> str:
         """`name` (or `name+off` with `offset`), else the hex address."""
@@ -127,16 +135,13 @@ class KernelSymbols:
         when there is none (or addresses are hidden: not root)."""
         try:
             with open(self.path, "rb") as f:
-                data = f.read().decode("utf-8", "surrogateescape")
+                data = f.read()
         except OSError as e:
             raise KeyError(f"cannot read {self.path}: {e.strerror}") from None
-        for line in data.splitlines():
-            parts = line.split(" ")
-            if len(parts) >= 3 and parts[2] == name:
-                addr = int(parts[0], 16)
-                if addr == 0:
-                    break
-                return addr
+        line = re.compile(rb"^([0-9a-fA-F]+) [^ \n] " + re.escape(name.encode("utf-8", "surrogateescape")) + rb"$",
+                          re.M).search(data)
+        if line is not None and int(line.group(1), 16) != 0:
+            return int(line.group(1), 16)
         raise KeyError(f"kernel symbol '{name}' not found in {self.path}")
 
 
@@ -213,6 +218,9 @@ class UserSymbols:
         self._maps: dict[int, list[Mapping]] = {}
         self._exe: dict[int, tuple[int, int]] = {}
         self._cache: dict[tuple[int, int], tuple[str, int, str] | None] = {}
+        # (pid, perf, addresses) -> frame texts: a stack seen again (a map of 100k keys
+        # holds a few distinct stacks) costs one dict lookup.
+        self._stacks: dict[tuple[int, bool, tuple[int, ...]], tuple[str, ...]] = {}
 
     def _exe_id(self, pid: int) -> tuple[int, int] | None:
         try:
@@ -248,6 +256,22 @@ class UserSymbols:
 
     def _drop_cache(self, pid: int) -> None:
         self._cache = {k: v for k, v in self._cache.items() if k[0] != pid}
+        self._stacks = {k: v for k, v in self._stacks.items() if k[0] != pid}
+
+    def frames(self, pid: int, addrs: tuple[int, ...], perf: bool = False) -> tuple[str, ...]:
+        """The text of each frame of a user stack (no zero addresses): `sym+off`, with
+        ` (module)` in perf mode; what `usym(pid, a, True, perf)` gives for each."""
+        key = (pid, perf, addrs)
+        hit = self._stacks.get(key)
+        if hit is not None:
+            self._check_stale(pid)
+            hit = self._stacks.get(key)     # None if the process exec'd since
+            if hit is not None:
+                return hit
+        out = tuple(self.usym(pid, a, True, perf) for a in addrs)
+        if self.cache:      # as _cache: kept until the process's mappings change
+            self._stacks[key] = out
+        return out
 
     def _check_stale(self, pid: int) -> None:
         """A live process whose executable changed (it exec'd, or its pid was reused) since
@@ -384,17 +408,16 @@ class Symbolizer:
                      mode: str = "bpftrace") -> tuple[tuple[int, str], ...]:
         """(address, text) per frame, up to the first zero address, as bpftrace's get_stack
         names them: `sym+off` (perf mode: user frames with their module)."""
-        out = []
-        for a in addrs:
-            if a == 0:
-                break
-            if mode == "raw":              # printed as addresses: nothing to look up
-                out.append((a, ""))
-            elif user:
-                out.append((a, self.usym(pid or 0, a, True, mode == "perf")))
-            else:
-                out.append((a, self.ksym(a, True)))
-        return tuple(out)
+        live = tuple(addrs)
+        if 0 in live:
+            live = live[:live.index(0)]
+        if mode == "raw":                  # printed as addresses: nothing to look up
+            return tuple((a, "") for a in live)
+        if user:
+            texts = self.user.frames(pid or 0, live, mode == "perf")
+        else:
+            texts = self.kernel.frames(live)
+        return tuple(zip(live, texts))
 
 
 _default: Symbolizer | None = None

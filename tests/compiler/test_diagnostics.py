@@ -190,3 +190,15 @@ def test_bit_parallel_edit_distance_is_the_table():
     assert _edit_distance(long_name, long_name[1:]) == 1
     assert _edit_distance("rsa_ossl_public_encrypt", "RSA_public_encrypt") == _osa_table(
         "rsa_ossl_public_encrypt", "RSA_public_encrypt")
+
+
+def test_letters_bound_never_exceeds_the_distance():
+    import random
+
+    from kt.compiler.diagnostics import _edit_distance, _letters_bound
+
+    rng = random.Random(9)
+    for _ in range(3000):
+        a = "".join(rng.choice("abc_") for _ in range(rng.randrange(0, 12)))
+        b = "".join(rng.choice("abcd") for _ in range(rng.randrange(0, 12)))
+        assert _letters_bound(a, b) <= _edit_distance(a, b), (a, b)
