@@ -67,6 +67,16 @@ def test_uprobe_unknown_function_suggests(target):
     assert f"error: no function 'lef' in {target}" in r.err and "did you mean 'leaf'?" in r.err
 
 
+def test_uprobe_on_a_missing_function_is_left_out(target):
+    # as 0.17 (sslsnoop.bt names libcrypto functions only debug info has): the other probes
+    # attach; kt says which it left out
+    r = run_kt("-e", f"uprobe:{target}:leaf, uprobe:{target}:nosuch /pid == cpid/ {{ @[func] = count(); }}",
+               "-c", target)
+    assert r.rc == 0, r.err
+    assert "@[leaf]: 5" in r.out
+    assert f"warning: no function 'nosuch' in {target}: skipped" in r.err
+
+
 def test_uprobe_func_and_ustack_are_symbolized(target):
     # user symbols are read from the live process (/proc/PID/maps), as bpftrace does
     r = run_kt("-e", f'uprobe:{target}:leaf /pid == cpid/ {{ printf("%s|%s\\n", func, ustack); }}',

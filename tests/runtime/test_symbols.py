@@ -435,3 +435,35 @@ def test_user_symbols_follow_an_exec(tmp_path):
     addr = _libc_function_address("getpid")
     assert u.resolve(pid, addr) is not None
     assert u._exe[pid] != (0, 0)
+
+
+def test_a_stack_seen_again_is_not_looked_up_again(fake_kernel):
+    calls = []
+
+    class Counting(FakeUser):
+        def resolve(self, pid, addr):
+            calls.append(addr)
+            return super().resolve(pid, addr)
+
+    user = Counting()
+    sym = Symbolizer(kernel=fake_kernel, user=user)
+    stack = [0x1000, 0x1019, 0]
+    first = sym.stack_frames(stack, user=True, pid=42)
+    assert sym.stack_frames(stack, user=True, pid=42) == first == ((0x1000, "leaf+0"), (0x1019, "middle+18"))
+    assert calls == [0x1000, 0x1019]
+    user.forget(42)                   # the process's mappings are read again: so are its stacks
+    assert sym.stack_frames(stack, user=True, pid=42) == first and len(calls) == 4
+    assert sym.stack_frames(stack, user=True, pid=43) == ((0x1000, "0x1000"), (0x1019, "0x1019"))
+    k = sym.stack_frames([0xFFFFFFFF81000305, 0xFFFFFFFF81000505], user=False)
+    assert k == ((0xFFFFFFFF81000305, "vfs_read+5"), (0xFFFFFFFF81000505, "weak_func+5"))
+    assert sym.stack_frames([0xFFFFFFFF81000305, 0xFFFFFFFF81000505], user=False) == k
+
+
+def test_user_stack_cache_follows_an_exec():
+    u = UserSymbols()
+    pid = os.getpid()
+    addr = _libc_function_address("getpid")
+    before = u.frames(pid, (addr,))
+    assert "getpid+0" in before[0]
+    u._exe[pid] = (0, 0)           # as if this process had exec'd another program since
+    assert u.frames(pid, (addr,)) == before and u._exe[pid] != (0, 0)
