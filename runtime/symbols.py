@@ -460,21 +460,32 @@ def format_stack(frames: Sequence[tuple[int, str]] | None, mode: str = "bpftrace
 class StackReader:
     """Stack traces by id from the STACK_TRACE map (any object with `lookup(key) -> bytes |
     None`, e.g. kt.runtime.maps.Map). A negative id is the helper's error (-EFAULT: no stack
-    of that kind here, -EEXIST, -ENOMEM): no stack, as a missing id."""
+    of that kind here, -EEXIST, -ENOMEM): no stack, as a missing id.
+
+    A stack found is kept by id: kt calls bpf_get_stackid without BPF_F_REUSE_STACKID, so the
+    kernel never replaces the stack of a used id (a different stack hashing to it gets
+    -EEXIST, kernel/bpf/stackmap.c), and a map of 100k keys holding a few stacks reads each
+    once."""
 
     _KEY = struct.Struct("<I")
 
     def __init__(self, stack_map) -> None:
         self.map = stack_map
+        self._seen: dict[int, tuple[int, ...]] = {}
 
     def __call__(self, stack_id: int) -> tuple[int, ...] | None:
         if stack_id < 0 or stack_id > 0xFFFFFFFF:
             return None
+        hit = self._seen.get(stack_id)
+        if hit is not None:
+            return hit
         raw = self.map.lookup(self._KEY.pack(stack_id))
         if raw is None:
             return None
         raw = bytes(raw)
-        return struct.unpack(f"<{len(raw) // 8}Q", raw[:len(raw) // 8 * 8])
+        addrs = struct.unpack(f"<{len(raw) // 8}Q", raw[:len(raw) // 8 * 8])
+        self._seen[stack_id] = addrs
+        return addrs
 
 
 @dataclass
@@ -504,7 +515,7 @@ class ValueContext:
         addrs = reader(stack_id) if reader is not None else None
         frames = None
         if addrs is not None:
-            frames = self.symbols.stack_frames(list(addrs)[:limit], user, pid, mode)
+            frames = self.symbols.stack_frames(tuple(addrs)[:limit], user, pid, mode)
         return Stack(user, stack_id, pid, frames, mode)
 
     def probe(self, index: int) -> str:
