@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import glob
 import os
+import subprocess
 
 import pytest
 from elftools.elf.dynamic import DynamicSection
@@ -25,6 +26,8 @@ def _files() -> list[str]:
     out += ["/usr/bin/bash", os.path.realpath("/usr/bin/python3")]
     # separate debug files (libc6-dbg): .symtab present, .dynsym SHT_NOBITS
     out += sorted(glob.glob("/usr/lib/debug/.build-id/*/*.debug"))[:2]
+    # 32-bit shared objects (valgrind's i386 preloads), where there are any
+    out += sorted(glob.glob("/usr/libexec/valgrind/vgpreload_*-x86-linux.so"))[:1]
     return [p for p in out if os.path.exists(p)]
 
 
@@ -79,6 +82,27 @@ def test_headers_as_pyelftools_reads_them(path):
                 needed = [t.needed for t in sec.iter_tags("DT_NEEDED")]
                 break
         assert ours.needed() == needed
+
+
+@pytest.fixture(scope="module")
+def object32(tmp_path_factory):
+    """A 32-bit relocatable object (gcc -m32 -c needs no 32-bit libraries)."""
+    d = tmp_path_factory.mktemp("elf32")
+    (d / "t.c").write_text("static int hidden(int x) { return x + 1; }\nint visible;\n"
+                           "int f(int x) { return hidden(x) + visible; }\n")
+    r = subprocess.run(["gcc", "-m32", "-c", "-o", str(d / "t.o"), str(d / "t.c")], capture_output=True)
+    if r.returncode != 0:
+        pytest.skip("gcc cannot build 32-bit objects here")
+    return str(d / "t.o")
+
+
+def test_32_bit_object(object32):
+    cols = elffile.read_file(object32, lambda e: (e.bits, e.symbols()))
+    assert cols[0] == 32
+    ours = list(zip(cols[1].names, cols[1].values, cols[1].sizes, cols[1].types, cols[1].shndx))
+    ref = [(n, v, s, _STT.get(t, t), x) for n, v, s, t, x in _reference_symbols(object32)]
+    assert ours == ref
+    assert {"hidden", "f", "visible"} <= set(cols[1].names)
 
 
 def test_needed_build_id_and_debuglink():
