@@ -244,7 +244,7 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
                           dry_run=opts.dry_run, no_warnings=opts.no_warnings,
                           max_probes=env.max_probes, log_size=env.log_size,
                           user_symbols=not env.no_user_symbols, demangle=not env.no_cpp_demangle,
-                          cache_user_symbols=env.cache_user_symbols,
+                          cache_user_symbols=env.cache_user_symbols, start_ns=start_ns,
                           **({} if queue_limit is None else {"queue_limit": queue_limit}))
         return session.run()
     except SessionError as err:

@@ -25,7 +25,7 @@ from elftools.elf.relocation import RelocationSection
 from elftools.elf.sections import SymbolTableSection
 
 from .sys.constants import (
-    BPF_INSN_SIZE, BPF_LD_IMM64_OPCODE, EM_BPF, R_BPF_64_32, R_BPF_64_64, AttachType, BtfKind,
+    BPF_F_RDONLY_PROG, BPF_INSN_SIZE, BPF_LD_IMM64_OPCODE, EM_BPF, R_BPF_64_32, R_BPF_64_64, AttachType, BtfKind,
     MapType, ProgType,
 )
 
@@ -88,10 +88,26 @@ def section_rule(section: str) -> SectionRule | None:
 
 
 class Relocation(NamedTuple):
-    """An ld_imm64 at instruction ``insn_index`` that must receive the fd of map ``symbol``."""
+    """An ld_imm64 at instruction ``insn_index`` that must receive the fd of map ``symbol``;
+    with ``value_offset`` (a global in a data section) the address of that byte of the map's
+    value instead (BPF_PSEUDO_MAP_VALUE)."""
 
     insn_index: int
     symbol: str
+    value_offset: int | None = None
+
+
+# Global data sections, each one a single-entry ARRAY map named after the section (libbpf's
+# internal maps). `.rodata` is read-only for programs and frozen once written, as libbpf does.
+DATA_SECTIONS = (".rodata", ".data")
+
+
+class GlobalVar(NamedTuple):
+    """A global variable in a data section: its map (the section's name), offset and size."""
+
+    map: str
+    offset: int
+    size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +147,7 @@ class MapSpec:
     flags: int = 0
     btf_key_type_id: int = 0           # 0: no BTF type for the key
     btf_value_type_id: int = 0
+    data: bytes | None = None          # a data section's map: the initial value of entry 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +157,7 @@ class ObjectSpec:
     license: str
     btf: bytes | None                  # .BTF with DATASEC sizes/offsets fixed; None if absent
     meta: dict = field(default_factory=dict)
+    globals: dict[str, GlobalVar] = field(default_factory=dict)   # global variables by name
 
 
 # --- a small BTF reader ----------------------------------------------------------------------
@@ -431,12 +449,12 @@ class _Reader:
         ext = self._section(".BTF.ext")
         if btf is not None and ext is not None:
             func_infos, line_infos = parse_btf_ext(ext.data(), btf)
-        maps = self._maps(btf)
+        maps = {**self._maps(btf), **self._data_maps()}
         programs = self._programs(maps, func_infos, line_infos)
         lic = self._section("license")
         license_ = lic.data().split(b"\0", 1)[0].decode("ascii", "replace") if lic else ""
         return ObjectSpec(programs=programs, maps=maps, license=license_, btf=fixed,
-                          meta=self._meta())
+                          meta=self._meta(), globals=self._globals())
 
     def _section_sizes(self) -> dict[str, int]:
         return {s.name: s["sh_size"] for s in self.sections if s.name}
@@ -468,6 +486,26 @@ class _Reader:
             found.append((offsets.get((".maps", var.name), 0), var.name, var.ref))
         found.sort()
         return {name: _map_from_var(btf, name, ty) for _o, name, ty in found}
+
+    def _data_maps(self) -> dict[str, MapSpec]:
+        out = {}
+        for name in DATA_SECTIONS:
+            sec = self._section(name)
+            if sec is not None and sec["sh_size"]:
+                out[name] = MapSpec(name=name, map_type=MapType.ARRAY, key_size=4,
+                                    value_size=sec["sh_size"], max_entries=1,
+                                    flags=BPF_F_RDONLY_PROG if name == ".rodata" else 0,
+                                    data=sec.data())
+        return out
+
+    def _globals(self) -> dict[str, GlobalVar]:
+        out = {}
+        for sym in self.symbols:
+            shndx = sym["st_shndx"]
+            if sym["st_info"]["type"] == "STT_OBJECT" and isinstance(shndx, int) \
+                    and self.sections[shndx].name in DATA_SECTIONS:
+                out[sym.name] = GlobalVar(self.sections[shndx].name, sym["st_value"], sym["st_size"])
+        return out
 
     def _programs(self, maps: dict[str, MapSpec], func_infos: dict[str, ExtInfo],
                   line_infos: dict[str, ExtInfo]) -> dict[str, ProgramSpec]:
@@ -528,11 +566,17 @@ class _Reader:
                     or insns[offset] != BPF_LD_IMM64_OPCODE:
                 raise ObjectFormatError(f"{where}: R_BPF_64_64 does not point at an ld_imm64 "
                                         f"instruction")
+            addend = struct.unpack_from("<i", insns, offset + 4)[0]
+            if home in DATA_SECTIONS and home in maps:
+                # A global: the symbol's offset in its section (a section symbol's is 0) plus
+                # the addend LLVM leaves in the instruction's imm.
+                out.append(Relocation(offset // BPF_INSN_SIZE, home, sym["st_value"] + addend))
+                continue
             if home != ".maps" or sym.name not in maps:
                 raise ObjectFormatError(f"{where}: reference to '{sym.name or home}' in "
-                                        f"'{home}'; only maps in '.maps' are supported (no "
-                                        f"global variables)")
-            if struct.unpack_from("<i", insns, offset + 4)[0] != 0:
+                                        f"'{home}'; only maps in '.maps' and globals in "
+                                        f"{', '.join(DATA_SECTIONS)} are supported")
+            if addend != 0:
                 raise ObjectFormatError(f"{where}: reference to '{sym.name}' with a non-zero "
                                         f"addend (an offset into a map definition)")
             out.append(Relocation(offset // BPF_INSN_SIZE, sym.name))
