@@ -35,7 +35,6 @@ import json
 import os
 import struct
 import sys
-import tempfile
 from dataclasses import dataclass
 
 FORMAT = 1
@@ -105,19 +104,19 @@ def _kt_sources() -> list:
 
 
 def _library_files() -> list:
-    """llvmlite's and lark's installed versions, by their files' identity (not imported)."""
-    import importlib.util
+    """llvmlite's and lark's installed versions, by their files' identity: the first
+    NAME/__init__.py on sys.path, as the import system finds it (not imported here)."""
     out = []
     for name in ("llvmlite", "lark"):
-        spec = importlib.util.find_spec(name)
-        origin = spec.origin if spec is not None else None
-        if origin:
+        for entry in sys.path:
+            origin = os.path.join(entry or ".", name, "__init__.py")
             try:
-                st = os.stat(os.path.dirname(origin))
                 init = os.stat(origin)
+                st = os.stat(os.path.dirname(origin))
             except OSError:
                 continue
             out.append((name, origin, init.st_size, init.st_mtime_ns, st.st_mtime_ns))
+            break
     return out
 
 
@@ -308,6 +307,7 @@ def store(key: str, elf: bytes, inputs, warnings: tuple[str, ...]) -> None:
                          "elf_size": len(elf)}, separators=(",", ":")).encode()
     body = MAGIC + _LEN.pack(len(header)) + header + elf
     data = body + hashlib.sha256(body).digest()
+    import tempfile
     d = cache_dir()
     try:
         os.makedirs(d, mode=0o700, exist_ok=True)
@@ -326,9 +326,16 @@ def store(key: str, elf: bytes, inputs, warnings: tuple[str, ...]) -> None:
 
 
 def _evict(d: str) -> None:
+    import time
     entries = []
     for e in os.scandir(d):
-        if e.name.endswith(SUFFIX) and not e.name.startswith("."):
+        if e.name.startswith(".tmp-"):   # a kt killed while writing left it
+            try:
+                if e.stat().st_mtime < time.time() - 3600:
+                    os.unlink(e.path)
+            except OSError:
+                pass
+        elif e.name.endswith(SUFFIX):
             try:
                 st = e.stat()
             except OSError:

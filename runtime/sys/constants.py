@@ -183,7 +183,7 @@ class UpdateFlags(enum.IntFlag):
 
 # BTF_KIND_*: one enum for the compiler's BTF reader and the runtime's (compiler/btf.py is
 # pure, with no kt imports of its own).
-from ...compiler.btf import Kind as BtfKind  # noqa: E402  (kind 0 is VOID there)
+from ...compiler.btf_kinds import Kind as BtfKind  # noqa: E402  (kind 0 is VOID there)
 
 
 # Program loading.
