@@ -211,7 +211,7 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
         if not opts.no_warnings:
             for w in entry.warnings:
                 print(w, file=sys.stderr)
-        return _trace(opts, env, entry.elf, child, pid, start_ns)
+        return _trace(opts, env, entry.elf, child, pid, start_ns, queue_limit)
     from ..compiler.driver import compile_source
     try:
         if stages == ("ast",):
@@ -247,7 +247,7 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
         with open(opts.emit_elf, "wb") as f:
             f.write(compiled.elf)
         return 0
-    return _trace(opts, env, compiled.elf, child, pid, start_ns)
+    return _trace(opts, env, compiled.elf, child, pid, start_ns, queue_limit)
 
 
 def _compile_for_cache(source: SourceFile, options: CompileOptions, key: str | None):
@@ -264,7 +264,7 @@ def _compile_for_cache(source: SourceFile, options: CompileOptions, key: str | N
     return entry
 
 
-def _trace(opts, env, elf: bytes, child, pid: int, start_ns: int) -> int:
+def _trace(opts, env, elf: bytes, child, pid: int, start_ns: int, queue_limit: int | None) -> int:
     from .cli_output import open_output
     from .session import Session, SessionError
     try:
