@@ -37,11 +37,14 @@ def _python_roots() -> tuple[str, ...]:
     """Where Python's and kt's own code lives: files and directories the import system reads
     while compiling (modules imported lazily). They are no fact of the machine the object
     depends on (the cache key covers kt's sources)."""
-    import sysconfig
+    import site   # loaded at start-up already, unlike sysconfig
     here = os.path.dirname(os.path.abspath(__file__))            # kt's compiler/
     kt_root = os.path.dirname(here)
     roots = {os.path.join(kt_root, d) for d in ("compiler", "runtime", "grammar")}
-    roots.update(v for k, v in sysconfig.get_paths().items() if k in ("stdlib", "platstdlib", "purelib", "platlib"))
+    roots.add(os.path.dirname(os.__file__))                      # the standard library
+    roots.update(site.getsitepackages() if hasattr(site, "getsitepackages") else ())
+    if isinstance(getattr(site, "USER_SITE", None), str):
+        roots.add(site.USER_SITE)
     return tuple(sorted(r.rstrip("/") + "/" for r in roots))
 
 
