@@ -13,6 +13,8 @@ import glob as _glob
 import os
 import struct
 
+from .inputs import note_path
+
 
 __all__ = ["ElfSymbolError", "BinaryNotFound", "file_identity", "resolve_binary", "expand_binary", "needed_libraries", "process_objects", "process_path",
            "library_search_dirs", "ld_so_cache"]
@@ -148,6 +150,7 @@ def _find_program(name: str) -> str | None:
         if not d:
             continue
         cand = os.path.join(d, name)
+        note_path(cand)   # a program put earlier on PATH later resolves differently
         if os.path.isfile(cand) and os.access(cand, os.X_OK) and _is_elf(cand):
             return os.path.abspath(cand)
     return None
@@ -291,6 +294,7 @@ def resolve_binary(name_or_path: str, pid: int | None = None) -> str:
             inside = process_path(pid, path)
             if os.path.exists(inside):
                 return inside
+        note_path(path)
         if not os.path.exists(path):
             raise BinaryNotFound(f"{path}: no such file")
         return path

@@ -19,7 +19,6 @@ field semantics follow kernel/bpf/btf.c and libbpf's btf.c.
 from __future__ import annotations
 
 import bisect
-import enum
 import functools
 import os
 import struct
@@ -35,29 +34,7 @@ BTF_MAGIC = 0xEB9F
 _HDR = struct.Struct("<HBBIIIII")   # magic, version, flags, hdr_len, type_off/len, str_off/len
 
 
-class Kind(enum.IntEnum):
-    """BTF_KIND_* (include/uapi/linux/btf.h)."""
-
-    VOID = 0          # BTF_KIND_UNKN; only type id 0
-    INT = 1
-    PTR = 2
-    ARRAY = 3
-    STRUCT = 4
-    UNION = 5
-    ENUM = 6
-    FWD = 7
-    TYPEDEF = 8
-    VOLATILE = 9
-    CONST = 10
-    RESTRICT = 11
-    FUNC = 12
-    FUNC_PROTO = 13
-    VAR = 14
-    DATASEC = 15
-    FLOAT = 16
-    DECL_TAG = 17
-    TYPE_TAG = 18
-    ENUM64 = 19
+from .btf_kinds import Kind  # noqa: E402  (re-exported: BTF readers name it btf.Kind)
 
 
 # u32 words following the 12-byte common record: (fixed, per vlen item), indexed by kind.

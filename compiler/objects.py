@@ -23,3 +23,11 @@ def stack_map_name(limit: int) -> str:
     """The STACK_TRACE map of stacks cut at `limit` frames: get_stackid hashes what it stores,
     so stacks of different depths cannot share a map."""
     return STACKS_MAP if limit == STACK_DEPTH else f"{STACKS_MAP}_{limit}"
+
+
+# Values the runtime writes before attaching, read by the programs from `.rodata` (libbpf's
+# `const volatile` globals: the loader creates the section as a one-entry array map, writes
+# these and freezes it). Not constants in the code, so one object serves every run: cpid is
+# the -c child's pid (0 without -c), start_ns kt's CLOCK_MONOTONIC start (`elapsed`).
+RODATA_SECTION = ".rodata"
+RUNTIME_VALUES = {"cpid": "kt_cpid", "elapsed": "kt_start_ns"}   # builtin -> global's name

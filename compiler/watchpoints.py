@@ -20,6 +20,7 @@ import re
 from . import ast
 from .contexts import RegsContext
 from .diagnostics import DiagnosticSink, did_you_mean
+from .inputs import note_run_dependent
 
 # HW_BREAKPOINT_R/W/X (include/uapi/linux/hw_breakpoint.h)
 _BP_BITS = {"r": 1, "w": 2, "x": 4}
@@ -57,6 +58,8 @@ def watchpoint_target(async_: bool):
         arg = -1
         addr = 0
         pid = env.cpid or env.pid
+        if env.cpid:   # the watchpoint's target pid is written into the object
+            note_run_dependent("a watchpoint on the -c child")
         if plus:
             m = re.fullmatch(r"arg(\d+)", arg_text)
             if not func or m is None:

@@ -177,7 +177,6 @@ def _machine_facts() -> dict:
 
 
 def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, start_ns: int) -> int:
-    from ..compiler.driver import compile_source
     from .tracefs import TracefsError, tracefs_root
 
     try:
@@ -197,6 +196,23 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
                              helper_checks=opts.helper_checks,
                              **_machine_facts())
     stages = DEBUG_STAGES[opts.debug_stage] if opts.debug_stage else DEBUG_LEVELS.get(opts.debug, ())
+    if not (stages or opts.debug or opts.emit_llvm or opts.emit_elf):
+        # A run: the object may come from the cache (runtime/cache.py), without the compiler.
+        from . import cache
+        key = cache.make_key(source.text, options) if cache.enabled() else None
+        entry = cache.lookup(key) if key else None
+        if entry is None:
+            try:
+                entry = _compile_for_cache(source, options, key)
+            except CompileError as err:
+                print(err.render(), file=sys.stderr)
+                _header_notes(err)
+                return 1
+        if not opts.no_warnings:
+            for w in entry.warnings:
+                print(w, file=sys.stderr)
+        return _trace(opts, env, entry.elf, child, pid, start_ns, queue_limit)
+    from ..compiler.driver import compile_source
     try:
         if stages == ("ast",):
             from ..compiler.driver import check
@@ -231,7 +247,24 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
         with open(opts.emit_elf, "wb") as f:
             f.write(compiled.elf)
         return 0
+    return _trace(opts, env, compiled.elf, child, pid, start_ns, queue_limit)
 
+
+def _compile_for_cache(source: SourceFile, options: CompileOptions, key: str | None):
+    """Compile, recording what the compiler reads of the machine, and store the object under
+    `key` (None: the cache is off). Raises CompileError."""
+    from ..compiler.driver import compile_source
+    from ..compiler.inputs import recording
+    from .cache import Entry, store
+    with recording() as inputs:
+        compiled = compile_source(source, options)
+    entry = Entry(compiled.elf, tuple(w.render(source) for w in compiled.warnings))
+    if key is not None:
+        store(key, entry.elf, inputs, entry.warnings)
+    return entry
+
+
+def _trace(opts, env, elf: bytes, child, pid: int, start_ns: int, queue_limit: int | None) -> int:
     from .cli_output import open_output
     from .session import Session, SessionError
     try:
@@ -239,12 +272,12 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
     except OSError as err:
         return _fail(f'Failed to open output file: "{opts.output}": {err.strerror}')
     try:
-        session = Session(compiled.elf, out=out, quiet=opts.quiet, verbose=opts.verbose, child=child,
+        session = Session(elf, out=out, quiet=opts.quiet, verbose=opts.verbose, child=child,
                           pid=pid, json=opts.format == "json", separator_out=sys.stdout.buffer,
                           dry_run=opts.dry_run, no_warnings=opts.no_warnings,
                           max_probes=env.max_probes, log_size=env.log_size,
                           user_symbols=not env.no_user_symbols, demangle=not env.no_cpp_demangle,
-                          cache_user_symbols=env.cache_user_symbols,
+                          cache_user_symbols=env.cache_user_symbols, start_ns=start_ns,
                           **({} if queue_limit is None else {"queue_limit": queue_limit}))
         return session.run()
     except SessionError as err:

@@ -13,11 +13,12 @@ import errno
 import logging
 import struct
 from dataclasses import dataclass, field
+from typing import Mapping
 
 from .maps import Map, kernel_object_name
-from .spec import ObjectSpec, ProgramSpec
+from .spec import MapSpec, ObjectSpec, ProgramSpec
 from .sys.constants import (
-    BPF_INSN_SIZE, BPF_PSEUDO_MAP_FD, LOG_LEVEL_BASIC, AttachType, BpfCmd, ProgType,
+    BPF_F_RDONLY_PROG, BPF_INSN_SIZE, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, LOG_LEVEL_BASIC, AttachType, BpfCmd, ProgType,
 )
 from .sys.fd import OwnedFd
 from .sys.info import ProgInfo, prog_info
@@ -165,12 +166,16 @@ class LoadedObject:
         self.close()
 
 
-def load_object(spec: ObjectSpec, log_level: int = 0, log_size: int = 0) -> LoadedObject:
+def load_object(spec: ObjectSpec, log_level: int = 0, log_size: int = 0,
+                globals: Mapping[str, int] | None = None) -> LoadedObject:
     """Load BTF (optional: on failure continue without it), create the maps, relocate and load
     every program. ``log_level`` > 0 keeps the verifier log of successful loads too
     (``LoadedProgram.verifier_log``); ``log_size`` is the first log buffer's size (the
-    default when 0; BPFTRACE_LOG_SIZE), grown while the log does not fit. Raises VerifierError or SyscallError; on any error
-    everything created so far is closed."""
+    default when 0; BPFTRACE_LOG_SIZE), grown while the log does not fit. ``globals`` gives
+    global variables (u64s, by name) their values for this run: written into the data
+    section's map before any program is loaded (and `.rodata` frozen then); a name the object
+    does not have is ignored (the script does not use it). Raises VerifierError or
+    SyscallError; on any error everything created so far is closed."""
     obj = LoadedObject(spec)
     try:
         if spec.btf is not None:
@@ -179,6 +184,8 @@ def load_object(spec: ObjectSpec, log_level: int = 0, log_size: int = 0) -> Load
                 log.info("continuing without BTF: %s", obj.btf_error)
         for name, mspec in spec.maps.items():
             obj.maps[name] = Map.create(mspec, obj.btf_fd)
+            if mspec.data is not None:
+                _write_data(obj.maps[name], mspec, spec, globals or {})
         for section, pspec in spec.programs.items():
             obj.programs[section] = _load_program(pspec, obj, log_level, log_size)
     except BaseException:
@@ -208,16 +215,30 @@ def _load_btf(data: bytes) -> tuple[OwnedFd | None, str]:
     return OwnedFd(fd, "BTF"), ""  # succeeded on the second try (transient failure)
 
 
+def _write_data(m: Map, mspec: MapSpec, spec: ObjectSpec, values: Mapping[str, int]) -> None:
+    """A data section's map gets the section's bytes with this run's values in place."""
+    data = bytearray(mspec.data)
+    for name, value in values.items():
+        var = spec.globals.get(name)
+        if var is not None and var.map == mspec.name:
+            data[var.offset:var.offset + var.size] = value.to_bytes(var.size, "little")
+    m.update(b"\0\0\0\0", bytes(data))
+    if mspec.flags & BPF_F_RDONLY_PROG:
+        m.freeze()
+
+
 def relocate(pspec: ProgramSpec, map_fds: dict[str, int]) -> bytes:
     """The program's instructions with each map reference turned into ``ld_imm64 rX,
     map_fd``: src_reg = BPF_PSEUDO_MAP_FD (high nibble of byte 1), imm = fd, and the second
-    slot's imm = 0 (kernel-facts §1 Relocations)."""
+    slot's imm = 0 (kernel-facts §1 Relocations). A global's becomes BPF_PSEUDO_MAP_VALUE
+    with the second slot's imm = the offset into the value."""
     insns = bytearray(pspec.insns)
-    for insn_index, symbol in pspec.relocations:
+    for insn_index, symbol, value_offset in pspec.relocations:
         off = insn_index * BPF_INSN_SIZE
-        insns[off + 1] = (insns[off + 1] & 0x0F) | (BPF_PSEUDO_MAP_FD << 4)
+        pseudo = BPF_PSEUDO_MAP_FD if value_offset is None else BPF_PSEUDO_MAP_VALUE
+        insns[off + 1] = (insns[off + 1] & 0x0F) | (pseudo << 4)
         struct.pack_into("<i", insns, off + 4, map_fds[symbol])
-        struct.pack_into("<i", insns, off + BPF_INSN_SIZE + 4, 0)
+        struct.pack_into("<i", insns, off + BPF_INSN_SIZE + 4, value_offset or 0)
     return bytes(insns)
 
 

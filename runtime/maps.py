@@ -189,6 +189,12 @@ class Map:
                            value=ctypes.addressof(vbuf), flags=int(flags))
         bpf(BpfCmd.MAP_UPDATE_ELEM, attr)
 
+    def freeze(self) -> None:
+        """BPF_MAP_FREEZE: no more writes from user space (a frozen BPF_F_RDONLY_PROG map's
+        values are known to the verifier, as libbpf's .rodata). The attr is map_fd alone; the
+        rest of MapElemAttr stays zero, as the kernel's CHECK_ATTR requires."""
+        bpf(BpfCmd.MAP_FREEZE, MapElemAttr(map_fd=self.fd))
+
     def delete(self, key: bytes) -> bool:
         """Remove ``key``; False if it was not there."""
         kbuf = self._key_buf(key)

@@ -59,6 +59,7 @@ class Session:
     user_symbols: bool = True     # BPFTRACE_NO_USER_SYMBOLS=1: usym/ustack print addresses
     demangle: bool = True         # BPFTRACE_NO_CPP_DEMANGLE=1: C++ names stay mangled
     cache_user_symbols: bool = True   # BPFTRACE_CACHE_USER_SYMBOLS=0: no per-address cache
+    start_ns: int = 0             # CLOCK_MONOTONIC at kt's start: `elapsed` counts from it
     queue_limit: int = DEFAULT_QUEUE_LIMIT   # KT_QUEUE_MB: raw records held beyond the ring
     output: Output = field(init=False)
     _cat_limit: int = CAT_BYTES_MAX
@@ -174,6 +175,11 @@ class Session:
             obj.close()
 
     # ---- steps ----------------------------------------------------------------------------
+    def _runtime_values(self) -> dict[str, int]:
+        """What the object reads from `.rodata` (compiler/objects.py RUNTIME_VALUES): not baked
+        into the code, so a cached object serves every run."""
+        return {"kt_cpid": self.child.pid if self.child is not None else 0, "kt_start_ns": self.start_ns}
+
     def _notice(self, text: str) -> None:
         """A line an attachment reports while the trace runs (from its own thread: one write),
         printed as 0.17 prints such messages: a text line, or a lost_events object in JSON."""
@@ -215,7 +221,8 @@ class Session:
 
     def _load(self, spec):
         try:
-            return load_object(spec, log_level=1 if self.verbose else 0, log_size=self.log_size)
+            return load_object(spec, log_level=1 if self.verbose else 0, log_size=self.log_size,
+                               globals=self._runtime_values())
         except (VerifierError, ProgramRefusedError, SyscallError) as err:
             raise SessionError(explain_load_error(err, self.verbose)) from None
 

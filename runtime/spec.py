@@ -12,20 +12,15 @@ program type taken from the section name, BTF-defined maps in ``.maps``, ``licen
 
 from __future__ import annotations
 
-import io
 import json
 import struct
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from elftools.common.exceptions import ELFError
-from elftools.elf.constants import SH_FLAGS
-from elftools.elf.elffile import ELFFile
-from elftools.elf.relocation import RelocationSection
-from elftools.elf.sections import SymbolTableSection
+from .elf_file import SHF_EXECINSTR, SHT_REL, SHT_SYMTAB, STB_GLOBAL, STT_FUNC, STT_OBJECT, ElfFile, ElfFormatError, Section
 
 from .sys.constants import (
-    BPF_INSN_SIZE, BPF_LD_IMM64_OPCODE, EM_BPF, R_BPF_64_32, R_BPF_64_64, AttachType, BtfKind,
+    BPF_F_RDONLY_PROG, BPF_INSN_SIZE, BPF_LD_IMM64_OPCODE, EM_BPF, R_BPF_64_32, R_BPF_64_64, AttachType, BtfKind,
     MapType, ProgType,
 )
 
@@ -88,10 +83,26 @@ def section_rule(section: str) -> SectionRule | None:
 
 
 class Relocation(NamedTuple):
-    """An ld_imm64 at instruction ``insn_index`` that must receive the fd of map ``symbol``."""
+    """An ld_imm64 at instruction ``insn_index`` that must receive the fd of map ``symbol``;
+    with ``value_offset`` (a global in a data section) the address of that byte of the map's
+    value instead (BPF_PSEUDO_MAP_VALUE)."""
 
     insn_index: int
     symbol: str
+    value_offset: int | None = None
+
+
+# Global data sections, each one a single-entry ARRAY map named after the section (libbpf's
+# internal maps). `.rodata` is read-only for programs and frozen once written, as libbpf does.
+DATA_SECTIONS = (".rodata", ".data")
+
+
+class GlobalVar(NamedTuple):
+    """A global variable in a data section: its map (the section's name), offset and size."""
+
+    map: str
+    offset: int
+    size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +142,7 @@ class MapSpec:
     flags: int = 0
     btf_key_type_id: int = 0           # 0: no BTF type for the key
     btf_value_type_id: int = 0
+    data: bytes | None = None          # a data section's map: the initial value of entry 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +152,7 @@ class ObjectSpec:
     license: str
     btf: bytes | None                  # .BTF with DATASEC sizes/offsets fixed; None if absent
     meta: dict = field(default_factory=dict)
+    globals: dict[str, GlobalVar] = field(default_factory=dict)   # global variables by name
 
 
 # --- a small BTF reader ----------------------------------------------------------------------
@@ -392,24 +405,22 @@ def _map_from_var(btf: Btf, name: str, type_id: int) -> MapSpec:
 def parse_object(data: bytes) -> ObjectSpec:
     """Read a kt/libbpf-style BPF object. Raises ObjectFormatError on anything unsupported."""
     try:
-        elf = ELFFile(io.BytesIO(data))
-        return _Reader(elf).read()
-    except ELFError as e:
+        elf = ElfFile(bytes(data))
+    except ElfFormatError as e:
+        if "64-bit little-endian" in str(e):
+            raise ObjectFormatError(str(e)) from None
         raise ObjectFormatError(f"not a valid ELF object: {e}") from None
+    return _Reader(elf).read()
 
 
 class _Reader:
-    def __init__(self, elf: ELFFile) -> None:
-        if elf.elfclass != 64 or not elf.little_endian:
-            raise ObjectFormatError("expected a 64-bit little-endian ELF object (bpfel)")
-        machine = elf.header["e_machine"]
-        if machine not in ("EM_BPF", EM_BPF):
-            raise ObjectFormatError(f"ELF machine is {machine}, not EM_BPF ({EM_BPF})")
+    def __init__(self, elf: ElfFile) -> None:
+        if elf.machine != EM_BPF:
+            raise ObjectFormatError(f"ELF machine is {elf.machine}, not EM_BPF ({EM_BPF})")
         self.elf = elf
-        self.sections = list(elf.iter_sections())
-        symtabs = [s for s in self.sections if isinstance(s, SymbolTableSection)
-                   and s.name == ".symtab"]
-        self.symbols = list(symtabs[0].iter_symbols()) if symtabs else []
+        self.sections = elf.sections
+        symtabs = [s for s in self.sections if s.type == SHT_SYMTAB and s.name == ".symtab"]
+        self.symbols = elf.symbols(symtabs[0]) if symtabs else []
 
     def _section(self, name: str):
         for s in self.sections:
@@ -431,27 +442,26 @@ class _Reader:
         ext = self._section(".BTF.ext")
         if btf is not None and ext is not None:
             func_infos, line_infos = parse_btf_ext(ext.data(), btf)
-        maps = self._maps(btf)
+        maps = {**self._maps(btf), **self._data_maps()}
         programs = self._programs(maps, func_infos, line_infos)
         lic = self._section("license")
         license_ = lic.data().split(b"\0", 1)[0].decode("ascii", "replace") if lic else ""
         return ObjectSpec(programs=programs, maps=maps, license=license_, btf=fixed,
-                          meta=self._meta())
+                          meta=self._meta(), globals=self._globals())
 
     def _section_sizes(self) -> dict[str, int]:
-        return {s.name: s["sh_size"] for s in self.sections if s.name}
+        return {s.name: s.size for s in self.sections if s.name}
 
     def _symbol_offsets(self) -> dict[tuple[str, str], int]:
         out: dict[tuple[str, str], int] = {}
         for sym in self.symbols:
-            shndx = sym["st_shndx"]
-            if sym["st_info"]["type"] == "STT_OBJECT" and isinstance(shndx, int):
-                out[(self.sections[shndx].name, sym.name)] = sym["st_value"]
+            if sym.type == STT_OBJECT and sym.shndx is not None:
+                out[(self.sections[sym.shndx].name, sym.name)] = sym.value
         return out
 
     def _maps(self, btf: Btf | None) -> dict[str, MapSpec]:
         sec = self._section(".maps")
-        if sec is None or sec["sh_size"] == 0:
+        if sec is None or sec.size == 0:
             return {}
         if btf is None:
             raise ObjectFormatError("'.maps' needs BTF to describe the maps, but the object "
@@ -469,15 +479,34 @@ class _Reader:
         found.sort()
         return {name: _map_from_var(btf, name, ty) for _o, name, ty in found}
 
+    def _data_maps(self) -> dict[str, MapSpec]:
+        out = {}
+        for name in DATA_SECTIONS:
+            sec = self._section(name)
+            if sec is not None and sec.size:
+                out[name] = MapSpec(name=name, map_type=MapType.ARRAY, key_size=4,
+                                    value_size=sec.size, max_entries=1,
+                                    flags=BPF_F_RDONLY_PROG if name == ".rodata" else 0,
+                                    data=sec.data())
+        return out
+
+    def _globals(self) -> dict[str, GlobalVar]:
+        out = {}
+        for sym in self.symbols:
+            if sym.type == STT_OBJECT and sym.shndx is not None \
+                    and self.sections[sym.shndx].name in DATA_SECTIONS:
+                out[sym.name] = GlobalVar(self.sections[sym.shndx].name, sym.value, sym.size)
+        return out
+
     def _programs(self, maps: dict[str, MapSpec], func_infos: dict[str, ExtInfo],
                   line_infos: dict[str, ExtInfo]) -> dict[str, ProgramSpec]:
-        relocs: dict[int, RelocationSection] = {}
+        relocs: dict[int, Section] = {}
         for s in self.sections:
-            if isinstance(s, RelocationSection):
-                relocs[s["sh_info"]] = s
+            if s.type == SHT_REL:
+                relocs[s.info] = s
         programs: dict[str, ProgramSpec] = {}
         for idx, sec in enumerate(self.sections):
-            if not sec["sh_flags"] & SH_FLAGS.SHF_EXECINSTR or sec["sh_size"] == 0:
+            if not sec.flags & SHF_EXECINSTR or sec.size == 0:
                 continue
             if sec.name == ".text":
                 continue  # subprograms; a call into them is rejected as a relocation below
@@ -485,13 +514,12 @@ class _Reader:
             if rule is None:
                 raise ObjectFormatError(f"section '{sec.name}': unknown program type (expected "
                                         f"a name like tracepoint/CAT/NAME or raw_tp/NAME)")
-            funcs = [s for s in self.symbols if s["st_shndx"] == idx
-                     and s["st_info"]["type"] == "STT_FUNC"
-                     and s["st_info"]["bind"] == "STB_GLOBAL"]
+            funcs = [s for s in self.symbols if s.shndx == idx
+                     and s.type == STT_FUNC and s.bind == STB_GLOBAL]
             if len(funcs) != 1:
                 raise ObjectFormatError(f"section '{sec.name}': expected exactly one global "
                                         f"function, found {len(funcs)}")
-            if funcs[0]["st_value"] != 0:
+            if funcs[0].value != 0:
                 raise ObjectFormatError(f"section '{sec.name}': the function does not start "
                                         f"at offset 0")
             insns = sec.data()
@@ -509,15 +537,16 @@ class _Reader:
             )
         return programs
 
-    def _relocations(self, section: str, insns: bytes, rel: RelocationSection,
+    def _relocations(self, section: str, insns: bytes, rel: Section,
                      maps: dict[str, MapSpec]) -> tuple[Relocation, ...]:
-        symtab = self.elf.get_section(rel["sh_link"])
+        symbols = self.elf.symbols(self.sections[rel.link]) if rel.link < len(self.sections) else []
         out = []
-        for r in rel.iter_relocations():
-            rtype, offset = r["r_info_type"], r["r_offset"]
-            sym = symtab.get_symbol(r["r_info_sym"])
-            shndx = sym["st_shndx"]
-            home = self.sections[shndx].name if isinstance(shndx, int) else str(shndx)
+        for offset, rtype, sym_index in self.elf.relocations(rel):
+            if sym_index >= len(symbols):
+                raise ObjectFormatError(f"section '{section}' offset {offset:#x}: relocation "
+                                        f"names symbol {sym_index}, which does not exist")
+            sym = symbols[sym_index]
+            home = self.sections[sym.shndx].name if sym.shndx is not None else "SHN_UNDEF"
             where = f"section '{section}' offset {offset:#x}"
             if rtype == R_BPF_64_32:
                 raise ObjectFormatError(f"{where}: call to '{sym.name or home}' (bpf-to-bpf "
@@ -528,11 +557,17 @@ class _Reader:
                     or insns[offset] != BPF_LD_IMM64_OPCODE:
                 raise ObjectFormatError(f"{where}: R_BPF_64_64 does not point at an ld_imm64 "
                                         f"instruction")
+            addend = struct.unpack_from("<i", insns, offset + 4)[0]
+            if home in DATA_SECTIONS and home in maps:
+                # A global: the symbol's offset in its section (a section symbol's is 0) plus
+                # the addend LLVM leaves in the instruction's imm.
+                out.append(Relocation(offset // BPF_INSN_SIZE, home, sym.value + addend))
+                continue
             if home != ".maps" or sym.name not in maps:
                 raise ObjectFormatError(f"{where}: reference to '{sym.name or home}' in "
-                                        f"'{home}'; only maps in '.maps' are supported (no "
-                                        f"global variables)")
-            if struct.unpack_from("<i", insns, offset + 4)[0] != 0:
+                                        f"'{home}'; only maps in '.maps' and globals in "
+                                        f"{', '.join(DATA_SECTIONS)} are supported")
+            if addend != 0:
                 raise ObjectFormatError(f"{where}: reference to '{sym.name}' with a non-zero "
                                         f"addend (an offset into a map definition)")
             out.append(Relocation(offset // BPF_INSN_SIZE, sym.name))

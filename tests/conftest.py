@@ -10,15 +10,30 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
+import tempfile
 
 import pytest
 
 REQUIRE_ENV = "KT_REQUIRE_KERNEL"
 
 
+_CACHE_HOME = "KT_TEST_CACHE_HOME"
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers",
                             "kernel: loads programs into the running kernel (needs root)")
+    # kt's object cache (runtime/cache.py) goes to a directory of this test session, never the
+    # user's: a run starts cold and later runs of a script are warm, the same on every machine.
+    if _CACHE_HOME not in os.environ:
+        os.environ[_CACHE_HOME] = os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="kt-test-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    path = os.environ.pop(_CACHE_HOME, None)
+    if path is not None:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @functools.cache

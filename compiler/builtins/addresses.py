@@ -18,6 +18,7 @@ from llvmlite import ir
 
 from .. import ast
 from ..helpers import Helper
+from ..inputs import note_path
 from ..types import KERNEL, USER, Int, Ptr, Type, U64, Void
 from .records import Function, I64, check_arity, literal_text
 from .registers import reg_offset
@@ -134,6 +135,7 @@ def cgroup_id(path: str) -> int:
     kernfs node id, which name_to_handle_at(2) gives as the file handle (kernfs encodes it as
     its 8-byte FILEID_KERNFS handle). OSError when the path has none: room for 8 bytes only,
     as bpftrace asks, so another file system's handle fails as in 0.17 (EOVERFLOW)."""
+    note_path(path)   # a cgroup made again at that path has another id (its inode)
     libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
     handle = _FileHandle(handle_bytes=8)
     mount_id = ctypes.c_int()

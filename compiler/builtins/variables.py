@@ -9,6 +9,7 @@ from llvmlite import ir
 
 from .. import ast
 from ..helpers import Helper
+from ..objects import RUNTIME_VALUES
 from ..types import KERNEL, Ptr, Record, Str, Sym, Type, U64
 from .records import BuiltinVar, I64, fixed
 
@@ -95,9 +96,15 @@ def _lower_ctx(cg: "ProbeCodegen", node) -> ir.Value:
     return cg.b.ptrtoint(cg.ctx, I64)
 
 
+def _runtime_value(cg: "ProbeCodegen", builtin: str) -> ir.Value:
+    """A value the runtime writes into `.rodata` before attaching (objects.RUNTIME_VALUES),
+    so that the object does not depend on the run: a volatile load LLVM keeps."""
+    return cg.runtime_value(RUNTIME_VALUES[builtin])
+
+
 def _lower_elapsed(cg: "ProbeCodegen", node) -> ir.Value:
     now = cg.helper(Helper.ktime_get_ns)
-    return cg.b.sub(now, ir.Constant(I64, cg.options.start_ns))
+    return cg.b.sub(now, _runtime_value(cg, "elapsed"))
 
 
 VARIABLES = (
@@ -123,7 +130,7 @@ VARIABLES = (
                lambda cg, n: cg.helper(Helper.get_current_task)),
     BuiltinVar("ctx", "the probe's context: struct pt_regs * in kprobes and uprobes", _ctx_type, _lower_ctx),
     BuiltinVar("cpid", "pid of the child started with -c (0 without -c)", fixed(U64),
-               lambda cg, n: ir.Constant(I64, cg.options.cpid)),
+               lambda cg, n: _runtime_value(cg, "cpid")),
     BuiltinVar("args", "the tracepoint's record or the kfunc's arguments: args->field or args.field",
                _args_type, _lower_args),
     *(BuiltinVar(f"arg{i}", f"argument {i} of the probed function (kprobe, uprobe, rawtracepoint, kfunc)",

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from llvmlite import ir
 
 from .. import ast
+from ..objects import RODATA_SECTION, RUNTIME_VALUES
 from ..options import CompileOptions
 from ..source import SourceFile
 from ..passes.resources import ResourcePlan
@@ -45,6 +46,24 @@ def _program_name(name: str, used: set[str]) -> str:
 BPF_STACK_LIMIT = 512
 
 
+def _runtime_values(module: ir.Module, di: DebugInfo, sema: Semantics) -> dict[str, ir.GlobalVariable]:
+    """The `.rodata` u64s the runtime fills (objects.RUNTIME_VALUES), only those the script
+    uses: an object without them has no `.rodata` map to create."""
+    used = {n.name for n in sema.types if isinstance(n, ast.Builtin) and n.name in RUNTIME_VALUES}
+    out = {}
+    for builtin in sorted(used):
+        name = RUNTIME_VALUES[builtin]
+        gv = ir.GlobalVariable(module, I64, name)
+        gv.initializer = ir.Constant(I64, 0)
+        gv.global_constant = True   # read with volatile loads, so LLVM does not fold the 0
+        gv.section = RODATA_SECTION
+        gv.align = 8
+        di.global_var(gv, name, di.basic("unsigned long", 64, "DW_ATE_unsigned"))
+        out[name] = gv
+    return out
+
+
+
 @dataclass(frozen=True, slots=True)
 class StackUse:
     probe: ast.Probe
@@ -70,6 +89,7 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions,
     lic.section = "license"
     lic.global_constant = True
     di.global_var(lic, "LICENSE", di.array(di.basic("char", 8, "DW_ATE_signed_char"), 8, 4))
+    map_globals.update(_runtime_values(module, di, sema))
     di.finish()
 
     intrinsics = _intrinsics(module)

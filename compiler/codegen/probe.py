@@ -19,7 +19,7 @@ from ..passes.semantic import Semantics
 from ..probes import ResolvedProbe
 from ..types import Ptr, Type, U64, is_word
 from . import maps
-from .expressions import ExpressionLowering
+from .expressions import ExpressionLowering, VolatileLoad
 from .places import CTX, Place
 
 I1 = ir.IntType(1)
@@ -149,6 +149,13 @@ class ProbeCodegen(ExpressionLowering):
         fnty = ir.FunctionType(ret, [v.type for v in vals])
         fn = self.b.inttoptr(ir.Constant(I64, int(helper)), fnty.as_pointer())
         return self.b.call(fn, vals)
+
+    def runtime_value(self, name: str) -> ir.Value:
+        """A `.rodata` u64 the runtime fills (codegen/module.py `_runtime_values`): a volatile
+        load, since the global's initializer (0) is not the value the program sees."""
+        value = VolatileLoad(self.b.block, self._maps[name])
+        self.b._insert(value)
+        return value
 
     def helper(self, helper: Helper, *args: ir.Value) -> ir.Value:
         ret = self._call_helper(helper, I64, args)

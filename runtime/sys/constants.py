@@ -183,13 +183,14 @@ class UpdateFlags(enum.IntFlag):
 
 # BTF_KIND_*: one enum for the compiler's BTF reader and the runtime's (compiler/btf.py is
 # pure, with no kt imports of its own).
-from ...compiler.btf import Kind as BtfKind  # noqa: E402  (kind 0 is VOID there)
+from ...compiler.btf_kinds import Kind as BtfKind  # noqa: E402  (kind 0 is VOID there)
 
 
 # Program loading.
 BPF_OBJ_NAME_LEN = 16            # map_name/prog_name are char[16], NUL included
 BPF_PSEUDO_MAP_FD = 1            # ld_imm64 src_reg: imm is a map fd
 BPF_PSEUDO_MAP_VALUE = 2         # ld_imm64 src_reg: imm is a map fd, insn[1].imm an offset
+BPF_F_RDONLY_PROG = 1 << 7       # MAP_CREATE flag: programs may only read the map (.rodata)
 BPF_LD_IMM64_OPCODE = 0x18       # BPF_LD | BPF_DW | BPF_IMM, a 16-byte instruction
 BPF_INSN_SIZE = 8
 LOG_LEVEL_BASIC = 1

@@ -27,7 +27,7 @@ def test_relocate_sets_pseudo_map_fd():
     spec = parse_object(objects.counter_object(1))
     p = spec.programs["tracepoint/syscalls/sys_enter_getpid"]
     out = relocate(p, {"counts": 77})
-    for i, _ in p.relocations:
+    for i, *_ in p.relocations:
         insn = out[i * 8:(i + 2) * 8]
         assert insn[0] == 0x18 and insn[1] >> 4 == 1
         assert int.from_bytes(insn[4:8], "little", signed=True) == 77

@@ -44,7 +44,7 @@ def test_programs(counter):
 def test_relocations_point_at_ld_imm64(counter):
     p = counter.programs["tracepoint/syscalls/sys_enter_getpid"]
     assert p.relocations and {r.symbol for r in p.relocations} == {"counts"}
-    for insn_index, _sym in p.relocations:
+    for insn_index, *_ in p.relocations:
         assert p.insns[insn_index * 8] == 0x18
     q = counter.programs["tracepoint/syscalls/sys_enter_getppid"]
     assert {r.symbol for r in q.relocations} == {"pcounts"}
@@ -160,15 +160,36 @@ def test_unknown_program_section():
         parse_object(b.build())
 
 
-def test_global_variable_reference_is_rejected():
-    b = ObjectBuilder(extra_ir="@g = dso_local global i64 5, align 8\n")
+def test_global_variable_in_data_is_a_one_entry_array_map():
+    b = ObjectBuilder(extra_ir="@g = dso_local global i64 5, align 8\n"
+                               "@r = dso_local constant i64 7, section \".rodata\", align 8\n")
+    b.program("p", "tracepoint/a/b", """
+entry:
+  %x = load volatile i64, ptr @g, align 8
+  %y = load volatile i64, ptr @r, align 8
+  %s = add i64 %x, %y
+  %t = trunc i64 %s to i32
+  ret i32 %t{dbg}
+""")
+    spec = parse_object(b.build())
+    data, rodata = spec.maps[".data"], spec.maps[".rodata"]
+    assert (data.map_type, data.key_size, data.value_size, data.max_entries) == (MapType.ARRAY, 4, 8, 1)
+    assert data.data == (5).to_bytes(8, "little") and data.flags == 0
+    assert rodata.data == (7).to_bytes(8, "little") and rodata.flags == 1 << 7   # BPF_F_RDONLY_PROG
+    assert spec.globals["g"] == (".data", 0, 8) and spec.globals["r"] == (".rodata", 0, 8)
+    relocs = {r.symbol: r.value_offset for r in spec.programs["tracepoint/a/b"].relocations}
+    assert relocs == {".data": 0, ".rodata": 0}
+
+
+def test_zeroed_global_in_bss_is_rejected():
+    b = ObjectBuilder(extra_ir="@g = dso_local global i64 0, align 8\n")
     b.program("p", "tracepoint/a/b", """
 entry:
   %x = load volatile i64, ptr @g, align 8
   %t = trunc i64 %x to i32
   ret i32 %t{dbg}
 """)
-    with pytest.raises(ObjectFormatError, match=r"reference to 'g' in '\.data'; only maps"):
+    with pytest.raises(ObjectFormatError, match=r"reference to 'g' in '\.bss'; only maps"):
         parse_object(b.build())
 
 
