@@ -7,12 +7,13 @@ from typing import Callable
 
 
 # Event ring buffer sizes in pages (powers of two). A script that prints (printf, time, print)
-# gets 32 MiB (more for large records: resources.py): kt takes records out in blocks into a
-# queue of its own (runtime/pump.py), so the ring holds what arrives while one block is
-# decoded, with room for the scheduler to keep kt off the CPU for a while (~700k records of
-# 48 bytes). One that only aggregates sends a handful of events (exit, clear) and gets 64 KiB:
-# the ring's pages are mapped into kt, so what it touches of them is kt's memory.
-DEFAULT_RINGBUF_PAGES = 8192
+# in probes that may fire at any rate gets 16 MiB (more for large records; 1 MiB when it
+# prints only in BEGIN/END/interval: passes/resources.py): kt takes records out in blocks
+# into a queue of its own (runtime/pump.py), so the ring holds what arrives while one block
+# is decoded, with room for the scheduler to keep kt off the CPU for a while (~350k records
+# of 48 bytes). One that only aggregates sends a handful of events (exit, clear) and gets
+# 64 KiB. The ring's pages are mapped into kt (twice), so its size is kt's memory.
+DEFAULT_RINGBUF_PAGES = 4096
 QUIET_RINGBUF_PAGES = 16
 
 # Bytes of a string read by str() and of tracepoint string fields: bpftrace 0.17's default

@@ -173,10 +173,29 @@ RING_RECORDS = 1 << 15          # records of the largest printf the event ring h
 MAX_RING_PAGES = 1 << 14        # 64 MiB
 
 
-def _printing_ring_pages(printfs: Mapping) -> int:
-    """The event ring of a script that prints: 8 MiB, or room for RING_RECORDS of its largest
-    printf record (at most 64 MiB). The pump takes records out in blocks (runtime/pump.py),
-    so the ring only holds what arrives while one block is decoded."""
+PRINT_CALLS = ("printf", "time", "print", "join", "system", "cat")
+# Probes that fire a bounded number of times (once, or at a timer's rate): what they print
+# fits a small ring.
+LOW_RATE_KINDS = ("begin", "end", "interval")
+LOW_RATE_RING_PAGES = 256       # 1 MiB
+
+
+def _ring_pages(sema: Semantics, printfs: Mapping) -> int:
+    """The event ring's size. A script that prints in probes that may fire at any rate gets
+    DEFAULT_RINGBUF_PAGES, or room for RING_RECORDS of its largest printf record (at most
+    64 MiB): the pump takes records out in blocks (runtime/pump.py), so the ring only holds
+    what arrives while one block is decoded. One that prints only in BEGIN, END and interval
+    probes gets 1 MiB, one that only aggregates 64 KiB (it sends a few control records). The
+    ring's pages are mapped into kt twice (runtime/events.py), so its size is kt's memory."""
+    rate = None
+    for probe, resolved in sema.probes:
+        if any(isinstance(n, ast.Call) and n.name in PRINT_CALLS for n in ast.walk(probe)):
+            low = all(r.kind in LOW_RATE_KINDS for r in resolved)
+            rate = "low" if low and rate != "high" else "high"
+    if rate is None:
+        return QUIET_RINGBUF_PAGES
+    if rate == "low":
+        return LOW_RATE_RING_PAGES
     largest = max((p.size + 8 for p in printfs.values()), default=0)
     pages = DEFAULT_RINGBUF_PAGES
     while pages * PAGE_SIZE < largest * RING_RECORDS and pages < MAX_RING_PAGES:
@@ -217,9 +236,7 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = 
             fmt = node.args[0].value.decode("utf-8", "surrogateescape")
             printfs[node] = PrintfPlan(len(printfs), fmt, tuple(args), _align(offset, 8), node.name)
     if ringbuf_pages is None:
-        prints = any(isinstance(n, ast.Call) and n.name in ("printf", "time", "print", "join", "system", "cat")
-                     for n in ast.walk(sema.program))
-        ringbuf_pages = _printing_ring_pages(printfs) if prints else QUIET_RINGBUF_PAGES
+        ringbuf_pages = _ring_pages(sema, printfs)
     if ringbuf_pages < 1 or ringbuf_pages & (ringbuf_pages - 1):
         raise ValueError(f"the ring buffer size must be a power of two pages, not {ringbuf_pages}")
     bases, base = [], 0
