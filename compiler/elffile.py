@@ -27,15 +27,21 @@ from typing import Callable, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["ElfError", "ElfFile", "Section", "Segment", "SymbolColumns", "read_file",
-           "SHT_SYMTAB", "SHT_DYNSYM", "SHT_NOTE", "SHT_DYNAMIC", "SHT_NOBITS", "PT_LOAD", "PT_NOTE"]
+__all__ = ["ElfError", "ElfFile", "Section", "Segment", "Symbol", "SymbolColumns", "read_file",
+           "SHT_SYMTAB", "SHT_DYNSYM", "SHT_NOTE", "SHT_DYNAMIC", "SHT_NOBITS", "SHT_REL", "PT_LOAD", "PT_NOTE",
+           "SHF_EXECINSTR", "STT_OBJECT", "STT_FUNC", "STB_GLOBAL"]
 
 SHT_SYMTAB = 2
 SHT_STRTAB = 3
 SHT_DYNAMIC = 6
 SHT_NOTE = 7
 SHT_NOBITS = 8
+SHT_REL = 9
 SHT_DYNSYM = 11
+SHF_EXECINSTR = 0x4
+STT_OBJECT, STT_FUNC = 1, 2
+STB_GLOBAL = 1
+SHN_LORESERVE = 0xFF00
 PT_LOAD = 1
 PT_NOTE = 4
 DT_NULL = 0
@@ -70,6 +76,17 @@ class Segment:
     vaddr: int
     filesz: int
     memsz: int
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    """One symbol table entry (ElfFile.symbol_list: small tables, such as a BPF object's)."""
+    name: str
+    type: int             # STT_*
+    bind: int             # STB_*
+    shndx: int | None     # a section index; None for SHN_UNDEF and the reserved ones (SHN_ABS...)
+    value: int
+    size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +248,30 @@ class ElfFile:
             types = bytes([r[3] & 0xF for r in rows])
             shndx = array("H", [r[5] for r in rows])
         return SymbolColumns(_names(strtab, name_col), values, sizes, types, shndx)
+
+    def symbol_list(self, sec: Section) -> list[Symbol]:
+        """Every entry of one symbol table, in table order (the null entry and unnamed ones
+        included: relocations index this list)."""
+        data = self.section_data(sec)
+        strtab = self.section_data(self.sections[sec.link]) if 0 < sec.link < len(self.sections) else b""
+        fmt, size = _SYM[self.bits]
+        out = []
+        for r in struct.Struct(self.endian + fmt).iter_unpack(data[:len(data) - len(data) % size]):
+            if self.bits == 64:
+                name, info, _other, shndx, value, sym_size = r
+            else:
+                name, value, sym_size, info, _other, shndx = r
+            out.append(Symbol(_cstr(strtab, name), info & 0xF, info >> 4,
+                              shndx if 0 < shndx < SHN_LORESERVE else None, value, sym_size))
+        return out
+
+    def relocations(self, rel: Section) -> list[tuple[int, int, int]]:
+        """(offset, type, symbol index) of each Elf64_Rel of a SHT_REL section."""
+        if self.bits != 64:
+            raise ElfError("REL relocations are read for 64-bit files only")
+        data = self.section_data(rel)
+        return [(offset, info & 0xFFFFFFFF, info >> 32)
+                for offset, info in struct.iter_unpack(self.endian + "QQ", data[:len(data) - len(data) % 16])]
 
     # -- notes, debuglink, dynamic ---------------------------------------------------------
 

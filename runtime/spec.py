@@ -17,7 +17,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .elf_file import SHF_EXECINSTR, SHT_REL, SHT_SYMTAB, STB_GLOBAL, STT_FUNC, STT_OBJECT, ElfFile, ElfFormatError, Section
+from kt.compiler.elffile import (SHF_EXECINSTR, SHT_REL, SHT_SYMTAB, STB_GLOBAL, STT_FUNC, STT_OBJECT, ElfError,
+                                 ElfFile, Section)
 
 from .sys.constants import (
     BPF_F_RDONLY_PROG, BPF_INSN_SIZE, BPF_LD_IMM64_OPCODE, EM_BPF, R_BPF_64_32, R_BPF_64_64, AttachType, BtfKind,
@@ -406,11 +407,14 @@ def parse_object(data: bytes) -> ObjectSpec:
     """Read a kt/libbpf-style BPF object. Raises ObjectFormatError on anything unsupported."""
     try:
         elf = ElfFile(bytes(data))
-    except ElfFormatError as e:
-        if "64-bit little-endian" in str(e):
-            raise ObjectFormatError(str(e)) from None
+    except ElfError as e:
         raise ObjectFormatError(f"not a valid ELF object: {e}") from None
-    return _Reader(elf).read()
+    if elf.bits != 64 or not elf.little_endian:
+        raise ObjectFormatError("expected a 64-bit little-endian ELF object (bpfel)")
+    try:
+        return _Reader(elf).read()
+    except ElfError as e:   # a section or table that points outside the file
+        raise ObjectFormatError(f"not a valid ELF object: {e}") from None
 
 
 class _Reader:
@@ -420,7 +424,7 @@ class _Reader:
         self.elf = elf
         self.sections = elf.sections
         symtabs = [s for s in self.sections if s.type == SHT_SYMTAB and s.name == ".symtab"]
-        self.symbols = elf.symbols(symtabs[0]) if symtabs else []
+        self.symbols = elf.symbol_list(symtabs[0]) if symtabs else []
 
     def _section(self, name: str):
         for s in self.sections:
@@ -433,7 +437,7 @@ class _Reader:
             raise ObjectFormatError("legacy 'maps' section (struct bpf_map_def) is not "
                                     "supported; define maps in '.maps' with BTF")
         btf_sec = self._section(".BTF")
-        btf = Btf(btf_sec.data()) if btf_sec is not None else None
+        btf = Btf(self.elf.section_data(btf_sec)) if btf_sec is not None else None
         fixed = None
         if btf is not None:
             fixed = fixup_datasecs(btf, self._section_sizes(), self._symbol_offsets())
@@ -441,11 +445,11 @@ class _Reader:
         line_infos: dict[str, ExtInfo] = {}
         ext = self._section(".BTF.ext")
         if btf is not None and ext is not None:
-            func_infos, line_infos = parse_btf_ext(ext.data(), btf)
+            func_infos, line_infos = parse_btf_ext(self.elf.section_data(ext), btf)
         maps = {**self._maps(btf), **self._data_maps()}
         programs = self._programs(maps, func_infos, line_infos)
         lic = self._section("license")
-        license_ = lic.data().split(b"\0", 1)[0].decode("ascii", "replace") if lic else ""
+        license_ = self.elf.section_data(lic).split(b"\0", 1)[0].decode("ascii", "replace") if lic else ""
         return ObjectSpec(programs=programs, maps=maps, license=license_, btf=fixed,
                           meta=self._meta(), globals=self._globals())
 
@@ -487,7 +491,7 @@ class _Reader:
                 out[name] = MapSpec(name=name, map_type=MapType.ARRAY, key_size=4,
                                     value_size=sec.size, max_entries=1,
                                     flags=BPF_F_RDONLY_PROG if name == ".rodata" else 0,
-                                    data=sec.data())
+                                    data=self.elf.section_data(sec))
         return out
 
     def _globals(self) -> dict[str, GlobalVar]:
@@ -522,7 +526,7 @@ class _Reader:
             if funcs[0].value != 0:
                 raise ObjectFormatError(f"section '{sec.name}': the function does not start "
                                         f"at offset 0")
-            insns = sec.data()
+            insns = self.elf.section_data(sec)
             if len(insns) % BPF_INSN_SIZE:
                 raise ObjectFormatError(f"section '{sec.name}': size {len(insns)} is not a "
                                         f"multiple of 8")
@@ -539,7 +543,7 @@ class _Reader:
 
     def _relocations(self, section: str, insns: bytes, rel: Section,
                      maps: dict[str, MapSpec]) -> tuple[Relocation, ...]:
-        symbols = self.elf.symbols(self.sections[rel.link]) if rel.link < len(self.sections) else []
+        symbols = self.elf.symbol_list(self.sections[rel.link]) if rel.link < len(self.sections) else []
         out = []
         for offset, rtype, sym_index in self.elf.relocations(rel):
             if sym_index >= len(symbols):
@@ -578,7 +582,7 @@ class _Reader:
         if sec is None:
             return {}
         try:
-            meta = json.loads(sec.data().rstrip(b"\0").decode("utf-8"))
+            meta = json.loads(self.elf.section_data(sec).rstrip(b"\0").decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ObjectFormatError(f"'.kt.meta' is not UTF-8 JSON: {e}") from None
         if not isinstance(meta, dict):
