@@ -76,6 +76,8 @@ def _lower_name_index(cg: "ProbeCodegen", node) -> ir.Value:
     # Index into .kt.meta's probe_names/func_names: this program's first target plus the
     # attach cookie when the program serves several targets (a wildcard).
     base = ir.Constant(I64, cg.probe_base)
+    if cg.target_index is not None:   # the context knows (a syscall dispatch's switch)
+        return cg.b.add(base, cg.target_index)
     if not cg.resolved.multi:
         return base
     return cg.b.add(base, cg.helper(Helper.get_attach_cookie, cg.ctx))

@@ -57,6 +57,9 @@ class ProbeCodegen(ExpressionLowering):
         self.b = ir.IRBuilder(body)
         self.ctx = func.args[0]
         self.probe_base = probe_base
+        # Which of the program's targets fired, when its context's prologue computes it instead
+        # of the attach cookie telling (compiler/syscall_dispatch.py); None: the cookie.
+        self.target_index: ir.Value | None = None
         # -k/-kk: the checked helper call sites of the whole object, for `.kt.meta`
         # "helper_errors"; `span` is the innermost expression (or statement) being lowered.
         self.source = source

@@ -16,6 +16,7 @@ from typing import Mapping
 
 from .. import ast, probes
 from ..attach_positionals import expand_attach_point, explain_missing
+from ..syscall_dispatch import merge_syscall_tracepoints
 from ..builtins import FUNCTIONS
 from ..cdecl import TypeScope
 from ..diagnostics import DiagnosticSink, did_you_mean
@@ -350,7 +351,6 @@ def analyse(program: ast.Program, options: CompileOptions, sink: DiagnosticSink)
             sink.error(program.probes[0].span, "No probes to attach")
     if sink.errors:
         return Semantics(program, tuple(resolved), {}, {}, options.positional)
-    resolved = _unique_sections(resolved)
 
     # The quiet rounds learn every map's type (a map may be read before the statement or the
     # probe that assigns it); the final round reports with the full map table.
@@ -360,5 +360,10 @@ def analyse(program: ast.Program, options: CompileOptions, sink: DiagnosticSink)
         for probe, rs in resolved:
             for r in rs:
                 checker.check_probe(probe, r)
+    # Each syscall event is checked on its own (errors name it, as 0.17's do); many of them
+    # then become raw_syscalls programs (compiler/syscall_dispatch.py).
+    if not sink.errors:
+        resolved = [(p, merge_syscall_tracepoints(p, rs)) for p, rs in resolved]
+    resolved = _unique_sections(resolved)
     return Semantics(program, tuple(resolved), MappingProxyType(checker.types), MappingProxyType(dict(maps)),
                      options.positional, MappingProxyType(checker.constants))
