@@ -22,6 +22,7 @@ from typing import BinaryIO
 from .attach import Links
 from .attach.special import run_once
 from .attach.by_kind import ATTACH, AttachContext
+from .attach.progress import AttachProgress
 from .events import RingBuffer
 from .decoders import Decoders
 from .layout import map_entries, map_meta_from_json
@@ -128,7 +129,7 @@ class Session:
             actx = AttachContext(pid=self.pid or -1, use_kprobe_multi=self._use_kprobe_multi,
                                  kprobe_tracefs=os.environ.get("KT_KPROBE_TRACEFS") == "1",
                                  notice=self._notice)
-            probes = self._attach_all(probes, programs, actx, links)
+            probes = self._attach_all(probes, programs, actx, links, meta)
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
                 old_handlers[sig] = signal.signal(sig, lambda *_: None)
             signal.set_wakeup_fd(wake_w)   # the handlers only wake _stream, which acts
@@ -226,7 +227,7 @@ class Session:
         except (VerifierError, ProgramRefusedError, SyscallError) as err:
             raise SessionError(explain_load_error(err, self.verbose)) from None
 
-    def _attach_all(self, probes: list, programs: dict, actx: AttachContext, links: Links) -> list:
+    def _attach_all(self, probes: list, programs: dict, actx: AttachContext, links: Links, meta: dict) -> list:
         """Attach every probe; returns those that are in (BEGIN/END always are: they run).
 
         As bpftrace 0.17: a target of an entry marked optional (one of several attach points,
@@ -244,16 +245,23 @@ class Session:
                     print(f"  ({err})", file=self.err, flush=True)
 
         live = []
-        for p in probes:
-            if p["kind"] not in ATTACH:
-                live.append(p)
-                continue
-            ctx = dataclasses.replace(actx, skip=skip if p.get("optional") else None)
-            made = self._attach(lambda: ATTACH[p["kind"]](programs[p["section"]].fd, p["attach"], ctx), p)
-            for link in made:
-                links.add(link)
-            if made:
-                live.append(p)
+        progress = AttachProgress(self._targets(probes, meta), self.err, enabled=not self.quiet)
+        done = 0
+        try:
+            for p in probes:
+                done += self._targets([p], meta)
+                if p["kind"] not in ATTACH:
+                    live.append(p)
+                    continue
+                ctx = dataclasses.replace(actx, skip=skip if p.get("optional") else None, attached=progress.advance)
+                made = self._attach(lambda: ATTACH[p["kind"]](programs[p["section"]].fd, p["attach"], ctx), p)
+                for link in made:
+                    links.add(link)
+                if made:
+                    live.append(p)
+                progress.reach(done)
+        finally:
+            progress.finish()
         if skipped and not live:
             raise SessionError(f"no probe could be attached (skipped: {', '.join(skipped)})")
         return live

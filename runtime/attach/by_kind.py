@@ -29,6 +29,9 @@ class AttachContext:
     # points, or a wildcard's expansion): called with (target name, error) for a target that
     # cannot attach, which is then skipped as bpftrace 0.17 skips it. None: a failure is fatal.
     skip: Callable[[str, OSError], None] | None = None
+    # Called with 1 after each target of a many-target entry attaches (the progress line of
+    # runtime/attach/progress.py; the session counts the other entries' targets itself).
+    attached: Callable[[int], None] = lambda n: None
 
 
 def _all_or_nothing(make: list[Callable[[], Link]]) -> list[Link]:
@@ -60,6 +63,7 @@ def _kprobe(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
             try:
                 links.append(attach_kprobe(fd, f, a["offset"], a["retprobe"], cookie=i,
                                            legacy=ctx.kprobe_tracefs))
+                ctx.attached(1)
             except KprobeError as err:
                 if ctx.skip is None:
                     raise
@@ -73,10 +77,13 @@ def _kprobe(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
 
 def _uprobe(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
     from .uprobe import attach_uprobe
-    return _all_or_nothing([
-        (lambda t=t, i=i: attach_uprobe(fd, a["path"], t["offset"], a["retprobe"], pid=ctx.pid, cookie=i,
-                                         ref_ctr_offset=t.get("ref_ctr_offset", 0)))
-        for i, t in enumerate(a["targets"])])
+
+    def one(t: dict, i: int) -> Link:
+        link = attach_uprobe(fd, a["path"], t["offset"], a["retprobe"], pid=ctx.pid, cookie=i,
+                             ref_ctr_offset=t.get("ref_ctr_offset", 0))
+        ctx.attached(1)
+        return link
+    return _all_or_nothing([(lambda t=t, i=i: one(t, i)) for i, t in enumerate(a["targets"])])
 
 
 def _perf_event(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
