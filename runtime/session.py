@@ -88,9 +88,11 @@ class Session:
         self._remove_stale_probe_events()
         spec = self._choose_kprobe_multi(spec, meta)
         self._check_cat_limit()
-        if len(meta.get("probes", ())) > self.max_probes:
+        # 0.17's count: one per target (a syscall dispatch program serves hundreds)
+        wanted = self._targets(meta.get("probes", []), meta)
+        if wanted > self.max_probes:
             raise SessionError(
-                f"Can't attach to {len(meta['probes'])} probes because it exceeds the current limit of "
+                f"Can't attach to {wanted} probes because it exceeds the current limit of "
                 f"{self.max_probes} probes.\nYou can increase the limit through the BPFTRACE_MAX_PROBES "
                 "environment variable, but BE CAREFUL since a high number of probes attached can cause "
                 "your system to crash.")
