@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -27,28 +28,41 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 TOOL = "/usr/sbin/vfscount.bt"
 BEGIN_LINE = "Tracing VFS calls"
-START_TIMEOUT = 900
+START_TIMEOUT = 400
 
 
-def _one(argv: list[str], env: dict) -> dict:
-    """Seconds to BEGIN's line, seconds from SIGINT to exit, and the status lines."""
+def _one(argv: list[str], env: dict, log) -> dict:
+    """Seconds to BEGIN's line, seconds from SIGINT to exit; every line it prints is logged
+    with its time (a reader thread per stream, so a silent tracer cannot hang this)."""
     t0 = time.monotonic()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, errors="replace", env=env)
-    got = None
-    try:
-        deadline = t0 + START_TIMEOUT
-        for line in proc.stdout:
+    began = threading.Event()
+    lines: list[str] = []
+
+    def read(stream, tag: str) -> None:
+        for line in stream:
+            lines.append(f"{tag} {line.rstrip()}")
+            log(f"  {time.monotonic() - t0:7.1f} s {tag}: {line.rstrip()[:150]}")
             if BEGIN_LINE in line:
-                got = time.monotonic() - t0
-                break
-            if time.monotonic() > deadline:
-                break
+                began.set()
+    readers = [threading.Thread(target=read, args=(proc.stdout, "out"), daemon=True),
+               threading.Thread(target=read, args=(proc.stderr, "err"), daemon=True)]
+    for r in readers:
+        r.start()
+    log(f"$ {' '.join(argv)}")
+    try:
+        got = time.monotonic() - t0 if began.wait(START_TIMEOUT) else None
         t1 = time.monotonic()
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=START_TIMEOUT)
-        return {"argv": argv, "to_begin": got, "sigint_to_exit": time.monotonic() - t1,
-                "rc": proc.returncode, "stderr": err[-2000:], "maps": len(out.splitlines())}
+        proc.wait(START_TIMEOUT)
+        stopped = time.monotonic() - t1
+        for r in readers:
+            r.join(10)
+        log(f"  to BEGIN {got} s, SIGINT to exit {stopped:.1f} s, exit {proc.returncode}")
+        return {"argv": argv, "to_begin": got, "sigint_to_exit": stopped, "rc": proc.returncode,
+                "stderr": "\n".join(l for l in lines if l.startswith("err"))[-2000:],
+                "maps": sum(1 for l in lines if l.startswith("out"))}
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -58,17 +72,26 @@ def _one(argv: list[str], env: dict) -> dict:
 def in_guest(out_dir: Path, runs: int, profile: bool) -> None:
     from tracers import ENV, bpftrace_binary, kt_binary
     env = {**ENV, "LC_ALL": "C"}
+    log_file = open(out_dir / "log.txt", "a")
+
+    def log(text: str) -> None:
+        log_file.write(text + "\n")
+        log_file.flush()
     funcs = sum(1 for line in open("/sys/kernel/tracing/available_filter_functions")
                 if line.startswith("vfs_"))
     results: dict = {"uname": os.uname().release, "vfs_functions": funcs, "kt": [], "bpftrace": []}
-    _one([kt_binary(), "-e", "BEGIN { exit(); }"], env)   # warm the guest's bytecode cache
+    log(f"{results['uname']}: {funcs} vfs_* lines in available_filter_functions")
+    t0 = time.monotonic()
+    subprocess.run([kt_binary(), "-e", "BEGIN { exit(); }"], env=env, capture_output=True)
+    results["kt_begin_exit"] = time.monotonic() - t0   # (first run: fills the bytecode cache)
+    log(f"kt BEGIN {{ exit(); }}: {results['kt_begin_exit']:.1f} s")
     for _ in range(runs):
-        results["kt"].append(_one([kt_binary(), TOOL], env))
-        results["bpftrace"].append(_one([bpftrace_binary(), TOOL], env))
+        results["kt"].append(_one([kt_binary(), TOOL], env, log))
+        results["bpftrace"].append(_one([bpftrace_binary(), TOOL], env, log))
     if profile:
         prof = out_dir / "kt.prof"
         results["profile"] = _one([sys.executable, "-m", "cProfile", "-o", str(prof), "-m", "kt.runtime.cli", TOOL],
-                                  env)
+                                  env, log)
     (out_dir / "results.json").write_text(json.dumps(results, indent=1))
 
 
@@ -99,12 +122,29 @@ def main() -> None:
         cmd = [shutil.which("vng") or "vng", "--run", str(kernel), "--disable-kvm", "--force-9p", "--user", "root",
                "--memory", "2G", "--rwdir", tmp, "--exec", script]
         t0 = time.monotonic()
-        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, errors="replace",
-                              cwd=REPO, timeout=3 * START_TIMEOUT * (args.runs + 1))
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, errors="replace", cwd=REPO, start_new_session=True)
+        console: list[str] = []
+        reader = threading.Thread(target=lambda: console.extend(proc.stdout), daemon=True)
+        reader.start()
+        shown = 0
+        limit = t0 + 3 * START_TIMEOUT * (args.runs + 1)
+        while proc.poll() is None and time.monotonic() < limit:   # the guest's log as it grows
+            time.sleep(2)
+            log = scratch / "log.txt"
+            if log.exists():
+                text = log.read_text()
+                print(text[shown:], end="", flush=True)
+                shown = len(text)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        reader.join(10)
         print(f"guest: {time.monotonic() - t0:.0f} s, vng exit {proc.returncode}")
+        stdout = "".join(console)
         found = scratch / "results.json"
         if not found.exists():
-            sys.exit("no results from the guest:\n" + proc.stdout[-3000:] + proc.stderr[-3000:])
+            sys.exit("no results from the guest:\n" + stdout[-3000:])
         results = json.loads(found.read_text())
         if args.profile and (scratch / "kt.prof").exists():
             shutil.copy(scratch / "kt.prof", args.profile)
