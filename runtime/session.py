@@ -89,7 +89,7 @@ class Session:
         spec = self._choose_kprobe_multi(spec, meta)
         self._check_cat_limit()
         # 0.17's count: one per target (a syscall dispatch program serves hundreds)
-        wanted = self._targets(meta.get("probes", []), meta)
+        wanted = self._targets(meta["probes"], meta) if meta.get("probes") else 0
         if wanted > self.max_probes:
             raise SessionError(
                 f"Can't attach to {wanted} probes because it exceeds the current limit of "
