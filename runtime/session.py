@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from .agg_arrays import view_aggregation_arrays
 from .attach import Links
 from .attach.special import run_once
 from .attach.by_kind import ATTACH, AttachContext
@@ -97,6 +98,7 @@ class Session:
                 "environment variable, but BE CAREFUL since a high number of probes attached can cause "
                 "your system to crash.")
         obj = self._load(spec)
+        view_aggregation_arrays(obj.maps, meta.get("maps", []))   # keyless aggregations
         if self.verbose:
             for prog in obj.programs.values():
                 print(f"Verifier log of {prog.section}:\n{prog.verifier_log.rstrip()}\n", file=self.err)

@@ -1,7 +1,8 @@
 """Map definitions (BTF-defined, in `.maps`) and the code that reads and updates them.
 
-Aggregations live in per-CPU hash maps, so the hot path is a lookup and a plain add on this
-CPU's slot: no atomics, no cache-line bouncing between CPUs. User space sums the CPUs
+Aggregations live in per-CPU hash maps (keyless ones in per-CPU arrays, whose lookups the
+verifier inlines), so the hot path is a lookup and a plain add on this CPU's slot: no atomics,
+no cache-line bouncing between CPUs. User space sums the CPUs
 (docs/object-format.md has each kind's per-CPU record).
 """
 
@@ -59,19 +60,24 @@ def define_map(module: ir.Module, di: DebugInfo, d: MapDef) -> ir.GlobalVariable
 
 def user_map_def(di: DebugInfo, plan: MapPlan) -> MapDef:
     key_dtype = di.int_type(64, False) if plan.key is None else di.of(plan.key)
-    if plan.bucketed:  # the BPF key is the user key followed by the u64 bucket index
+    if plan.array:      # the u32 index: 0, or the bucket of a keyless hist/lhist
+        key_dtype = di.int_type(32, False)
+    elif plan.bucketed:  # the BPF key is the user key followed by the u64 bucket index
         u64 = di.int_type(64, False)
         members = [] if plan.key is None else [("key", di.of(plan.key), plan.key.size * 8, 0)]
         key_dtype = di.struct(None, plan.key_size, members + [("bucket", u64, 64, plan.bucket_offset * 8)])
     if plan.agg in ("min", "max"):
         s64 = di.int_type(64, True)
         value_dtype = di.struct(f"kt_{plan.agg}", 16, [("value", s64, 64, 0), ("set", di.int_type(64, False), 64, 64)])
+    elif plan.agg == "sum" and plan.array:
+        value_dtype = di.struct("kt_sum", 16, [("value", di.int_type(64, True), 64, 0),
+                                               ("set", di.int_type(64, False), 64, 64)])
     elif plan.agg in ("avg", "stats"):
         value_dtype = di.struct("kt_avg", 16, [("total", di.int_type(64, True), 64, 0),
                                                ("count", di.int_type(64, False), 64, 64)])
     else:
         value_dtype = di.of(plan.value)
-    map_type = MAP_PERCPU_HASH if plan.percpu else MAP_HASH
+    map_type = MAP_PERCPU_ARRAY if plan.array else MAP_PERCPU_HASH if plan.percpu else MAP_HASH
     return MapDef(plan.bpf_name, map_type, plan.max_entries, key_dtype, value_dtype)
 
 
@@ -99,7 +105,8 @@ def build_key(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list) -> ir.Value:
     """A pointer to the key on the stack, zero-padded so equal keys hash equally."""
     if plan.key is None:
         # A scalar map (@x) is a hash map with the single key 0 (u64), as in bpftrace; a
-        # scalar histogram's key is just its bucket index, written by the caller.
+        # scalar histogram's key is just its bucket index, written by the caller. A per-CPU
+        # array reads the low 4 bytes of the same u64 (its u32 index, little-endian).
         buf = cg.stack(8, "key")
         cg.b.store(ir.Constant(I64, 0), cg.b.bitcast(buf, I64.as_pointer()))
         return buf
@@ -198,6 +205,10 @@ def aggregate(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, arg: ir.Value 
     p64 = b.bitcast(p, I64.as_pointer())
     one = ir.Constant(I64, 1)
     absent = b.icmp_unsigned("==", p, ir.Constant(p.type, None))
+    if plan.array:      # every entry exists: NULL only for the verifier
+        with b.if_then(b.not_(absent)):
+            _add_to_slot(cg, plan, p64, arg)
+        return
     with b.if_else(absent) as (then, otherwise):
         with then:
             init = cg.stack(plan.value_size, "init")
@@ -211,18 +222,27 @@ def aggregate(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, arg: ir.Value 
                 b.store(one, b.gep(init64, [ir.Constant(I32, 1)]))
             update(cg, plan.bpf_name, key, init, BPF_NOEXIST)
         with otherwise:
-            if plan.agg in ("count", "sum", "hist", "lhist"):
-                b.store(b.add(b.load(p64), arg if plan.agg == "sum" else one), p64)
-            elif plan.agg in ("avg", "stats"):
-                b.store(b.add(b.load(p64), arg), p64)
-                cnt = b.gep(p64, [ir.Constant(I32, 1)])
-                b.store(b.add(b.load(cnt), one), cnt)
-            else:
-                cur = b.load(p64)
-                set_p = b.gep(p64, [ir.Constant(I32, 1)])
-                op = "<" if plan.agg == "min" else ">"
-                better = (b.icmp_signed if plan.value.signed else b.icmp_unsigned)(op, arg, cur)
-                unset = b.icmp_unsigned("==", b.load(set_p), ir.Constant(I64, 0))
-                with b.if_then(b.or_(better, unset)):
-                    b.store(arg, p64)
-                    b.store(one, set_p)
+            _add_to_slot(cg, plan, p64, arg)
+
+
+def _add_to_slot(cg: "ProbeCodegen", plan: MapPlan, p64: ir.Value, arg: ir.Value | None) -> None:
+    """One more value into this CPU's slot of an existing entry."""
+    b = cg.b
+    one = ir.Constant(I64, 1)
+    if plan.agg in ("count", "sum", "hist", "lhist"):
+        b.store(b.add(b.load(p64), arg if plan.agg == "sum" else one), p64)
+        if plan.agg == "sum" and plan.array:     # {sum, set}
+            b.store(one, b.gep(p64, [ir.Constant(I32, 1)]))
+    elif plan.agg in ("avg", "stats"):
+        b.store(b.add(b.load(p64), arg), p64)
+        cnt = b.gep(p64, [ir.Constant(I32, 1)])
+        b.store(b.add(b.load(cnt), one), cnt)
+    else:
+        cur = b.load(p64)
+        set_p = b.gep(p64, [ir.Constant(I32, 1)])
+        op = "<" if plan.agg == "min" else ">"
+        better = (b.icmp_signed if plan.value.signed else b.icmp_unsigned)(op, arg, cur)
+        unset = b.icmp_unsigned("==", b.load(set_p), ir.Constant(I64, 0))
+        with b.if_then(b.or_(better, unset)):
+            b.store(arg, p64)
+            b.store(one, set_p)

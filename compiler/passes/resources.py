@@ -35,6 +35,11 @@ class MapPlan:
     max_entries: int
     lhist: tuple[int, int, int] = ()   # (min, max, step)
     value_signed: bool = True          # hist/lhist: whether the histogrammed values are signed
+    # A keyless aggregation no delete() names is a PERCPU_ARRAY (the verifier inlines array
+    # lookups: no helper call): one entry, or one per bucket for hist/lhist; the u32 key is
+    # the bucket index (0 otherwise). sum() then keeps {sum, set}: every entry of an array
+    # exists, so the `set` word tells a sum that was never updated from a sum of 0.
+    array: bool = False
 
     @property
     def bucketed(self) -> bool:
@@ -47,6 +52,8 @@ class MapPlan:
 
     @property
     def key_size(self) -> int:
+        if self.array:
+            return 4
         if self.bucketed:
             return self.bucket_offset + 8
         return 8 if self.key is None else self.key.size
@@ -54,7 +61,7 @@ class MapPlan:
     @property
     def value_size(self) -> int:
         """Bytes of one BPF value (per CPU for per-CPU maps)."""
-        if self.agg in ("min", "max", "avg", "stats"):
+        if self.agg in ("min", "max", "avg", "stats") or (self.array and self.agg == "sum"):
             return 16
         return self.value.size
 
@@ -203,8 +210,16 @@ def _ring_pages(sema: Semantics, printfs: Mapping) -> int:
     return pages
 
 
+def _deleted_maps(sema: Semantics) -> set[str]:
+    """Maps some delete() removes an element of (an array's elements cannot be deleted)."""
+    from ..builtins.maps import deleted_element
+    return {ref.name for n in ast.walk(sema.program)
+            if isinstance(n, ast.Call) and n.name == "delete" and (ref := deleted_element(n)) is not None}
+
+
 def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = MAX_MAP_ENTRIES) -> ResourcePlan:
     maps = {}
+    deleted = _deleted_maps(sema)
     for name in sorted(sema.maps):
         info = sema.maps[name]
         if isinstance(info.value, Agg):
@@ -220,8 +235,9 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = 
         elif agg == "lhist":
             size *= (lhist[1] - lhist[0]) // lhist[2] + 2
         signed = isinstance(info.value, Agg) and info.value.value.signed
+        array = agg != "none" and info.key is None and name not in deleted
         maps[name] = MapPlan(name, bpf_map_name(name), agg, info.key, value, percpu,
-                             min(size, 1 << 20), lhist, signed)
+                             min(size, 1 << 20), lhist, signed, array)
 
     printfs: dict[ast.Call, PrintfPlan] = {}
     for node in ast.walk(sema.program):

@@ -10,9 +10,10 @@ import ctypes
 from dataclasses import dataclass
 
 from .constants import BpfCmd
-from .fd import FdLike, raw_fd
-from .structs import BpfLinkInfoHead, BpfMapInfo, BpfProgInfo, ObjInfoAttr
-from .syscall import bpf
+from .fd import FdLike, OwnedFd, raw_fd
+from .structs import (BpfLinkInfoHead, BpfMapInfo, BpfProgInfo, EnableStatsAttr, GetIdAttr,
+                      ObjInfoAttr)
+from .syscall import SyscallError, bpf
 
 
 def _get_info(fd: FdLike, info: ctypes.Structure) -> None:
@@ -31,6 +32,7 @@ class ProgInfo:
     run_cnt: int
     run_time_ns: int
     verified_insns: int
+    xlated_insns: int      # instructions after the verifier's rewrites (xlated_prog_len / 8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,8 @@ def prog_info(fd: FdLike) -> ProgInfo:
     _get_info(fd, i)
     return ProgInfo(id=i.id, type=i.type, name=i.name.decode(errors="replace"),
                     tag=bytes(i.tag).hex(), btf_id=i.btf_id, run_cnt=i.run_cnt,
-                    run_time_ns=i.run_time_ns, verified_insns=i.verified_insns)
+                    run_time_ns=i.run_time_ns, verified_insns=i.verified_insns,
+                    xlated_insns=i.xlated_prog_len // 8)
 
 
 def map_info(fd: FdLike) -> MapInfo:
@@ -73,3 +76,26 @@ def link_info(fd: FdLike) -> LinkInfo:
     i = BpfLinkInfoHead()
     _get_info(fd, i)
     return LinkInfo(id=i.id, type=i.type, prog_id=i.prog_id)
+
+
+def prog_ids() -> list[int]:
+    """Ids of every program loaded in the kernel (BPF_PROG_GET_NEXT_ID from 0)."""
+    ids, attr = [], GetIdAttr(start_id=0)
+    while True:
+        try:
+            bpf(BpfCmd.PROG_GET_NEXT_ID, attr)
+        except SyscallError:       # ENOENT: past the last id
+            return ids
+        ids.append(attr.next_id)
+        attr = GetIdAttr(start_id=attr.next_id)
+
+
+def prog_fd_by_id(prog_id: int) -> OwnedFd:
+    """An fd of program ``prog_id``; holding it keeps the program loaded (and its stats)."""
+    return OwnedFd(bpf(BpfCmd.PROG_GET_FD_BY_ID, GetIdAttr(start_id=prog_id)), f"prog {prog_id}")
+
+
+def enable_run_time_stats() -> OwnedFd:
+    """BPF_ENABLE_STATS(BPF_STATS_RUN_TIME): run_time_ns/run_cnt are counted while the fd is
+    open, whatever kernel.bpf_stats_enabled says (and without changing it for others)."""
+    return OwnedFd(bpf(BpfCmd.ENABLE_STATS, EnableStatsAttr(type=0)), "bpf stats")

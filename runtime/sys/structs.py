@@ -380,6 +380,16 @@ class EnableStatsAttr(ctypes.Structure):
 _check(EnableStatsAttr, 4)
 
 
+class GetIdAttr(ctypes.Structure):
+    """bpf_attr for BPF_PROG_GET_NEXT_ID (start_id -> next_id) and BPF_PROG_GET_FD_BY_ID
+    (the same first word is prog_id)."""
+
+    _fields_ = [("start_id", u32), ("next_id", u32), ("open_flags", u32)]
+
+
+_check(GetIdAttr, 12, next_id=4, open_flags=8)
+
+
 class PerfEventAttr(ctypes.Structure):
     """struct perf_event_attr, PERF_ATTR_SIZE_VER8 (136 bytes, with config3).
 
@@ -425,4 +435,5 @@ _check(PerfEventAttr, 136, config=8, sample_period=16, sample_type=24, read_form
 BPF_ATTR_STRUCTS: tuple[type[ctypes.Structure], ...] = (
     MapCreateAttr, MapElemAttr, MapBatchAttr, ProgLoadAttr, BtfLoadAttr, ObjInfoAttr,
     LinkCreateAttr, LinkDetachAttr, RawTracepointOpenAttr, ProgTestRunAttr, EnableStatsAttr,
+    GetIdAttr,
 )
