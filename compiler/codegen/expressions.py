@@ -17,6 +17,7 @@ from llvmlite import ir
 from .. import ast
 from ..builtins import BUILTIN_VARS, FUNCTIONS
 from ..builtins.memory import read_str
+from ..builtins.records import literal_text
 from ..builtins.strings import strings_equal
 from ..helpers import Helper
 from ..passes.semantic import positional_value
@@ -331,7 +332,8 @@ class ExpressionLowering:
     def _binary(self: "ProbeCodegen", e: ast.Binary) -> ir.Value:
         lt, rt = self.types[e.lhs], self.types[e.rhs]
         if isinstance(lt, Str):
-            eq = self._str_equal(self.expr(e.lhs), lt.size, self.expr(e.rhs), rt.size)
+            a, c = self.expr(e.lhs), self.expr(e.rhs)
+            eq = self._str_equal_literal(e, a, c) or self._str_equal(a, lt.size, c, rt.size)
             return eq if e.op == "==" else self.b.xor(eq, ir.Constant(I64, 1))
         if isinstance(lt, Array):
             eq = self._bytes_equal(self.expr(e.lhs), self.expr(e.rhs), lt.size)
@@ -390,6 +392,40 @@ class ExpressionLowering:
         with self.b.if_then(go_on):
             self.b.store(self.b.zext(self.truth(self.expr(e.rhs)), I64), p)
         return self.b.load(p)
+
+    def _str_equal_literal(self: "ProbeCodegen", e: ast.Binary, a: ir.Value, c: ir.Value) -> ir.Value | None:
+        """`s == "lit"` (either side) as a few whole-word compares, when s is a fresh 8-aligned
+        stack buffer (the verifier refuses misaligned stack loads) at least as long as the
+        literal with its NUL: equal up to the first NUL (0.17's semantics) is then equal in
+        the literal's bytes and its NUL, the bytes of s past them masked off. None otherwise
+        (the byte-wise comparison)."""
+        lit = literal_text(e.rhs, self)
+        other, s = e.lhs, a
+        if lit is None or isinstance(e.lhs, ast.StrLit):
+            lit = literal_text(e.lhs, self)
+            other, s = e.rhs, c
+        if lit is None or isinstance(other, ast.StrLit):
+            return None
+        want = lit.split(b"\0")[0] + b"\0"
+        size = self.types[other].size
+        if size < len(want) or not (isinstance(s, ir.CastInstr) and isinstance(s.operands[0], ir.AllocaInstr)
+                                     and (s.operands[0].align or 0) >= 8):
+            return None
+        b = self.b
+        acc = ir.Constant(I1, 1)
+        off = 0
+        while off < len(want):
+            # An 8-byte load reads bytes of s past the literal only inside s's `size` bytes.
+            width = 8 if off + 8 <= size else next(w for w in (4, 2, 1) if len(want) - off >= w)
+            count = min(width, len(want) - off)
+            t = ir.IntType(width * 8)
+            x = b.load(b.bitcast(self.offset(s, off), t.as_pointer()))
+            if count < width:
+                x = b.and_(x, ir.Constant(t, (1 << 8 * count) - 1))
+            word = int.from_bytes(want[off:off + count], "little")
+            acc = b.and_(acc, b.icmp_unsigned("==", x, ir.Constant(t, word)))
+            off += count
+        return b.zext(acc, I64)
 
     def _str_equal(self: "ProbeCodegen", a: ir.Value, asize: int, c: ir.Value, csize: int) -> ir.Value:
         """1 when the strings are equal up to their first NUL (or their ends), else 0."""
