@@ -19,11 +19,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def _pid_tgid(cg: "ProbeCodegen") -> ir.Value:
-    return cg.helper(Helper.get_current_pid_tgid)
+    return cg.current_task_word(Helper.get_current_pid_tgid)
 
 
 def _uid_gid(cg: "ProbeCodegen") -> ir.Value:
-    return cg.helper(Helper.get_current_uid_gid)
+    return cg.current_task_word(Helper.get_current_uid_gid)
 
 
 def _lower_comm(cg: "ProbeCodegen", node) -> ir.Value:

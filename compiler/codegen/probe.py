@@ -70,6 +70,7 @@ class ProbeCodegen(ExpressionLowering):
         # BTF line info (and the verifier's log) can name the kt line.
         self._location = location or (lambda span: None)
         self._vars: dict[str, ir.Value] = {}
+        self._task_words: dict[Helper, ir.Value] = {}       # see current_task_word
         self._loop_targets: list[tuple[ir.Block, ir.Block]] = []   # (continue, break) of each loop
         self.stack_bytes = 0                                # buffers on the BPF stack, estimated
         self._live: list[tuple[int, ir.Value]] = []        # temporaries of unfinished statements
@@ -165,6 +166,17 @@ class ProbeCodegen(ExpressionLowering):
         if helper in CHECKED_HELPERS.get(self.options.helper_checks, ()):
             self.check_helper(helper, ret)
         return ret
+
+    def current_task_word(self, helper: Helper) -> ir.Value:
+        """get_current_pid_tgid()/get_current_uid_gid(): the same during one run of the program,
+        so called once, in the entry block (LLVM cannot merge helper calls; `/pid == cpid/ {
+        @[tid] = ... }` made two)."""
+        value = self._task_words.get(helper)
+        if value is None:
+            b = self._alloca_builder
+            fn = b.inttoptr(ir.Constant(I64, int(helper)), ir.FunctionType(I64, []).as_pointer())
+            value = self._task_words[helper] = b.call(fn, [])
+        return value
 
     def helper_ptr(self, helper: Helper, *args: ir.Value) -> ir.Value:
         return self._call_helper(helper, I8P, args)
