@@ -215,7 +215,8 @@ def test_without_privileges_one_clear_message():
 @kernel
 def test_emit_elf_loads_with_bpftool(tmp_path):
     obj = tmp_path / "x.o"
-    r = run_kt("--emit-elf", str(obj), "-e", "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); }")
+    r = run_kt("--emit-elf", str(obj), "-e", "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); "
+                 "@n = count(); @h = hist(1); }")   # keyless ones are per-CPU arrays
     assert r.rc == 0, r.err
     pin = Path("/sys/fs/bpf") / f"kt_test_{tmp_path.name}"
     subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], capture_output=True)

@@ -54,6 +54,20 @@ CASES = {
         'BEGIN { @a[1] = count(); @a[2] = count(); @b = 5; @c[1] = 3; @c[2] = 4; @m = max(7); @k[1] = 1; '
         '@k[2] = 2; clear(@a); zero(@c); zero(@b); zero(@m); delete(@k[1]); printf("EV x\\n"); exit(); }',
         None),
+    # Keyless aggregations are per-CPU arrays (runtime/agg_arrays.py): never set, set to 0,
+    # cleared, zeroed and cleared then set again print as 0.17's hash maps do.
+    "keyless_arrays_set_clear_zero": (
+        'BEGIN { if (0) { @never_c = count(); @never_s = sum(1); @never_h = hist(1); @never_a = avg(1); '
+        '@never_m = max(1); } @s0 = sum(0); @sc = sum(3); clear(@sc); @z = sum(4); zero(@z); @hz = hist(5); '
+        'zero(@hz); @lc = lhist(5, 0, 10, 1); clear(@lc); @a = avg(5); zero(@a); @m = min(-3); zero(@m); '
+        '@st = stats(7); clear(@st); @d = count(); delete(@d); @d = count(); exit(); }',
+        None),
+    # s == "literal" compares whole words: prefixes, longer literals and both operand orders.
+    "string_literal_equality": (
+        'tracepoint:raw_syscalls:sys_enter /pid == cpid && comm == "ls"/ { @[comm == "ls", comm == "l", '
+        'comm == "lsx", "ls" == comm, comm != "ls", comm == ""] = count(); $s = "abcdefghij"; '
+        '@w[$s == "abcdefghij", $s == "abcdefgh", $s == "abcdefghi", "abcdefghij" == $s] = count(); }',
+        "/usr/bin/ls /"),
     "print_top_div": (
         'BEGIN { @[1] = sum(10); @[2] = sum(25); @[3] = sum(30); print(@); print(@, 2); print(@, 2, 10); '
         '@x = 7; print(@x); printf("EV --\\n"); exit(); }',
