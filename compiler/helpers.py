@@ -27,6 +27,7 @@ class Helper(IntEnum):
     probe_read_user_str = 114
     probe_read_kernel_str = 115
     ringbuf_output = 130
+    get_current_task_btf = 158
     get_func_ip = 173
     get_attach_cookie = 174
 

@@ -3,11 +3,12 @@ what the probe sees (argN, retval, args: asked of the probe's context, compiler/
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
 
 from llvmlite import ir
 
-from .. import ast
+from .. import ast, kernel_types
 from ..helpers import Helper
 from ..objects import RUNTIME_VALUES
 from ..types import KERNEL, Ptr, Record, Str, Sym, Type, U64
@@ -26,10 +27,32 @@ def _uid_gid(cg: "ProbeCodegen") -> ir.Value:
     return cg.current_task_word(Helper.get_current_uid_gid)
 
 
+@functools.cache
+def _task_comm_offset() -> int | None:
+    """Where `char comm[16]` lies in the kernel's task_struct (its BTF); None without BTF."""
+    try:
+        b = kernel_types.btf()
+        f = b.field(b.struct("task_struct").id, "comm")
+    except (OSError, ValueError, LookupError):
+        return None
+    return f.offset if not f.bitfield_size else None
+
+
 def _lower_comm(cg: "ProbeCodegen", node) -> ir.Value:
+    """The task's comm: two 8-byte loads through bpf_get_current_task_btf() (a BTF pointer,
+    which the verifier lets programs read directly) instead of bpf_get_current_comm(), which
+    costs a call and a strscpy; the kernel keeps comm NUL-padded (__set_task_comm uses
+    strscpy_pad), so the bytes are the helper's. Without kernel BTF, the helper."""
     buf = cg.stack(16, "comm")
-    cg.memset0(buf, 16)
-    cg.helper(Helper.get_current_comm, buf, ir.Constant(I64, 16))
+    off = _task_comm_offset()
+    if off is None:
+        cg.memset0(buf, 16)
+        cg.helper(Helper.get_current_comm, buf, ir.Constant(I64, 16))
+        return buf
+    task = cg.helper_ptr(Helper.get_current_task_btf)
+    for i in (0, 8):
+        word = cg.b.load(cg.b.bitcast(cg.offset(task, off + i), I64.as_pointer()))
+        cg.b.store(word, cg.b.bitcast(cg.offset(buf, i), I64.as_pointer()))
     return buf
 
 
