@@ -19,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import Row, median  # noqa: E402
+from common import Row, main_for, median  # noqa: E402
 from tracers import ENV, bpftrace_binary, kt_binary  # noqa: E402
 
 SCRIPT = 'tracepoint:syscalls:sys_enter_* { @[probe] = count(); } BEGIN { printf("go\\n"); }'
@@ -69,13 +69,7 @@ def measure(runs: int) -> list[Row]:
 
 
 def main() -> None:
-    import argparse
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=3)
-    args = ap.parse_args()
-    for r in measure(args.runs):
-        print(f"{r.group:8} {r.measure:45} kt {r.kt:7.2f} {r.unit}  bpftrace {r.bpftrace:7.2f} {r.unit}  "
-              f"{r.ratio:5.2f}x  {r.target} {'met' if r.met else '' if r.met is None else 'NOT met'}")
+    main_for(measure, default_runs=3)
 
 
 if __name__ == "__main__":

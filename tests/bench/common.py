@@ -30,3 +30,20 @@ class Row:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def print_rows(rows: list[Row]) -> None:
+    """The rows as one benchmark prints them when run on its own."""
+    print(f"{'measure':46} {'kt':>12} {'bpftrace':>12} {'unit':12} {'kt/bt':>7}  target")
+    for r in rows:
+        status = "" if r.met is None else ("met" if r.met else "NOT met")
+        print(f"{r.measure[:46]:46} {r.kt:12.4g} {r.bpftrace:12.4g} {r.unit[:12]:12} {r.ratio:6.2f}x  "
+              f"{r.target} {status}  {r.detail}")
+
+
+def main_for(measure, default_runs: int = 3) -> None:
+    """`python3 tests/bench/NAME.py [--runs N]`: one module's rows."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=default_runs)
+    print_rows(measure(ap.parse_args().runs))

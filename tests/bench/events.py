@@ -13,7 +13,6 @@ from __future__ import annotations
 from tracers import ENV, bpftrace_binary, kt_binary  # noqa: E402  (run as a script)
 
 import argparse
-import os
 import re
 import struct
 import subprocess
@@ -22,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import Row, median
+from common import Row, median, print_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET = ROOT / "tests" / "e2e" / "targets" / "getppid_loop.c"
@@ -130,9 +129,7 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--big", type=int, default=10_000_000, help="a second burst, run once (0: none)")
     args = ap.parse_args()
-    for row in measure(args.runs, args.events, args.big):
-        print(f"{row.measure:40} kt {row.kt:12.2f} bpftrace {row.bpftrace:12.2f} {row.unit:8} "
-              f"{row.ratio:6.2f}x {row.target:>16} {'' if row.met is None else ('met' if row.met else 'NOT met')}  {row.detail}")
+    print_rows(measure(args.runs, args.events, args.big))
 
 
 if __name__ == "__main__":

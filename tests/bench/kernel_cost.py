@@ -16,7 +16,7 @@ is one enter and one exit per call). Not a test: nothing asserts.
 
 from __future__ import annotations
 
-from common import Row, median  # noqa: E402  (run as a script)
+from common import Row, median, print_rows  # noqa: E402  (run as a script)
 from tracers import ENV, bpftrace_binary, kt_binary  # noqa: E402
 
 import argparse
@@ -188,12 +188,7 @@ def main() -> None:
     if args.only:
         CORPUS = [s for s in CORPUS if args.only in s.name] + \
             [s for s in CORPUS if s.name == "empty probe" and args.only not in s.name]
-    table = measure(args.runs, args.calls)
-    print(f"{'measure':44} {'kt':>9} {'bpftrace':>9} {'kt/bt':>6}  target")
-    for r in table:
-        mark = "" if r.met is None else ("met" if r.met else "NOT met")
-        print(f"{r.measure:44} {r.kt:9.1f} {r.bpftrace:9.1f} {r.ratio:6.2f}  "
-              f"{r.target} {mark} {r.detail}")
+    print_rows(measure(args.runs, args.calls))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import Row, median  # noqa: E402
+from common import Row, main_for, median  # noqa: E402
 from tracers import ENV, bpftrace_binary, kt_binary  # noqa: E402
 
 BEGIN_EXIT = "BEGIN { exit(); }"
@@ -121,14 +121,7 @@ def measure(runs: int) -> list[Row]:
 
 
 def main() -> None:
-    runs = 10
-    if "--runs" in sys.argv:
-        runs = int(sys.argv[sys.argv.index("--runs") + 1])
-    rows = measure(runs)
-    print(f"{'measure':44} {'kt':>9} {'bpftrace':>9} {'ratio':>7}  target")
-    for r in rows:
-        print(f"{r.measure:44} {r.kt:9.1f} {r.bpftrace:9.1f} {r.ratio:6.2f}x  {r.target} "
-              f"{'met' if r.met else 'NOT met'} ({r.unit})")
+    main_for(measure, default_runs=10)
 
 
 if __name__ == "__main__":

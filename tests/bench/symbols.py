@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import Row, median  # noqa: E402
+from common import Row, main_for, median  # noqa: E402
 from tracers import ENV, bpftrace_binary, kt_binary  # noqa: E402
 
 SSLSNOOP = "/usr/sbin/sslsnoop.bt"
@@ -166,14 +166,7 @@ def measure(runs: int) -> list[Row]:
 
 
 def main() -> None:
-    import argparse
-
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--runs", type=int, default=5)
-    args = ap.parse_args()
-    for r in measure(args.runs):
-        print(f"{r.measure:42} kt {r.kt:8.3f} {r.unit}  bpftrace {r.bpftrace:8.3f} {r.unit}  "
-              f"{r.ratio:5.2f}x  {r.target:8} {r.detail}")
+    main_for(measure, default_runs=5)
 
 
 if __name__ == "__main__":
