@@ -2,8 +2,8 @@
 medians. Cold: kt with an empty object cache (a fresh XDG_CACHE_HOME each run); warm: kt with
 the script's object cached (runtime/cache.py). Two scripts: `BEGIN { exit(); }` to its exit, and
 a tracepoint script to the moment it is attached (its BEGIN prints "attached": both tracers run
-BEGIN after attaching every probe), when it is sent SIGINT (peak RSS of the whole process, from
-wait4).
+BEGIN after attaching every probe), when it is sent SIGINT. Peak RSS is the tracer's own, from
+GNU time (tracers.measured).
 Not a test: nothing here asserts.
 
     sudo python3 tests/bench/startup.py [--runs N]
@@ -23,7 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from common import Row, main_for, median  # noqa: E402
-from tracers import ENV, bpftrace_binary, kt_binary  # noqa: E402
+from tracers import ENV, bpftrace_binary, kt_binary, measured, peak_rss_mib, tracer_pid  # noqa: E402
 
 BEGIN_EXIT = "BEGIN { exit(); }"
 # BEGIN runs once every probe is attached, in both tracers; its line is the moment measured
@@ -34,22 +34,24 @@ WARM_TARGET, COLD_TARGET = 0.5, 1.0
 
 def _run_to_exit(argv: list[str], env: dict) -> tuple[float, float]:
     """(wall seconds, peak RSS MiB) of one run to its exit."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-                            stdin=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{argv[0]} failed: exit {os.waitstatus_to_exitcode(status)}")
-    return wall, usage.ru_maxrss / 1024
+    with tempfile.NamedTemporaryFile() as rss:
+        t0 = time.perf_counter()
+        proc = subprocess.run(measured(argv, rss.name), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env=env, stdin=subprocess.DEVNULL)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise SystemExit(f"{argv[0]} failed: exit {proc.returncode}")
+        return wall, peak_rss_mib(rss.name)
 
 
 def _run_to_attached(argv: list[str], env: dict, timeout: float = 60) -> tuple[float, float]:
     """(seconds until BEGIN's "attached" line, peak RSS MiB); then SIGINT. bpftrace 0.17
     buffers stdout unless it is a terminal: stdout and stderr go to one pseudo-terminal."""
+    rss = tempfile.NamedTemporaryFile()
     master, slave = os.openpty()
     t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=slave, stderr=slave, env=env, stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(measured(argv, rss.name), stdout=slave, stderr=slave, env=env,
+                            stdin=subprocess.DEVNULL)
     os.close(slave)
     wall, seen = None, b""
     try:
@@ -69,11 +71,14 @@ def _run_to_attached(argv: list[str], env: dict, timeout: float = 60) -> tuple[f
         # SIGINT until it exits: bpftrace prints "Attaching" before its handler is in place
         # and loses a signal that comes that early. Drain the terminal meanwhile (the maps).
         while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            pid, status = os.waitpid(proc.pid, os.WNOHANG)
             if pid:
                 proc.returncode = os.waitstatus_to_exitcode(status)
                 break
-            os.kill(proc.pid, signal.SIGINT)   # not send_signal: its poll() would reap (no rusage)
+            try:
+                os.kill(tracer_pid(proc.pid), signal.SIGINT)
+            except (OSError, ValueError):   # between time's fork and the tracer's exec, or gone
+                pass
             ready, _, _ = select.select([master], [], [], 0.2)
             if ready:
                 try:
@@ -84,7 +89,8 @@ def _run_to_attached(argv: list[str], env: dict, timeout: float = 60) -> tuple[f
         os.close(master)
     if wall is None:
         raise SystemExit(f"{argv[0]} never reported attaching (exit {proc.returncode}): {seen[-300:]!r}")
-    return wall, usage.ru_maxrss / 1024
+    with rss:
+        return wall, peak_rss_mib(rss.name)
 
 
 def _kt_env(cache_home: str) -> dict:
