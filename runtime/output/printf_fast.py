@@ -70,9 +70,9 @@ class FastPrintf:
 
 
 def compile_printf(segments: Sequence[Segment], args: Sequence[tuple[int, Type]],
-                   record_size: int | None = None) -> FastPrintf | None:
-    """The fast renderers of a printf whose records are `record_size` bytes (default: up to
-    its last argument), or None when this printf needs the generic path."""
+                   record_size: int) -> FastPrintf | None:
+    """The fast renderers of a printf whose records are `record_size` bytes (what the ring
+    header's length says), or None when this printf needs the generic path."""
     template: list[str] = []
     fmt, pos = [], 0
     strings: list[int] = []      # which unpacked values are strings
@@ -113,7 +113,7 @@ def compile_printf(segments: Sequence[Segment], args: Sequence[tuple[int, Type]]
         text = "".join(template).encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
         return None
-    size = max(pos, 8) if record_size is None else record_size
+    size = record_size
     if size < pos:
         return None
     stride = (size + 8 + 7) & ~7       # the ring's header, the record, padding to 8

@@ -102,4 +102,4 @@ def test_a_printf_without_arguments_and_its_verbatim_percent():
 def test_formats_left_to_the_reference_path(fmt, args):
     segs = parse_format(fmt)
     _, layout = _record(args, [0] * len(args))
-    assert compile_printf(segs, layout) is None
+    assert compile_printf(segs, layout, 64) is None
