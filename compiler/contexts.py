@@ -20,7 +20,7 @@ from llvmlite import ir
 from . import ast, kernel_types
 from .diagnostics import did_you_mean
 from .helpers import Helper
-from .tracepoints import TracepointFormat
+from .formats.tracepoints import TracepointFormat
 from .codegen.places import CTX, Place
 from .types import KERNEL, USER, Args, Array, Int, Ptr, Record, S64, Str, Type, U64, Void
 
@@ -218,7 +218,7 @@ class UsdtContext(RegsContext):
 
     @staticmethod
     def _value(cg: "ProbeCodegen", spec, pc: int) -> ir.Value:
-        from .usdt import PT_REGS_OFFSET
+        from .formats.usdt import PT_REGS_OFFSET
 
         b = cg.b
         if spec.kind == "imm":

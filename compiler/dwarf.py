@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
-from . import elfsyms
-from .binaries import file_identity
+from .formats import elfsyms
+from .formats.binaries import file_identity
 from .types import Array, Int, Member, Opaque, Ptr, Record, Str, StructDef, Type, USER, Void
 
 __all__ = ["DwarfError", "NoDebugInfo", "Param", "function_params", "has_debug_info"]

@@ -1,7 +1,7 @@
 """Kernel types from BTF as kt types: what `(struct file *)arg0`, `curtask->real_parent`,
 kfunc arguments and struct-pointer tracepoint fields mean.
 
-Why a module: the compiler reads the kernel's types only through here (compiler/btf.py is the
+Why a module: the compiler reads the kernel's types only through here (compiler/formats/btf.py is the
 reader), lazily: a BTF struct becomes a StructDef whose members are converted when first asked
 for, so `curtask->pid` costs the members of task_struct and not the whole kernel. One StructDef
 per BTF type id keeps type identity (two reads of `struct file` are the same type).
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 
-from . import btf as kbtf
+from .formats import btf as kbtf
 from .types import Array, Int, KERNEL, Member, Opaque, Ptr, Record, Str, StructDef, Type, Void
 
 

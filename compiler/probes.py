@@ -19,7 +19,7 @@ from . import ast
 from .diagnostics import DiagnosticSink, did_you_mean
 from .numbers import attach_count
 from .contexts import NO_CONTEXT, ArgsArrayContext, FuncArg, ProbeContext, RegsContext, TracepointContext, UsdtContext
-from .tracepoints import TracepointNotFound, all_tracepoints, read_format
+from .formats.tracepoints import TracepointNotFound, all_tracepoints, read_format
 from .watchpoints import WatchpointContext, watchpoint_target
 from .iterators import IterContext, iter_target
 
@@ -188,7 +188,7 @@ def _resolve_uprobe(retprobe: bool):
     kind = "uretprobe" if retprobe else "uprobe"
 
     def resolve(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
-        from . import binaries
+        from .formats import binaries
 
         if len(ap.parts) != 2 or not ap.parts[0] or not ap.parts[1]:
             sink.error(ap.span, f"{kind} needs a binary and a function: '{kind}:/path/to/binary:FUNCTION'")
@@ -224,7 +224,7 @@ def _library_defining(files: list[tuple[str, str]], func: str, ap: ast.AttachPoi
     glibc 2.34 moved libpthread, libdl, librt and libutil into libc.so.6 and left stubs, so
     `uprobe:libpthread:pthread_create` (threadsnoop.bt) means libc's (0.17 attaches to the
     stub and never fires)."""
-    from . import binaries, elfsyms
+    from .formats import binaries, elfsyms
 
     path = files[0][1]
     try:
@@ -243,7 +243,7 @@ def _uprobe_in(kind: str, retprobe: bool, ap: ast.AttachPoint, shown: str, path:
                func: str, offset: int, sink: DiagnosticSink | None) -> ResolvedProbe | None:
     """The probe on one binary. With a wildcard binary (`sink` None) a file without the
     function is left out silently, as 0.17 does."""
-    from . import elfsyms
+    from .formats import elfsyms
     from .uprobe_context import UprobeContext
 
     def error(*msg):
@@ -289,14 +289,14 @@ def _uprobe_in(kind: str, retprobe: bool, ap: ast.AttachPoint, shown: str, path:
 def _function_hint(path: str, func: str) -> str:
     """did_you_mean among `path`'s functions, once per name and file version (a uretprobe on
     the same missing function asks again)."""
-    from . import elfsyms
+    from .formats import elfsyms
 
     return _function_hint_cached(path, elfsyms.file_identity(path), func)
 
 
 @functools.lru_cache(maxsize=256)
 def _function_hint_cached(path: str, ident: tuple, func: str) -> str:
-    from . import elfsyms
+    from .formats import elfsyms
 
     return did_you_mean(func, elfsyms.function_names(path))
 
@@ -314,7 +314,7 @@ def _split_offset(spec: str) -> tuple[str, int]:
 def _resolve_usdt(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
     """usdt:BINARY:[PROVIDER:]NAME — every site of the probe is a target (a uprobe at its pc).
     A BINARY path with `*` gives a program per matching file that has the probe."""
-    from . import binaries, usdt
+    from .formats import binaries, usdt
 
     if len(ap.parts) not in (2, 3) or not all(ap.parts):
         sink.error(ap.span, "usdt needs a binary and a probe: 'usdt:/path/to/binary:[PROVIDER:]NAME'")
@@ -354,7 +354,7 @@ def _resolve_usdt(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
 
 
 def _site_args(site):
-    from .usdt import UsdtError
+    from .formats.usdt import UsdtError
     try:
         return tuple(site.args)
     except UsdtError as err:
@@ -365,7 +365,7 @@ def _site_args(site):
 
 def _timer(kind: str):
     def resolve(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
-        from .perf_events import PerfEventSpecError, timer_event
+        from .formats.perf_events import PerfEventSpecError, timer_event
 
         if len(ap.parts) != 2:
             sink.error(ap.span, f"{kind} needs a unit and a count: '{kind}:s|ms|us|hz:N'")
@@ -392,7 +392,7 @@ def _positive(text: str) -> int:
 
 def _perf_counter(kind: str):
     def resolve(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
-        from .perf_events import PerfEventSpecError, counter_event, event_names, lookup
+        from .formats.perf_events import PerfEventSpecError, counter_event, event_names, lookup
 
         if len(ap.parts) not in (1, 2) or not ap.parts[0]:
             sink.error(ap.span, f"{kind} needs an event: '{kind}:EVENT[:COUNT]'")
@@ -417,7 +417,7 @@ def _resolve_kfunc(retprobe: bool):
     kind = "kretfunc" if retprobe else "kfunc"
 
     def resolve(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
-        from . import btf as kbtf
+        from .formats import btf as kbtf
 
         parts = [p for p in ap.parts if p]
         if len(parts) not in (1, 2):

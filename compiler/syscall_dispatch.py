@@ -37,7 +37,7 @@ from .contexts import TracepointContext
 from .helpers import Helper
 from .probes import ResolvedProbe
 from .syscall_table import event_numbers
-from .tracepoints import TracepointField, TracepointFormat
+from .formats.tracepoints import TracepointField, TracepointFormat
 from .types import KERNEL, Int
 from .codegen.places import CTX, Place
 

@@ -20,7 +20,7 @@ import re
 from . import ast
 from .contexts import RegsContext
 from .diagnostics import DiagnosticSink, did_you_mean
-from .inputs import note_run_dependent
+from .formats.inputs import note_run_dependent
 
 # HW_BREAKPOINT_R/W/X (include/uapi/linux/hw_breakpoint.h)
 _BP_BITS = {"r": 1, "w": 2, "x": 4}
@@ -116,7 +116,7 @@ def watchpoint_target(async_: bool):
 
 
 def _function_form(ap, env, sink, kind, func, arg, length, mode, attach, async_):
-    from . import elfsyms
+    from .formats import elfsyms
 
     # The uprobe goes into the traced program: the -c command, or /proc/PID/exe with -p
     # (the kernel follows the link to the file); 0.17 names the probe by that path.

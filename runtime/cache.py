@@ -12,7 +12,7 @@ parameters, BPFTRACE_STRLEN, KT_RB_PAGES, -p, --unsafe, -k...; cpid only as "the
 child": its pid is read from `.rodata`), the kernel (uname release and version, the size of
 /sys/kernel/btf/vmlinux), the working directory and PATH (relative and bare uprobe targets).
 
-What the compiler read of the machine is known only after compiling (compiler/inputs.py): the
+What the compiler read of the machine is known only after compiling (compiler/formats/inputs.py): the
 entry stores it as validators, each re-checked on lookup without reading file contents: a
 regular file by (dev, inode, size, mtime_ns) or its absence, a directory by (dev, inode,
 mtime_ns), kernel pseudo files (tracefs formats, BTF, available_filter_functions) by the list

@@ -254,7 +254,7 @@ def _compile_for_cache(source: SourceFile, options: CompileOptions, key: str | N
     """Compile, recording what the compiler reads of the machine, and store the object under
     `key` (None: the cache is off). Raises CompileError."""
     from ..compiler.driver import compile_source
-    from ..compiler.inputs import recording
+    from ..compiler.formats.inputs import recording
     from .cache import Entry, store
     with recording() as inputs:
         compiled = compile_source(source, options)

@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from kt.compiler.events import JOIN_HEADER, EventId
-from kt.compiler.printf_format import parse_format
+from kt.compiler.formats.events import JOIN_HEADER, EventId
+from kt.compiler.formats.printf_format import parse_format
 
 from .layout import PrintfMeta, decode, map_entries, map_meta_from_json, type_from_json
 from .output.cat import read_for_cat

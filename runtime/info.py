@@ -43,7 +43,7 @@ def _enumerator(btf, name: str) -> bool:
 def info_report(kt_version: str) -> str:
     from llvmlite import binding as llvm
 
-    from ..compiler.btf import BtfError, Kind, vmlinux_btf
+    from ..compiler.formats.btf import BtfError, Kind, vmlinux_btf
     try:
         btf = vmlinux_btf()
     except (BtfError, OSError):

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from ..compiler import perf_events
+from ..compiler.formats import perf_events
 
 # Probe types `kt -l` lists for a pattern without a type or with a wildcard type, as bpftrace's
 # "kernel probe list" (return probes and user-space probes only when named).
@@ -62,7 +62,7 @@ def _default_tracefs() -> Path:
 
 
 def _default_btf():
-    from ..compiler.btf import vmlinux_btf
+    from ..compiler.formats.btf import vmlinux_btf
     return vmlinux_btf()
 
 
@@ -91,7 +91,7 @@ def _default_fentry_support() -> str | None:
 
 
 def _default_uprobe_functions(binary: str, pid: int | None) -> tuple[str, list[str]]:
-    from ..compiler.elfsyms import ElfSymbolError, function_symbols, resolve_binary
+    from ..compiler.formats.elfsyms import ElfSymbolError, function_symbols, resolve_binary
     try:
         path = resolve_binary(binary, pid)
         names = sorted({s.name for s in function_symbols(path)})
@@ -318,7 +318,7 @@ _BTF_TRACE = "btf_trace_"
 
 
 def _list_rawtracepoints(q: _Query, ctx: _Ctx) -> list[str]:
-    from ..compiler.btf import Kind
+    from ..compiler.formats.btf import Kind
 
     btf = ctx.src.btf()
     match = _name_matcher(q.rest)
@@ -339,7 +339,7 @@ def raw_tracepoint_args(btf, typedef_id: int, name: str = "") -> list[str]:
     tracepoint's private data, not an argument — but a function pointer type keeps no
     parameter names; the names come from the probe function `__bpf_trace_NAME` when the event
     has one of its own (events of a shared class use the class's function)."""
-    from ..compiler.btf import Kind
+    from ..compiler.formats.btf import Kind
 
     if name:
         fid = btf.find(f"__bpf_trace_{name}", Kind.FUNC)
@@ -402,7 +402,7 @@ def iter_fields(btf, name: str) -> list[str]:
     `meta`, as 0.17's -lv prints them (the kernel wraps pointers in one-member anonymous
     unions, __bpf_md_ptr, which are looked through; an integer is "int" whatever its C type,
     as 0.17 prints task_file's `u32 fd`)."""
-    from ..compiler.btf import Kind
+    from ..compiler.formats.btf import Kind
 
     out = []
     for m in btf.struct(f"bpf_iter__{name}").members:

@@ -44,7 +44,7 @@ def _match(glob: str | None) -> Callable[[str], bool]:
 
 
 def _functions(path: str) -> list[str]:
-    from ..compiler.elfsyms import function_symbols
+    from ..compiler.formats.elfsyms import function_symbols
     return sorted({s.name for s in function_symbols(path)})
 
 
@@ -76,7 +76,7 @@ def _uprobe_lines(name: str, shown: str, path: str, funcs: list[str], verbose: b
 def _process_files(pid: int) -> list[str]:
     """The executable, then the other mapped ELF files sorted by path (the maps order
     depends on address space layout), as /proc/PID/root/... paths."""
-    from ..compiler.binaries import process_objects
+    from ..compiler.formats.binaries import process_objects
     try:
         exe, libs = process_objects(pid)
     except LookupError as e:
@@ -91,8 +91,8 @@ def _inside(pid: int, path: str) -> str:
 
 
 def list_uprobes(rest: str | None, name: str, src, verbose: bool, warn) -> list[str]:
-    from ..compiler.binaries import expand_binary
-    from ..compiler.elfsyms import ElfSymbolError
+    from ..compiler.formats.binaries import expand_binary
+    from ..compiler.formats.elfsyms import ElfSymbolError
 
     pid = src.pid
     if pid is not None and (not rest or ":" not in rest or _has_wildcard(rest.split(":", 1)[0])):
@@ -129,7 +129,7 @@ def list_uprobes(rest: str | None, name: str, src, verbose: bool, warn) -> list[
     shown, names = src.uprobe_functions(binary, pid)
     funcs = [n for n in names if match(n)]
     if verbose and funcs:
-        from ..compiler.binaries import resolve_binary
+        from ..compiler.formats.binaries import resolve_binary
         return _uprobe_lines(name, shown, resolve_binary(binary, pid), funcs, True, warn)
     return [f"{name}:{shown}:{f}" for f in funcs]
 
@@ -138,8 +138,8 @@ def _binary_matcher(binary: str | None, pid: int) -> Callable[[str], bool]:
     """Whether an object (its path as the process sees it) is the one BIN names."""
     import os
 
-    from ..compiler.binaries import resolve_binary
-    from ..compiler.elfsyms import ElfSymbolError
+    from ..compiler.formats.binaries import resolve_binary
+    from ..compiler.formats.elfsyms import ElfSymbolError
 
     if binary is None:
         return lambda path: True
@@ -159,14 +159,14 @@ def _has_wildcard(text: str) -> bool:
 
 
 def _usdt_names(path: str) -> list[str]:
-    from ..compiler import usdt
+    from ..compiler.formats import usdt
     return sorted({f"{p.provider}:{p.name}" for p in usdt.usdt_probes(path)})
 
 
 def list_usdt(rest: str | None, src) -> list[str]:
     """`usdt:BIN[:PROVIDER:NAME]`; with -p the process's objects."""
-    from ..compiler import binaries
-    from ..compiler.elfsyms import ElfSymbolError
+    from ..compiler.formats import binaries
+    from ..compiler.formats.elfsyms import ElfSymbolError
 
     pid = src.pid
     parts = rest.split(":") if rest else []

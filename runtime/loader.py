@@ -93,7 +93,7 @@ def attach_btf_id(pspec: ProgramSpec) -> int:
     ``btf_trace_NAME``. Raises ProgramRefusedError (ENOENT) when the kernel's BTF has none."""
     if pspec.prog_type != ProgType.TRACING or pspec.expected_attach_type not in _BTF_TARGETS:
         return 0
-    from ..compiler.btf import BtfError, Kind, vmlinux_btf  # only TRACING programs need BTF
+    from ..compiler.formats.btf import BtfError, Kind, vmlinux_btf  # only TRACING programs need BTF
 
     prefix, kind, what = _BTF_TARGETS[pspec.expected_attach_type]
     target = pspec.attach_target

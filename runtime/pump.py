@@ -24,7 +24,7 @@ import struct
 from collections import deque
 from typing import BinaryIO
 
-from kt.compiler.events import EventId
+from kt.compiler.formats.events import EventId
 
 from .decoders import Decoders
 from .events import RingBuffer

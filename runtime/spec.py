@@ -17,7 +17,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from kt.compiler.elffile import (SHF_EXECINSTR, SHT_REL, SHT_SYMTAB, STB_GLOBAL, STT_FUNC, STT_OBJECT, ElfError,
+from kt.compiler.formats.elffile import (SHF_EXECINSTR, SHT_REL, SHT_SYMTAB, STB_GLOBAL, STT_FUNC, STT_OBJECT, ElfError,
                                  ElfFile, Section)
 
 from .sys.constants import (

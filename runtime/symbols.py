@@ -1,7 +1,7 @@
 """Addresses to names, as bpftrace 0.17 prints them: ksym(), usym(), kstack, ustack.
 
 Why a module: kernel and user symbolization read different sources (/proc/kallsyms; a
-process's /proc/PID/maps plus its ELF files through kt.compiler.elfsyms) but must print in the
+process's /proc/PID/maps plus its ELF files through kt.compiler.formats.elfsyms) but must print in the
 one format users compare with bpftrace's, and both are slow enough to need caching.
 
 bpftrace 0.17 prints through bcc 0.26 (observed on this host, `bpftrace -e ... | cat -A`):
@@ -9,7 +9,7 @@ bpftrace 0.17 prints through bcc 0.26 (observed on this host, `bpftrace -e ... |
   text and weak symbols only (bcc skips b B d D r R); below the first symbol the address as C++
   prints a pointer: `0x11`, and `0` for 0. Several names at one address (`__x64_sys_getpid`,
   `__ia32_sys_getpid`, `__do_sys_getpid`): the one bcc's unstable std::sort leaves last, which
-  kt reproduces by running the same sort (kt.compiler.elfsyms.cxx_sort) on the same input.
+  kt reproduces by running the same sort (kt.compiler.formats.elfsyms.cxx_sort) on the same input.
 - usym(addr) of process pid: the symbol of the executable mapping holding addr (see elfsyms
   for which symbol); unknown (no mapping, no covering symbol, the process is gone) -> `0x...`.
 - stacks (kstack, ustack): "\\n" then one line per frame, `<indent>name+offset`, stopping at
@@ -87,7 +87,7 @@ class KernelSymbols:
     def _load(self) -> None:
         """Read once as bytes; one regex pass finds the text symbols (120,000 lines on a
         distribution kernel), addresses are converted in bulk and the names stay bytes."""
-        from kt.compiler.elfsyms import cxx_sort
+        from kt.compiler.formats.elfsyms import cxx_sort
 
         try:
             with open(self.path, "rb") as f:
@@ -195,7 +195,7 @@ def _vdso_table() -> tuple[list, list]:
                         with open("/proc/self/mem", "rb") as mem:
                             mem.seek(m.start)
                             image = mem.read(m.end - m.start)
-                        from kt.compiler.elfsyms import symbols_from_image
+                        from kt.compiler.formats.elfsyms import symbols_from_image
 
                         _vdso = symbols_from_image(image)
                         break
@@ -366,7 +366,7 @@ def _find(maps: Iterable[Mapping], addr: int) -> Mapping | None:
 
 
 def _resolve_in(m: Mapping, addr: int) -> tuple[str, int, str] | None:
-    from kt.compiler import elfsyms
+    from kt.compiler.formats import elfsyms
 
     if m.path == "[vdso]":
         table, starts = _vdso_table()

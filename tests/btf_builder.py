@@ -1,12 +1,12 @@
-"""A writer of small BTF blobs for tests (compiler/btf, runtime listing): types are added in
+"""A writer of small BTF blobs for tests (compiler/formats/btf, runtime listing): types are added in
 id order and ``build()`` returns the bytes, header included (include/uapi/linux/btf.h)."""
 
 from __future__ import annotations
 
 import struct
 
-from kt.compiler import btf as B
-from kt.compiler.btf import Kind
+from kt.compiler.formats import btf as B
+from kt.compiler.formats.btf import Kind
 
 
 class Builder:

@@ -18,7 +18,7 @@ from llvmlite import ir
 
 from .. import ast
 from ..helpers import Helper
-from ..inputs import note_path
+from ..formats.inputs import note_path
 from ..types import KERNEL, USER, Int, Ptr, Type, U64, Void
 from .records import Function, I64, check_arity, literal_text
 from .registers import reg_offset
@@ -59,7 +59,7 @@ _SIZED = {1: Int(8), 2: Int(16), 4: Int(32), 8: Int(64)}
 
 
 def _uaddr_symbol(checker_or_cg, call: ast.Call):
-    from .. import elfsyms   # pyelftools only where uaddr() is used: seconds under emulation
+    from ..formats import elfsyms   # pyelftools only where uaddr() is used: seconds under emulation
     path = _probe_of(checker_or_cg).attach.get("path")
     name = literal_text(call.args[0], checker_or_cg).decode("utf-8", "replace")
     return path, name, elfsyms.find_symbol(path, name)
@@ -97,7 +97,7 @@ def _check_uaddr(checker: "Checker", call: ast.Call) -> Type | None:
 
 
 def _lower_uaddr(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
-    from .. import elfsyms
+    from ..formats import elfsyms
     path, _name, sym = _uaddr_symbol(cg, call)
     link_time = ir.Constant(I64, sym.addr)
     probe = cg.resolved

@@ -1,6 +1,6 @@
 """Output and actions: printf(), system(), cat(), print(), time(), join(), exit(), signal().
 
-The kernel side only sends an event record (compiler/events.py); user space formats the text,
+The kernel side only sends an event record (compiler/formats/events.py); user space formats the text,
 runs the command or reads the file when the event arrives, in event order."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from llvmlite import ir
 
 from .. import ast
-from ..events import JOIN_ARG_SIZE, JOIN_ARGS, EventId
+from ..formats.events import JOIN_ARG_SIZE, JOIN_ARGS, EventId
 from ..helpers import Helper
-from ..printf_format import FormatError, conversions
+from ..formats.printf_format import FormatError, conversions
 from ..types import Buf, Int, Ptr, Str, Sym, Type, Void, printable
 from .records import Function, I64, check_arity, literal_int, literal_text, require_unsafe
 

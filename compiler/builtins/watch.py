@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from llvmlite import ir
 
 from .. import ast
-from ..events import EventId
+from ..formats.events import EventId
 from ..types import Int, Ptr, Type, Void
 from .kernel import kind_name
 from .records import I64, Function

@@ -12,7 +12,7 @@ from llvmlite import ir
 from .. import ast
 from ..helpers import Helper
 from ..options import CompileOptions
-from ..events import JOIN_HEADER, MAP_EVENTS, EventId
+from ..formats.events import JOIN_HEADER, MAP_EVENTS, EventId
 from ..objects import CONTROL_MAP, EVENTS_MAP, EXIT_FLAG, LOST_MAP, SCRATCH_MAP, STACK_RECORD_MAX
 from ..passes.resources import ResourcePlan
 from ..passes.semantic import Semantics

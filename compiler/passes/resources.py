@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Mapping
 
 from .. import ast
-from ..events import JOIN_ARG_SIZE, JOIN_ARGS, JOIN_HEADER
+from ..formats.events import JOIN_ARG_SIZE, JOIN_ARGS, JOIN_HEADER
 from ..objects import CONTROL_MAP, EVENTS_MAP, EXIT_FLAG, LOST_MAP, STACK_RECORD_MAX, stack_map_name
 from ..options import DEFAULT_RINGBUF_PAGES, MAX_MAP_KEYS, QUIET_RINGBUF_PAGES
 from ..builtins.formats import call_literal

@@ -15,7 +15,7 @@ import ctypes
 import errno
 from collections.abc import Iterable
 
-from ...compiler.perf_events import PERF_TYPE_HARDWARE, describe
+from ...compiler.formats.perf_events import PERF_TYPE_HARDWARE, describe
 from ..sys.constants import PerfAttrFlag, PerfFlag
 from ..sys.cpus import online_cpus
 from ..sys.fd import FdLike, OwnedFd

@@ -119,7 +119,7 @@ def fentry_unsupported_reason() -> str | None:
     as an fentry program on a common kernel function and closes it again (cached)."""
     if not has_bpf_privileges():
         return None
-    from ...compiler.btf import BtfError, Kind, vmlinux_btf
+    from ...compiler.formats.btf import BtfError, Kind, vmlinux_btf
 
     try:
         btf = vmlinux_btf()

@@ -3,7 +3,7 @@
 Why a module: printf arguments travel as raw values in ring-buffer records; user space formats
 them, and the text must equal bpftrace's. 0.17 cuts the format after each conversion and runs
 each piece through glibc's snprintf with the argument as a 64-bit integer or a C string, then
-writes the text after the last conversion verbatim (kt.compiler.printf_format explains the
+writes the text after the last conversion verbatim (kt.compiler.formats.printf_format explains the
 parsing). So the integer rules are C's on an x86-64 varargs slot:
 
 - `%d %i`-family without a length reads an `int`: the low 32 bits, signed (`%d` of
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Sequence, Union
 
-from kt.compiler.printf_format import Conversion, Literal, Segment, parse_format
+from kt.compiler.formats.printf_format import Conversion, Literal, Segment, parse_format
 
 from ..formatted import Formatted
 from ..layout import KSym, Stack, USym

@@ -27,7 +27,7 @@ import struct
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from kt.compiler.printf_format import Conversion, Literal, Segment
+from kt.compiler.formats.printf_format import Conversion, Literal, Segment
 
 from ..values import IntType, StrType, Type
 

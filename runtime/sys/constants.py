@@ -181,9 +181,9 @@ class UpdateFlags(enum.IntFlag):
     F_LOCK = 4
 
 
-# BTF_KIND_*: one enum for the compiler's BTF reader and the runtime's (compiler/btf.py is
+# BTF_KIND_*: one enum for the compiler's BTF reader and the runtime's (compiler/formats/btf.py is
 # pure, with no kt imports of its own).
-from ...compiler.btf_kinds import Kind as BtfKind  # noqa: E402  (kind 0 is VOID there)
+from ...compiler.formats.btf_kinds import Kind as BtfKind  # noqa: E402  (kind 0 is VOID there)
 
 
 # Program loading.

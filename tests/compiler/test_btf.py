@@ -1,4 +1,4 @@
-"""compiler/btf: a hand-built BTF blob with every shape the reader handles, then the running
+"""compiler/formats/btf: a hand-built BTF blob with every shape the reader handles, then the running
 kernel's BTF against known offsets and against bpftool's own dump of every type."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from kt.compiler import btf as B
-from kt.compiler.btf import Btf, BtfError, Kind
+from kt.compiler.formats import btf as B
+from kt.compiler.formats.btf import Btf, BtfError, Kind
 from tests.btf_builder import Builder
 
 

@@ -1,4 +1,4 @@
-"""compiler/dwarf and compiler/binaries without the kernel: a uprobe's parameters from DWARF
+"""compiler/dwarf and compiler/formats/binaries without the kernel: a uprobe's parameters from DWARF
 (names, bpftrace's type spellings, kt types, ABI slots) on tests/e2e/targets/dwarf_target.c built
 here, and which files a uprobe target names (wildcard paths, DT_NEEDED, a process's files)."""
 
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kt.compiler import binaries, dwarf, elfsyms
+from kt.compiler import dwarf
+from kt.compiler.formats import binaries, elfsyms
 from kt.compiler.types import USER, Int, Ptr, Record, Void
 
 TARGET_C = Path(__file__).parents[1] / "e2e" / "targets" / "dwarf_target.c"

@@ -1,4 +1,4 @@
-"""compiler/elffile: kt's own ELF reader against pyelftools (the reference) on this machine's
+"""compiler/formats/elffile: kt's own ELF reader against pyelftools (the reference) on this machine's
 system libraries, a separate debug file and executables: the same symbols in the same order,
 the same PT_LOAD segments, build id, debuglink and DT_NEEDED."""
 
@@ -12,8 +12,8 @@ import pytest
 from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 
-from kt.compiler import elffile
-from kt.compiler.binaries import resolve_binary
+from kt.compiler.formats import elffile
+from kt.compiler.formats.binaries import resolve_binary
 
 
 def _files() -> list[str]:

@@ -1,4 +1,4 @@
-"""compiler/elfsyms: binaries found by name, function symbols, file offsets and symbolization,
+"""compiler/formats/elfsyms: binaries found by name, function symbols, file offsets and symbolization,
 on this machine's bash and libc and on a C program built here (PIE, non-PIE, stripped)."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from kt.compiler import elfsyms
-from kt.compiler.elfsyms import (
+from kt.compiler.formats import elfsyms
+from kt.compiler.formats.elfsyms import (
     BinaryNotFound, ElfSymbolError, Symbol, cxx_sort, file_offset, find_function,
     function_symbols, match_functions, resolve_binary, symbolize,
 )

@@ -1,10 +1,10 @@
-"""compiler/perf_events: bpftrace's event names, aliases and default periods; timer probes."""
+"""compiler/formats/perf_events: bpftrace's event names, aliases and default periods; timer probes."""
 
 from __future__ import annotations
 
 import pytest
 
-from kt.compiler import perf_events as pe
+from kt.compiler.formats import perf_events as pe
 
 
 def test_software_names_aliases_and_defaults_are_bpftrace_s():

@@ -1,4 +1,4 @@
-"""kt.compiler.printf_format: bpftrace 0.17's printf conversions (pure).
+"""kt.compiler.formats.printf_format: bpftrace 0.17's printf conversions (pure).
 
 Facts below were observed with Debian's bpftrace v0.17.0, e.g.
 `bpftrace -e 'BEGIN { printf("[%i]\\n", -2); exit(); }'` ->
@@ -8,7 +8,7 @@ Facts below were observed with Debian's bpftrace v0.17.0, e.g.
 import pytest
 from hypothesis import given, strategies as st
 
-from kt.compiler.printf_format import (
+from kt.compiler.formats.printf_format import (
     Conversion, FormatError, Literal, conversions, parse_format, unparse, unsupported_conversions,
 )
 

@@ -1,4 +1,4 @@
-"""compiler/usdt: SDT notes of C programs built here with <sys/sdt.h> (at -O0 and -O2, PIE and
+"""compiler/formats/usdt: SDT notes of C programs built here with <sys/sdt.h> (at -O0 and -O2, PIE and
 not, stripped), compared with what binutils' readelf says about the same files; and the
 argument-spec parser on a table of specs as GCC and Clang write them.
 
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from kt.compiler.elfsyms import ElfSymbolError
-from kt.compiler.usdt import (
+from kt.compiler.formats.elfsyms import ElfSymbolError
+from kt.compiler.formats.usdt import (
     PT_REGS_OFFSET, UsdtArg, UsdtError, UsdtProbe, find_usdt, parse_arg, parse_args,
     usdt_probes,
 )

@@ -168,7 +168,7 @@ def test_kfunc_arguments_come_from_btf():
 
 
 def test_uprobe_at_an_address(target):
-    from kt.compiler.elfsyms import find_function
+    from kt.compiler.formats.elfsyms import find_function
     addr = find_function(target, "leaf").addr
     r = run_kt("-e", f"uprobe:{target}:{hex(addr)} /pid == cpid/ {{ @ = count(); }}", "-c", target)
     assert r.rc == 0, r.err

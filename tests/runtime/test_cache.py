@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from kt.compiler.inputs import Inputs, note_path, recording
+from kt.compiler.formats.inputs import Inputs, note_path, recording
 from kt.compiler.options import CompileOptions
 from kt.runtime import cache
 

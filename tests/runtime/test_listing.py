@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kt.compiler import btf as B
-from kt.compiler.btf import Btf, Kind
+from kt.compiler.formats import btf as B
+from kt.compiler.formats.btf import Btf, Kind
 from kt.runtime.listing import ListingError, ProbeSources, list_probes, parse_pattern
 from tests.btf_builder import Builder
 

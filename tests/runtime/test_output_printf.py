@@ -11,7 +11,7 @@ import platform
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from kt.compiler.printf_format import parse_format
+from kt.compiler.formats.printf_format import parse_format
 from kt.runtime.output.printf import format_buffer, render, render_bytes
 
 M1 = -1

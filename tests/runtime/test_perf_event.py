@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from kt.compiler import perf_events as pe
+from kt.compiler.formats import perf_events as pe
 from kt.runtime.attach import AttachError
 from kt.runtime.attach import perf_event as pe_attach
 from kt.runtime.attach.perf_event import PerfEventUnavailable, attach_perf_event_prog

@@ -9,7 +9,7 @@ import struct
 
 import pytest
 
-from kt.compiler.printf_format import parse_format
+from kt.compiler.formats.printf_format import parse_format
 from kt.runtime.output.printf import render_bytes
 from kt.runtime.output.printf_fast import compile_printf
 from kt.runtime.values import IntType, StrType, decode

@@ -4,7 +4,7 @@ out blocks of framed records, as kt.runtime.events.RingBuffer.take does (pure)."
 import io
 import struct
 
-from kt.compiler.events import EventId
+from kt.compiler.formats.events import EventId
 from kt.runtime.decoders import Decoders
 from kt.runtime.output.sink import output_for
 from kt.runtime.pump import EventPump

@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from kt.compiler import elfsyms
+from kt.compiler.formats import elfsyms
 from kt.runtime.layout import (
     KSym, KsymType, MapMeta, PrintfMeta, ProbeType, Stack, StackType, TupleType, IntType, USym,
     UsymType, decode, encode, map_meta_from_json, reduce_percpu, type_from_json, type_to_json,

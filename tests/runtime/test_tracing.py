@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from kt.compiler.btf import VMLINUX_PATH, Kind, vmlinux_btf
+from kt.compiler.formats.btf import VMLINUX_PATH, Kind, vmlinux_btf
 from kt.runtime.attach import AttachError, tracing
 from kt.runtime.attach.tracing import (
     attach_fentry,

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from kt.compiler import elfsyms
+from kt.compiler.formats import elfsyms
 from kt.runtime.attach import AttachError
 from kt.runtime.attach import uprobe as uprobe_mod
 from kt.runtime.attach.uprobe import attach_uprobe, remove_stale_uprobe_events, uprobe_pmu_type

@@ -1,5 +1,5 @@
 """BTF's kind numbers, apart from the BTF reader: the runtime's object reader and constants
-need only these, and compiler/btf.py (the reader itself) is not cheap to import on every start."""
+need only these, and compiler/formats/btf.py (the reader itself) is not cheap to import on every start."""
 
 from __future__ import annotations
 

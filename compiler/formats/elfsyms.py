@@ -32,7 +32,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Callable, Sequence, TypeVar
 
-# Finding binaries lives in compiler/binaries.py; these names stay importable from here.
+# Finding binaries lives in compiler/formats/binaries.py; these names stay importable from here.
 from .binaries import (BinaryNotFound, ElfSymbolError, file_identity, ld_so_cache,  # noqa: F401
                        library_search_dirs, resolve_binary)
 from .elffile import ElfError, ElfFile, Segment, SymbolColumns, read_file
