@@ -50,7 +50,7 @@ def _functions(path: str) -> list[str]:
 
 def _params(path: str, shown: str, funcs: list[str], warn) -> dict[str, list[str]]:
     """Each function's `    TYPE NAME` lines from DWARF; {} (and a warning) without DWARF."""
-    from ..compiler import dwarf
+    from ..compiler.formats import dwarf
 
     if not dwarf.has_debug_info(path):
         warn(f'No DWARF found for "{shown}", cannot show parameter info')
@@ -58,7 +58,7 @@ def _params(path: str, shown: str, funcs: list[str], warn) -> dict[str, list[str
     out = {}
     for f in funcs:
         try:
-            out[f] = [f"{_INDENT}{p.type_name} {p.name}".rstrip() for p in dwarf.function_params(path, f)]
+            out[f] = [f"{_INDENT}{p.type_name} {p.name}".rstrip() for p in dwarf.parameters(path, f)]
         except dwarf.DwarfError:
             out[f] = []
     return out
