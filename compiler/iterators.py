@@ -17,10 +17,8 @@ from llvmlite import ir
 
 from .contexts import ProbeContext
 from .diagnostics import DiagnosticSink, did_you_mean
+from .formats.probe_kinds import ITERATORS  # the iterators 0.17 knows
 from .types import KERNEL, Ptr, Record, Void
-
-# The iterators bpftrace 0.17 knows (semantic_analyser.cpp; -l 'iter:*' lists these).
-ITERATORS = ("task", "task_file")
 
 
 class IterContext(ProbeContext):

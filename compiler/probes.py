@@ -19,6 +19,7 @@ from . import ast
 from .diagnostics import DiagnosticSink, did_you_mean
 from .numbers import attach_count
 from .contexts import NO_CONTEXT, ArgsArrayContext, FuncArg, ProbeContext, RegsContext, TracepointContext, UsdtContext
+from .formats.probe_kinds import PROBE_KIND_ALIASES
 from .formats.tracepoints import TracepointNotFound, all_tracepoints, read_format
 from .watchpoints import WatchpointContext, watchpoint_target
 from .iterators import IterContext, iter_target
@@ -481,28 +482,28 @@ def _resolve_iter(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
 
 
 PROBE_KINDS: tuple[ProbeKind, ...] = (
-    ProbeKind("BEGIN", (), _resolve_special("BEGIN"), "once, before every other probe", run_once=True),
-    ProbeKind("END", (), _resolve_special("END"), "once, when the trace ends", run_once=True),
-    ProbeKind("tracepoint", ("t",), _resolve_tracepoint, "a kernel tracepoint"),
-    ProbeKind("kprobe", ("k",), _resolve_kprobe(False), "entry of a kernel function (+offset)",
+    ProbeKind("BEGIN", PROBE_KIND_ALIASES["BEGIN"], _resolve_special("BEGIN"), "once, before every other probe", run_once=True),
+    ProbeKind("END", PROBE_KIND_ALIASES["END"], _resolve_special("END"), "once, when the trace ends", run_once=True),
+    ProbeKind("tracepoint", PROBE_KIND_ALIASES["tracepoint"], _resolve_tracepoint, "a kernel tracepoint"),
+    ProbeKind("kprobe", PROBE_KIND_ALIASES["kprobe"], _resolve_kprobe(False), "entry of a kernel function (+offset)",
               allows=frozenset({"override"})),
-    ProbeKind("kretprobe", ("kr",), _resolve_kprobe(True), "return of a kernel function"),
-    ProbeKind("uprobe", ("u",), _resolve_uprobe(False), "entry of a user function"),
-    ProbeKind("uretprobe", ("ur",), _resolve_uprobe(True), "return of a user function"),
-    ProbeKind("usdt", ("U",), _resolve_usdt, "a user statically defined tracepoint (SystemTap SDT)"),
-    ProbeKind("interval", ("i",), _timer("interval"), "a timer on one CPU"),
-    ProbeKind("profile", ("p",), _timer("profile"), "a timer on every CPU"),
-    ProbeKind("software", ("s",), _perf_counter("software"), "a software perf event"),
-    ProbeKind("hardware", ("h",), _perf_counter("hardware"), "a hardware perf event"),
-    ProbeKind("kfunc", ("f", "fentry"), _resolve_kfunc(False), "entry of a kernel function (BTF)",
+    ProbeKind("kretprobe", PROBE_KIND_ALIASES["kretprobe"], _resolve_kprobe(True), "return of a kernel function"),
+    ProbeKind("uprobe", PROBE_KIND_ALIASES["uprobe"], _resolve_uprobe(False), "entry of a user function"),
+    ProbeKind("uretprobe", PROBE_KIND_ALIASES["uretprobe"], _resolve_uprobe(True), "return of a user function"),
+    ProbeKind("usdt", PROBE_KIND_ALIASES["usdt"], _resolve_usdt, "a user statically defined tracepoint (SystemTap SDT)"),
+    ProbeKind("interval", PROBE_KIND_ALIASES["interval"], _timer("interval"), "a timer on one CPU"),
+    ProbeKind("profile", PROBE_KIND_ALIASES["profile"], _timer("profile"), "a timer on every CPU"),
+    ProbeKind("software", PROBE_KIND_ALIASES["software"], _perf_counter("software"), "a software perf event"),
+    ProbeKind("hardware", PROBE_KIND_ALIASES["hardware"], _perf_counter("hardware"), "a hardware perf event"),
+    ProbeKind("kfunc", PROBE_KIND_ALIASES["kfunc"], _resolve_kfunc(False), "entry of a kernel function (BTF)",
               allows=frozenset({"path"})),
-    ProbeKind("kretfunc", ("fr", "fexit"), _resolve_kfunc(True), "return of a kernel function (BTF)",
+    ProbeKind("kretfunc", PROBE_KIND_ALIASES["kretfunc"], _resolve_kfunc(True), "return of a kernel function (BTF)",
               allows=frozenset({"path"})),
-    ProbeKind("rawtracepoint", ("rt",), _resolve_rawtracepoint, "a raw kernel tracepoint"),
-    ProbeKind("watchpoint", ("w",), _resolve_watchpoint(False), "a hardware watchpoint on user memory"),
-    ProbeKind("asyncwatchpoint", ("aw",), _resolve_watchpoint(True),
+    ProbeKind("rawtracepoint", PROBE_KIND_ALIASES["rawtracepoint"], _resolve_rawtracepoint, "a raw kernel tracepoint"),
+    ProbeKind("watchpoint", PROBE_KIND_ALIASES["watchpoint"], _resolve_watchpoint(False), "a hardware watchpoint on user memory"),
+    ProbeKind("asyncwatchpoint", PROBE_KIND_ALIASES["asyncwatchpoint"], _resolve_watchpoint(True),
               "a watchpoint on a function's argument, armed without stopping the process"),
-    ProbeKind("iter", ("it",), _resolve_iter, "a BPF iterator over kernel objects (tasks, open files)",
+    ProbeKind("iter", PROBE_KIND_ALIASES["iter"], _resolve_iter, "a BPF iterator over kernel objects (tasks, open files)",
               alone=True),
 )
 

@@ -34,6 +34,7 @@ from functools import cache
 from pathlib import Path
 
 from ..compiler.formats import perf_events
+from ..compiler.formats.probe_kinds import ITERATORS, canonical_kind
 
 # Probe types `kt -l` lists for a pattern without a type or with a wildcard type, as bpftrace's
 # "kernel probe list" (return probes and user-space probes only when named).
@@ -156,16 +157,14 @@ def parse_pattern(pattern: str | None) -> _Query:
     if has_wildcard(head):
         rx = glob_regex(head)
         return _Query(tuple(t for t in KERNEL_PROBE_TYPES if rx.fullmatch(t)), rest, False)
-    from ..compiler.probes import lookup
-
-    kind = lookup(head)
+    kind = canonical_kind(head)
     if kind is None:
         raise ListingError(f"unknown probe type '{head}' in '{pattern}'")
-    if kind.name not in KERNEL_PROBE_TYPES + NAMED_PROBE_TYPES:
+    if kind not in KERNEL_PROBE_TYPES + NAMED_PROBE_TYPES:
         return _Query((), rest, False)     # BEGIN, END: nothing to list
-    if kind.name == "tracepoint" and rest.count(":") > 1:   # bpftrace 0.17's words
+    if kind == "tracepoint" and rest.count(":") > 1:   # bpftrace 0.17's words
         raise ListingError(f"tracepoint probe type requires 2 arguments: '{pattern}'")
-    return _Query((kind.name,), rest, False)
+    return _Query((kind,), rest, False)
 
 
 def _name_matcher(rest: str | None, part: int = -1) -> Callable[[str], bool]:
@@ -386,7 +385,6 @@ def _list_usdt(q: _Query, ctx: _Ctx) -> list[str]:
 def _list_iters(q: _Query, ctx: _Ctx) -> list[str]:
     """iter:NAME for the iterators 0.17 knows (it lists them whether or not the kernel has them);
     -lv adds the members of the context, struct bpf_iter__NAME, but its `meta`."""
-    from ..compiler.iterators import ITERATORS
     match = _name_matcher(q.rest)
     out = []
     for name in ITERATORS:

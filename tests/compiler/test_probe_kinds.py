@@ -69,3 +69,14 @@ def test_same_section_twice_gets_a_suffix(compile_text):
                      "tracepoint:syscalls:sys_enter_openat { @b = count(); }")
     assert [p["section"] for p in meta_of(c)["probes"]] == [
         "tracepoint/syscalls/sys_enter_openat", "tracepoint/syscalls/sys_enter_openat/2"]
+
+
+def test_the_registry_has_exactly_the_kinds_of_the_name_table():
+    # kt -l resolves names through compiler/formats/probe_kinds.py, the compiler through its
+    # registry: both must mean the same kinds by the same words.
+    from kt.compiler import probes
+    from kt.compiler.formats.probe_kinds import PROBE_KIND_ALIASES, canonical_kind
+
+    assert {k.name: k.aliases for k in probes.PROBE_KINDS} == PROBE_KIND_ALIASES
+    for word in probes.provider_names():
+        assert canonical_kind(word) == probes.lookup(word).name

@@ -1,0 +1,42 @@
+"""Probe kinds by name, and the iterators bpftrace 0.17 knows: the name tables `kt -l` reads
+(runtime/listing.py) and the compiler's registry (compiler/probes.py, compiler/iterators.py) is
+built on.
+
+Why apart from the registry: a probe kind's record holds its resolver and context, which pull in
+the whole compiler; listing only needs to know which names mean which kind. One table keeps the
+two from drifting (tests/compiler/test_probe_kinds.py checks the registry has exactly these kinds).
+"""
+
+from __future__ import annotations
+
+# Each kind's canonical name and its aliases (bpftrace 0.17's, `t:` for tracepoint, ...).
+PROBE_KIND_ALIASES: dict[str, tuple[str, ...]] = {
+    "BEGIN": (),
+    "END": (),
+    "tracepoint": ("t",),
+    "kprobe": ("k",),
+    "kretprobe": ("kr",),
+    "uprobe": ("u",),
+    "uretprobe": ("ur",),
+    "usdt": ("U",),
+    "interval": ("i",),
+    "profile": ("p",),
+    "software": ("s",),
+    "hardware": ("h",),
+    "kfunc": ("f", "fentry"),
+    "kretfunc": ("fr", "fexit"),
+    "rawtracepoint": ("rt",),
+    "watchpoint": ("w",),
+    "asyncwatchpoint": ("aw",),
+    "iter": ("it",),
+}
+
+_CANONICAL = {alias: name for name, aliases in PROBE_KIND_ALIASES.items() for alias in (name, *aliases)}
+
+# The iterators bpftrace 0.17 knows (semantic_analyser.cpp; -l 'iter:*' lists these).
+ITERATORS = ("task", "task_file")
+
+
+def canonical_kind(provider: str) -> str | None:
+    """The kind a provider word names ("t" -> "tracepoint"), None for an unknown word."""
+    return _CANONICAL.get(provider)
