@@ -5,12 +5,18 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import TYPE_CHECKING
 
-from ..compiler.diagnostics import CompileError
-from ..compiler.options import CompileOptions
-from ..compiler.source import SourceFile
 from .cli_env import EnvError, queue_bytes, read_environment, ring_pages
 from .cli_flags import BUFFER_MODES, DEBUG_LEVELS, DEBUG_STAGES, USAGE, UsageError, parse_args
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..compiler.diagnostics import CompileError
+    from ..compiler.options import CompileOptions
+    from ..compiler.source import SourceFile
+
+# The runtime imports nothing of the compiler but kt.compiler.formats (tests/runtime/
+# test_boundary.py); the compile path below imports it when it is given source text.
 
 
 def _kt_version() -> str:
@@ -103,6 +109,7 @@ def _main(argv: list[str]) -> int:
             return _fail(f"failed to open file '{path}': {err.strerror}", 255)
         name, here = ("stdin", ".") if path == "-" else (path, os.path.dirname(path) or ".")
     from ..compiler.preprocess import HeaderError, include_headers
+    from ..compiler.source import SourceFile
     try:   # -I DIR, --include FILE and the script's own #include "x.h" (compiler/preprocess.py)
         text = include_headers(text, here, tuple(opts.include_dirs), tuple(opts.include_files))
     except (HeaderError, OSError) as err:
@@ -177,6 +184,8 @@ def _machine_facts() -> dict:
 
 
 def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, start_ns: int) -> int:
+    from ..compiler.diagnostics import CompileError
+    from ..compiler.options import CompileOptions
     from .tracefs import TracefsError, tracefs_root
 
     try:

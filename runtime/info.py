@@ -40,9 +40,17 @@ def _enumerator(btf, name: str) -> bool:
     return btf is not None and btf.enumerator(name) is not None
 
 
-def info_report(kt_version: str) -> str:
-    from llvmlite import binding as llvm
+def _llvm() -> str:
+    """The compiler's LLVM, when the compiler is installed: --info reports the installation, and
+    a host that only runs objects has no llvmlite (the one runtime import of it, guarded)."""
+    try:
+        from llvmlite import binding as llvm
+    except ImportError:
+        return "not installed (this kt runs compiled objects only)"
+    return f"{'.'.join(map(str, llvm.llvm_version_info))} (llvmlite {_package('llvmlite')})"
 
+
+def info_report(kt_version: str) -> str:
     from ..compiler.formats.btf import BtfError, Kind, vmlinux_btf
     try:
         btf = vmlinux_btf()
@@ -52,7 +60,7 @@ def info_report(kt_version: str) -> str:
     lines = ["System", f"  OS: {u.sysname} {u.release} {u.version}", f"  Arch: {u.machine}", "",
              "Build", f"  version: v{kt_version}",
              f"  Python: {platform.python_version()}",
-             f"  LLVM: {'.'.join(map(str, llvm.llvm_version_info))} (llvmlite {_package('llvmlite')})",
+             f"  LLVM: {_llvm()}",
              f"  lark: {_package('lark')}",
              f"  pyelftools (DWARF support): {_package('pyelftools')}",
              "  unsafe uprobe: no", "",
