@@ -184,7 +184,6 @@ def _machine_facts() -> dict:
 
 
 def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, start_ns: int) -> int:
-    from ..compiler.diagnostics import CompileError
     from ..compiler.options import CompileOptions
     from .tracefs import TracefsError, tracefs_root
 
@@ -211,6 +210,7 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
         key = cache.make_key(source.text, options) if cache.enabled() else None
         entry = cache.lookup(key) if key else None
         if entry is None:
+            from ..compiler.diagnostics import CompileError   # a cache hit never needs it
             try:
                 entry = _compile_for_cache(source, options, key)
             except CompileError as err:
@@ -221,6 +221,7 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
             for w in entry.warnings:
                 print(w, file=sys.stderr)
         return _trace(opts, env, entry.elf, child, pid, start_ns, queue_limit)
+    from ..compiler.diagnostics import CompileError
     from ..compiler.driver import compile_source
     try:
         if stages == ("ast",):

@@ -17,6 +17,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from kt.compiler.formats.btf import BTF_MAGIC, Btf, BtfError
 from kt.compiler.formats.elffile import (SHF_EXECINSTR, SHT_REL, SHT_SYMTAB, STB_GLOBAL, STT_FUNC, STT_OBJECT, ElfError,
                                  ElfFile, Section)
 
@@ -156,128 +157,9 @@ class ObjectSpec:
     globals: dict[str, GlobalVar] = field(default_factory=dict)   # global variables by name
 
 
-# --- a small BTF reader ----------------------------------------------------------------------
-
-_BTF_MAGIC = 0xEB9F
-_BTF_HDR = struct.Struct("<HBBIIIII")
-_U32x3 = struct.Struct("<III")
-_MODIFIERS = frozenset({BtfKind.TYPEDEF, BtfKind.VOLATILE, BtfKind.CONST, BtfKind.RESTRICT,
-                        BtfKind.TYPE_TAG})
-
-# Bytes following the 12-byte common record, per kind: (fixed, per vlen item).
-_KIND_EXTRA: dict[BtfKind, tuple[int, int]] = {
-    BtfKind.INT: (4, 0), BtfKind.ARRAY: (12, 0), BtfKind.STRUCT: (0, 12),
-    BtfKind.UNION: (0, 12), BtfKind.ENUM: (0, 8), BtfKind.FUNC_PROTO: (0, 8),
-    BtfKind.VAR: (4, 0), BtfKind.DATASEC: (0, 12), BtfKind.DECL_TAG: (4, 0),
-    BtfKind.ENUM64: (0, 12),
-}
-
-
-@dataclass(slots=True)
-class BtfType:
-    """One BTF type record. ``ref`` is size_or_type; ``items`` holds the vlen records as
-    tuples (members: name, type, bit offset; datasec: type, offset, size; array: one
-    (elem type, index type, nelems))."""
-
-    id: int
-    kind: BtfKind
-    name: str
-    vlen: int
-    kflag: bool
-    ref: int
-    offset: int                        # byte offset of the record in the .BTF bytes
-    items: list[tuple] = field(default_factory=list)
-
-
-class Btf:
-    """Types of one BTF blob (not split BTF). Enough to resolve map definitions and to patch
-    DATASEC records in place."""
-
-    def __init__(self, data: bytes) -> None:
-        if len(data) < _BTF_HDR.size:
-            raise ObjectFormatError(".BTF: too short for a header")
-        magic, version, _flags, hdr_len, type_off, type_len, str_off, str_len = \
-            _BTF_HDR.unpack_from(data)
-        if magic != _BTF_MAGIC:
-            raise ObjectFormatError(f".BTF: bad magic {magic:#x} (big-endian BTF?)")
-        if version != 1:
-            raise ObjectFormatError(f".BTF: unsupported version {version}")
-        self.data = data
-        self._types_start = hdr_len + type_off
-        self._str_start = hdr_len + str_off
-        self._str_end = self._str_start + str_len
-        if self._types_start + type_len > len(data) or self._str_end > len(data):
-            raise ObjectFormatError(".BTF: sections extend past the end of the data")
-        self.types: list[BtfType] = [BtfType(0, BtfKind.VOID, "", 0, False, 0, -1)]  # void
-        pos, end = self._types_start, self._types_start + type_len
-        while pos < end:
-            name_off, info, ref = _U32x3.unpack_from(data, pos)
-            try:
-                kind = BtfKind((info >> 24) & 0x1F)
-            except ValueError:
-                raise ObjectFormatError(f".BTF: unknown kind {(info >> 24) & 0x1F} at type "
-                                        f"{len(self.types)}") from None
-            vlen = info & 0xFFFF
-            t = BtfType(len(self.types), kind, self.string(name_off), vlen, bool(info >> 31),
-                        ref, pos)
-            body = pos + 12
-            fixed, per = _KIND_EXTRA.get(kind, (0, 0))
-            if kind == BtfKind.ARRAY:
-                t.items.append(_U32x3.unpack_from(data, body))
-            elif kind in (BtfKind.STRUCT, BtfKind.UNION):
-                for i in range(vlen):
-                    n, ty, off = _U32x3.unpack_from(data, body + 12 * i)
-                    t.items.append((self.string(n), ty, off))
-            elif kind == BtfKind.DATASEC:
-                t.items.extend(_U32x3.unpack_from(data, body + 12 * i) for i in range(vlen))
-            elif kind == BtfKind.VAR:
-                t.items.append(struct.unpack_from("<I", data, body))  # (linkage,)
-            pos = body + fixed + per * vlen
-            self.types.append(t)
-
-    def string(self, off: int) -> str:
-        start = self._str_start + off
-        if not self._str_start <= start < self._str_end:
-            raise ObjectFormatError(f".BTF: string offset {off} out of range")
-        end = self.data.index(b"\0", start, self._str_end)
-        return self.data[start:end].decode("utf-8", errors="replace")
-
-    def __getitem__(self, type_id: int) -> BtfType:
-        if not 0 <= type_id < len(self.types):
-            raise ObjectFormatError(f".BTF: type id {type_id} out of range")
-        return self.types[type_id]
-
-    def skip_modifiers(self, type_id: int) -> BtfType:
-        """Follow typedef/const/volatile/restrict/type_tag to the underlying type."""
-        t = self[type_id]
-        for _ in range(64):
-            if t.kind not in _MODIFIERS:
-                return t
-            t = self[t.ref]
-        raise ObjectFormatError(f".BTF: modifier chain too long at type {type_id}")
-
-    def size_of(self, type_id: int, _depth: int = 0) -> int:
-        """Size in bytes of a type, as the kernel's btf_resolve_size computes it."""
-        if _depth > 64:
-            raise ObjectFormatError(f".BTF: type {type_id} nests too deeply")
-        t = self[type_id]
-        if t.kind in (BtfKind.INT, BtfKind.ENUM, BtfKind.STRUCT, BtfKind.UNION,
-                      BtfKind.FLOAT, BtfKind.ENUM64, BtfKind.DATASEC):
-            return t.ref
-        if t.kind == BtfKind.PTR:
-            return 8
-        if t.kind == BtfKind.ARRAY:
-            elem, _index, nelems = t.items[0]
-            return nelems * self.size_of(elem, _depth + 1)
-        if t.kind in _MODIFIERS or t.kind == BtfKind.VAR:
-            return self.size_of(t.ref, _depth + 1)
-        raise ObjectFormatError(f".BTF: type {type_id} ({t.kind.name}) has no size")
-
-    def find(self, kind: BtfKind, name: str) -> BtfType | None:
-        for t in self.types:
-            if t.kind == kind and t.name == name:
-                return t
-        return None
+# --- the object's BTF ---------------------------------------------------------------------------
+# Read by kt's one BTF reader (compiler/formats/btf.py, also the one for vmlinux); its BtfErrors
+# become ObjectFormatErrors in parse_object.
 
 
 def fixup_datasecs(btf: Btf, section_sizes: dict[str, int],
@@ -290,12 +172,12 @@ def fixup_datasecs(btf: Btf, section_sizes: dict[str, int],
     then sorted by offset because the kernel requires ascending, non-overlapping offsets.
     """
     out = bytearray(btf.data)
-    for t in btf.types:
-        if t.kind != BtfKind.DATASEC:
-            continue
+    for type_id in btf.ids_of_kind(BtfKind.DATASEC):
+        t = btf.type(type_id)
+        record = btf.record_offset(type_id)
         if t.name not in section_sizes:
             raise ObjectFormatError(f".BTF: DATASEC '{t.name}' has no ELF section")
-        struct.pack_into("<I", out, t.offset + 8, section_sizes[t.name])
+        struct.pack_into("<I", out, record + 8, section_sizes[t.name])
         entries = []
         for var_id, offset, size in t.items:
             var = btf[var_id]
@@ -308,13 +190,14 @@ def fixup_datasecs(btf: Btf, section_sizes: dict[str, int],
             entries.append((var_id, offset, size))
         entries.sort(key=lambda e: e[1])
         for i, entry in enumerate(entries):
-            _U32x3.pack_into(out, t.offset + 12 + 12 * i, *entry)
+            _U32x3.pack_into(out, record + 12 + 12 * i, *entry)
     return bytes(out)
 
 
 # --- .BTF.ext --------------------------------------------------------------------------------
 
 _BTF_EXT_HDR = struct.Struct("<HBBIIIII")
+_U32x3 = struct.Struct("<III")
 
 
 def parse_btf_ext(data: bytes, btf: Btf) -> tuple[dict[str, ExtInfo], dict[str, ExtInfo]]:
@@ -323,7 +206,7 @@ def parse_btf_ext(data: bytes, btf: Btf) -> tuple[dict[str, ExtInfo], dict[str, 
     if len(data) < _BTF_EXT_HDR.size:
         raise ObjectFormatError(".BTF.ext: too short for a header")
     magic, _ver, _fl, hdr_len, fi_off, fi_len, li_off, li_len = _BTF_EXT_HDR.unpack_from(data)
-    if magic != _BTF_MAGIC:
+    if magic != BTF_MAGIC:
         raise ObjectFormatError(f".BTF.ext: bad magic {magic:#x}")
 
     def one(off: int, length: int) -> dict[str, ExtInfo]:
@@ -356,22 +239,22 @@ _INT_MEMBERS = {"type", "max_entries", "map_flags", "key_size", "value_size"}
 
 
 def _map_from_var(btf: Btf, name: str, type_id: int) -> MapSpec:
-    t = btf.skip_modifiers(type_id)
+    t = btf.resolve(type_id)
     if t.kind != BtfKind.STRUCT:
         raise ObjectFormatError(f"map '{name}': its type is {t.kind.name}, not a struct")
     ints: dict[str, int] = {}
     kv: dict[str, tuple[int, int]] = {}  # "key"/"value" -> (type id, size)
-    for member, mtype, _bit_off in t.items:
-        mt = btf.skip_modifiers(mtype)
+    for member, mtype, _bit_off, _bits in t.members:
+        mt = btf.resolve(mtype)
         if mt.kind != BtfKind.PTR:
             raise ObjectFormatError(f"map '{name}': member '{member}' is {mt.kind.name}, "
                                     f"not a pointer (libbpf's __uint/__type convention)")
         if member in _INT_MEMBERS:
-            arr = btf.skip_modifiers(mt.ref)
+            arr = btf.resolve(mt.ref)
             if arr.kind != BtfKind.ARRAY:
                 raise ObjectFormatError(f"map '{name}': member '{member}' must be "
                                         f"'int (*)[N]', points to {arr.kind.name}")
-            ints[member] = arr.items[0][2]
+            ints[member] = arr.array.nelems
         elif member in ("key", "value"):
             kv[member] = (mt.ref, btf.size_of(mt.ref))
         else:
@@ -415,6 +298,8 @@ def parse_object(data: bytes) -> ObjectSpec:
         return _Reader(elf).read()
     except ElfError as e:   # a section or table that points outside the file
         raise ObjectFormatError(f"not a valid ELF object: {e}") from None
+    except BtfError as e:   # the message starts with ".BTF:"
+        raise ObjectFormatError(str(e)) from None
 
 
 class _Reader:
@@ -437,7 +322,7 @@ class _Reader:
             raise ObjectFormatError("legacy 'maps' section (struct bpf_map_def) is not "
                                     "supported; define maps in '.maps' with BTF")
         btf_sec = self._section(".BTF")
-        btf = Btf(self.elf.section_data(btf_sec)) if btf_sec is not None else None
+        btf = Btf(self.elf.section_data(btf_sec), name=".BTF") if btf_sec is not None else None
         fixed = None
         if btf is not None:
             fixed = fixup_datasecs(btf, self._section_sizes(), self._symbol_offsets())
@@ -470,7 +355,7 @@ class _Reader:
         if btf is None:
             raise ObjectFormatError("'.maps' needs BTF to describe the maps, but the object "
                                     "has no .BTF (compile with debug metadata)")
-        datasec = btf.find(BtfKind.DATASEC, ".maps")
+        datasec = btf.find_type(".maps", BtfKind.DATASEC)
         if datasec is None:
             raise ObjectFormatError("'.maps' has no DATASEC in .BTF")
         offsets = self._symbol_offsets()

@@ -9,9 +9,8 @@ import sys
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from kt.runtime.spec import (
-    Btf, ObjectFormatError, parse_object, section_rule,
-)
+from kt.compiler.formats.btf import Btf
+from kt.runtime.spec import ObjectFormatError, parse_object, section_rule
 from kt.runtime.sys.constants import AttachType, BtfKind, MapType, ProgType
 
 from . import objects
@@ -78,19 +77,19 @@ def test_meta_absent_is_empty():
 def test_datasec_fixup(counter_bytes, counter):
     elf = ELFFile(io.BytesIO(counter_bytes))
     raw = Btf(elf.get_section_by_name(".BTF").data())
-    raw_maps = raw.find(BtfKind.DATASEC, ".maps")
-    assert raw_maps.ref == 0 and {o for _t, o, _s in raw_maps.items} == {0}  # as LLVM left it
+    raw_maps = raw.find_type(".maps", BtfKind.DATASEC)
+    assert raw_maps.size == 0 and {o for _t, o, _s in raw_maps.items} == {0}  # as LLVM left it
 
     fixed = Btf(counter.btf)
-    ds = fixed.find(BtfKind.DATASEC, ".maps")
-    assert ds.ref == elf.get_section_by_name(".maps")["sh_size"] == 96
+    ds = fixed.find_type(".maps", BtfKind.DATASEC)
+    assert ds.size == elf.get_section_by_name(".maps")["sh_size"] == 96
     symvals = {s.name: s["st_value"] for s in elf.get_section_by_name(".symtab").iter_symbols()}
     got = [(fixed[t].name, off, size) for t, off, size in ds.items]
     assert got == [("counts", symvals["counts"], 32), ("pcounts", symvals["pcounts"], 32),
                    ("table", symvals["table"], 32)]
     assert [o for _n, o, _s in got] == sorted(o for _n, o, _s in got)
-    lic = fixed.find(BtfKind.DATASEC, "license")
-    assert lic.ref == 4
+    lic = fixed.find_type("license", BtfKind.DATASEC)
+    assert lic.size == 4
 
 
 def test_ext_info_in_instructions(counter):
@@ -225,3 +224,21 @@ def test_object_without_maps_or_license():
     spec = parse_object(b.build())
     assert spec.maps == {} and spec.license == ""
     assert list(spec.programs) == ["raw_tp/BEGIN"]
+
+
+@pytest.mark.parametrize("patch,message", [
+    (lambda btf: b"\x00\x00" + btf[2:], r"\.BTF: bad magic"),
+    # type_len one word longer than the types: the last record runs into the strings
+    (lambda btf: btf[:12] + struct.pack("<I", struct.unpack_from("<I", btf, 12)[0] + 4) + btf[16:],
+     r"\.BTF: "),
+])
+def test_a_broken_object_btf_is_one_format_error(counter_bytes, patch, message):
+    # The object's .BTF is read by kt's one BTF reader (compiler/formats/btf.py); what it
+    # refuses is an ObjectFormatError naming .BTF, not a BtfError from deep inside.
+    elf = ELFFile(io.BytesIO(counter_bytes))
+    sec = elf.get_section_by_name(".BTF")
+    start, size = sec["sh_offset"], sec["sh_size"]
+    btf = counter_bytes[start:start + size]
+    broken = counter_bytes[:start] + patch(btf) + counter_bytes[start + size:]
+    with pytest.raises(ObjectFormatError, match=message):
+        parse_object(broken)
