@@ -200,10 +200,9 @@ class Session:
     def _remove_stale_probe_events(self) -> None:
         """kprobe_events/uprobe_events entries of a kt that was SIGKILLed stay in the kernel;
         kt names its entries after its pid so that the next run can recognise and remove them."""
-        from .attach.kprobe import remove_stale_kprobe_events
-        from .attach.uprobe import remove_stale_uprobe_events
+        from .attach.dynamic_events import KPROBE_EVENTS, UPROBE_EVENTS, sweep_stale
 
-        for removed in (*remove_stale_kprobe_events(), *remove_stale_uprobe_events()):
+        for removed in (*sweep_stale(KPROBE_EVENTS), *sweep_stale(UPROBE_EVENTS)):
             self.status(f"Removed a probe left by an earlier kt: {removed}")
 
     def _choose_kprobe_multi(self, spec, meta: dict):

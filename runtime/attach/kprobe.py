@@ -6,9 +6,10 @@ Why three ways in: the kernel offers
      killed kt leaves nothing behind;
   2. tracefs ``kprobe_events`` (the legacy interface, any kernel with CONFIG_KPROBE_EVENTS):
      write ``p:kprobes/NAME FUNC+OFF``, attach ``events/kprobes/NAME/id`` as a tracepoint,
-     write ``-:kprobes/NAME`` when done. Such an entry outlives the process that made it, so kt
-     names its entries ``kt_<pid>_<start time>_<n>`` and ``remove_stale_kprobe_events()``
-     deletes those whose creator is gone (the session calls it at startup);
+     write ``-:kprobes/NAME`` when done. Such an entry outlives the process that made it:
+     runtime/attach/dynamic_events.py (shared with uprobe_events) names entries
+     ``kt_<pid>_<start time>_<n>`` and its ``sweep_stale()`` deletes those whose creator is
+     gone (the session calls it at startup);
   3. kprobe_multi links (5.18+, CONFIG_FPROBE): one BPF_LINK_CREATE for many functions. The
      program must have been loaded with expected_attach_type BPF_TRACE_KPROBE_MULTI, and then
      it can ONLY be attached that way (6.1 bpf_prog_attach_check_attach_type refuses a
@@ -25,25 +26,20 @@ from __future__ import annotations
 import ctypes
 import errno
 import fnmatch
-import itertools
 import os
 import re
-import threading
-import time
-import weakref
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from ..sys.constants import AttachType, BpfCmd, PerfAttrFlag, PerfFlag, ProgType
 from ..sys.fd import FdLike, OwnedFd, raw_fd
-from ..sys.info import LinkInfo, link_info
 from ..sys.structs import LinkCreateAttr, PerfEventAttr, ProgLoadAttr
-from ..sys.syscall import SyscallError, bpf, errno_name, perf_event_open
+from ..sys.syscall import SyscallError, bpf, perf_event_open
 from ..tracefs import TracefsError, tracefs_root
-from . import AttachError, BpfLink
+from . import AttachError, BpfLink, dynamic_events
+from .dynamic_events import KPROBE_EVENTS, DynamicEventLink
 from .perf_link import PerfEventLink, attach_perf_event
-from .tracepoint import open_tracepoint_event
 
 KPROBE_PMU = Path("/sys/bus/event_source/devices/kprobe")
 KPROBE_BLACKLIST = Path("/sys/kernel/debug/kprobes/blacklist")
@@ -133,230 +129,37 @@ def _attach_pmu(prog_fd: FdLike, func: str, offset: int, retprobe: bool, cookie:
     return attach_perf_event(prog_fd, OwnedFd(fd, f"perf_event {what}"), what, cookie)
 
 
-# --- tracefs kprobe_events (legacy) ----------------------------------------------------------
-
-_counter = itertools.count()
-_counter_lock = threading.Lock()
-_KT_NAME = re.compile(r"kt_(\d+)_(\d+)_\d+")
-_EVENT_LINE = re.compile(r"([pr])\d*:([^/\s]+)/(\S+)")
-
-
-def _start_time(pid: int) -> int | None:
-    """Field 22 of /proc/PID/stat: the process's start time in clock ticks since boot, which
-    tells a live process from a later one that reuses the pid. None if there is no such pid."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # comm (field 2) may contain spaces and parentheses: split after the last ')'.
-    return int(stat.rsplit(")", 1)[1].split()[19])
-
-
-def _new_event_name() -> str:
-    pid = os.getpid()
-    with _counter_lock:
-        n = next(_counter)
-    return f"kt_{pid}_{_start_time(pid) or 0}_{n}"
-
+# --- tracefs kprobe_events (legacy): runtime/attach/dynamic_events.py --------------------------
 
 def kprobe_events_path() -> Path:
-    return tracefs_root() / "kprobe_events"
-
-
-class TracefsWriteError(OSError):
-    """A write to a tracefs control file failed; the message quotes the command and the
-    kernel's error_log explanation."""
-
-    def __str__(self) -> str:
-        return str(self.strerror)
-
-
-def _write_kprobe_events(line: str) -> None:
-    """Append one command to kprobe_events. Python's ``open(p, 'a')`` fails with EINVAL on
-    tracefs (it seeks to the end); a plain O_WRONLY|O_APPEND write works (kernel-facts §2)."""
-    path = kprobe_events_path()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
-    try:
-        os.write(fd, line.encode() + b"\n")
-    except OSError as e:
-        detail = _last_error_log_line()
-        raise TracefsWriteError(e.errno, f"write({path}, {line!r}): {e.strerror} "
-                                         f"({errno_name(e.errno)})"
-                                         + (f": {detail}" if detail else "")) from None
-    finally:
-        os.close(fd)
-
-
-def _last_error_log_line() -> str:
-    """The kernel explains rejected dynamic-event commands in tracefs ``error_log`` (5.4+)."""
-    try:
-        lines = (tracefs_root() / "error_log").read_text().strip().splitlines()
-    except OSError:
-        return ""
-    # "[  12.3] trace_kprobe: error: Invalid symbol" followed by the command and a caret line.
-    for line in reversed(lines):
-        if "error:" in line:
-            return line.split("error:", 1)[1].strip()
-    return ""
-
-
-def _remove_event(group: str, name: str) -> None:
-    """Delete a kprobe_events entry; ENOENT (already gone) is fine. EBUSY right after the last
-    perf fd closed is retried: the event is released asynchronously on some paths."""
-    deadline = time.monotonic() + 2.0
-    while True:
-        try:
-            _write_kprobe_events(f"-:{group}/{name}")
-            return
-        except OSError as e:
-            if e.errno == errno.ENOENT:
-                return
-            if e.errno == errno.EBUSY and time.monotonic() < deadline:
-                time.sleep(0.02)
-                continue
-            raise
-
-
-def _cleanup_legacy(link: PerfEventLink | None, group: str, name: str) -> None:
-    """Finalizer of a legacy kprobe: detach, then remove the entry (quietly: it may run at
-    interpreter exit)."""
-    try:
-        if link is not None:
-            link.close()
-        _remove_event(group, name)
-    except Exception:
-        pass
-
-
-class TracefsKprobeLink:
-    """A program attached to a kprobe made through tracefs ``kprobe_events``. Owns the perf
-    event link and the entry: ``close()`` detaches, then deletes the entry."""
-
-    def __init__(self, link: PerfEventLink, group: str, name: str, description: str) -> None:
-        self.link = link
-        self.group = group
-        self.event_name = name
-        self.description = description
-        self._closed = False
-        self._finalizer = weakref.finalize(self, _cleanup_legacy, link, group, name)
-
-    @property
-    def uses_bpf_link(self) -> bool:
-        return self.link.uses_bpf_link
-
-    def info(self) -> LinkInfo | None:
-        return self.link.info()
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        self._finalizer.detach()
-        try:
-            self.link.close()
-        finally:
-            try:
-                _remove_event(self.group, self.event_name)
-            except OSError as e:
-                raise KprobeError(e.errno, f"detach {self.description}: cannot remove "
-                                           f"{self.group}/{self.event_name}: {e}") from None
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    def __enter__(self) -> TracefsKprobeLink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<TracefsKprobeLink {self.description} as {self.group}/{self.event_name}>"
-
-
-def _attach_tracefs(prog_fd: FdLike, func: str, offset: int, retprobe: bool,
-                    cookie: int) -> TracefsKprobeLink:
-    what = _describe(func, offset, retprobe)
-    name = _new_event_name()
-    group = KRETPROBE_GROUP if retprobe else KPROBE_GROUP
-    target = func + (f"+{offset:#x}" if offset else "")
-    try:
-        _write_kprobe_events(f"{'r' if retprobe else 'p'}:{group}/{name} {target}")
-    except OSError as e:
-        raise _fail(what, e, func, offset) from None
-    try:
-        pfd = open_tracepoint_event(group, name)
-        link = attach_perf_event(prog_fd, pfd, what, cookie)
-    except BaseException as e:
-        # Undo the entry; the perf fd (if any) was closed by attach_perf_event already.
-        try:
-            _remove_event(group, name)
-        except OSError as e2:
-            raise KprobeError(e2.errno, f"attach {what} failed ({e}), and removing "
-                                        f"{group}/{name} failed too: {e2}") from None
-        if isinstance(e, (TracefsError, SyscallError)) and not isinstance(e, AttachError):
-            raise KprobeError(e.errno, f"attach {what}: {e}") from None
-        raise
-    return TracefsKprobeLink(link, group, name, what)
-
-
-def is_stale_event_name(name: str) -> bool:
-    """True for a kt entry name (``kt_<pid>_<start>_<n>``) whose creating process is gone:
-    no process has that pid, or the one that has it started at another time (pid reuse)."""
-    owner = _KT_NAME.fullmatch(name)
-    if not owner:
-        return False
-    pid, start = int(owner.group(1)), int(owner.group(2))
-    now = _start_time(pid)
-    if now is None:
-        return True
-    return start != 0 and now != start
-
-
-def remove_stale_kprobe_events() -> list[str]:
-    """Delete the kprobe_events entries of kt processes that are gone (killed before they could
-    clean up). Entries of live kt processes and everybody else's entries stay. Returns the
-    removed ``group/name`` strings; an entry that cannot be removed (still busy) is skipped."""
-    try:
-        path = kprobe_events_path()
-        text = path.read_text()
-    except (OSError, TracefsError):
-        return []        # no tracefs or no kprobe_events: nothing can be stale
-    removed: list[str] = []
-    for line in text.splitlines():
-        m = _EVENT_LINE.match(line.strip())
-        if not m:
-            continue
-        group, name = m.group(2), m.group(3)
-        if not is_stale_event_name(name):
-            continue
-        try:
-            _remove_event(group, name)
-        except OSError:
-            continue
-        removed.append(f"{group}/{name}")
-    return removed
+    return dynamic_events.events_path(KPROBE_EVENTS)
 
 
 def kt_kprobe_events() -> list[str]:
     """``group/name`` of every kprobe_events entry that kt made (for tests and diagnostics)."""
+    return dynamic_events.kt_events(KPROBE_EVENTS)
+
+
+def _attach_tracefs(prog_fd: FdLike, func: str, offset: int, retprobe: bool,
+                    cookie: int) -> DynamicEventLink:
+    what = _describe(func, offset, retprobe)
+    group = KRETPROBE_GROUP if retprobe else KPROBE_GROUP
+    target = func + (f"+{offset:#x}" if offset else "")
     try:
-        text = kprobe_events_path().read_text()
-    except (OSError, TracefsError):
-        return []
-    out = []
-    for line in text.splitlines():
-        m = _EVENT_LINE.match(line.strip())
-        if m and _KT_NAME.fullmatch(m.group(3)):
-            out.append(f"{m.group(2)}/{m.group(3)}")
-    return out
+        return dynamic_events.attach_dynamic_event(prog_fd, KPROBE_EVENTS, group, retprobe, target,
+                                                   what, cookie)
+    except dynamic_events.TracefsWriteError as e:
+        raise _fail(what, e, func, offset) from None
+    except AttachError as e:
+        if isinstance(e, KprobeError):
+            raise
+        raise KprobeError(e.errno, str(e)) from None
 
 
 # --- one function ----------------------------------------------------------------------------
 
 def attach_kprobe(prog_fd: FdLike, func: str, offset: int = 0, retprobe: bool = False,
-                  cookie: int = 0, *, legacy: bool = False) -> PerfEventLink | TracefsKprobeLink:
+                  cookie: int = 0, *, legacy: bool = False) -> PerfEventLink | DynamicEventLink:
     """Attach a KPROBE program to the entry (or ``offset`` bytes into) of kernel function
     ``func``, or to its return with ``retprobe``. ``cookie`` is what bpf_get_attach_cookie()
     returns (needs kernel 5.15+). Uses the kprobe PMU, or tracefs kprobe_events when the PMU is

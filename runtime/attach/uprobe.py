@@ -6,8 +6,9 @@ copies it during the call), config2 = the file offset, the retprobe bit from for
 ("config:0"), a USDT semaphore's offset in config bits 32-63 (format/ref_ctr_offset)
 (kernel-facts §2, verified on the 6.18 host: 5/5 hits). The probe disappears with the fd, so
 nothing can be left behind. Kernels without the PMU get the tracefs interface instead: a line
-`p:uprobes/kt_<pid>_<n> PATH:0xOFF` in uprobe_events, attached as a tracepoint and removed
-again when the link closes (`remove_stale_uprobe_events` clears what a killed kt left).
+`p:uprobes/kt_<pid>_<start>_<n> PATH:0xOFF` in uprobe_events, attached as a tracepoint and
+removed again when the link closes (runtime/attach/dynamic_events.py, shared with
+kprobe_events: its `sweep_stale` clears what a killed kt left).
 
 Which processes: pid -1 is every process that runs the file (opened on cpu 0: a uprobe event
 runs its BPF programs from the probe handler whatever CPU it was opened for, as tracepoints,
@@ -18,26 +19,23 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import itertools
 import os
 import re
 from pathlib import Path
 
-from ..sys.constants import PerfAttrFlag, PerfFlag, PerfType
+from ..sys.constants import PerfAttrFlag, PerfFlag
 from ..sys.fd import FdLike, OwnedFd
 from ..sys.structs import PerfEventAttr
 from ..sys.syscall import SyscallError, perf_event_open
-from ..tracefs import TracefsError, tracefs_root
-from . import AttachError
+from ..tracefs import TracefsError
+from . import AttachError, dynamic_events
+from .dynamic_events import UPROBE_EVENTS, DynamicEventLink
 from .perf_link import PerfEventLink, attach_perf_event
 
-__all__ = ["attach_uprobe", "uprobe_pmu_type", "UprobeEventLink", "remove_stale_uprobe_events",
-           "UPROBE_PMU"]
+__all__ = ["attach_uprobe", "uprobe_pmu_type", "UPROBE_PMU"]
 
 UPROBE_PMU = Path("/sys/bus/event_source/devices/uprobe")
 EVENT_GROUP = "uprobes"            # the kernel's default group for uprobe_events
-_NAME_RE = re.compile(r"^kt_(\d+)_\d+$")
-_counter = itertools.count()
 
 
 def uprobe_pmu_type(pmu: Path = UPROBE_PMU) -> int | None:
@@ -72,7 +70,7 @@ def _check_args(path: str, offset: int) -> None:
 
 def attach_uprobe(prog_fd: FdLike, path: str, offset: int, retprobe: bool = False,
                   pid: int = -1, cookie: int = 0, ref_ctr_offset: int = 0,
-                  legacy: bool | None = None) -> PerfEventLink | UprobeEventLink:
+                  legacy: bool | None = None) -> PerfEventLink | DynamicEventLink:
     """Run KPROBE program `prog_fd` when `path` executes its byte at file `offset` (on return
     from the function there, with `retprobe`), in process `pid` or in all (-1); the link
     carries `cookie` (bpf_get_attach_cookie). `legacy` forces (True) or forbids (False) the
@@ -125,138 +123,18 @@ def _hint(err: int, path: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# tracefs uprobe_events (kernels without the uprobe PMU, before 4.17)
-
-class UprobeEventLink:
-    """A program attached to a uprobe made in tracefs: owns the perf link and the
-    uprobe_events entry, which `close()` removes after detaching."""
-
-    def __init__(self, link: PerfEventLink, event: str, events_file: Path) -> None:
-        self.link = link
-        self.event = event                 # "uprobes/kt_<pid>_<n>"
-        self.events_file = events_file
-        self._removed = False
-
-    @property
-    def uses_bpf_link(self) -> bool:
-        return self.link.uses_bpf_link
-
-    @property
-    def description(self) -> str:
-        return self.link.description
-
-    def info(self):
-        return self.link.info()
-
-    def close(self) -> None:
-        try:
-            self.link.close()
-        finally:
-            if not self._removed:
-                self._removed = True
-                _remove_event(self.events_file, self.event)
-
-    @property
-    def closed(self) -> bool:
-        return self._removed
-
-    def __enter__(self) -> UprobeEventLink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<UprobeEventLink {self.event} {self.link!r}>"
-
-
-def _write_events(events_file: Path, line: str) -> None:
-    # tracefs rejects Python's buffered append mode (EINVAL): one O_APPEND write (kernel-facts §2)
-    fd = os.open(events_file, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
-    try:
-        os.write(fd, line.encode() + b"\n")
-    finally:
-        os.close(fd)
-
-
-def _remove_event(events_file: Path, event: str) -> None:
-    try:
-        _write_events(events_file, f"-:{event}")
-    except FileNotFoundError:
-        pass
-    except OSError as e:
-        if e.errno != errno.ENOENT:   # already gone
-            raise
-
+# tracefs uprobe_events (kernels without the uprobe PMU, before 4.17): dynamic_events.py
 
 def _attach_tracefs(prog_fd: FdLike, path: str, offset: int, retprobe: bool, pid: int,
-                    cookie: int) -> UprobeEventLink:
+                    cookie: int) -> DynamicEventLink:
     what = _describe(path, offset, retprobe, pid)
     if any(c.isspace() for c in path):
         raise AttachError(errno.EINVAL, f"attach {what}: uprobe_events cannot name a path "
                                         f"with white space")
     try:
-        root = tracefs_root()
+        return dynamic_events.attach_dynamic_event(prog_fd, UPROBE_EVENTS, EVENT_GROUP, retprobe,
+                                                   f"{path}:0x{offset:x}", what, cookie, pid)
     except TracefsError as e:
         raise AttachError(e.errno or errno.ENOENT, f"attach {what}: no uprobe PMU and {e}") from None
-    events_file = root / "uprobe_events"
-    name = f"kt_{os.getpid()}_{next(_counter)}"
-    event = f"{EVENT_GROUP}/{name}"
-    try:
-        _write_events(events_file, f"{'r' if retprobe else 'p'}:{event} {path}:0x{offset:x}")
-    except OSError as e:
-        raise AttachError(e.errno or errno.EIO,
-                          f"attach {what}: writing {events_file}: {os.strerror(e.errno or errno.EIO)}"
-                          f"{_hint(e.errno or 0, path)}") from None
-    try:
-        event_id = int((root / "events" / EVENT_GROUP / name / "id").read_text().strip())
-        attr = PerfEventAttr(type=int(PerfType.TRACEPOINT), size=ctypes.sizeof(PerfEventAttr),
-                             config=event_id, sample_period=1, wakeup_events=1,
-                             flags=int(PerfAttrFlag.DISABLED))
-        try:
-            fd = perf_event_open(attr, pid=pid, cpu=0 if pid < 0 else -1, group_fd=-1,
-                                 flags=PerfFlag.FD_CLOEXEC)
-        except SyscallError as e:
-            raise AttachError(e.errno, f"attach {what}: {e}") from None
-        link = attach_perf_event(prog_fd, OwnedFd(fd, f"perf_event {event}"), what, cookie)
-    except BaseException:
-        _remove_event(events_file, event)
-        raise
-    return UprobeEventLink(link, event, events_file)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def remove_stale_uprobe_events() -> list[str]:
-    """Remove uprobe_events entries a kt process that no longer runs left behind (killed
-    before it could clean up); returns their names. Entries of live kt processes and of other
-    tools are kept."""
-    try:
-        events_file = tracefs_root() / "uprobe_events"
-        lines = events_file.read_text().splitlines()
-    except (TracefsError, OSError):
-        return []
-    removed = []
-    for line in lines:
-        head = line.split(None, 1)[0] if line.strip() else ""
-        if ":" not in head:
-            continue
-        event = head.split(":", 1)[1]            # "uprobes/kt_123_0"
-        name = event.rsplit("/", 1)[-1]
-        m = _NAME_RE.match(name)
-        if m is None or _alive(int(m.group(1))):
-            continue
-        try:
-            _remove_event(events_file, event)
-            removed.append(event)
-        except OSError:
-            pass    # busy (still attached elsewhere?): leave it
-    return removed
+    except dynamic_events.TracefsWriteError as e:
+        raise AttachError(e.errno or errno.EIO, f"attach {what}: {e}{_hint(e.errno or 0, path)}") from None

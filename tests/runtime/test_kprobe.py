@@ -1,4 +1,4 @@
-"""runtime/attach/kprobe on the host: wildcard filtering, stale-entry recognition, argument
+"""runtime/attach/kprobe on the host: wildcard filtering (entry names: test_dynamic_events.py), argument
 checks, and the errors of a kernel without kprobes. Attaching for real is tested in the QEMU
 guest (tests/vm/guest), since this host's kernel has no kprobes."""
 
@@ -11,8 +11,8 @@ import pytest
 
 from kt.runtime.attach import kprobe
 from kt.runtime.attach.kprobe import (KprobeError, attach_kprobe, attach_kprobe_multi,
-                                      is_stale_event_name, kprobe_multi_supported,
-                                      kprobe_multi_unsupported_reason, match_functions)
+                                      kprobe_multi_supported, kprobe_multi_unsupported_reason,
+                                      match_functions)
 
 from .kernel_state import open_fds
 
@@ -40,24 +40,6 @@ def test_match_skips_compiler_clones_unless_the_pattern_has_a_dot():
     assert match_functions("*.cold", NAMES) == ["vfs_read.cold"]
     assert match_functions("ksys_read.*", NAMES) == ["ksys_read.isra.0"]
     assert match_functions("ksys_read*", NAMES) == []
-
-
-def test_stale_names():
-    pid = os.getpid()
-    start = kprobe._start_time(pid)
-    assert start is not None
-    assert not is_stale_event_name(f"kt_{pid}_{start}_0")           # alive: mine
-    assert is_stale_event_name(f"kt_{pid}_{start + 1}_0")           # pid reused since
-    assert not is_stale_event_name(f"kt_{pid}_0_3")                 # start unknown: alive
-    assert is_stale_event_name("kt_4194304_5_0")                    # above pid_max: gone
-    assert not is_stale_event_name("p_vfs_read_0")                  # not kt's
-    assert not is_stale_event_name("kt_12_x_0")
-
-
-def test_event_names_are_unique_and_recognisable():
-    a, b = kprobe._new_event_name(), kprobe._new_event_name()
-    assert a != b
-    assert a.startswith(f"kt_{os.getpid()}_") and not is_stale_event_name(a)
 
 
 def test_argument_checks():

@@ -11,8 +11,7 @@ import pytest
 
 from kt.compiler.formats import elfsyms
 from kt.runtime.attach import AttachError
-from kt.runtime.attach import uprobe as uprobe_mod
-from kt.runtime.attach.uprobe import attach_uprobe, remove_stale_uprobe_events, uprobe_pmu_type
+from kt.runtime.attach.uprobe import attach_uprobe, uprobe_pmu_type
 from kt.runtime.layout import StackType, decode, encode
 from kt.runtime.loader import load_object
 from kt.runtime.output.text import format_value
@@ -189,33 +188,6 @@ def test_legacy_tracefs_events_are_removed(programs):
             assert count(obj, ENTRY) == n
             child.finish()
     assert events.read_text() == before
-
-
-def test_stale_events_of_dead_kt_are_removed(programs):
-    """An entry named like a kt process that is gone is removed; one of this (live) process
-    is kept."""
-    events = tracefs_root() / "uprobe_events"
-    off = leaf_offset(programs.pie)
-    dead = _dead_pid()
-    stale, live = f"uprobes/kt_{dead}_0", f"uprobes/kt_{os.getpid()}_999"
-    uprobe_mod._write_events(events, f"p:{stale} {programs.pie}:0x{off:x}")
-    uprobe_mod._write_events(events, f"p:{live} {programs.pie}:0x{off:x}")
-    try:
-        removed = remove_stale_uprobe_events()
-        assert stale in removed and live not in removed
-        text = events.read_text()
-        assert stale not in text and live in text
-    finally:
-        uprobe_mod._remove_event(events, live)
-        uprobe_mod._remove_event(events, stale)
-
-
-def _dead_pid() -> int:
-    import subprocess
-
-    p = subprocess.Popen(["true"])
-    p.wait()
-    return p.pid
 
 
 @pytest.mark.parametrize("legacy", [False, True])

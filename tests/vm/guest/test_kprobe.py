@@ -11,8 +11,8 @@ import pytest
 
 from kt.runtime.attach import AttachError, Links
 from kt.runtime.attach.by_kind import ATTACH, AttachContext
-from kt.runtime.attach.kprobe import (KprobeError, TracefsKprobeLink, attach_kprobe,
-                                      kprobe_pmu_type, kt_kprobe_events)
+from kt.runtime.attach.dynamic_events import DynamicEventLink
+from kt.runtime.attach.kprobe import KprobeError, attach_kprobe, kprobe_pmu_type, kt_kprobe_events
 from kt.runtime.loader import load_object
 from kt.runtime.spec import parse_object
 from kt.runtime.sys.constants import LinkType
@@ -50,7 +50,7 @@ def test_guest_kernel_has_the_kprobe_pmu():
 @pytest.mark.parametrize("legacy", MODES)
 def test_kprobe_counts_own_opens(obj, prog, legacy):
     with attach_kprobe(prog, FUNC, legacy=legacy) as link:
-        assert isinstance(link, TracefsKprobeLink) == legacy
+        assert isinstance(link, DynamicEventLink) == legacy
         assert link.uses_bpf_link                       # 6.1 has perf_event links
         assert link.info().type == LinkType.PERF_EVENT
         if legacy:

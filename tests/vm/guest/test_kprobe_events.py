@@ -1,6 +1,6 @@
 """kprobe_events entries are owned: close() and the finalizer remove them, and entries of a kt
 process that was killed before it could clean up are removed by the next kt
-(remove_stale_kprobe_events, which the session calls at startup)."""
+(dynamic_events.sweep_stale, which the session calls at startup)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from kt.runtime.attach.kprobe import (attach_kprobe, kt_kprobe_events,
-                                      remove_stale_kprobe_events)
+from kt.runtime.attach.dynamic_events import KPROBE_EVENTS, sweep_stale
+from kt.runtime.attach.kprobe import attach_kprobe, kt_kprobe_events
 
 from .. import objects
 from .helpers import FUNC, kprobe_events, load_counter
@@ -66,12 +66,12 @@ def test_stale_entries_of_killed_kt_are_removed(prog_fd):
         _, pid, _start, _n = entry.split("/")[1].split("_")
         assert int(pid) == proc.pid
         assert kt_kprobe_events() == [entry]
-        assert remove_stale_kprobe_events() == []      # its creator is alive: keep it
+        assert sweep_stale(KPROBE_EVENTS) == []      # its creator is alive: keep it
         assert kt_kprobe_events() == [entry]
     finally:
         kill(proc)
     assert kt_kprobe_events() == [entry]               # SIGKILL: nobody cleaned up
-    assert remove_stale_kprobe_events() == [entry]
+    assert sweep_stale(KPROBE_EVENTS) == [entry]
     assert kprobe_events() == ""
 
 
@@ -85,6 +85,6 @@ def test_kt_start_removes_stale_entries(prog_fd):
                           timeout=300, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr
     stale = kt_kprobe_events()
-    remove_stale_kprobe_events()                        # leave the guest clean either way
+    sweep_stale(KPROBE_EVENTS)                        # leave the guest clean either way
     assert stale == []
     assert kprobe_events() == ""
