@@ -1,36 +1,7 @@
-"""BPF helper function ids (include/uapi/linux/bpf.h, ___BPF_FUNC_MAPPER; kernel-facts §4)."""
+"""BPF helper ids and helper flags as codegen uses them (the ids are shared with the runtime:
+compiler/formats/bpf_helpers.py)."""
 
-from enum import IntEnum
-
-
-class Helper(IntEnum):
-    map_lookup_elem = 1
-    map_update_elem = 2
-    map_delete_elem = 3
-    probe_read = 4
-    ktime_get_ns = 5
-    get_prandom_u32 = 7
-    get_smp_processor_id = 8
-    get_current_pid_tgid = 14
-    get_current_uid_gid = 15
-    get_current_comm = 16
-    get_stackid = 27
-    get_numa_node_id = 42
-    get_current_task = 35
-    get_current_cgroup_id = 80
-    probe_read_str = 45
-    override_return = 58
-    send_signal = 109
-    d_path = 147
-    probe_read_user = 112
-    probe_read_kernel = 113
-    probe_read_user_str = 114
-    probe_read_kernel_str = 115
-    ringbuf_output = 130
-    get_current_task_btf = 158
-    get_func_ip = 173
-    get_attach_cookie = 174
-
+from .formats.bpf_helpers import Helper  # noqa: F401  (re-exported: codegen names it helpers.Helper)
 
 # map_update_elem flags
 BPF_ANY = 0

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from llvmlite import ir
 
+from ..formats.bpf_enums import MapType
 from ..helpers import BPF_ANY, BPF_NOEXIST, Helper
 from ..objects import CONTROL_MAP, CONTROL_RING_BYTES, EVENTS_MAP, LOST_MAP, SCRATCH_MAP, stack_map_name
 from ..passes.resources import MapPlan
@@ -26,8 +27,8 @@ I8 = ir.IntType(8)
 I32 = ir.IntType(32)
 I64 = ir.IntType(64)
 
-# include/uapi/linux/bpf.h enum bpf_map_type
-MAP_HASH, MAP_ARRAY, MAP_PERCPU_HASH, MAP_PERCPU_ARRAY, MAP_STACK_TRACE, MAP_RINGBUF = 1, 2, 5, 6, 7, 27
+MAP_HASH, MAP_ARRAY, MAP_PERCPU_HASH, MAP_PERCPU_ARRAY, MAP_STACK_TRACE, MAP_RINGBUF = (
+    MapType.HASH, MapType.ARRAY, MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.STACK_TRACE, MapType.RINGBUF)
 STACK_MAP_ENTRIES = 4096
 
 

@@ -26,6 +26,7 @@ import threading
 import time
 from typing import Callable
 
+from ...compiler.formats.bpf_helpers import Helper
 from ..events import RingBuffer
 from ..maps import Map
 from ..spec import MapSpec
@@ -98,8 +99,6 @@ def attach_watchpoint(prog_fd: FdLike, addr: int, length: int, bp_type: int,
 
 # x86-64 struct pt_regs offsets of the argument registers di, si, dx, cx, r8, r9.
 _ARG_OFFSETS = (112, 104, 96, 88, 72, 64)
-_HELPER_RINGBUF_OUTPUT = 130
-_HELPER_SEND_SIGNAL = 109
 _BPF_RB_FORCE_WAKEUP = 2
 _RING_BYTES = 4096 * 4
 
@@ -120,11 +119,11 @@ def arming_program(arg: int, ring_fd: int, stop: bool) -> bytes:
         _insn(0x07, dst=2, imm=-8),                               # r2 -= 8
         _insn(0xB7, dst=3, imm=8),                                # r3 = 8
         _insn(0xB7, dst=4, imm=_BPF_RB_FORCE_WAKEUP),             # r4 = flags
-        _insn(0x85, imm=_HELPER_RINGBUF_OUTPUT),
+        _insn(0x85, imm=Helper.ringbuf_output),
     ]
     if stop:
         code += [_insn(0xB7, dst=1, imm=int(signal.SIGSTOP)),     # r1 = SIGSTOP
-                 _insn(0x85, imm=_HELPER_SEND_SIGNAL)]
+                 _insn(0x85, imm=Helper.send_signal)]
     code += [_insn(0xB7, dst=0, imm=0), _insn(0x95)]              # return 0
     return b"".join(code)
 
