@@ -35,6 +35,7 @@ from pathlib import Path
 
 from ..compiler.formats import perf_events
 from ..compiler.formats.probe_kinds import ITERATORS, canonical_kind
+from ..compiler.formats.tracepoints import parse_format
 
 # Probe types `kt -l` lists for a pattern without a type or with a wildcard type, as bpftrace's
 # "kernel probe list" (return probes and user-space probes only when named).
@@ -233,24 +234,17 @@ def tracepoint_names(root: Path) -> list[str]:
 
 def tracepoint_fields(format_path: Path, warn: Callable[[str], None] | None = None
                       ) -> list[str]:
-    """The declarations of a tracepoint's own fields (after the common_* block), as written in
-    its format file: "const char * filename", "__data_loc char[] filename"."""
+    """The declarations of a tracepoint's own fields (not the common_* ones), as written in
+    its format file: "const char * filename", "__data_loc char[] filename" (parsed by the
+    compiler's reader, compiler/formats/tracepoints.py)."""
     try:
         text = format_path.read_text()
     except OSError as e:
         if warn is not None:
             warn(f"cannot read tracepoint format {format_path}: {e.strerror}")
         return []
-    lines = text.splitlines()
-    try:
-        start = lines.index("", lines.index("format:")) + 1   # skip the common fields
-    except ValueError:
-        start = 0
-    out = []
-    for line in lines[start:]:
-        if line.startswith("\tfield:"):
-            out.append(line[len("\tfield:"):].split(";", 1)[0])
-    return out
+    fmt = parse_format(format_path.parent.parent.name, format_path.parent.name, text)
+    return [f.c_decl for f in fmt.fields.values()]
 
 
 def _list_kprobes(q: _Query, ctx: _Ctx, name: str) -> list[str]:
