@@ -136,6 +136,10 @@ def _guest_script(scratch: Path) -> str:
         "PYTHONUNBUFFERED": "1",
         "HOME": str(scratch),
     }
+    # The guest sees the host's files but not its environment: a checkout run through
+    # PYTHONPATH (a worktree beside the editable install's) must be the one the guest imports.
+    if os.environ.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     args = [sys.executable, "-m", "pytest", str(GUEST_DIR.relative_to(REPO)), "-q", "-rA",
             "-p", "no:cacheprovider", "--junitxml", str(scratch / "junit.xml"),
             "-o", "junit_family=xunit2", "-o", "junit_logging=all", "--durations=5"]
