@@ -27,7 +27,7 @@ from . import ast
 from .diagnostics import DiagnosticSink
 from .parse import split_attach_point
 
-__all__ = ["expand_attach_point", "explain_missing"]
+__all__ = ["attach_point_parameters", "expand_attach_point", "explain_missing"]
 
 
 def expand_attach_point(ap: ast.AttachPoint, positional: tuple[str, ...],
@@ -98,6 +98,11 @@ def explain_missing(ap: ast.AttachPoint, positional: tuple[str, ...], sink: Diag
         d = sink.items[k]
         if d.severity == "error":
             sink.items[k] = dataclasses.replace(d, hints=(*d.hints, hint))
+
+
+def attach_point_parameters(ap: ast.AttachPoint) -> set[int]:
+    """The N of each unquoted $N in `ap` as written: values an object bakes in."""
+    return {int(m) for m in _UNQUOTED_POSITIONAL.findall(_unquoted(ap.raw)) if int(m) > 0}
 
 
 _UNQUOTED_POSITIONAL = re.compile(r"\$([0-9]+)")

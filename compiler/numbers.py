@@ -22,6 +22,13 @@ def c_integer(text: str) -> int | None:
     return -value if m.group(1) == "-" else value
 
 
+def parameter_int(text: str) -> int | None:
+    """A positional parameter used as an integer, as 0.17 takes it: c_integer() within int64
+    (0.17 refuses `9223372036854775808`: "used numerically but given ...")."""
+    value = c_integer(text)
+    return value if value is not None and -(1 << 63) <= value < (1 << 63) else None
+
+
 def attach_count(text: str) -> int | None:
     """An attach point's count (`interval:ms:N`, `software:faults:N`): C's bases, and `_`
     between digits as in the language's integer literals; 0.17 names the probe by the value

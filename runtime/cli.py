@@ -104,6 +104,8 @@ def _main(argv: list[str]) -> int:
             return _fail("USAGE: filename or -e 'program' required.")
         path, positional = rest[0], rest[1:]
         try:
+            if path != "-" and _is_object(path):   # `kt out.o [args]`: an object of --emit-elf
+                return _run_object(opts, env, path, positional, pid, start_ns)
             text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
         except OSError as err:
             return _fail(f"failed to open file '{path}': {err.strerror}", 255)
@@ -137,6 +139,34 @@ def _main(argv: list[str]) -> int:
             return _fail(f"Failed to fork child: {err}", 255)
     try:
         return _run(opts, env, source, positional, child, pid, start_ns)
+    finally:
+        if child is not None:
+            child.kill()
+
+
+def _is_object(path: str) -> bool:
+    with open(path, "rb") as f:
+        return f.read(4) == b"\x7fELF"
+
+
+def _run_object(opts, env, path: str, positional: list[str], pid: int, start_ns: int) -> int:
+    """Run an object without compiling: its positional parameters are its slots' values."""
+    from .child import ChildError, HeldChild, resolve_command
+    with open(path, "rb") as f:
+        elf = f.read()
+    if os.geteuid() != 0:
+        return _fail("kt must run as root: it loads BPF programs (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)")
+    child = None
+    if opts.command is not None and opts.command.strip():
+        try:
+            child = HeldChild.spawn(resolve_command(opts.command))
+        except ChildError as err:
+            return _fail(f"Failed to fork child: {err}", 255)
+    try:
+        return _trace(opts, env, elf, child, pid, start_ns, queue_bytes(os.environ.get("KT_QUEUE_MB")),
+                      tuple(positional))
+    except EnvError as err:
+        return _fail(str(err))
     finally:
         if child is not None:
             child.kill()
@@ -220,7 +250,7 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
         if not opts.no_warnings:
             for w in entry.warnings:
                 print(w, file=sys.stderr)
-        return _trace(opts, env, entry.elf, child, pid, start_ns, queue_limit)
+        return _trace(opts, env, entry.elf, child, pid, start_ns, queue_limit, options.positional)
     from ..compiler.diagnostics import CompileError
     from ..compiler.driver import compile_source
     try:
@@ -257,7 +287,7 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
         with open(opts.emit_elf, "wb") as f:
             f.write(compiled.elf)
         return 0
-    return _trace(opts, env, compiled.elf, child, pid, start_ns, queue_limit)
+    return _trace(opts, env, compiled.elf, child, pid, start_ns, queue_limit, options.positional)
 
 
 def _compile_for_cache(source: SourceFile, options: CompileOptions, key: str | None):
@@ -274,7 +304,8 @@ def _compile_for_cache(source: SourceFile, options: CompileOptions, key: str | N
     return entry
 
 
-def _trace(opts, env, elf: bytes, child, pid: int, start_ns: int, queue_limit: int | None) -> int:
+def _trace(opts, env, elf: bytes, child, pid: int, start_ns: int, queue_limit: int | None,
+           positional: tuple[str, ...] = ()) -> int:
     from .cli_output import open_output
     from .session import Session, SessionError
     try:
@@ -287,7 +318,7 @@ def _trace(opts, env, elf: bytes, child, pid: int, start_ns: int, queue_limit: i
                           dry_run=opts.dry_run, no_warnings=opts.no_warnings,
                           max_probes=env.max_probes, log_size=env.log_size,
                           user_symbols=not env.no_user_symbols, demangle=not env.no_cpp_demangle,
-                          cache_user_symbols=env.cache_user_symbols, start_ns=start_ns,
+                          cache_user_symbols=env.cache_user_symbols, start_ns=start_ns, positional=positional,
                           **({} if queue_limit is None else {"queue_limit": queue_limit}))
         return session.run()
     except SessionError as err:

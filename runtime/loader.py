@@ -167,12 +167,12 @@ class LoadedObject:
 
 
 def load_object(spec: ObjectSpec, log_level: int = 0, log_size: int = 0,
-                globals: Mapping[str, int] | None = None) -> LoadedObject:
+                globals: Mapping[str, int | bytes] | None = None) -> LoadedObject:
     """Load BTF (optional: on failure continue without it), create the maps, relocate and load
     every program. ``log_level`` > 0 keeps the verifier log of successful loads too
     (``LoadedProgram.verifier_log``); ``log_size`` is the first log buffer's size (the
     default when 0; BPFTRACE_LOG_SIZE), grown while the log does not fit. ``globals`` gives
-    global variables (u64s, by name) their values for this run: written into the data
+    global variables (u64s, or the bytes of char arrays, by name) their values for this run: written into the data
     section's map before any program is loaded (and `.rodata` frozen then); a name the object
     does not have is ignored (the script does not use it). Raises VerifierError or
     SyscallError; on any error everything created so far is closed."""
@@ -215,13 +215,14 @@ def _load_btf(data: bytes) -> tuple[OwnedFd | None, str]:
     return OwnedFd(fd, "BTF"), ""  # succeeded on the second try (transient failure)
 
 
-def _write_data(m: Map, mspec: MapSpec, spec: ObjectSpec, values: Mapping[str, int]) -> None:
+def _write_data(m: Map, mspec: MapSpec, spec: ObjectSpec, values: Mapping[str, int | bytes]) -> None:
     """A data section's map gets the section's bytes with this run's values in place."""
     data = bytearray(mspec.data)
     for name, value in values.items():
         var = spec.globals.get(name)
         if var is not None and var.map == mspec.name:
-            data[var.offset:var.offset + var.size] = value.to_bytes(var.size, "little")
+            raw = value if isinstance(value, bytes) else value.to_bytes(var.size, "little")
+            data[var.offset:var.offset + var.size] = raw[:var.size].ljust(var.size, b"\0")
     m.update(b"\0\0\0\0", bytes(data))
     if mspec.flags & BPF_F_RDONLY_PROG:
         m.freeze()

@@ -63,6 +63,7 @@ class Session:
     cache_user_symbols: bool = True   # BPFTRACE_CACHE_USER_SYMBOLS=0: no per-address cache
     start_ns: int = 0             # CLOCK_MONOTONIC at kt's start: `elapsed` counts from it
     queue_limit: int = DEFAULT_QUEUE_LIMIT   # KT_QUEUE_MB: raw records held beyond the ring
+    positional: tuple[str, ...] = ()   # the run's $1, $2, ...: the object's slots (runtime/positionals.py)
     output: Output = field(init=False)
     _cat_limit: int = CAT_BYTES_MAX
     _pump: EventPump | None = None
@@ -180,10 +181,16 @@ class Session:
             obj.close()
 
     # ---- steps ----------------------------------------------------------------------------
-    def _runtime_values(self) -> dict[str, int]:
-        """What the object reads from `.rodata` (compiler/objects.py RUNTIME_VALUES): not baked
-        into the code, so a cached object serves every run."""
-        return {"kt_cpid": self.child.pid if self.child is not None else 0, "kt_start_ns": self.start_ns}
+    def _runtime_values(self, meta: dict) -> dict[str, int | bytes]:
+        """What the object reads from `.rodata` (compiler/objects.py RUNTIME_VALUES, and the
+        positional parameters' slots): not baked into the code, so one object serves every run."""
+        from .positionals import PositionalError, positional_values
+        try:
+            values = positional_values(meta.get("positionals"), tuple(self.positional))
+        except PositionalError as err:
+            raise SessionError(str(err)) from None
+        return {"kt_cpid": self.child.pid if self.child is not None else 0, "kt_start_ns": self.start_ns,
+                **values}
 
     def _notice(self, text: str) -> None:
         """A line an attachment reports while the trace runs (from its own thread: one write),
@@ -226,7 +233,7 @@ class Session:
     def _load(self, spec):
         try:
             return load_object(spec, log_level=1 if self.verbose else 0, log_size=self.log_size,
-                               globals=self._runtime_values())
+                               globals=self._runtime_values(spec.meta))
         except (VerifierError, ProgramRefusedError, SyscallError) as err:
             raise SessionError(explain_load_error(err, self.verbose)) from None
 

@@ -23,10 +23,15 @@ def _check_str(checker: "Checker", call: ast.Call) -> Type | None:
     0.17, any integer: then the buffer is the default size and n is applied when reading)."""
     if not check_arity(checker, call, 1, 2):
         return None
-    text = positional_text(checker, call.args[0])
-    if text is not None:
-        return Str(len(text) + 1)
-    t = checker.check(call.args[0])
+    arg = call.args[0]
+    if isinstance(arg, ast.Positional) and not arg.is_count and arg.index >= 1:
+        # str($N): the parameter's text, read from its slot (compiler/positionals.py)
+        t = checker.types[arg] = Str(checker.positionals.slot(arg.index, "str").size)
+    else:
+        text = positional_text(checker, arg)
+        if text is not None:
+            return Str(len(text) + 1)
+        t = checker.check(arg)
     size = checker.options.strlen
     if len(call.args) == 2:
         n = call.args[1]
@@ -68,11 +73,12 @@ def read_str(cg: "ProbeCodegen", call: ast.Call, dst: ir.Value, size: int) -> No
 def _lower_str(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
     size = cg.types[call].size
     arg = call.args[0]
-    text = positional_text(cg, arg)
+    slot = isinstance(arg, ast.Positional) and not arg.is_count and arg.index >= 1
+    text = None if slot else positional_text(cg, arg)
     if text is not None:
         return cg.const_str(text)
     if isinstance(cg.types[arg], Str):
-        src = cg.expr(arg)
+        src = cg.positional_str(arg.index) if slot else cg.expr(arg)
         if cg.types[arg].size == size:
             return src
         buf = cg.stack(size, "str")

@@ -14,6 +14,7 @@ from llvmlite import ir
 
 from .. import ast
 from ..numbers import c_integer
+from ..positionals import COUNT, PositionalUses
 from ..types import Type
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,17 +62,31 @@ def require_unsafe(checker: "Checker", call: ast.Call) -> bool:
     return False
 
 
+def _bake(checker_or_cg, index: int) -> None:
+    """A parameter read as a literal is compiled in: the Checker records it (codegen reads the
+    same parameters again and has nothing to record), so that running the object with
+    another value there is an error (compiler/positionals.py)."""
+    uses = getattr(checker_or_cg, "positionals", None)
+    if isinstance(uses, PositionalUses):
+        uses.bake(index)
+
+
 def positional_text(checker_or_cg, node) -> bytes | None:
     """str($N) is the parameter's text even when it looks like a number (as in bpftrace);
     str($N + k) of a parameter that is not a number is its text from byte k on."""
     if isinstance(node, ast.Positional) and not node.is_count:
         params = checker_or_cg.options.positional
-        return params[node.index - 1].encode() if 1 <= node.index <= len(params) else b""
-    if isinstance(node, ast.Binary) and node.op == "+" and isinstance(node.lhs, ast.Positional):
-        text = positional_text(checker_or_cg, node.lhs)
+        _bake(checker_or_cg, node.index)
+        return params[node.index - 1].encode("utf-8", "surrogateescape") if 1 <= node.index <= len(params) else b""
+    if (isinstance(node, ast.Binary) and node.op == "+" and isinstance(node.lhs, ast.Positional)
+            and not node.lhs.is_count):
+        params = checker_or_cg.options.positional
+        index = node.lhs.index
+        text = params[index - 1] if 1 <= index <= len(params) else ""
         skip = literal_int(checker_or_cg, node.rhs)
-        if text is not None and skip is not None and skip >= 0 and c_integer(text.decode()) is None:
-            return text[skip:]
+        if skip is not None and skip >= 0 and c_integer(text) is None:
+            _bake(checker_or_cg, index)   # text from byte k, or an address: the value decides
+            return text.encode("utf-8", "surrogateescape")[skip:]
     return None
 
 
@@ -83,6 +98,7 @@ def literal_int(checker_or_cg, node) -> int | None:
     if isinstance(node, ast.Unary) and node.op == "-" and isinstance(node.operand, ast.IntLit):
         return -node.operand.value
     if isinstance(node, ast.Positional):
+        _bake(checker_or_cg, COUNT if node.is_count else node.index)
         if node.is_count:
             return len(checker_or_cg.options.positional)
         params = checker_or_cg.options.positional

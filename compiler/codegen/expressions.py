@@ -20,7 +20,7 @@ from ..builtins.memory import read_str
 from ..builtins.records import literal_text
 from ..builtins.strings import strings_equal
 from ..helpers import Helper
-from ..passes.semantic import positional_value
+from ..positionals import COUNT
 from ..types import Args, Array, Buf, Int, Ptr, Record, Str, Tuple, Type, USER, Void, is_word
 from . import maps
 from .places import CTX, LOCAL, Place
@@ -224,9 +224,12 @@ class ExpressionLowering:
             return ir.Constant(I64, e.value & _MASK)
         if isinstance(e, ast.StrLit):
             return self.const_str(e.value)
-        if isinstance(e, ast.Positional):
-            v = positional_value(self.options, e)
-            return ir.Constant(I64, v & _MASK) if isinstance(v, int) else self.const_str(v)
+        if isinstance(e, ast.Positional):   # compiler/positionals.py: slots, or text baked in
+            if isinstance(self.types[e], Str):
+                return self.const_str(self.options.positional[e.index - 1].encode("utf-8", "surrogateescape"))
+            if e.is_count:
+                return self.positional_int(COUNT, "count")
+            return self.positional_int(e.index) if e.index >= 1 else ir.Constant(I64, 0)
         if isinstance(e, (ast.Sizeof, ast.Offsetof)) or (isinstance(e, ast.Builtin) and e in self.constants):
             return ir.Constant(I64, self.constants[e] & _MASK)
         if isinstance(e, ast.Builtin):

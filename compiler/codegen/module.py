@@ -63,6 +63,25 @@ def _runtime_values(module: ir.Module, di: DebugInfo, sema: Semantics) -> dict[s
     return out
 
 
+def _positional_slots(module: ir.Module, di: DebugInfo, sema: Semantics) -> dict[str, ir.GlobalVariable]:
+    """The `.rodata` slots of $N and $# (compiler/positionals.py): u64s, and char arrays for
+    str($N), filled by the runtime from the run's arguments."""
+    out = {}
+    for slot in sema.positionals.slots:
+        if slot.kind == "str":
+            t = ir.ArrayType(I8, slot.size)
+            dt = di.array(di.basic("char", 8, "DW_ATE_signed_char"), 8, slot.size)
+        else:
+            t, dt = I64, di.basic("unsigned long", 64, "DW_ATE_unsigned")
+        gv = ir.GlobalVariable(module, t, slot.symbol)
+        gv.initializer = ir.Constant(t, None)
+        gv.global_constant = True   # read with volatile loads and copies, as _runtime_values'
+        gv.section = RODATA_SECTION
+        gv.align = 8
+        di.global_var(gv, slot.symbol, dt)
+        out[slot.symbol] = gv
+    return out
+
 
 @dataclass(frozen=True, slots=True)
 class StackUse:
@@ -90,6 +109,7 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions,
     lic.global_constant = True
     di.global_var(lic, "LICENSE", di.array(di.basic("char", 8, "DW_ATE_signed_char"), 8, 4))
     map_globals.update(_runtime_values(module, di, sema))
+    map_globals.update(_positional_slots(module, di, sema))
     di.finish()
 
     intrinsics = _intrinsics(module)

@@ -47,6 +47,7 @@ class ProbeCodegen(ExpressionLowering):
         self.resolved = resolved
         self.types = sema.types
         self.constants = sema.constants
+        self.positional_plan = sema.positionals
         self.plan = plan
         self.options = options
         self._maps = map_globals
@@ -160,6 +161,22 @@ class ProbeCodegen(ExpressionLowering):
         value = VolatileLoad(self.b.block, self._maps[name])
         self.b._insert(value)
         return value
+
+    def positional_int(self, index: int, kind: str = "int") -> ir.Value:
+        """$N (kind "int") or $# ("count") from its `.rodata` slot (compiler/positionals.py)."""
+        return self.runtime_value(self.positional_plan.slot(index, kind).symbol)
+
+    def positional_str(self, index: int) -> ir.Value:
+        """str($N): a stack copy of its `.rodata` char slot. The copy is volatile for the reason
+        runtime_value's load is: the global's initializer (zeros) is not what the program sees."""
+        slot = self.positional_plan.slot(index, "str")
+        buf = self.stack(slot.size, "arg")
+        src = self.b.bitcast(self._maps[slot.symbol], I8P)
+        for off in range(0, slot.size, self._MEM_CHUNK):
+            n = min(self._MEM_CHUNK, slot.size - off)
+            self.b.call(self._intr["memcpy"], [self.offset(buf, off), self.offset(src, off), ir.Constant(I64, n),
+                                               ir.Constant(I1, 1)])
+        return buf
 
     def helper(self, helper: Helper, *args: ir.Value) -> ir.Value:
         ret = self._call_helper(helper, I64, args)

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING
 
 from .. import ast
 from ..builtins import BUILTIN_VARS, FUNCTIONS
-from ..numbers import c_integer
 from ..diagnostics import did_you_mean
-from ..options import CompileOptions
+from ..positionals import COUNT
 from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, Str, Tuple, Type, U64, Void,
                      printable, unify, widen)
 
@@ -24,17 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _COMPARE = {"==", "!=", "<", ">", "<=", ">="}
 _LOGIC = {"&&", "||"}
-
-
-def positional_value(options: CompileOptions, node: ast.Positional) -> int | bytes:
-    """What $N (or $#) stands for: an int when the argument is numeric, else its bytes."""
-    if node.is_count:
-        return len(options.positional)
-    if node.index < 1 or node.index > len(options.positional):
-        return 0
-    text = options.positional[node.index - 1]
-    number = c_integer(text)
-    return text.encode() if number is None else number
 
 
 def is_condition(t: Type) -> bool:
@@ -69,8 +57,7 @@ class ExpressionChecker:
         if isinstance(e, ast.StrLit):
             return Str(len(e.value) + 1)
         if isinstance(e, ast.Positional):
-            v = positional_value(self.options, e)
-            return S64 if isinstance(v, int) else Str(len(v) + 1)
+            return self._positional(e)
         if isinstance(e, ast.Builtin):
             return self._builtin(e)
         if isinstance(e, ast.Var):
@@ -112,6 +99,21 @@ class ExpressionChecker:
         raise TypeError(f"unexpected node {e!r}")
 
     # -- names ---------------------------------------------------------------------------
+    def _positional(self: "Checker", e: ast.Positional) -> Type:
+        """$N as an integer and $# are run-time slots (compiler/positionals.py); a $N given as
+        text is, as kt takes it, that string literal, baked in; $0 is 0."""
+        uses = self.positionals
+        if e.is_count:
+            uses.slot(COUNT, "count")
+            return S64
+        if e.index < 1:
+            return S64
+        if uses.is_text(e.index):
+            uses.bake(e.index)
+            return Str(len(uses.text(e.index).encode("utf-8", "surrogateescape")) + 1)
+        uses.slot(e.index, "int")
+        return S64
+
     def _builtin(self: "Checker", e: ast.Builtin) -> Type | None:
         rec = BUILTIN_VARS.get(e.name)
         if rec is not None:

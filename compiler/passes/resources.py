@@ -143,6 +143,9 @@ class ResourcePlan:
             meta["cgroup_path_filters"] = [call_literal(c, 1, "*") for c in self.cgroup_path_filters]
         if self.stack_limits:
             meta["stacks"] = {str(limit): stack_map_name(limit) for limit in self.stack_limits}
+        positionals = sema.positionals.to_meta()
+        if positionals is not None:
+            meta["positionals"] = positionals
         return meta
 
 

@@ -15,7 +15,8 @@ from types import MappingProxyType
 from typing import Mapping
 
 from .. import ast, probes
-from ..attach_positionals import expand_attach_point, explain_missing
+from ..attach_positionals import attach_point_parameters, expand_attach_point, explain_missing
+from ..positionals import PositionalPlan, PositionalUses
 from ..syscall_dispatch import merge_syscall_tracepoints
 from ..builtins import FUNCTIONS
 from ..cdecl import TypeScope
@@ -25,9 +26,9 @@ from ..probes import ProbeEnv, ResolvedProbe
 from ..source import Span
 from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, Str, Sym, Tuple, Type, U64, Void,
                      unify, widen)
-from .expressions import ExpressionChecker, positional_value
+from .expressions import ExpressionChecker
 
-__all__ = ["MapInfo", "Semantics", "Checker", "analyse", "positional_value"]
+__all__ = ["MapInfo", "Semantics", "Checker", "analyse"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,7 @@ class Semantics:
     maps: Mapping[str, MapInfo]
     positional: tuple[str, ...]
     constants: Mapping[ast.Node, int] = dataclasses.field(default_factory=dict)   # sizeof, offsetof, enums
+    positionals: PositionalPlan = PositionalPlan()   # $N's slots and baked values
 
 
 def _keyable(t: Type) -> bool:
@@ -83,6 +85,7 @@ class Checker(ExpressionChecker):
         self.scope = scope
         self.types: dict[ast.Node, Type] = {}
         self.constants: dict[ast.Node, int] = {}
+        self.positionals = PositionalUses(options.positional, options.strlen)
         self.current_probe: ResolvedProbe = None  # type: ignore[assignment]
         self._vars: dict[str, Type] = {}
         self._var_nodes: dict[str, list[ast.Node]] = {}
@@ -318,6 +321,7 @@ def analyse(program: ast.Program, options: CompileOptions, sink: DiagnosticSink)
     scope.define(program.definitions, sink)
     env = ProbeEnv(options.tracefs, options.kernel_functions, options.pid, options.cpid, options.command)
     resolved: list[tuple[ast.Probe, tuple[ResolvedProbe, ...]]] = []
+    in_attach_points: set[int] = set()   # $N expanded at compile time: baked
     first_note = len(sink.items)
     for probe in program.probes:
         rs: list[ResolvedProbe] = []
@@ -325,6 +329,7 @@ def analyse(program: ast.Program, options: CompileOptions, sink: DiagnosticSink)
         for written in probe.attach_points:
             mark = len(sink.items)
             ap = expand_attach_point(written, options.positional, sink)
+            in_attach_points |= attach_point_parameters(written)
             if ap is None:
                 continue
             kind = probes.lookup(ap.provider)
@@ -360,10 +365,12 @@ def analyse(program: ast.Program, options: CompileOptions, sink: DiagnosticSink)
         for probe, rs in resolved:
             for r in rs:
                 checker.check_probe(probe, r)
+    for index in in_attach_points:
+        checker.positionals.bake(index)
     # Each syscall event is checked on its own (errors name it, as 0.17's do); many of them
     # then become raw_syscalls programs (compiler/syscall_dispatch.py).
     if not sink.errors:
         resolved = [(p, merge_syscall_tracepoints(p, rs)) for p, rs in resolved]
     resolved = _unique_sections(resolved)
     return Semantics(program, tuple(resolved), MappingProxyType(checker.types), MappingProxyType(dict(maps)),
-                     options.positional, MappingProxyType(checker.constants))
+                     options.positional, MappingProxyType(checker.constants), checker.positionals.plan())

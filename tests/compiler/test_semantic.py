@@ -36,7 +36,19 @@ def test_string_keys_unify_to_the_longest(analyse):
 def test_positional_parameters(analyse):
     _, sema, _ = analyse("BEGIN { @n = $1; @s = str($2); @c = $#; }", positional=("42", "hello"))
     assert sema.maps["@n"].value == Int(64, True)
-    assert sema.maps["@s"].value == Str(6)
+    assert sema.maps["@s"].value == Str(64)   # the slot: BPFTRACE_STRLEN bytes, as 0.17's str($2)
+    assert [(s.index, s.kind, s.size, s.symbol) for s in sema.positionals.slots] == [
+        (0, "count", 8, "kt_argc"), (1, "int", 8, "kt_arg1"), (2, "str", 64, "kt_arg2_str")]
+    assert sema.positionals.baked == ()
+
+
+def test_positional_parameters_baked(analyse):
+    """Values the object's code needs as constants are compiled in and recorded; kt takes a $N
+    given as text as a string literal, also baked."""
+    _, sema, _ = analyse("BEGIN { @h = lhist(1, $1, $2, 1); @s = $3; @k[kstack($#)] = count(); }",
+                         positional=("0", "10", "word"))
+    assert sema.maps["@s"].value == Str(5)
+    assert sema.positionals.baked == ((0, "3"), (1, "0"), (2, "10"), (3, "word"))
 
 
 def test_wildcard_tracepoints_expand(analyse):

@@ -1,0 +1,58 @@
+"""The run's positional parameters as the object's `.rodata` slots want them.
+
+Why here, and checked here: an object does not know the arguments it will run with
+(`kt out.o 5 abc`), so 0.17's checks of a parameter used as a number happen when the slots are
+filled, with 0.17's words; a value the compiler baked in (an attach point, lhist()'s bounds,
+...) must be what it was then. `.kt.meta` "positionals" (docs/object-format.md) is read by
+`positional_values` alone.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from ..compiler.numbers import parameter_int   # pure: imports nothing of kt's
+
+__all__ = ["PositionalError", "positional_values"]
+
+
+class PositionalError(Exception):
+    """The run's arguments do not fit the object: the message says which and why."""
+
+
+def _shown(index: int) -> str:
+    return "$#" if index == 0 else f"${index}"
+
+
+def positional_values(entry: Mapping | None, args: tuple[str, ...]) -> dict[str, int | bytes]:
+    """The value of each slot (global name -> u64 or the bytes of a char slot) for `args`,
+    from the object's "positionals" entry (None: the script uses no parameter). Raises
+    PositionalError when a baked value differs or an integer slot is given text."""
+    if not entry:
+        return {}
+    for baked in entry.get("baked", ()):
+        index, then = baked["index"], baked["value"]
+        now = str(len(args)) if index == 0 else (args[index - 1] if index <= len(args) else None)
+        if now != then:
+            raise PositionalError(
+                f"{_shown(index)} was {_described(then)} when this object was compiled and is "
+                f"{_described(now)} now: recompile")
+    values: dict[str, int | bytes] = {}
+    for slot in entry.get("slots", ()):
+        index, kind, symbol = slot["index"], slot["kind"], slot["symbol"]
+        text = args[index - 1] if 1 <= index <= len(args) else None
+        if kind == "count":
+            values[symbol] = len(args)
+        elif kind == "str":   # cut to size - 1 bytes and NUL-terminated, as 0.17's str($N)
+            data = (text or "").encode("utf-8", "surrogateescape")[:slot["size"] - 1]
+            values[symbol] = data + bytes(slot["size"] - len(data))
+        else:
+            number = 0 if text is None else parameter_int(text)
+            if number is None:
+                raise PositionalError(f'${index} used numerically but given "{text}". Try using str(${index}).')
+            values[symbol] = number & 0xFFFFFFFFFFFFFFFF
+    return values
+
+
+def _described(value: str | None) -> str:
+    return "not given" if value is None else value or '""'
