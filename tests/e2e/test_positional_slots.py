@@ -153,3 +153,20 @@ def test_session_takes_the_parameters(compiled):
     assert "EV n=7 s=xyz argc=2 twice=14 hex=7" in out.getvalue().decode()
     with pytest.raises(SessionError, match=r'\$1 used numerically but given "x"'):
         Session(obj.read_bytes(), out=io.BytesIO(), quiet=True, positional=("x",)).run()
+
+
+@NEEDS_BPFTRACE
+def test_slots_beside_cpid_in_a_traced_child(tmp_path):
+    """The slots share `.rodata` with cpid; the trace filters on the -c child."""
+    script = ('tracepoint:syscalls:sys_enter_openat /pid == cpid/ { @[str($1)] = count(); @n = sum($2); '
+              '@c = count(); }')
+    obj = tmp_path / "child.o"
+    assert run_kt("--emit-elf", str(obj), "-e", script).rc == 0
+    cat = ["-c", "/usr/bin/cat /etc/hostname"]
+    for args in (["abc", "3"], ["--", "xyz", "-2"]):
+        theirs = _bpftrace("-e", script, *cat, *args)
+        assert theirs.returncode == 0, theirs.stderr
+        ours = run_kt(str(obj), *cat, *args, env=CHILD_ENV)
+        assert ours.rc == 0, ours.err
+        assert _comparable(ours.out) == _comparable(theirs.stdout)
+        assert f"@[{args[-2]}]: " in ours.out
