@@ -172,10 +172,10 @@ def load_object(spec: ObjectSpec, log_level: int = 0, log_size: int = 0,
     every program. ``log_level`` > 0 keeps the verifier log of successful loads too
     (``LoadedProgram.verifier_log``); ``log_size`` is the first log buffer's size (the
     default when 0; BPFTRACE_LOG_SIZE), grown while the log does not fit. ``globals`` gives
-    global variables (u64s, or the bytes of char arrays, by name) their values for this run: written into the data
-    section's map before any program is loaded (and `.rodata` frozen then); a name the object
-    does not have is ignored (the script does not use it). Raises VerifierError or
-    SyscallError; on any error everything created so far is closed."""
+    global variables (u64s, or the bytes of char arrays, by name) their values for this run:
+    written into the data section's map before any program is loaded (and `.rodata` frozen
+    then); a name the object does not have is ignored (the script does not use it). Raises
+    VerifierError or SyscallError; on any error everything created so far is closed."""
     obj = LoadedObject(spec)
     try:
         if spec.btf is not None:
