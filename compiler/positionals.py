@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .numbers import parameter_int
+from .formats.numbers import parameter_int
 
 __all__ = ["PositionalSlot", "PositionalPlan", "PositionalUses", "COUNT"]
 

@@ -17,7 +17,7 @@ from typing import Callable
 
 from . import ast
 from .diagnostics import DiagnosticSink, did_you_mean
-from .numbers import attach_count
+from .formats.numbers import attach_count
 from .contexts import NO_CONTEXT, ArgsArrayContext, FuncArg, ProbeContext, RegsContext, TracepointContext, UsdtContext
 from .formats.probe_kinds import PROBE_KIND_ALIASES
 from .formats.tracepoints import TracepointNotFound, all_tracepoints, read_format

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Mapping
 
-from ..compiler.numbers import parameter_int   # pure: imports nothing of kt's
+from ..compiler.formats.numbers import parameter_int
 
 __all__ = ["PositionalError", "positional_values"]
 

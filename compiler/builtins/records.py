@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Callable
 from llvmlite import ir
 
 from .. import ast
-from ..numbers import c_integer
+from ..formats.numbers import c_integer
 from ..positionals import COUNT, PositionalUses
 from ..types import Type
 

@@ -1,7 +1,8 @@
 """Numbers written as bpftrace 0.17 reads them in text: positional parameters (strtoll, base 0)
 and the counts of attach points (`interval:ms:0x10`, `profile:hz:0_99`).
 
-Imports nothing of kt's, so the probe registry and the builtins can both use it.
+Imports nothing of kt's: the probe registry, the builtins and the runtime (which checks the
+run's positional parameters against an object's slots) all use it.
 """
 
 from __future__ import annotations
