@@ -44,6 +44,8 @@ class ResolvedProbe:
     # points, or a wildcard expanded to this target, it is skipped with a warning; a single
     # explicit attach point that fails is an error (the user wanted exactly it).
     optional: bool = False
+    # Its function's name in the object (passes/semantic.py gives every program one).
+    program: str = ""
 
     @property
     def multi(self) -> bool:
@@ -83,7 +85,10 @@ def _resolve_special(label: str):
         if ap.parts:
             sink.error(ap.span, f"{label} takes no arguments")
             return None
-        return [ResolvedProbe(label.lower(), label, f"raw_tp/{label}", "", {}, (label,), ())]
+        # A bare `raw_tp` section: libbpf loads it as a raw tracepoint program (kt test-runs
+        # it) and leaves attaching to the loader, where `raw_tp/BEGIN` made it attach to a
+        # raw tracepoint named BEGIN, which fails. BEGIN and END share the section.
+        return [ResolvedProbe(label.lower(), label, "raw_tp", "", {}, (label,), ())]
     return resolve
 
 
@@ -176,7 +181,9 @@ def _resolve_kprobe(retprobe: bool):
                 sink.error(ap.span, f"kretprobe:{banned[0]} can't be used as it might lock up your system.")
                 return None
         names = tuple(f"{kind}:{f}" + (f"+{offset}" if offset else "") for f in funcs)
-        section = f"{kind}/{func}" + (f"+{offset}" if offset else "")
+        # libbpf attaches `kprobe/FUNC[+0xOFF]` by its name alone: a wildcard's section names
+        # its first function (kt attaches every one, from .kt.meta).
+        section = f"{kind}/{funcs[0]}" + (f"+{offset:#x}" if offset else "")
         return [ResolvedProbe(kind, f"{kind}:{spec}", section, spec,
                               {"funcs": funcs, "offset": offset, "retprobe": retprobe},
                               names, tuple(funcs), RegsContext("kernel", retprobe, stack_args=True), optional=wildcard)]
@@ -281,10 +288,20 @@ def _uprobe_in(kind: str, retprobe: bool, ap: ast.AttachPoint, shown: str, path:
     suffix = spec[len(func):]
     names = tuple(f"{kind}:{shown}:{f}{suffix}" for f, _ in targets)
     funcs = tuple(f for f, _ in targets)
-    return ResolvedProbe(kind, f"{kind}:{shown}:{spec}", f"{kind}/{path}:{spec}", f"{path}:{spec}",
+    return ResolvedProbe(kind, f"{kind}:{shown}:{spec}", _uprobe_section(kind, path, targets[0][0], func, offset),
+                         f"{path}:{spec}",
                          {"path": path, "targets": [{"func": f, "offset": o} for f, o in targets],
                           "retprobe": retprobe},
                          names, funcs, UprobeContext(path, funcs, retprobe))
+
+
+def _uprobe_section(kind: str, path: str, first: str, func: str, offset: int) -> str:
+    """`uprobe/PATH:FUNC[+0xOFF]`, which libbpf attaches by the name alone (a wildcard's first
+    function). libbpf reads FUNC as [A-Za-z0-9_.]+: an address, or a name with other
+    characters, gets a bare `uprobe` section, which libbpf leaves to the loader."""
+    if re.fullmatch(r"0x[0-9a-fA-F]+|\d+", func) or not re.fullmatch(r"[A-Za-z0-9_.]+", first) or ":" in path:
+        return kind
+    return f"{kind}/{path}:{first}" + (f"+{offset:#x}" if offset else "")
 
 
 def _function_hint(path: str, func: str) -> str:
@@ -343,7 +360,10 @@ def _resolve_usdt(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
         names = tuple(f"usdt:{shown}:{s.provider}:{s.name}" for s in sites)
         targets = [{"func": f"{s.provider}:{s.name}", "offset": s.offset, "ref_ctr_offset": s.semaphore_offset}
                    for s in sites]
-        out.append(ResolvedProbe("usdt", f"usdt:{shown}:{spec}", f"usdt/{path}:{spec}", f"{path}:{spec}",
+        # libbpf attaches `usdt/PATH:PROVIDER:NAME` (the provider of the first site when the
+        # script names none); under libbpf the cookie is its spec id (docs/object-format.md).
+        section = f"usdt/{path}:{sites[0].provider}:{sites[0].name}" if ":" not in path else "usdt"
+        out.append(ResolvedProbe("usdt", f"usdt:{shown}:{spec}", section, f"{path}:{spec}",
                                  {"path": path, "targets": targets, "retprobe": False}, names,
                                  tuple(f"{s.provider}:{s.name}" for s in sites),
                                  UsdtContext(tuple((_site_args(s), s.pc) for s in sites))))

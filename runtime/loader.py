@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from .maps import Map, kernel_object_name
-from .spec import MapSpec, ObjectSpec, ProgramSpec
+from .spec import MapSpec, ObjectSpec, ProgramSpec, only_program
 from .sys.constants import (
     BPF_F_RDONLY_PROG, BPF_INSN_SIZE, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, LOG_LEVEL_BASIC, AttachType, BpfCmd, ProgType,
 )
@@ -150,6 +150,10 @@ class LoadedObject:
     def meta(self) -> dict:
         return self.spec.meta
 
+    def program_in(self, section: str) -> LoadedProgram:
+        """The one program of a section (programs are keyed by function name)."""
+        return only_program(self.programs.values(), section)
+
     def close(self) -> None:
         # Programs first (they hold references to maps), then maps, then BTF.
         for p in reversed(list(self.programs.values())):
@@ -186,8 +190,8 @@ def load_object(spec: ObjectSpec, log_level: int = 0, log_size: int = 0,
             obj.maps[name] = Map.create(mspec, obj.btf_fd)
             if mspec.data is not None:
                 _write_data(obj.maps[name], mspec, spec, globals or {})
-        for section, pspec in spec.programs.items():
-            obj.programs[section] = _load_program(pspec, obj, log_level, log_size)
+        for name, pspec in spec.programs.items():
+            obj.programs[name] = _load_program(pspec, obj, log_level, log_size)
     except BaseException:
         obj.close()
         raise

@@ -42,6 +42,12 @@ class SessionError(Exception):
     """A failure a user can act on; the CLI prints it as `kt: error: ...`."""
 
 
+def program_of(probe: dict) -> str:
+    """The function name of a .kt.meta probe entry's program: the runtime finds programs by
+    it, since several may share a section (BEGIN and END in `raw_tp`, perf events)."""
+    return probe["program"]
+
+
 @dataclass
 class Session:
     elf: bytes
@@ -130,7 +136,7 @@ class Session:
                                 unwatch=self._unwatch, err=self.err, cat_limit=self._cat_limit)
             pump = self._pump = EventPump(ring, control, decoders, self.out, self.queue_limit)
             probes = meta["probes"]
-            programs = {p["section"]: obj.programs[p["section"]] for p in probes}
+            programs = {program_of(p): obj.programs[program_of(p)] for p in probes}
             actx = AttachContext(pid=self.pid or -1, use_kprobe_multi=self._use_kprobe_multi,
                                  kprobe_tracefs=os.environ.get("KT_KPROBE_TRACEFS") == "1",
                                  notice=self._notice)
@@ -143,7 +149,7 @@ class Session:
 
             for p in probes:
                 if p["kind"] == "begin":
-                    self._run_special(programs[p["section"]], p)
+                    self._run_special(programs[program_of(p)], p)
             pump.drain()
             for link in links:   # iter: probes run once, after BEGIN, as 0.17 reads its iterators
                 if hasattr(link, "iterate") and not pump.exit_requested:
@@ -161,7 +167,7 @@ class Session:
             pump.exit_requested = False
             for p in probes:
                 if p["kind"] == "end":
-                    self._run_special(programs[p["section"]], p)
+                    self._run_special(programs[program_of(p)], p)
             pump.drain()
             self._report_lost(obj)
             if self._lost_seen:
@@ -215,7 +221,7 @@ class Session:
     def _choose_kprobe_multi(self, spec, meta: dict):
         """Wildcard kprobes attach with one kprobe_multi link where the kernel has them
         (CONFIG_FPROBE); such programs must be loaded for that attach type."""
-        multi = [p["section"] for p in meta.get("probes", ())
+        multi = [program_of(p) for p in meta.get("probes", ())
                  if p["kind"] in ("kprobe", "kretprobe") and len(p["attach"]["funcs"]) > 1]
         if not multi:
             return spec
@@ -225,8 +231,8 @@ class Session:
         self._use_kprobe_multi = True
         self._multi_sections = set(multi)
         programs = dict(spec.programs)
-        for section in multi:
-            programs[section] = dataclasses.replace(programs[section],
+        for name in multi:
+            programs[name] = dataclasses.replace(programs[name],
                                                     expected_attach_type=AttachType.TRACE_KPROBE_MULTI)
         return dataclasses.replace(spec, programs=programs)
 
@@ -264,7 +270,7 @@ class Session:
                     live.append(p)
                     continue
                 ctx = dataclasses.replace(actx, skip=skip if p.get("optional") else None, attached=progress.advance)
-                made = self._attach(lambda: ATTACH[p["kind"]](programs[p["section"]].fd, p["attach"], ctx), p)
+                made = self._attach(lambda: ATTACH[p["kind"]](programs[program_of(p)].fd, p["attach"], ctx), p)
                 for link in made:
                     links.add(link)
                 if made:
@@ -345,7 +351,7 @@ class Session:
         kprobe_multi link is 1, as 0.17 counts it (bpftrace issue #3180)."""
         bases = sorted(p["probe_base"] for p in meta["probes"])
         ends = dict(zip(bases, bases[1:] + [len(meta.get("probe_names", ()))]))
-        return sum(1 if p["section"] in self._multi_sections else max(1, ends[p["probe_base"]] - p["probe_base"])
+        return sum(1 if program_of(p) in self._multi_sections else max(1, ends[p["probe_base"]] - p["probe_base"])
                    for p in probes)
 
     def _exit_flag_set(self, obj) -> bool:

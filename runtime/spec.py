@@ -5,8 +5,9 @@ compiler and the runtime. Reading it without touching the kernel lets tests chec
 on any machine, and leaves the loader with no parsing to do. As in cilium/ebpf, a *spec* says
 what the object asks for; the loader turns specs into kernel objects.
 
-The reader follows libbpf's conventions (libbpf.c): one program per executable section with the
-program type taken from the section name, BTF-defined maps in ``.maps``, ``license``, and the
+The reader follows libbpf's conventions (libbpf.c): every global function of an executable
+section is a program (several may share a section), with the program type taken from the
+section name, BTF-defined maps in ``.maps``, ``license``, and the
 ``.BTF`` DATASEC fixup (``btf_fixup_datasec``) LLVM leaves to the loader.
 """
 
@@ -149,12 +150,23 @@ class MapSpec:
 
 @dataclass(frozen=True, slots=True)
 class ObjectSpec:
-    programs: dict[str, ProgramSpec]   # by section name, in section order
+    programs: dict[str, ProgramSpec]   # by function name (kt's `program`), in section order
     maps: dict[str, MapSpec]           # by symbol name, in .maps order
     license: str
     btf: bytes | None                  # .BTF with DATASEC sizes/offsets fixed; None if absent
     meta: dict = field(default_factory=dict)
     globals: dict[str, GlobalVar] = field(default_factory=dict)   # global variables by name
+
+    def program_in(self, section: str) -> ProgramSpec:
+        """The one program of a section (a section may hold several: see .programs)."""
+        return only_program(self.programs.values(), section)
+
+
+def only_program(programs, section: str):
+    found = [p for p in programs if p.section == section]
+    if len(found) != 1:
+        raise KeyError(f"section '{section}' holds {len(found)} programs, not one")
+    return found[0]
 
 
 # --- the object's BTF ---------------------------------------------------------------------------
@@ -230,6 +242,21 @@ def parse_btf_ext(data: bytes, btf: Btf) -> tuple[dict[str, ExtInfo], dict[str, 
         return result
 
     return one(fi_off, fi_len), one(li_off, li_len)
+
+
+def _ext_slice(info: ExtInfo | None, first: int, last: int) -> ExtInfo | None:
+    """The records of one program of a section: those whose instruction lies in [first,
+    last), rebased to the program's start (libbpf splits a section's records the same way)."""
+    if info is None:
+        return None
+    keep = bytearray()
+    for i in range(info.count):
+        rec = info.data[i * info.rec_size:(i + 1) * info.rec_size]
+        (insn,) = struct.unpack_from("<I", rec)
+        if first <= insn < last:
+            keep += struct.pack("<I", insn - first) + rec[4:]
+    count = len(keep) // info.rec_size
+    return ExtInfo(info.rec_size, count, bytes(keep)) if count else None
 
 
 # --- maps from the .maps DATASEC ---------------------------------------------------------------
@@ -403,27 +430,35 @@ class _Reader:
             if rule is None:
                 raise ObjectFormatError(f"section '{sec.name}': unknown program type (expected "
                                         f"a name like tracepoint/CAT/NAME or raw_tp/NAME)")
-            funcs = [s for s in self.symbols if s.shndx == idx
-                     and s.type == STT_FUNC and s.bind == STB_GLOBAL]
-            if len(funcs) != 1:
-                raise ObjectFormatError(f"section '{sec.name}': expected exactly one global "
-                                        f"function, found {len(funcs)}")
-            if funcs[0].value != 0:
-                raise ObjectFormatError(f"section '{sec.name}': the function does not start "
-                                        f"at offset 0")
-            insns = self.elf.section_data(sec)
-            if len(insns) % BPF_INSN_SIZE:
-                raise ObjectFormatError(f"section '{sec.name}': size {len(insns)} is not a "
+            # libbpf's rule: every global function of the section is a program, at its symbol's
+            # value, for its size (several BEGIN/END or perf_event programs share a section).
+            funcs = sorted((s for s in self.symbols if s.shndx == idx
+                            and s.type == STT_FUNC and s.bind == STB_GLOBAL), key=lambda s: s.value)
+            if not funcs:
+                raise ObjectFormatError(f"section '{sec.name}': no global function in it")
+            data = self.elf.section_data(sec)
+            if len(data) % BPF_INSN_SIZE:
+                raise ObjectFormatError(f"section '{sec.name}': size {len(data)} is not a "
                                         f"multiple of 8")
             rel = relocs.get(idx)
-            relocations = self._relocations(sec.name, insns, rel, maps) if rel else ()
-            programs[sec.name] = ProgramSpec(
-                section=sec.name, name=funcs[0].name, prog_type=rule.prog_type,
-                expected_attach_type=rule.expected_attach_type,
-                attach_target=sec.name[len(rule.prefix) + 1:], insns=insns,
-                relocations=relocations, func_info=func_infos.get(sec.name),
-                line_info=line_infos.get(sec.name),
-            )
+            all_relocs = self._relocations(sec.name, data, rel, maps) if rel else ()
+            for func in funcs:
+                start, end = func.value, func.value + func.size
+                if start % BPF_INSN_SIZE or end % BPF_INSN_SIZE or end > len(data) or end <= start:
+                    raise ObjectFormatError(f"section '{sec.name}': function '{func.name}' at "
+                                            f"{start:#x}..{end:#x} is not whole instructions in it")
+                if func.name in programs:
+                    raise ObjectFormatError(f"function '{func.name}' is defined twice")
+                first, last = start // BPF_INSN_SIZE, end // BPF_INSN_SIZE
+                programs[func.name] = ProgramSpec(
+                    section=sec.name, name=func.name, prog_type=rule.prog_type,
+                    expected_attach_type=rule.expected_attach_type,
+                    attach_target=sec.name[len(rule.prefix) + 1:], insns=data[start:end],
+                    relocations=tuple(r._replace(insn_index=r.insn_index - first) for r in all_relocs
+                                      if first <= r.insn_index < last),
+                    func_info=_ext_slice(func_infos.get(sec.name), first, last),
+                    line_info=_ext_slice(line_infos.get(sec.name), first, last),
+                )
         return programs
 
     def _relocations(self, section: str, insns: bytes, rel: Section,

@@ -7,7 +7,6 @@ elf.py optimizes it and writes the object.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 
 from llvmlite import ir
@@ -31,16 +30,6 @@ def _intrinsics(module: ir.Module) -> dict[str, ir.Function]:
     memset = ir.Function(module, ir.FunctionType(ir.VoidType(), [I8P, I8, I64, I1]), "llvm.memset.p0.i64")
     memcpy = ir.Function(module, ir.FunctionType(ir.VoidType(), [I8P, I8P, I64, I1]), "llvm.memcpy.p0.p0.i64")
     return {"memset": memset, "memcpy": memcpy}
-
-
-def _program_name(name: str, used: set[str]) -> str:
-    base = re.sub(r"[^A-Za-z0-9_]", "_", name.replace("tracepoint:", "tp_"))
-    candidate, i = base, 1
-    while candidate in used:
-        i += 1
-        candidate = f"{base}_{i}"
-    used.add(candidate)
-    return candidate
 
 
 BPF_STACK_LIMIT = 512
@@ -113,14 +102,13 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions,
     di.finish()
 
     intrinsics = _intrinsics(module)
-    used: set[str] = set()
     too_big: list[StackUse] = []
     helper_sites: list[dict] = []   # -k/-kk: checked helper calls (ProbeCodegen.check_helper)
     bases = iter(plan.probe_bases)
     for probe, resolved_list in sema.probes:
         for resolved in resolved_list:
             probe_base = next(bases)
-            fn = ir.Function(module, ir.FunctionType(I32, [I8P]), _program_name(resolved.name, used))
+            fn = ir.Function(module, ir.FunctionType(I32, [I8P]), resolved.program)
             fn.section = resolved.section
             fn.attributes.add("nounwind")
             fn.args[0].name = "ctx"

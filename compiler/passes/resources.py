@@ -110,7 +110,7 @@ class ResourcePlan:
     def to_meta(self, sema: Semantics, source_name: str) -> dict:
         probes, probe_names, func_names = [], [], []
         for r, base in zip(flat_probes(sema), self.probe_bases):
-            probes.append({"section": r.section, "kind": r.kind, "name": r.name, "target": r.target,
+            probes.append({"section": r.section, "program": r.program, "kind": r.kind, "name": r.name, "target": r.target,
                            "attach": r.attach, "probe_base": base, "optional": r.optional})
             probe_names.extend(r.probe_names)
             func_names.extend(r.func_names or ("",) * len(r.probe_names))

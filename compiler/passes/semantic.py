@@ -10,6 +10,7 @@ holds. Expressions are typed by passes/expressions.py; this module adds statemen
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Mapping
@@ -301,19 +302,25 @@ def _key_desc(t: Type | None) -> str:
     return "nothing (a scalar map)" if t is None else f"[{t}]"
 
 
-def _unique_sections(resolved):
-    """Give every program its own section: a second `tracepoint/a/b` (or `perf_event`) gets
-    a `/2` suffix. The runtime keys programs by section; .kt.meta says how each attaches."""
-    seen: dict[str, int] = {}
+def _program_names(resolved):
+    """Give every program its function name (its ELF symbol, the program's name for libbpf,
+    `program` in .kt.meta). Programs may share a section, as libbpf allows (BEGIN and END in
+    `raw_tp`, every perf event in `perf_event`), so the runtime finds them by this name."""
+    used: set[str] = set()
     out = []
     for probe, rs in resolved:
-        fixed = []
-        for r in rs:
-            n = seen.get(r.section, 0) + 1
-            seen[r.section] = n
-            fixed.append(r if n == 1 else dataclasses.replace(r, section=f"{r.section}/{n}"))
-        out.append((probe, tuple(fixed)))
+        out.append((probe, tuple(dataclasses.replace(r, program=_program_name(r.name, used)) for r in rs)))
     return out
+
+
+def _program_name(name: str, used: set[str]) -> str:
+    base = re.sub(r"[^A-Za-z0-9_]", "_", name.replace("tracepoint:", "tp_"))
+    candidate, i = base, 1
+    while candidate in used:
+        i += 1
+        candidate = f"{base}_{i}"
+    used.add(candidate)
+    return candidate
 
 
 def analyse(program: ast.Program, options: CompileOptions, sink: DiagnosticSink) -> Semantics:
@@ -371,6 +378,6 @@ def analyse(program: ast.Program, options: CompileOptions, sink: DiagnosticSink)
     # then become raw_syscalls programs (compiler/syscall_dispatch.py).
     if not sink.errors:
         resolved = [(p, merge_syscall_tracepoints(p, rs)) for p, rs in resolved]
-    resolved = _unique_sections(resolved)
+    resolved = _program_names(resolved)
     return Semantics(program, tuple(resolved), MappingProxyType(checker.types), MappingProxyType(dict(maps)),
                      options.positional, MappingProxyType(checker.constants), checker.positionals.plan())

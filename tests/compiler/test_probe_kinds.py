@@ -24,7 +24,7 @@ def test_kprobe_sections_and_attach(compile_text):
     assert [(p["section"], p["kind"], p["attach"]) for p in probes] == [
         ("kprobe/vfs_read", "kprobe", {"funcs": ["vfs_read"], "offset": 0, "retprobe": False}),
         ("kretprobe/vfs_read", "kretprobe", {"funcs": ["vfs_read"], "offset": 0, "retprobe": True}),
-        ("kprobe/do_sys_openat2+16", "kprobe", {"funcs": ["do_sys_openat2"], "offset": 16, "retprobe": False}),
+        ("kprobe/do_sys_openat2+0x10", "kprobe", {"funcs": ["do_sys_openat2"], "offset": 16, "retprobe": False}),
     ]
 
 
@@ -33,6 +33,7 @@ def test_kprobe_wildcard_is_one_program_with_a_name_per_cookie(compile_text):
     meta = meta_of(c)
     (p,) = meta["probes"]
     assert p["attach"]["funcs"] == ["vfs_read", "vfs_readv"]
+    assert p["section"] == "kprobe/vfs_read"   # libbpf attaches the first from the name
     assert meta["probe_names"][p["probe_base"]:] == ["kprobe:vfs_read", "kprobe:vfs_readv"]
     assert meta["func_names"][p["probe_base"]:] == ["vfs_read", "vfs_readv"]
     assert "call 174" in c.assembly()  # bpf_get_attach_cookie
@@ -64,11 +65,23 @@ def test_rawtracepoint_args_are_u64s(compile_text):
     assert (p["section"], p["attach"]) == ("raw_tp/sched_switch", {"name": "sched_switch"})
 
 
-def test_same_section_twice_gets_a_suffix(compile_text):
+def test_programs_share_a_section_and_have_their_own_names(compile_text):
     c = compile_text("tracepoint:syscalls:sys_enter_openat { @a = count(); } "
-                     "tracepoint:syscalls:sys_enter_openat { @b = count(); }")
-    assert [p["section"] for p in meta_of(c)["probes"]] == [
-        "tracepoint/syscalls/sys_enter_openat", "tracepoint/syscalls/sys_enter_openat/2"]
+                     "tracepoint:syscalls:sys_enter_openat { @b = count(); } "
+                     "BEGIN { @c = count(); } END { @d = count(); } interval:s:1 { exit(); } profile:hz:9 { }")
+    from kt.runtime.spec import parse_object
+    probes = meta_of(c)["probes"]
+    assert [(p["section"], p["program"]) for p in probes] == [
+        ("tracepoint/syscalls/sys_enter_openat", "tp_syscalls_sys_enter_openat"),
+        ("tracepoint/syscalls/sys_enter_openat", "tp_syscalls_sys_enter_openat_2"),
+        ("raw_tp", "BEGIN"), ("raw_tp", "END"),
+        ("perf_event", "interval_s_1"), ("perf_event", "profile_hz_9")]
+    spec = parse_object(c.elf)
+    assert {n: p.section for n, p in spec.programs.items()} == {p["program"]: p["section"] for p in probes}
+    # each program has its own instructions, relocations and line info, from 0
+    for p in spec.programs.values():
+        assert p.func_info.count == 1 and p.line_info.count >= 1
+        assert all(0 <= r.insn_index < p.insn_count for r in p.relocations)
 
 
 def test_the_registry_has_exactly_the_kinds_of_the_name_table():

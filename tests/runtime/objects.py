@@ -301,7 +301,7 @@ def ringbuf_object(pid: int) -> bytes:
     bump ARRAY ``kt_lost``."""
     meta = {"version": 1, "source": "test.kt",
             "events": {"ringbuf": "kt_events", "lost": "kt_lost"},
-            "probes": [{"section": "raw_tp/BEGIN", "kind": "begin", "name": "BEGIN",
+            "probes": [{"section": "raw_tp/BEGIN", "program": "BEGIN", "kind": "begin", "name": "BEGIN",
                         "target": ""}]}
     b = ObjectBuilder(meta=meta)
     b.map("kt_events", MapType.RINGBUF, RINGBUF_SIZE)

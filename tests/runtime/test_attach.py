@@ -39,13 +39,13 @@ def my_key() -> bytes:
 def test_counts_own_calls_via_bpf_link(obj):
     n = 100
     with Links() as links:
-        link = links.add(attach_tracepoint(obj.programs[GETPID].fd, "syscalls",
+        link = links.add(attach_tracepoint(obj.program_in(GETPID).fd, "syscalls",
                                            "sys_enter_getpid"))
-        links.add(attach_tracepoint(obj.programs[GETPPID].fd, "syscalls", "sys_enter_getppid"))
+        links.add(attach_tracepoint(obj.program_in(GETPPID).fd, "syscalls", "sys_enter_getppid"))
         assert link.uses_bpf_link  # 6.18 has perf_event links (5.15+)
         info = link.info()
         assert info.type == LinkType.PERF_EVENT
-        assert info.prog_id == obj.programs[GETPID].info().id
+        assert info.prog_id == obj.program_in(GETPID).info().id
         for _ in range(n):
             os.getpid()
             os.getppid()
@@ -69,7 +69,7 @@ def test_ioctl_fallback_when_links_are_unavailable(obj, monkeypatch):
         return real_bpf(cmd, attr)
 
     monkeypatch.setattr(perf_link, "bpf", old_kernel_bpf)
-    with attach_tracepoint(obj.programs[GETPID].fd, "syscalls", "sys_enter_getpid") as link:
+    with attach_tracepoint(obj.program_in(GETPID).fd, "syscalls", "sys_enter_getpid") as link:
         assert not link.uses_bpf_link and link.info() is None
         for _ in range(20):
             os.getpid()
@@ -83,7 +83,7 @@ def test_failed_attach_leaves_nothing(obj):
     try:
         before = open_fds()
         with pytest.raises(AttachError) as info:
-            attach_tracepoint(raw.programs["raw_tp/BEGIN"].fd, "syscalls", "sys_enter_getpid")
+            attach_tracepoint(raw.program_in("raw_tp/BEGIN").fd, "syscalls", "sys_enter_getpid")
         assert str(info.value).startswith("attach tracepoint syscalls:sys_enter_getpid: ")
         assert "PERF_EVENT_IOC_SET_BPF" in str(info.value)
         assert open_fds() == before
@@ -94,5 +94,5 @@ def test_failed_attach_leaves_nothing(obj):
 def test_unknown_tracepoint(obj):
     before = open_fds()
     with pytest.raises(TracefsError, match="tracepoint syscalls:sys_enter_nope does not exist"):
-        attach_tracepoint(obj.programs[GETPID].fd, "syscalls", "sys_enter_nope")
+        attach_tracepoint(obj.program_in(GETPID).fd, "syscalls", "sys_enter_nope")
     assert open_fds() == before

@@ -30,13 +30,13 @@ def _session():
             load_object(parse_object(objects.ringbuf_object(pid)))]
     links = Links()
     for o in objs:
-        for section, p in o.programs.items():
-            if section.startswith("tracepoint/"):
-                _, cat, name = section.split("/")
+        for p in o.programs.values():
+            if p.section.startswith("tracepoint/"):
+                _, cat, name = p.section.split("/")
                 links.add(attach_tracepoint(p.fd, cat, name))
     ring_map = objs[1].maps["kt_events"]
     ring = RingBuffer(ring_map.fd, ring_map.max_entries)
-    run_once(objs[1].programs["raw_tp/BEGIN"].fd)
+    run_once(objs[1].program_in("raw_tp/BEGIN").fd)
     os.getpid()
     ring.poll(100)
     assert ring.drain()

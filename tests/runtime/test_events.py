@@ -40,7 +40,7 @@ def ring(obj):
 
 def test_begin_runs_once_and_discarded_record_is_skipped(obj, ring):
     assert not ring.poll(0)
-    assert run_once(obj.programs["raw_tp/BEGIN"].fd) == objects.BEGIN_RETVAL
+    assert run_once(obj.program_in("raw_tp/BEGIN").fd) == objects.BEGIN_RETVAL
     assert ring.poll(1000)
     records = [REC.unpack(r) for r in ring.drain()]
     assert [r[0] for r in records] == list(objects.BEGIN_EVENT_IDS)
@@ -52,7 +52,7 @@ def test_begin_runs_once_and_discarded_record_is_skipped(obj, ring):
 
 
 def test_tracepoint_records_arrive(obj, ring):
-    prog = obj.programs["tracepoint/syscalls/sys_enter_getpid"]
+    prog = obj.program_in("tracepoint/syscalls/sys_enter_getpid")
     n = 25
     with attach_tracepoint(prog.fd, "syscalls", "sys_enter_getpid"):
         for _ in range(n):
@@ -75,7 +75,7 @@ def test_poll_times_out_when_empty(ring):
 
 
 def test_records_iterator_releases_on_early_stop(obj, ring):
-    run_once(obj.programs["raw_tp/BEGIN"].fd)
+    run_once(obj.program_in("raw_tp/BEGIN").fd)
     for rec in ring.records():
         assert REC.unpack(rec)[0] == objects.BEGIN_EVENT_IDS[0]
         break  # the first record counts as consumed; the second stays
@@ -89,9 +89,9 @@ def test_ring_size_must_be_valid(obj):
 
 def test_run_once_on_a_tracepoint_program_explains(obj):
     with pytest.raises(RunError, match=r"bpf\(BPF_PROG_TEST_RUN\): .*raw_tp"):
-        run_once(obj.programs["tracepoint/syscalls/sys_enter_getpid"].fd)
+        run_once(obj.program_in("tracepoint/syscalls/sys_enter_getpid").fd)
 
 
 def test_run_once_on_cpu(obj, ring):
-    assert run_once(obj.programs["raw_tp/BEGIN"].fd, cpu=0) == objects.BEGIN_RETVAL
+    assert run_once(obj.program_in("raw_tp/BEGIN").fd, cpu=0) == objects.BEGIN_RETVAL
     assert len(ring.drain()) == 2

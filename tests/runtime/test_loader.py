@@ -25,7 +25,7 @@ def counter_spec():
 
 def test_relocate_sets_pseudo_map_fd():
     spec = parse_object(objects.counter_object(1))
-    p = spec.programs["tracepoint/syscalls/sys_enter_getpid"]
+    p = spec.program_in("tracepoint/syscalls/sys_enter_getpid")
     out = relocate(p, {"counts": 77})
     for i, *_ in p.relocations:
         insn = out[i * 8:(i + 2) * 8]
@@ -43,7 +43,7 @@ def test_load_counter_object(counter_spec):
         assert (info.type, info.key_size, info.value_size, info.max_entries, info.name) == \
             (MapType.HASH, 4, 8, 1024, "counts")
         assert info.btf_id > 0  # created with its BTF key/value types
-        p = obj.programs["tracepoint/syscalls/sys_enter_getpid"]
+        p = obj.program_in("tracepoint/syscalls/sys_enter_getpid")
         pinfo = p.info()
         assert pinfo.type == ProgType.TRACEPOINT and pinfo.name == "count_getpid"
         assert pinfo.btf_id > 0 and pinfo.id > 0
@@ -68,7 +68,7 @@ def test_continues_without_btf_when_btf_is_rejected(counter_spec):
         assert obj.btf_fd is None
         assert obj.btf_error.startswith("bpf(BPF_BTF_LOAD): ")
         assert obj.maps["counts"].info().btf_id == 0
-        assert obj.programs["tracepoint/syscalls/sys_enter_getpid"].info().btf_id == 0
+        assert obj.program_in("tracepoint/syscalls/sys_enter_getpid").info().btf_id == 0
 
 
 def test_no_btf_at_all(counter_spec):
@@ -99,16 +99,16 @@ def test_log_level_keeps_log_and_grows_buffer(monkeypatch, counter_spec):
     # with a bigger one.
     monkeypatch.setattr(loader, "LOG_SIZE_INITIAL", 64)
     with load_object(counter_spec, log_level=2) as obj:
-        log = obj.programs["tracepoint/syscalls/sys_enter_getpid"].verifier_log
+        log = obj.program_in("tracepoint/syscalls/sys_enter_getpid").verifier_log
     assert len(log) > 64
     assert "processed" in log.splitlines()[-1] or "processed" in log
 
 
 def test_failure_in_second_program_closes_first(counter_spec):
-    bad = parse_object(objects.bad_object()).programs["tracepoint/syscalls/sys_enter_getpid"]
-    bad = dataclasses.replace(bad, section="tracepoint/zz/bad")
+    bad = parse_object(objects.bad_object()).program_in("tracepoint/syscalls/sys_enter_getpid")
+    bad = dataclasses.replace(bad, section="tracepoint/zz/bad", name="bad")
     programs = dict(counter_spec.programs)
-    programs["tracepoint/zz/bad"] = bad
+    programs["bad"] = bad
     spec = dataclasses.replace(counter_spec, programs=programs)
     before = open_fds()
     with pytest.raises(VerifierError):
@@ -122,7 +122,7 @@ def test_log_cap_reports_the_real_outcome(monkeypatch, counter_spec):
     monkeypatch.setattr(loader, "LOG_SIZE_INITIAL", 64)
     monkeypatch.setattr(loader, "LOG_SIZE_MAX", 128)
     with load_object(counter_spec, log_level=2) as obj:
-        log = obj.programs["tracepoint/syscalls/sys_enter_getpid"].verifier_log
+        log = obj.program_in("tracepoint/syscalls/sys_enter_getpid").verifier_log
         assert log.startswith("[verifier log truncated to its last 128 bytes]")
     with pytest.raises(VerifierError) as info:
         load_object(parse_object(objects.bad_object()), log_level=1)

@@ -88,7 +88,7 @@ def test_profile_99hz_samples_a_busy_child(child_factory):
     fds = open_fds()
     child = child_factory(BUSY_1S)   # its stdin pipe is closed again by run()
     with load_object(parse_object(objects.perf_event_counter_object(child.pid))) as obj:
-        with attach_perf_event_prog(obj.programs["perf_event"].fd, SW, CPU_CLOCK, freq=99,
+        with attach_perf_event_prog(obj.program_in("perf_event").fd, SW, CPU_CLOCK, freq=99,
                                     cpus="all") as link:
             assert link.cpus == len(online_cpus())
             assert link.uses_bpf_link
@@ -104,7 +104,7 @@ def test_interval_10ms_fires_on_cpu0_only():
     fds = open_fds()
     with load_object(parse_object(objects.perf_event_counter_object())) as obj:
         # interval: is not about a task: every run counts, wherever it interrupted.
-        with attach_perf_event_prog(obj.programs["perf_event"].fd, SW, CPU_CLOCK,
+        with attach_perf_event_prog(obj.program_in("perf_event").fd, SW, CPU_CLOCK,
                                     period=10_000_000, cpus="one") as link:
             assert link.cpus == 1
             time.sleep(1.0)
@@ -129,7 +129,7 @@ def test_software_page_faults_of_a_child(child_factory):
     ev = pe.lookup("software", "faults")
     with load_object(parse_object(objects.perf_event_counter_object(child.pid))) as obj:
         # pid= makes the kernel count the child's faults only; the program filters too.
-        with attach_perf_event_prog(obj.programs["perf_event"].fd, ev.perf_type, ev.config,
+        with attach_perf_event_prog(obj.program_in("perf_event").fd, ev.perf_type, ev.config,
                                     period=1, pid=child.pid):
             child.run()
         faults = sum(by_cpu(obj))
@@ -140,7 +140,7 @@ def test_software_context_switches_of_a_child(child_factory):
     child = child_factory("import time\nfor _ in range(200):\n    time.sleep(0.001)\n")
     ev = pe.lookup("software", "cs")
     with load_object(parse_object(objects.perf_event_counter_object(child.pid))) as obj:
-        with attach_perf_event_prog(obj.programs["perf_event"].fd, ev.perf_type, ev.config,
+        with attach_perf_event_prog(obj.program_in("perf_event").fd, ev.perf_type, ev.config,
                                     period=1, pid=child.pid):
             child.run()
         switches = sum(by_cpu(obj))
@@ -151,7 +151,7 @@ def test_default_period_samples_fewer(child_factory):
     child = child_factory(TOUCH_PAGES)
     ev = pe.lookup("software", "page-faults")
     with load_object(parse_object(objects.perf_event_counter_object(child.pid))) as obj:
-        with attach_perf_event_prog(obj.programs["perf_event"].fd, ev.perf_type, ev.config,
+        with attach_perf_event_prog(obj.program_in("perf_event").fd, ev.perf_type, ev.config,
                                     period=ev.default_period, pid=child.pid):
             child.run()
         samples = sum(by_cpu(obj))
@@ -170,7 +170,7 @@ def test_hardware_event_without_pmu_is_a_clear_error():
     fds = open_fds()
     with load_object(parse_object(objects.perf_event_counter_object())) as obj:
         with pytest.raises(PerfEventUnavailable) as info:
-            attach_perf_event_prog(obj.programs["perf_event"].fd, ev.perf_type, ev.config,
+            attach_perf_event_prog(obj.program_in("perf_event").fd, ev.perf_type, ev.config,
                                    period=ev.default_period)
     msg = str(info.value)
     assert "hardware:cpu-cycles" in msg and "no hardware PMU" in msg and "ENOENT" in msg
@@ -207,7 +207,7 @@ def test_failure_on_a_later_cpu_closes_the_earlier_ones(monkeypatch):
         links_before = bpftool_ids("link")
         fds = open_fds()
         with pytest.raises(AttachError, match="attach software:cpu-clock: .*EBUSY"):
-            attach_perf_event_prog(obj.programs["perf_event"].fd, SW, CPU_CLOCK,
+            attach_perf_event_prog(obj.program_in("perf_event").fd, SW, CPU_CLOCK,
                                    period=10_000_000, cpus=[0, 0])
         assert len(opened) == 1
         assert open_fds() == fds
@@ -220,14 +220,14 @@ def test_wrong_program_type_undoes_everything():
     with load_object(parse_object(objects.perf_event_counter_object(
             section="raw_tp/sys_enter"))) as obj:
         with pytest.raises(AttachError, match="attach software:cpu-clock cpu 0: "):
-            attach_perf_event_prog(obj.programs["raw_tp/sys_enter"].fd, SW, CPU_CLOCK,
+            attach_perf_event_prog(obj.program_in("raw_tp/sys_enter").fd, SW, CPU_CLOCK,
                                    period=10_000_000)
     assert open_fds() == fds
 
 
 def test_closing_stops_counting_and_is_idempotent():
     with load_object(parse_object(objects.perf_event_counter_object())) as obj:
-        link = attach_perf_event_prog(obj.programs["perf_event"].fd, SW, CPU_CLOCK,
+        link = attach_perf_event_prog(obj.program_in("perf_event").fd, SW, CPU_CLOCK,
                                       period=5_000_000, cpus="one")
         time.sleep(0.2)
         link.close()

@@ -30,9 +30,10 @@ def counter(counter_bytes):
 
 
 def test_programs(counter):
-    assert list(counter.programs) == ["tracepoint/syscalls/sys_enter_getpid",
-                                      "tracepoint/syscalls/sys_enter_getppid"]
-    p = counter.programs["tracepoint/syscalls/sys_enter_getpid"]
+    assert [(n, p.section) for n, p in counter.programs.items()] == [
+        ("count_getpid", "tracepoint/syscalls/sys_enter_getpid"),
+        ("count_getppid", "tracepoint/syscalls/sys_enter_getppid")]
+    p = counter.program_in("tracepoint/syscalls/sys_enter_getpid")
     assert p.name == "count_getpid"
     assert p.prog_type == ProgType.TRACEPOINT
     assert p.expected_attach_type == AttachType.NONE
@@ -41,11 +42,11 @@ def test_programs(counter):
 
 
 def test_relocations_point_at_ld_imm64(counter):
-    p = counter.programs["tracepoint/syscalls/sys_enter_getpid"]
+    p = counter.program_in("tracepoint/syscalls/sys_enter_getpid")
     assert p.relocations and {r.symbol for r in p.relocations} == {"counts"}
     for insn_index, *_ in p.relocations:
         assert p.insns[insn_index * 8] == 0x18
-    q = counter.programs["tracepoint/syscalls/sys_enter_getppid"]
+    q = counter.program_in("tracepoint/syscalls/sys_enter_getppid")
     assert {r.symbol for r in q.relocations} == {"pcounts"}
 
 
@@ -93,7 +94,7 @@ def test_datasec_fixup(counter_bytes, counter):
 
 
 def test_ext_info_in_instructions(counter):
-    p = counter.programs["tracepoint/syscalls/sys_enter_getpid"]
+    p = counter.program_in("tracepoint/syscalls/sys_enter_getpid")
     assert p.func_info is not None and p.func_info.count == 1 and p.func_info.rec_size == 8
     insn_off, type_id = struct.unpack_from("<II", p.func_info.data)
     assert insn_off == 0
@@ -111,7 +112,7 @@ def test_ringbuf_and_raw_tp():
     assert (rb.map_type, rb.key_size, rb.value_size, rb.max_entries) == \
         (MapType.RINGBUF, 0, 0, objects.RINGBUF_SIZE)
     assert rb.btf_key_type_id == rb.btf_value_type_id == 0
-    begin = spec.programs["raw_tp/BEGIN"]
+    begin = spec.program_in("raw_tp/BEGIN")
     assert begin.prog_type == ProgType.RAW_TRACEPOINT and begin.attach_target == "BEGIN"
     assert spec.meta["events"] == {"ringbuf": "kt_events", "lost": "kt_lost"}
 
@@ -176,7 +177,7 @@ entry:
     assert data.data == (5).to_bytes(8, "little") and data.flags == 0
     assert rodata.data == (7).to_bytes(8, "little") and rodata.flags == 1 << 7   # BPF_F_RDONLY_PROG
     assert spec.globals["g"] == (".data", 0, 8) and spec.globals["r"] == (".rodata", 0, 8)
-    relocs = {r.symbol: r.value_offset for r in spec.programs["tracepoint/a/b"].relocations}
+    relocs = {r.symbol: r.value_offset for r in spec.program_in("tracepoint/a/b").relocations}
     assert relocs == {".data": 0, ".rodata": 0}
 
 
@@ -223,7 +224,7 @@ def test_object_without_maps_or_license():
     b.program("p", "raw_tp/BEGIN", _ret0())
     spec = parse_object(b.build())
     assert spec.maps == {} and spec.license == ""
-    assert list(spec.programs) == ["raw_tp/BEGIN"]
+    assert list(spec.programs) == ["p"]
 
 
 @pytest.mark.parametrize("patch,message", [

@@ -406,7 +406,7 @@ def test_kstack_text_agrees_with_bpftrace():
     from kt.runtime.spec import parse_object
 
     with load_object(parse_object(_kstack_object(os.getpid()))) as obj:
-        with attach_tracepoint(obj.programs["tracepoint/syscalls/sys_enter_openat"].fd,
+        with attach_tracepoint(obj.program_in("tracepoint/syscalls/sys_enter_openat").fd,
                                "syscalls", "sys_enter_openat"):
             os.close(os.open("/dev/null", os.O_RDONLY))
         ctx = value_context(obj.maps["stacks"])

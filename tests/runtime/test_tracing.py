@@ -56,20 +56,20 @@ def opens(n: int) -> None:
 ])
 def test_attach_btf_id_from_the_section_name(section, kind, name):
     spec = parse_object(counter(section))
-    assert attach_btf_id(spec.programs[section]) == vmlinux_btf().find(name, kind)
+    assert attach_btf_id(spec.program_in(section)) == vmlinux_btf().find(name, kind)
 
 
 def test_other_programs_have_no_attach_btf_id():
     for section in ("raw_tp/sys_enter", "perf_event", "tracepoint/syscalls/sys_enter_getpid"):
         spec = parse_object(counter(section))
-        assert attach_btf_id(spec.programs[section]) == 0
+        assert attach_btf_id(spec.program_in(section)) == 0
 
 
 @needs_btf
 def test_unknown_function_is_named():
     spec = parse_object(counter("fentry/no_such_function_kt"))
     with pytest.raises(ProgramRefusedError) as info:
-        attach_btf_id(spec.programs["fentry/no_such_function_kt"])
+        attach_btf_id(spec.program_in("fentry/no_such_function_kt"))
     assert info.value.errno == errno.ENOENT
     assert str(info.value) == (
         "bpf(BPF_PROG_LOAD) of program 'count_runs' (fentry/no_such_function_kt): the "
@@ -83,10 +83,10 @@ def test_unknown_function_is_named():
 def test_rawtracepoint_counts_own_syscalls():
     fds = open_fds()
     with load_object(parse_object(counter("raw_tp/sys_enter"))) as obj:
-        with attach_raw_tracepoint(obj.programs["raw_tp/sys_enter"].fd, "sys_enter") as link:
+        with attach_raw_tracepoint(obj.program_in("raw_tp/sys_enter").fd, "sys_enter") as link:
             info = link.info()
             assert info.type == LinkType.RAW_TRACEPOINT
-            assert info.prog_id == obj.programs["raw_tp/sys_enter"].info().id
+            assert info.prog_id == obj.program_in("raw_tp/sys_enter").info().id
             assert info.id in bpftool_ids("link")
             for _ in range(100):
                 os.getppid()
@@ -104,7 +104,7 @@ def test_unknown_raw_tracepoint():
     fds = open_fds()
     with load_object(parse_object(counter("raw_tp/sys_enter"))) as obj:
         with pytest.raises(AttachError) as info:
-            attach_raw_tracepoint(obj.programs["raw_tp/sys_enter"].fd, "sys_enter_getpid")
+            attach_raw_tracepoint(obj.program_in("raw_tp/sys_enter").fd, "sys_enter_getpid")
         assert info.value.errno == errno.ENOENT
         assert "no raw tracepoint 'sys_enter_getpid' in this kernel" in str(info.value)
     assert open_fds() == fds
@@ -127,7 +127,7 @@ def test_tp_btf_counts_own_syscalls(link_create_works, monkeypatch):
         monkeypatch.setattr(tracing, "bpf", old_kernel)
     fds = open_fds()
     with load_object(parse_object(counter("tp_btf/sys_enter"))) as obj:
-        prog = obj.programs["tp_btf/sys_enter"]
+        prog = obj.program_in("tp_btf/sys_enter")
         with attach_tracing(prog.fd, AttachType.TRACE_RAW_TP, "sys_enter") as link:
             assert link.info().prog_id == prog.info().id
             for _ in range(50):
@@ -167,7 +167,7 @@ def test_fentry_counts_own_opens_or_is_refused_clearly(kind, attach):
         assert open_fds() == fds
         return
     with obj:
-        prog = obj.programs[f"{kind}/{FUNC}"]
+        prog = obj.program_in(f"{kind}/{FUNC}")
         with attach(prog.fd, FUNC) as link:
             assert link.info().type == LinkType.TRACING
             opens(20)

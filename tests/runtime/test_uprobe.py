@@ -116,7 +116,7 @@ def test_counts_calls_of_own_child(programs, which):
     n = 7
     with uprobe_target.Running(path, n) as child:
         with load_object(parse_object(uprobe_object(child.pid))) as obj:
-            prog = obj.programs[SECTION].fd
+            prog = obj.program_in(SECTION).fd
             with attach_uprobe(prog, str(path), leaf_offset(path), cookie=ENTRY) as link:
                 assert link.uses_bpf_link
                 assert child.go() == uprobe_target.expected_sum(n)
@@ -143,7 +143,7 @@ def test_uretprobe_and_cookies(programs):
     n = 5
     with uprobe_target.Running(path, n) as child:
         with load_object(parse_object(uprobe_object(child.pid))) as obj:
-            prog = obj.programs[SECTION].fd
+            prog = obj.program_in(SECTION).fd
             off = leaf_offset(path)
             with attach_uprobe(prog, str(path), off, cookie=ENTRY), \
                     attach_uprobe(prog, str(path), off, retprobe=True, cookie=RETURN):
@@ -159,7 +159,7 @@ def test_pid_restricts_to_that_process(programs):
     path = programs.pie
     with uprobe_target.Running(path, 3) as a, uprobe_target.Running(path, 4) as b:
         with load_object(parse_object(uprobe_object(b.pid))) as obj:
-            prog = obj.programs[SECTION].fd
+            prog = obj.program_in(SECTION).fd
             with attach_uprobe(prog, str(path), leaf_offset(path), pid=a.pid, cookie=ENTRY):
                 b.go()
                 a.go()
@@ -178,7 +178,7 @@ def test_legacy_tracefs_events_are_removed(programs):
     before = events.read_text()
     with uprobe_target.Running(path, n) as child:
         with load_object(parse_object(uprobe_object(child.pid))) as obj:
-            prog = obj.programs[SECTION].fd
+            prog = obj.program_in(SECTION).fd
             with attach_uprobe(prog, str(path), leaf_offset(path), cookie=ENTRY,
                                legacy=True) as link:
                 name = link.event.split("/")[1]
@@ -195,7 +195,7 @@ def test_failed_attach_leaves_nothing(programs, legacy):
     events = tracefs_root() / "uprobe_events"
     before_events = events.read_text()
     with load_object(parse_object(uprobe_object(os.getpid()))) as obj:
-        prog = obj.programs[SECTION].fd
+        prog = obj.program_in(SECTION).fd
         fds = open_fds()
         links = bpftool_ids("link")
         with pytest.raises(AttachError) as e:
@@ -213,7 +213,7 @@ def test_failed_attach_leaves_nothing(programs, legacy):
 def test_links_closed_leave_nothing(programs):
     with uprobe_target.Running(programs.pie, 1) as child:
         with load_object(parse_object(uprobe_object(child.pid))) as obj:
-            prog = obj.programs[SECTION].fd
+            prog = obj.program_in(SECTION).fd
             fds = open_fds()
             links = bpftool_ids("link")
             link = attach_uprobe(prog, str(programs.pie), leaf_offset(programs.pie))
@@ -236,7 +236,7 @@ def test_symbols_outlive_the_process(programs):
     path = programs.pie
     with uprobe_target.Running(path, 2) as child:
         with load_object(parse_object(uprobe_object(child.pid))) as obj:
-            with attach_uprobe(obj.programs[SECTION].fd, str(path), leaf_offset(path)):
+            with attach_uprobe(obj.program_in(SECTION).fd, str(path), leaf_offset(path)):
                 child.go()
             ids = [int.from_bytes(k, "little", signed=True) for k in obj.maps["stackids"].keys()]
             reader = StackReader(obj.maps["stacks"])

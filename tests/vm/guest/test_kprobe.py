@@ -38,7 +38,7 @@ def prog(obj):
     obj.maps["counts"].clear()
     obj.maps["last_ax"].clear()
     fds = open_fds()
-    yield obj.programs[objects.SECTION].fd
+    yield obj.program_in(objects.SECTION).fd
     assert kt_kprobe_events() == [], "a kprobe_events entry outlived close()"
     assert open_fds() == fds, "an fd outlived close()"
 

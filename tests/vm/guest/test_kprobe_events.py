@@ -34,7 +34,7 @@ time.sleep(600)
 @pytest.fixture(scope="module")
 def prog_fd():
     with load_counter() as obj:
-        yield obj.programs[objects.SECTION].fd.fd
+        yield obj.program_in(objects.SECTION).fd.fd
 
 
 def start_creator(prog_fd: int) -> tuple[subprocess.Popen, str]:

@@ -31,7 +31,7 @@ def test_kprobe_multi_is_not_supported_on_6_1():
 
 def test_attach_kprobe_multi_reports_eopnotsupp():
     with load_counter(objects.MULTI_SECTION) as obj:
-        prog = obj.programs[objects.MULTI_SECTION]
+        prog = obj.program_in(objects.MULTI_SECTION)
         assert prog.spec.expected_attach_type == 42
         fds = open_fds()
         with pytest.raises(KprobeError) as info:
@@ -82,7 +82,7 @@ def test_fallback_one_kprobe_per_function_with_cookies():
     with load_counter() as obj:
         fds = open_fds()
         with Links() as links:
-            for link in ATTACH["kprobe"](obj.programs[objects.SECTION].fd,
+            for link in ATTACH["kprobe"](obj.program_in(objects.SECTION).fd,
                                          {"funcs": funcs, "offset": 0, "retprobe": False}, ctx):
                 links.add(link)
             assert len(links) == len(funcs)
