@@ -66,7 +66,8 @@ def explain_load_error(err: Exception, verbose: bool) -> str:
         missing = _missing_helper(lines)
         if missing:
             return missing + where
-        return (f"the kernel's verifier rejected {err.section or err.program}: "
+        which = f"{err.program} ({err.section})" if err.section else err.program
+        return (f"the kernel's verifier rejected {which}: "
                 f"{os.strerror(err.errno)}{where}\n" + "\n".join(shown) + more)
     if isinstance(err, ProgramRefusedError):  # the kernel refuses this kind of program outright
         return str(err)

@@ -108,7 +108,7 @@ class Session:
         view_aggregation_arrays(obj.maps, meta.get("maps", []))   # keyless aggregations
         if self.verbose:
             for prog in obj.programs.values():
-                print(f"Verifier log of {prog.section}:\n{prog.verifier_log.rstrip()}\n", file=self.err)
+                print(f"Verifier log of {prog.name} ({prog.section}):\n{prog.verifier_log.rstrip()}\n", file=self.err)
         if self.dry_run:
             obj.close()
             return 0

@@ -21,7 +21,7 @@ def _rejection(verbose: bool) -> str:
 def test_verifier_rejection_shows_the_logs_last_lines():
     msg = _rejection(verbose=False)
     first, where, *log = msg.splitlines()
-    assert first == ("the kernel's verifier rejected tracepoint/syscalls/sys_enter_getpid: "
+    assert first == ("the kernel's verifier rejected bad_prog (tracepoint/syscalls/sys_enter_getpid): "
                      "Permission denied")
     assert where == "  at test.kt:1"  # from the object's BTF line info, quoted by the verifier
     assert any("invalid mem access 'map_value_or_null'" in line for line in log)

@@ -37,7 +37,7 @@ def test_path_outside_the_allow_list_is_refused_by_the_verifier():
     unrelated helper for it); kt shows the verifier's reason at the script line."""
     done = kt("-e", 'kfunc:vfs_open { printf("%s\\n", path(args->path)); }')
     assert done.returncode == 1, done.stderr
-    assert "verifier rejected fentry/vfs_open" in done.stderr
+    assert "verifier rejected kfunc_vfs_open (fentry/vfs_open)" in done.stderr
     assert "Traceback" not in done.stderr
 
 
