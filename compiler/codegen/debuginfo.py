@@ -86,8 +86,9 @@ class DebugInfo:
         node["elements"] = self.m.add_metadata(elems)
         return self.m.add_debug_info("DICompositeType", node)
 
-    def of(self, t: Type):
-        """The debug type of a kt value layout (map keys and values)."""
+    def of(self, t: Type, name: str | None = None):
+        """The debug type of a kt value layout (map keys and values); a tuple becomes a struct
+        of fields f0, f1, ... called `name` (bpftool shows a map's `struct AT_x_key`)."""
         if isinstance(t, Int):
             return self.int_type(t.bits, t.signed)
         if isinstance(t, Str):
@@ -97,7 +98,7 @@ class DebugInfo:
             return u64 if t.size == 8 else self.array(u64, 64, t.size // 8)
         if isinstance(t, Tuple):
             members = [(f"f{i}", self.of(e), e.size * 8, off * 8) for i, (e, off) in enumerate(zip(t.elems, t.offsets))]
-            return self.struct(None, t.size, members)
+            return self.struct(name, t.size, members)
         if isinstance(t, Ptr):   # stored as the address
             return self.int_type(64, False)
         if isinstance(t, Array) and t.count:

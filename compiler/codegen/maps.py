@@ -60,13 +60,16 @@ def define_map(module: ir.Module, di: DebugInfo, d: MapDef) -> ir.GlobalVariable
 
 
 def user_map_def(di: DebugInfo, plan: MapPlan) -> MapDef:
-    key_dtype = di.int_type(64, False) if plan.key is None else di.of(plan.key)
+    # Tuple keys and values are named structs after the map (`struct AT_x_key`, `AT_key` for
+    # `@`), so bpftool and libbpf users see their fields; aggregations' records are `kt_avg`...
+    base = plan.bpf_name.rstrip("_")
+    key_dtype = di.int_type(64, False) if plan.key is None else di.of(plan.key, f"{base}_key")
     if plan.array:      # the u32 index: 0, or the bucket of a keyless hist/lhist
         key_dtype = di.int_type(32, False)
     elif plan.bucketed:  # the BPF key is the user key followed by the u64 bucket index
         u64 = di.int_type(64, False)
         members = [] if plan.key is None else [("key", di.of(plan.key), plan.key.size * 8, 0)]
-        key_dtype = di.struct(None, plan.key_size, members + [("bucket", u64, 64, plan.bucket_offset * 8)])
+        key_dtype = di.struct(f"{base}_key", plan.key_size, members + [("bucket", u64, 64, plan.bucket_offset * 8)])
     if plan.agg in ("min", "max"):
         s64 = di.int_type(64, True)
         value_dtype = di.struct(f"kt_{plan.agg}", 16, [("value", s64, 64, 0), ("set", di.int_type(64, False), 64, 64)])
@@ -77,7 +80,7 @@ def user_map_def(di: DebugInfo, plan: MapPlan) -> MapDef:
         value_dtype = di.struct("kt_avg", 16, [("total", di.int_type(64, True), 64, 0),
                                                ("count", di.int_type(64, False), 64, 64)])
     else:
-        value_dtype = di.of(plan.value)
+        value_dtype = di.of(plan.value, f"{base}_value")
     map_type = MAP_PERCPU_ARRAY if plan.array else MAP_PERCPU_HASH if plan.percpu else MAP_HASH
     return MapDef(plan.bpf_name, map_type, plan.max_entries, key_dtype, value_dtype)
 
@@ -98,6 +101,29 @@ def event_map_defs(di: DebugInfo, ringbuf_bytes: int, scratch_size: int, stack_l
         defs.append(MapDef(stack_map_name(limit), MAP_STACK_TRACE, STACK_MAP_ENTRIES, di.int_type(32, False),
                            di.array(u64, 64, limit)))
     return defs
+
+
+# libbpf's USDT support maps (usdt.bpf.h, libbpf 1.1): bpf_program__attach_usdt() looks them up
+# by these names and fills them (an argument spec per site, keyed by the attach cookie it
+# gives the link). kt's programs never read them: kt reads USDT arguments from .kt.meta's
+# specs compiled in, and its own runtime's cookie is the site index.
+USDT_SPECS_MAP, USDT_IP_MAP = "__bpf_usdt_specs", "__bpf_usdt_ip_to_spec_id"
+USDT_MAX_SPEC_CNT = 256            # BPF_USDT_MAX_SPEC_CNT
+USDT_MAX_ARG_CNT = 12              # BPF_USDT_MAX_ARG_CNT
+
+
+def usdt_map_defs(di: DebugInfo) -> list[MapDef]:
+    """The two maps, typed as usdt.bpf.h declares them (value 208 bytes, key int; long -> u32)."""
+    u64, s32, u32 = di.int_type(64, False), di.int_type(32, True), di.int_type(32, False)
+    s16, s8 = di.int_type(16, True), di.int_type(8, True)
+    arg = di.struct("__bpf_usdt_arg_spec", 16, [
+        ("val_off", u64, 64, 0), ("arg_type", u32, 32, 64), ("reg_off", s16, 16, 96),
+        ("arg_signed", di.int_type(8, False), 8, 112), ("arg_bitshift", s8, 8, 120)])
+    spec = di.struct("__bpf_usdt_spec", 208, [
+        ("args", di.array(arg, 128, USDT_MAX_ARG_CNT), 128 * USDT_MAX_ARG_CNT, 0),
+        ("usdt_cookie", u64, 64, 128 * USDT_MAX_ARG_CNT), ("arg_cnt", s16, 16, 128 * USDT_MAX_ARG_CNT + 64)])
+    return [MapDef(USDT_SPECS_MAP, MAP_ARRAY, USDT_MAX_SPEC_CNT, s32, spec),
+            MapDef(USDT_IP_MAP, MAP_HASH, 4 * USDT_MAX_SPEC_CNT, di.int_type(64, True), u32)]
 
 
 # ---- code ------------------------------------------------------------------------------

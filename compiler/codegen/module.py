@@ -18,7 +18,7 @@ from ..source import SourceFile
 from ..passes.resources import ResourcePlan
 from ..passes.semantic import Semantics
 from .debuginfo import DebugInfo
-from .maps import define_map, event_map_defs, user_map_def
+from .maps import define_map, event_map_defs, usdt_map_defs, user_map_def
 from .probe import I1, I8, I8P, I32, I64, ProbeCodegen
 
 TRIPLE = "bpfel-unknown-none"
@@ -91,6 +91,9 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions,
     map_globals: dict[str, ir.GlobalVariable] = {}
     for d in event_map_defs(di, plan.ringbuf_bytes, plan.scratch_size, plan.stack_limits, plan.control) + [user_map_def(di, p) for p in plan.maps.values()]:
         map_globals[d.bpf_name] = define_map(module, di, d)
+    if any(r.kind == "usdt" for _, rs in sema.probes for r in rs):   # for libbpf's usdt attach
+        for d in usdt_map_defs(di):
+            define_map(module, di, d)
 
     lic = ir.GlobalVariable(module, ir.ArrayType(I8, 4), "LICENSE")
     lic.initializer = ir.Constant(ir.ArrayType(I8, 4), bytearray(b"GPL\0"))

@@ -27,7 +27,7 @@
 
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list args)
 {
-	if (level == LIBBPF_DEBUG)
+	if (level != LIBBPF_WARN) /* .kt.meta is "skipped" at INFO level: libbpf ignores it */
 		return 0;
 	return vfprintf(stderr, fmt, args);
 }
@@ -69,7 +69,7 @@ static int set_cpid(struct bpf_object *obj, unsigned long long cpid)
 		size_t len = strlen(n);
 		if (len < 7 || strcmp(n + len - 7, ".rodata") != 0)
 			continue;
-		char *data = bpf_map__initial_value(map, &size);
+		char *data = (char *)bpf_map__initial_value(map, &size);
 		if (!data || (size_t)off + 8 > size)
 			return -1;
 		memcpy(data + off, &cpid, 8);
