@@ -3,7 +3,8 @@
  *
  *   libbpf_loader OBJ [--wait] [--dump MAP]... [-- COMMAND ARGS...]
  *
- * Prints one line per program: `prog NAME SECTION loaded attached|left-to-loader`, where
+ * Prints `child PID` with a COMMAND, then one line per program:
+ * `prog NAME SECTION loaded attached|left-to-loader PROG_ID [ERRNO]`, where
  * left-to-loader means bpf_program__attach() refused to attach from the section name alone
  * (BEGIN/END, perf_event programs). Then `map NAME ID` per map. With COMMAND, the command is
  * forked first and held on a pipe; its pid is written into the object's `kt_cpid` (.rodata)
@@ -174,6 +175,7 @@ int main(int argc, char **argv)
 			_exit(127);
 		}
 		close(pipefd[0]);
+		printf("child %d\n", (int)child);
 	}
 
 	struct bpf_object *obj = bpf_object__open_file(argv[1], NULL);
@@ -199,10 +201,15 @@ int main(int argc, char **argv)
 		if (!link)
 			link = NULL; /* libbpf 1.x returns NULL and sets errno on failure */
 		links[nprogs] = link;
-		printf("prog %s %s %s %s", bpf_program__name(prog), bpf_program__section_name(prog),
-		       loaded ? "loaded" : "not-loaded", link ? "attached" : "left-to-loader");
+		int err = link ? 0 : errno;
+		struct bpf_prog_info info = {0};
+		__u32 len = sizeof(info);
+		if (loaded)
+			bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len);
+		printf("prog %s %s %s %s %u", bpf_program__name(prog), bpf_program__section_name(prog),
+		       loaded ? "loaded" : "not-loaded", link ? "attached" : "left-to-loader", info.id);
 		if (!link)
-			printf(" %d", errno);
+			printf(" %d", err);
 		printf("\n");
 		if (link && bpf_program__type(prog) == BPF_PROG_TYPE_TRACING &&
 		    strncmp(bpf_program__section_name(prog), "iter/", 5) == 0)
