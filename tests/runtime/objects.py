@@ -222,10 +222,11 @@ def _pid_filter(pid: int, then: str) -> str:
 """
 
 
-def counter_object(pid: int, meta: dict | None = None) -> bytes:
+def counter_object(pid: int, meta: dict | None = None, one_section: str | None = None) -> bytes:
     """Two tracepoint programs that count calls of this test process (tgid ``pid``):
     sys_enter_getpid into HASH ``counts`` (u32 tgid -> u64, atomic add) and sys_enter_getppid
-    into PERCPU_HASH ``pcounts`` (plain add on this CPU's slot)."""
+    into PERCPU_HASH ``pcounts`` (plain add on this CPU's slot). With ``one_section`` both
+    programs are in that section (libbpf's several programs in one section)."""
     b = ObjectBuilder(meta=meta)
     b.map("counts", MapType.HASH, 1024, key_size=4, value_size=8)
     b.map("pcounts", MapType.PERCPU_HASH, 1024, key_size=4, value_size=8)
@@ -237,7 +238,7 @@ def counter_object(pid: int, meta: dict | None = None) -> bytes:
          "  %cur = load i64, ptr %v, align 8\n  %nxt = add i64 %cur, 1\n"
          "  store i64 %nxt, ptr %v, align 8\n"),
     ):
-        b.program(name, section, f"""
+        b.program(name, one_section or section, f"""
 entry:
   %key = alloca i32, align 4
   %one = alloca i64, align 8

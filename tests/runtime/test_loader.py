@@ -128,3 +128,28 @@ def test_log_cap_reports_the_real_outcome(monkeypatch, counter_spec):
         load_object(parse_object(objects.bad_object()), log_level=1)
     assert info.value.errno == 13  # EACCES, not ENOSPC
     assert info.value.log.startswith("[verifier log truncated")
+
+
+def test_two_programs_of_one_section_load_and_run_on_their_own():
+    """Both programs in tracepoint/syscalls/sys_enter_getpid: each loads with its own
+    instructions, relocations and BTF func/line info (rebased to its start), and both count."""
+    from kt.runtime.attach.tracepoint import attach_tracepoint
+
+    section = "tracepoint/syscalls/sys_enter_getpid"
+    spec = parse_object(objects.counter_object(os.getpid(), one_section=section))
+    assert [(p.name, p.section) for p in spec.programs.values()] == [
+        ("count_getpid", section), ("count_getppid", section)]
+    second = spec.programs["count_getppid"]
+    assert second.func_info.count == 1 and second.func_info.data[:4] == bytes(4)
+    assert {r.symbol for r in second.relocations} == {"pcounts"}
+    with load_object(spec) as obj:
+        links = [attach_tracepoint(p.fd, "syscalls", "sys_enter_getpid") for p in obj.programs.values()]
+        try:
+            for _ in range(3):
+                os.getpid()
+        finally:
+            for link in links:
+                link.close()
+        key = os.getpid().to_bytes(4, "little")
+        assert int.from_bytes(obj.maps["counts"].lookup(key), "little") == 3
+        assert sum(int.from_bytes(v, "little") for v in obj.maps["pcounts"].lookup(key)) == 3
