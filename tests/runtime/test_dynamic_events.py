@@ -70,7 +70,7 @@ def test_an_entry_is_named_attached_and_removed_on_close(programs):
     n = 3
     with uprobe_target.Running(programs.pie, n) as child:
         with load_object(parse_object(uprobe_object(child.pid))) as obj:
-            prog = obj.programs[SECTION].fd
+            prog = obj.program_in(SECTION).fd
             with attach_uprobe(prog, str(programs.pie), leaf_offset(programs.pie), cookie=ENTRY,
                                legacy=True) as link:
                 assert isinstance(link, DynamicEventLink)
@@ -91,7 +91,7 @@ def test_an_entry_is_named_attached_and_removed_on_close(programs):
 def test_the_finalizer_removes_an_entry(programs):
     before = kt_events(UPROBE_EVENTS)
     with load_object(parse_object(uprobe_object(os.getpid()))) as obj:
-        link = attach_uprobe(obj.programs[SECTION].fd, str(programs.pie), leaf_offset(programs.pie),
+        link = attach_uprobe(obj.program_in(SECTION).fd, str(programs.pie), leaf_offset(programs.pie),
                              legacy=True)
         assert kt_events(UPROBE_EVENTS) == before + [link.event]
         del link
@@ -135,7 +135,7 @@ time.sleep(600)
 
 def test_a_killed_kts_entry_stays_until_the_next_sweep(programs):
     with load_object(parse_object(uprobe_object(os.getpid()))) as obj:
-        fd = obj.programs[SECTION].fd.fd
+        fd = obj.program_in(SECTION).fd.fd
         proc = subprocess.Popen([sys.executable, "-c", CREATOR, str(fd), str(programs.pie),
                                  str(leaf_offset(programs.pie))],
                                 pass_fds=(fd,), stdout=subprocess.PIPE, text=True)
