@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from .cli_env import EnvError, queue_bytes, read_environment, ring_pages
 from .cli_flags import BUFFER_MODES, DEBUG_LEVELS, DEBUG_STAGES, USAGE, UsageError, parse_args
+from .machine_facts import machine_facts as _machine_facts
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..compiler.diagnostics import CompileError
@@ -194,23 +195,6 @@ def _list(pattern: str | None, verbose: bool, program: str | None, pid: int | No
     for line in lines:
         print(line)
     return 0
-
-
-def _machine_facts() -> dict:
-    """What the compiler may ask of this machine: kprobe wildcard expansion and kernel symbol
-    addresses (kaddr). Given as functions so that nothing is read unless a script needs it."""
-    def kernel_functions(pattern: str) -> list[str]:
-        from .attach.kprobe import expand_kprobe_wildcard
-        return expand_kprobe_wildcard(pattern)
-
-    def kernel_symbol(name: str) -> int | None:
-        from .symbols import kaddr
-        try:
-            return kaddr(name)
-        except (LookupError, OSError):
-            return None
-
-    return {"kernel_functions": kernel_functions, "kernel_symbol": kernel_symbol}
 
 
 def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, start_ns: int) -> int:

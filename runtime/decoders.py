@@ -64,7 +64,9 @@ class Decoders:
                 end = max((off + t.size for off, t in pf.args), default=8)
                 fast = compile_printf(segments, pf.args, (end + 7) & ~7)   # the record's size
                 if fast is not None:
-                    self.fast[pf.id] = self.output.printf_fast(fast)
+                    fast = self.output.printf_fast(fast)   # None: the output wants the values
+                if fast is not None:
+                    self.fast[pf.id] = fast
                 else:
                     self.slow[pf.id] = self._printf(pf, segments)
         self.slow[EventId.CLEAR] = self._clear
@@ -81,8 +83,12 @@ class Decoders:
     def _printf(self, pf: PrintfMeta, segments) -> Decoder:
         """The reference path: each value decoded (symbols resolved now, while the process
         lives), the text rendered piece by piece as 0.17 does."""
-        output, values = self.output, self.values
-        return lambda rec: output.printf(render_bytes(segments, pf.decode_args(rec, values)))
+        output, values, fmt = self.output, self.values, pf.format
+
+        def printf(rec: bytes):
+            args = pf.decode_args(rec, values)
+            return output.printf_record(fmt, args, render_bytes(segments, args))
+        return printf
 
     def _system(self, pf: PrintfMeta, segments) -> Decoder:
         """system(): the command runs with the shell, its output in order with the trace's

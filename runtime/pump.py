@@ -51,6 +51,7 @@ class EventPump:
         self._offset = 0              # where decoding stopped in the queue's first block
         self._queued = 0
         self._pending: list[bytes] = []
+        self._gather = decoders.output.gather   # bytes: one write; the API's records: a list
 
     @property
     def queued(self) -> int:
@@ -107,7 +108,7 @@ class EventPump:
         """Write the output gathered so far, in one write."""
         pending = self._pending
         if pending:
-            self.out.write(b"".join(pending))
+            self.out.write(self._gather(pending))
             pending.clear()
         self.out.flush()
 

@@ -17,7 +17,7 @@ import struct
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from .agg_arrays import view_aggregation_arrays
 from .attach import Links
@@ -70,6 +70,13 @@ class Session:
     start_ns: int = 0             # CLOCK_MONOTONIC at kt's start: `elapsed` counts from it
     queue_limit: int = DEFAULT_QUEUE_LIMIT   # KT_QUEUE_MB: raw records held beyond the ring
     positional: tuple[str, ...] = ()   # the run's $1, $2, ...: the object's slots (runtime/positionals.py)
+    # The Python API (runtime/api/trace.py): its output object (records, not bytes); a pipe it
+    # writes signal numbers to (SIGTERM ends the trace, SIGUSR1 prints the maps) instead of
+    # kt's signal handlers, which Python allows only in the main thread; and a call made when
+    # everything is attached, BEGIN ran and the -c child is released (the event loop starts).
+    api_output: Output | None = None
+    wake_fd: int | None = None
+    started: Callable[[], None] | None = None
     output: Output = field(init=False)
     _cat_limit: int = CAT_BYTES_MAX
     _pump: EventPump | None = None
@@ -80,7 +87,7 @@ class Session:
     _values: object = None
 
     def __post_init__(self) -> None:
-        self.output = output_for(self.json)
+        self.output = self.api_output if self.api_output is not None else output_for(self.json)
 
     def status(self, line: str) -> None:
         if not self.quiet:
@@ -114,7 +121,8 @@ class Session:
             return 0
         links = self._links = Links()
         ring = control = None
-        wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        own_wake = self.wake_fd is None
+        wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC) if own_wake else (self.wake_fd, -1)
         old_handlers = {}
         try:
             # How symbols, stacks and probe names print (runtime/symbols.py).
@@ -141,9 +149,10 @@ class Session:
                                  kprobe_tracefs=os.environ.get("KT_KPROBE_TRACEFS") == "1",
                                  notice=self._notice)
             probes = self._attach_all(probes, programs, actx, links, meta)
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
-                old_handlers[sig] = signal.signal(sig, lambda *_: None)
-            signal.set_wakeup_fd(wake_w)   # the handlers only wake _stream, which acts
+            if own_wake:
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
+                    old_handlers[sig] = signal.signal(sig, lambda *_: None)
+                signal.set_wakeup_fd(wake_w)   # the handlers only wake _stream, which acts
             if not self.quiet:   # in JSON mode this status is output, as in bpftrace
                 self._say(self.output.attached(self._targets(probes, meta)))
 
@@ -161,6 +170,8 @@ class Session:
             if not pump.exit_requested and not only_special:
                 if self.child is not None:
                     self.child.release()
+                if self.started is not None:
+                    self.started()
                 self._stream(pump, events_map.fileno(), obj, wake_r)
             links.close()           # no new events from here on
             pump.drain()            # after exit(): taken and dropped, as 0.17 drops them
@@ -175,11 +186,12 @@ class Session:
             self._print_maps(obj, meta, separator=True)
             return 0
         finally:
-            signal.set_wakeup_fd(-1)
-            for sig, handler in old_handlers.items():
-                signal.signal(sig, handler)
-            os.close(wake_r)
-            os.close(wake_w)
+            if own_wake:
+                signal.set_wakeup_fd(-1)
+                for sig, handler in old_handlers.items():
+                    signal.signal(sig, handler)
+                os.close(wake_r)
+                os.close(wake_w)
             links.close()
             for r in (ring, control):
                 if r is not None:

@@ -30,12 +30,16 @@ class TextOutput:
     """bpftrace 0.17's text output."""
 
     json = False
+    gather = staticmethod(b"".join)   # a batch of outputs -> what the stream is written
 
-    def printf_fast(self, fast: FastPrintf) -> FastPrintf:
+    def printf_fast(self, fast: FastPrintf) -> FastPrintf | None:
         return fast            # the printf's text is the output, unwrapped
 
     def printf(self, text: bytes) -> bytes:
         return text
+
+    def printf_record(self, fmt: str, args: list, text: bytes) -> bytes:
+        return text            # a printf the fast path does not take: its text
 
     def join(self, text: bytes) -> bytes:
         return text + b"\n"
@@ -78,14 +82,18 @@ class JsonOutput:
     """`-f json`: bpftrace 0.17's NDJSON (runtime/output/json.py), every object on stdout."""
 
     json = True
+    gather = staticmethod(b"".join)
 
-    def printf_fast(self, fast: FastPrintf) -> FastPrintf:
+    def printf_fast(self, fast: FastPrintf) -> FastPrintf | None:
         wrap, one, run = json_output.printf, fast.one, fast.run
         return dataclasses.replace(fast, one=lambda chunk, start: wrap(one(chunk, start)).encode(),
                                    run=lambda buf: [wrap(t).encode() for t in run(buf)])
 
     def printf(self, text: bytes) -> bytes:
         return json_output.printf(text).encode()   # escaped byte by byte, as 0.17
+
+    def printf_record(self, fmt: str, args: list, text: bytes) -> bytes:
+        return self.printf(text)
 
     def join(self, text: bytes) -> bytes:
         return json_output.join(text).encode()
@@ -125,7 +133,7 @@ class JsonOutput:
         return json_output.lost_message(text).encode()
 
 
-Output = TextOutput | JsonOutput
+Output = TextOutput | JsonOutput   # and runtime/output/records.py RecordsOutput (the Python API)
 
 
 def output_for(json: bool) -> Output:

@@ -1,0 +1,95 @@
+"""kt.compile, kt.load and the Object they return (docs/api.md "Compile, save, load").
+
+Why the compiler is imported inside compile(): an Object is only its ELF bytes (the one
+interface between compiler and runtime), so loading and tracing one must not need llvmlite
+or lark; `kt.load` validates the bytes with the runtime's own object reader.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .errors import CompileError, Diagnostic, Error, ObjectError
+
+
+@dataclass(frozen=True, eq=False)
+class Object:
+    """A compiled kt object: `elf` is what `kt --emit-elf` writes and what the runtime loads."""
+    elf: bytes = field(repr=False)
+    name: str = "object"
+    # What it was compiled from (kt.compile): lets kt.trace(args=...) compile again while the
+    # runtime cannot set positional parameters of a compiled object (docs/api.md).
+    source: str | None = field(default=None, repr=False)
+    args: tuple[str, ...] = ()
+
+    def save(self, path: str | os.PathLike) -> None:
+        with open(path, "wb") as f:
+            f.write(self.elf)
+
+
+def compile(source: str, *, name: str = "script.kt", args=()) -> Object:   # noqa: A001 (kt.compile)
+    """Compile a script for this machine; raises CompileError with its diagnostics."""
+    from ...compiler.diagnostics import CompileError as CompilerError
+    from ...compiler.driver import compile_source
+    from ...compiler.options import CompileOptions
+    from ...compiler.preprocess import HeaderError, include_headers
+    from ...compiler.source import SourceFile
+    from ..machine_facts import machine_facts
+    from ..tracefs import TracefsError, tracefs_root
+
+    args = tuple(str(a) for a in args)
+    try:
+        text = include_headers(source, os.path.dirname(name) or ".")
+    except (HeaderError, OSError) as err:
+        raise CompileError(str(err)) from None
+    try:
+        root = str(tracefs_root())
+    except (TracefsError, OSError) as err:
+        raise Error(f"tracefs is not available: {err}") from None
+    src = SourceFile.of(name, text)
+    options = CompileOptions(positional=args, tracefs=root, source_name=name, **machine_facts())
+    try:
+        compiled = compile_source(src, options)
+    except CompilerError as err:
+        raise CompileError(err.render(), tuple(_diagnostic(err.source, d) for d in err.diagnostics)) from None
+    return Object(compiled.elf, name, source, args)
+
+
+def _diagnostic(source, d) -> Diagnostic:
+    line, column = source.line_col(d.span.start)
+    return Diagnostic(d.severity, source.name, line, column, d.message, tuple(d.hints))
+
+
+def load(path_or_bytes) -> Object:
+    """An object from a file or its bytes, checked: ObjectError when kt cannot run it."""
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+        elf, name = bytes(path_or_bytes), "object"
+    else:
+        with open(path_or_bytes, "rb") as f:
+            elf = f.read()
+        name = os.fspath(path_or_bytes)
+    check_object(elf)
+    return Object(elf, name)
+
+
+def check_object(elf: bytes) -> None:
+    """What the runtime needs of an object, read before anything reaches the kernel."""
+    from ..layout import PrintfMeta, map_meta_from_json
+    from ..spec import ObjectFormatError, parse_object
+
+    try:
+        meta = parse_object(elf).meta
+    except ObjectFormatError as err:
+        raise ObjectError(f"not an object kt can run: {err}") from None
+    if not meta:
+        raise ObjectError("not a kt object: it has no '.kt.meta' section (docs/object-format.md)")
+    try:
+        if not isinstance(meta.get("probes"), list) or "ringbuf" not in meta.get("events", {}):
+            raise ValueError("no 'probes' or 'events'")
+        for m in meta.get("maps", []):
+            map_meta_from_json(m)
+        for p in meta.get("printf", []):
+            PrintfMeta.from_json(p)
+    except (ValueError, TypeError, AttributeError) as err:
+        raise ObjectError(f"'.kt.meta' is malformed: {err}") from None

@@ -1,0 +1,277 @@
+"""kt.trace: run an object as the `kt` command does, with events and maps as Python values.
+
+Why a thread: runtime/session.py is the one place that knows the order of a trace (load ->
+attach -> BEGIN -> stream -> END -> release, everything owned and released in `finally`),
+and its event loop runs until the trace ends. The Trace runs that same Session in a thread
+of its own, with three API hooks and nothing else changed: RecordsOutput (events as records
+instead of bytes, collected by `_Sink`), `wake_fd` (a pipe the Trace writes signal numbers
+to: SIGTERM ends the trace, SIGUSR1 prints every map, which `t.maps` reads back as a
+snapshot; no signal handlers, which Python allows only in the main thread) and `started`
+(everything is attached, BEGIN ran, the command runs). So the session thread alone touches
+the kernel objects, and the user's thread only reads records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import queue
+import shlex
+import signal
+import threading
+import time
+
+from ..output.records import RecordsOutput
+from . import records as r
+from .errors import Error, ObjectError, TraceError
+from .objects import Object, compile, load
+from .values import map_value
+
+_END = object()    # the events queue's last item
+
+
+class _Discard:
+    """Where the session writes the "\\n\\n" before its exit maps (text framing)."""
+
+    def write(self, data) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
+class _Sink:
+    """The session's output stream: the pump writes lists of records, the session single
+    records, an iterator bytes. Events go to the Trace's queue; map snapshots and lost counts
+    to the Trace itself."""
+
+    def __init__(self, trace: "Trace") -> None:
+        self._trace = trace
+
+    def write(self, data) -> None:
+        if isinstance(data, list):
+            for item in data:
+                self._one(item)
+        elif isinstance(data, (bytes, bytearray)):
+            if data:
+                self._one(r.Output(bytes(data).decode("utf-8", "surrogateescape")))
+        elif data is not None:
+            self._one(data)
+
+    def flush(self) -> None:
+        pass
+
+    def _one(self, item) -> None:
+        trace = self._trace
+        if isinstance(item, r.MapsSnapshot):
+            trace._new_snapshot(item)
+            return
+        if isinstance(item, r.Lost):
+            trace.lost += item.count
+        trace._events.put(item)
+
+
+def trace(obj, *, args=(), command=None, pid: int | None = None) -> "Trace":
+    """A Trace of `obj` (an Object, its bytes or a path); `with` starts it (docs/api.md)."""
+    return Trace(obj, args=args, command=command, pid=pid)
+
+
+class Trace:
+    def __init__(self, obj, *, args=(), command=None, pid: int | None = None) -> None:
+        self._obj = obj if isinstance(obj, Object) else load(obj)
+        self._args = tuple(str(a) for a in args)
+        self._command = command
+        self._pid = pid
+        self.lost = 0                  # events the kernel could not write
+        self.cpid: int | None = None   # the command's pid (the script's cpid)
+        self._events: queue.Queue = queue.Queue()
+        self._cond = threading.Condition()
+        self._ready = threading.Event()   # started, or ended before streaming
+        self._done = threading.Event()
+        self._snapshot: r.MapsSnapshot | None = None
+        self._generation = 0
+        self._maps_cache: tuple[int, dict] | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._child = None
+        self._wake_r = self._wake_w = -1
+        self._closed = False
+
+    # ---- the context manager ------------------------------------------------------------
+    def __enter__(self) -> "Trace":
+        self.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.stop()
+        else:
+            try:
+                self.stop()
+            except Error:
+                pass      # the block's own exception is the one to see
+
+    def start(self) -> None:
+        """Load, attach, run BEGIN and start the command; returns once events flow (or the
+        trace already ended: a BEGIN-only script, exit() in BEGIN). TraceError if it cannot."""
+        if self._thread is not None:
+            raise Error("this trace was already started")
+        from ..session import Session
+        elf, positional = self._elf_and_positional()
+        self._child = self._spawn()
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self._pid and not os.path.exists(f"/proc/{self._pid}"):
+            self._release()
+            raise TraceError(f"pid {self._pid}: No such process")
+        session = Session(elf, out=_Sink(self), quiet=True, child=self._child, pid=self._pid or 0,
+                          separator_out=_Discard(), start_ns=time.monotonic_ns(),
+                          api_output=RecordsOutput(), wake_fd=self._wake_r, started=self._ready.set,
+                          **positional)
+        self._thread = threading.Thread(target=self._run, args=(session,), name="kt-trace", daemon=True)
+        self._thread.start()
+        try:
+            self._ready.wait()
+        except BaseException:
+            self.stop()
+            raise
+        if self._done.is_set() and self._error is not None:
+            self._finish()
+            self._raise()
+
+    def _elf_and_positional(self) -> tuple[bytes, dict]:
+        """The object's bytes and the Session's positional keyword, once the runtime takes
+        positional parameters; until then `args` other than the compile's need the source."""
+        from ..session import Session
+        if any(f.name == "positional" for f in dataclasses.fields(Session)):
+            return self._obj.elf, {"positional": self._args}
+        if self._args == self._obj.args:
+            return self._obj.elf, {}
+        if self._obj.source is None:
+            raise TraceError(f"this object was compiled with args {list(self._obj.args)}; this runtime "
+                             "cannot change positional parameters of an object: compile it with "
+                             f"kt.compile(..., args={list(self._args)})")
+        again = compile(self._obj.source, name=self._obj.name, args=self._args)
+        return again.elf, {}
+
+    def _spawn(self):
+        if self._command is None:
+            return None
+        from ..child import ChildError, HeldChild, resolve_command
+        line = self._command if isinstance(self._command, str) else shlex.join(self._command)
+        try:
+            argv = resolve_command(line)
+        except ChildError:
+            word = shlex.split(line)[0] if line.strip() else line
+            raise TraceError(f"Failed to fork child: path '{word}' does not exist or is not executable") from None
+        try:
+            child = HeldChild.spawn(argv)
+        except ChildError as err:
+            raise TraceError(f"Failed to fork child: {err}") from None
+        self.cpid = child.pid
+        return child
+
+    def _run(self, session) -> None:
+        from ..session import SessionError
+        from ..spec import ObjectFormatError
+        try:
+            session.run()
+        except SessionError as err:
+            self._error = TraceError(str(err))
+        except ObjectFormatError as err:
+            self._error = ObjectError(str(err))
+        except BaseException as err:   # reported to the user's thread, not lost in this one
+            self._error = err
+        finally:
+            with self._cond:
+                self._done.set()
+                self._cond.notify_all()
+            self._ready.set()
+            self._events.put(_END)
+
+    # ---- while it runs ------------------------------------------------------------------
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the trace ends (the command exited, exit(), stop()); False on timeout."""
+        if self._thread is None:
+            raise Error("the trace has not started")
+        if not self._done.wait(timeout):
+            return False
+        self._finish()
+        self._raise()
+        return True
+
+    def stop(self) -> None:
+        """End the trace now (END runs, everything is released) and wait for it."""
+        if self._thread is None:
+            return
+        if not self._done.is_set():
+            self._poke(signal.SIGTERM)
+        self._done.wait()
+        self._finish()
+        self._raise()
+
+    def events(self):
+        """The trace's output records in order; ends when the trace ends."""
+        while True:
+            item = self._events.get()
+            if item is _END:
+                self._events.put(_END)    # later iterators end at once too
+                return
+            yield item
+
+    @property
+    def maps(self) -> dict:
+        """Every map's Python value, by name: read now while the trace runs, else the values
+        at the trace's end (what kt prints at exit)."""
+        if self._thread is not None and not self._done.is_set():
+            with self._cond:
+                seen = self._generation
+                self._poke(signal.SIGUSR1)
+                while self._generation == seen and not self._done.is_set():
+                    self._cond.wait()
+        with self._cond:
+            snap, generation = self._snapshot, self._generation
+        if snap is None:
+            return {}
+        if self._maps_cache is None or self._maps_cache[0] != generation:
+            values = {}
+            for mm, entries in sorted(snap.maps, key=lambda m: m[0].name.encode("utf-8", "surrogateescape")):
+                try:
+                    values[mm.name] = map_value(mm, entries)
+                except KeyError:
+                    pass      # a scalar map never set: bpftrace prints nothing for it
+            self._maps_cache = (generation, values)
+        return self._maps_cache[1]
+
+    # ---- internals -----------------------------------------------------------------------
+    def _new_snapshot(self, snap: r.MapsSnapshot) -> None:
+        with self._cond:
+            self._snapshot = snap
+            self._generation += 1
+            self._cond.notify_all()
+
+    def _poke(self, signum: int) -> None:
+        try:
+            os.write(self._wake_w, bytes([signum]))
+        except (BlockingIOError, OSError):
+            pass
+
+    def _finish(self) -> None:
+        """After the session thread ended: the child and the pipe."""
+        if self._closed:
+            return
+        self._thread.join()
+        self._release()
+
+    def _release(self) -> None:
+        self._closed = True
+        if self._child is not None:
+            self._child.kill()
+        for fd in (self._wake_r, self._wake_w):
+            if fd >= 0:
+                os.close(fd)
+        self._wake_r = self._wake_w = -1
+
+    def _raise(self) -> None:
+        err, self._error = self._error, None
+        if err is not None:
+            raise err
