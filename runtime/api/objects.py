@@ -35,6 +35,7 @@ def compile(source: str, *, name: str = "script.kt", args=()) -> Object:   # noq
     from ...compiler.options import CompileOptions
     from ...compiler.preprocess import HeaderError, include_headers
     from ...compiler.source import SourceFile
+    from ..cli_env import EnvError, read_environment, ring_pages
     from ..machine_facts import machine_facts
     from ..tracefs import TracefsError, tracefs_root
 
@@ -47,8 +48,14 @@ def compile(source: str, *, name: str = "script.kt", args=()) -> Object:   # noq
         root = str(tracefs_root())
     except (TracefsError, OSError) as err:
         raise Error(f"tracefs is not available: {err}") from None
+    try:   # BPFTRACE_STRLEN, BPFTRACE_MAP_KEYS_MAX, KT_RB_PAGES, ...: as for the kt command
+        env = read_environment()
+        rb_pages = ring_pages(env, os.environ.get("KT_RB_PAGES"))
+    except EnvError as err:
+        raise Error(str(err)) from None
     src = SourceFile.of(name, text)
-    options = CompileOptions(positional=args, tracefs=root, source_name=name, **machine_facts())
+    options = CompileOptions(positional=args, tracefs=root, source_name=name, ringbuf_pages=rb_pages,
+                             strlen=env.strlen, map_keys_max=env.map_keys_max, **machine_facts())
     try:
         compiled = compile_source(src, options)
     except CompilerError as err:

@@ -71,6 +71,19 @@ class _Sink:
         trace._events.put(item)
 
 
+def _environment() -> dict:
+    """The Session settings the kt command takes from BPFTRACE_*/KT_* variables (cli_env.py)."""
+    from ..cli_env import EnvError, queue_bytes, read_environment
+    try:
+        env = read_environment()
+        queue_limit = queue_bytes(os.environ.get("KT_QUEUE_MB"))
+    except EnvError as err:
+        raise TraceError(str(err)) from None
+    return {"max_probes": env.max_probes, "log_size": env.log_size, "user_symbols": not env.no_user_symbols,
+            "demangle": not env.no_cpp_demangle, "cache_user_symbols": env.cache_user_symbols,
+            **({} if queue_limit is None else {"queue_limit": queue_limit})}
+
+
 def trace(obj, *, args=(), command=None, pid: int | None = None) -> "Trace":
     """A Trace of `obj` (an Object, its bytes or a path); `with` starts it (docs/api.md)."""
     return Trace(obj, args=args, command=command, pid=pid)
@@ -117,6 +130,7 @@ class Trace:
         if self._thread is not None:
             raise Error("this trace was already started")
         from ..session import Session
+        settings = _environment()
         elf, positional = self._elf_and_positional()
         self._child = self._spawn()
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -126,7 +140,7 @@ class Trace:
         session = Session(elf, out=_Sink(self), quiet=True, child=self._child, pid=self._pid or 0,
                           separator_out=_Discard(), start_ns=time.monotonic_ns(),
                           api_output=RecordsOutput(), wake_fd=self._wake_r, started=self._ready.set,
-                          **positional)
+                          **settings, **positional)
         self._thread = threading.Thread(target=self._run, args=(session,), name="kt-trace", daemon=True)
         self._thread.start()
         try:
