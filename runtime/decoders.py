@@ -63,12 +63,11 @@ class Decoders:
             else:
                 end = max((off + t.size for off, t in pf.args), default=8)
                 fast = compile_printf(segments, pf.args, (end + 7) & ~7)   # the record's size
-                if fast is not None:
-                    fast = self.output.printf_fast(fast)   # None: the output wants the values
-                if fast is not None:
-                    self.fast[pf.id] = fast
-                else:
-                    self.slow[pf.id] = self._printf(pf, segments)
+                wrapped = None if fast is None else self.output.printf_fast(fast)
+                if wrapped is not None:
+                    self.fast[pf.id] = wrapped
+                else:   # the generic path, or an output that wants the values (the API's)
+                    self.slow[pf.id] = self._printf(pf, segments, fast)
         self.slow[EventId.CLEAR] = self._clear
         self.slow[EventId.ZERO] = self._zero
         self.slow[EventId.PRINT] = self._print_map
@@ -80,14 +79,15 @@ class Decoders:
         self._print_values = [type_from_json(t) for t in meta.get("print_values", [])]
 
     # ---- printf and its actions ------------------------------------------------------------
-    def _printf(self, pf: PrintfMeta, segments) -> Decoder:
+    def _printf(self, pf: PrintfMeta, segments, fast: FastPrintf | None = None) -> Decoder:
         """The reference path: each value decoded (symbols resolved now, while the process
-        lives), the text rendered piece by piece as 0.17 does."""
+        lives), the text rendered piece by piece as 0.17 does (by `fast` when it can)."""
         output, values, fmt = self.output, self.values, pf.format
+        one = fast.one if fast is not None else None
 
         def printf(rec: bytes):
             args = pf.decode_args(rec, values)
-            return output.printf_record(fmt, args, render_bytes(segments, args))
+            return output.printf_record(fmt, args, one(rec, 0) if one else render_bytes(segments, args))
         return printf
 
     def _system(self, pf: PrintfMeta, segments) -> Decoder:

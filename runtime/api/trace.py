@@ -14,8 +14,8 @@ the kernel objects, and the user's thread only reads records.
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 import os
-import queue
 import shlex
 import signal
 import threading
@@ -26,9 +26,6 @@ from . import records as r
 from .errors import Error, ObjectError, TraceError
 from .objects import Object, compile, load
 from .values import map_value
-
-_END = object()    # the events queue's last item
-
 
 class _Discard:
     """Where the session writes the "\\n\\n" before its exit maps (text framing)."""
@@ -49,26 +46,21 @@ class _Sink:
         self._trace = trace
 
     def write(self, data) -> None:
-        if isinstance(data, list):
-            for item in data:
-                self._one(item)
+        if isinstance(data, list):       # the pump's batch: printf records, most of the time
+            self._trace._add_events(data)
         elif isinstance(data, (bytes, bytearray)):
             if data:
-                self._one(r.Output(bytes(data).decode("utf-8", "surrogateescape")))
+                self._trace._add_events([r.Output(bytes(data).decode("utf-8", "surrogateescape"))])
+        elif isinstance(data, r.MapsSnapshot):
+            self._trace._new_snapshot(data)
+        elif isinstance(data, r.Lost):
+            self._trace.lost += data.count
+            self._trace._add_events([data])
         elif data is not None:
-            self._one(data)
+            self._trace._add_events([data])
 
     def flush(self) -> None:
         pass
-
-    def _one(self, item) -> None:
-        trace = self._trace
-        if isinstance(item, r.MapsSnapshot):
-            trace._new_snapshot(item)
-            return
-        if isinstance(item, r.Lost):
-            trace.lost += item.count
-        trace._events.put(item)
 
 
 def _environment() -> dict:
@@ -84,21 +76,22 @@ def _environment() -> dict:
             **({} if queue_limit is None else {"queue_limit": queue_limit})}
 
 
-def trace(obj, *, args=(), command=None, pid: int | None = None) -> "Trace":
-    """A Trace of `obj` (an Object, its bytes or a path); `with` starts it (docs/api.md)."""
+def trace(obj, *, args=None, command=None, pid: int | None = None) -> "Trace":
+    """A Trace of `obj` (an Object, its bytes or a path); `with` starts it (docs/api.md).
+    `args`: the positional parameters, by default those the object was compiled with."""
     return Trace(obj, args=args, command=command, pid=pid)
 
 
 class Trace:
-    def __init__(self, obj, *, args=(), command=None, pid: int | None = None) -> None:
+    def __init__(self, obj, *, args=None, command=None, pid: int | None = None) -> None:
         self._obj = obj if isinstance(obj, Object) else load(obj)
-        self._args = tuple(str(a) for a in args)
+        self._args = self._obj.args if args is None else tuple(str(a) for a in args)
         self._command = command
         self._pid = pid
         self.lost = 0                  # events the kernel could not write
         self.cpid: int | None = None   # the command's pid (the script's cpid)
-        self._events: queue.Queue = queue.Queue()
-        self._cond = threading.Condition()
+        self._events: deque = deque()     # records not yet taken by events()
+        self._cond = threading.Condition()   # guards _events, _snapshot; notified on changes
         self._ready = threading.Event()   # started, or ended before streaming
         self._done = threading.Event()
         self._snapshot: r.MapsSnapshot | None = None
@@ -200,7 +193,6 @@ class Trace:
                 self._done.set()
                 self._cond.notify_all()
             self._ready.set()
-            self._events.put(_END)
 
     # ---- while it runs ------------------------------------------------------------------
     def wait(self, timeout: float | None = None) -> bool:
@@ -226,11 +218,22 @@ class Trace:
     def events(self):
         """The trace's output records in order; ends when the trace ends."""
         while True:
-            item = self._events.get()
-            if item is _END:
-                self._events.put(_END)    # later iterators end at once too
-                return
-            yield item
+            with self._cond:
+                while not self._events and not self._done.is_set():
+                    self._cond.wait()
+                if not self._events:
+                    return
+                batch = list(self._events)
+                self._events.clear()
+            taken = 0
+            try:
+                for item in batch:
+                    taken += 1
+                    yield item
+            finally:   # a loop that stopped early leaves the rest to the next events()
+                if taken < len(batch):
+                    with self._cond:
+                        self._events.extendleft(reversed(batch[taken:]))
 
     @property
     def maps(self) -> dict:
@@ -257,6 +260,11 @@ class Trace:
         return self._maps_cache[1]
 
     # ---- internals -----------------------------------------------------------------------
+    def _add_events(self, items: list) -> None:
+        with self._cond:
+            self._events.extend(items)
+            self._cond.notify_all()
+
     def _new_snapshot(self, snap: r.MapsSnapshot) -> None:
         with self._cond:
             self._snapshot = snap

@@ -377,3 +377,12 @@ def test_load_and_trace_never_import_the_compiler(tmp_path):
 def test_import_kt_is_cheap():
     mods = _imported("import kt, kt.runtime.cli")
     assert not {m for m in mods if m.startswith("kt.runtime.api") or m.split(".")[0] in ("llvmlite", "lark")}
+
+
+def test_events_left_by_a_loop_that_stopped_early():
+    obj = kt.compile('BEGIN { printf("a\\n"); printf("b\\n"); printf("c\\n"); exit(); }')
+    with kt.trace(obj) as t:
+        for ev in t.events():
+            assert ev.text == "a\n"
+            break
+        assert [ev.text for ev in t.events()] == ["b\n", "c\n"]
