@@ -22,6 +22,7 @@ class Object:
     # runtime cannot set positional parameters of a compiled object (docs/api.md).
     source: str | None = field(default=None, repr=False)
     args: tuple[str, ...] = ()
+    warnings: tuple[Diagnostic, ...] = ()   # the compile's warnings (kt prints them on stderr)
 
     def save(self, path: str | os.PathLike) -> None:
         with open(path, "wb") as f:
@@ -60,7 +61,8 @@ def compile(source: str, *, name: str = "script.kt", args=()) -> Object:   # noq
         compiled = compile_source(src, options)
     except CompilerError as err:
         raise CompileError(err.render(), tuple(_diagnostic(err.source, d) for d in err.diagnostics)) from None
-    return Object(compiled.elf, name, source, args)
+    warnings = tuple(_diagnostic(src, w) for w in compiled.warnings)
+    return Object(compiled.elf, name, source, args, warnings)
 
 
 def _diagnostic(source, d) -> Diagnostic:

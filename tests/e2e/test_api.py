@@ -386,3 +386,10 @@ def test_events_left_by_a_loop_that_stopped_early():
             assert ev.text == "a\n"
             break
         assert [ev.text for ev in t.events()] == ["b\n", "c\n"]
+
+
+def test_compile_warnings_are_kept():
+    obj = kt.compile('uprobe:/bin/true:nosuchfn, ' + CALLS + '{ @ = count(); }', name="w.kt")
+    [w] = obj.warnings
+    assert (w.severity, w.file, w.line, w.column) == ("warning", "w.kt", 1, 1)
+    assert "nosuchfn" in w.message
