@@ -125,17 +125,20 @@ class Trace:
         from ..session import Session
         settings = _environment()
         elf, positional = self._elf_and_positional()
-        self._child = self._spawn()
-        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         if self._pid and not os.path.exists(f"/proc/{self._pid}"):
-            self._release()
             raise TraceError(f"pid {self._pid}: No such process")
-        session = Session(elf, out=_Sink(self), quiet=True, child=self._child, pid=self._pid or 0,
-                          separator_out=_Discard(), start_ns=time.monotonic_ns(),
-                          api_output=RecordsOutput(), wake_fd=self._wake_r, started=self._ready.set,
-                          **settings, **positional)
-        self._thread = threading.Thread(target=self._run, args=(session,), name="kt-trace", daemon=True)
-        self._thread.start()
+        self._child = self._spawn()
+        try:
+            self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+            session = Session(elf, out=_Sink(self), quiet=True, child=self._child, pid=self._pid or 0,
+                              separator_out=_Discard(), start_ns=time.monotonic_ns(),
+                              api_output=RecordsOutput(), wake_fd=self._wake_r, started=self._ready.set,
+                              **settings, **positional)
+            self._thread = threading.Thread(target=self._run, args=(session,), name="kt-trace", daemon=True)
+            self._thread.start()
+        except BaseException:
+            self._release()
+            raise
         try:
             self._ready.wait()
         except BaseException:

@@ -110,12 +110,12 @@ def test_stack_and_symbol_values():
 def test_live_maps_change_and_final_values_stay():
     obj = kt.compile('interval:ms:20 { @ticks = count(); }')
     with kt.trace(obj) as t:
-        first = t.wait(timeout=0.3)
-        assert first is False
-        a = t.maps["@ticks"]
-        t.wait(timeout=0.2)
-        b = t.maps["@ticks"]
-        assert 1 <= a <= b
+        assert t.wait(timeout=0.1) is False     # it runs until stopped
+        while (a := t.maps["@ticks"]) < 1:
+            time.sleep(0.02)
+        while (b := t.maps["@ticks"]) == a:
+            time.sleep(0.02)
+        assert a < b
     final = t.maps["@ticks"]
     assert final >= b
     assert t.maps["@ticks"] == final     # a snapshot: it does not move after the trace
@@ -393,3 +393,18 @@ def test_compile_warnings_are_kept():
     [w] = obj.warnings
     assert (w.severity, w.file, w.line, w.column) == ("warning", "w.kt", 1, 1)
     assert "nosuchfn" in w.message
+
+
+def test_pid_traces_a_running_process_until_it_exits():
+    proc = subprocess.Popen([sys.executable, "-c", "import os, sys\nsys.stdin.readline()\n"
+                             "for _ in range(3): os.getppid()"], stdin=subprocess.PIPE, text=True)
+    try:
+        obj = kt.compile(f'tracepoint:syscalls:sys_enter_getppid /pid == {proc.pid}/ {{ @calls = count(); }}')
+        with kt.trace(obj, pid=proc.pid) as t:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+            assert t.wait(timeout=60)       # the process exited: the trace ends
+        assert t.maps == {"@calls": 3}
+    finally:
+        proc.kill()
+        proc.wait()
