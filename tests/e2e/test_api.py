@@ -408,3 +408,29 @@ def test_pid_traces_a_running_process_until_it_exits():
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_struct_and_array_values():
+    obj = kt.compile(CALLS + '{ @load = curtask->se.load; @mask = curtask->cpus_mask; @comm = curtask->comm; }')
+    with kt.trace(obj, command=getppid(1)) as t:
+        t.wait(timeout=60)
+    load = t.maps["@load"]
+    assert set(load) == {"weight", "inv_weight"} and load["weight"] > 0
+    bits = t.maps["@mask"]["bits"]
+    assert isinstance(bits, tuple) and any(bits)
+    assert t.maps["@comm"] == COMM
+
+
+def test_attach_failure_is_a_trace_error(loop, tmp_path):
+    """The uprobe's binary is gone by the time the object runs: attaching fails, the message
+    names the probe, and nothing stays loaded."""
+    exe = tmp_path / "gone"
+    exe.write_bytes(Path(loop).read_bytes())
+    exe.chmod(0o755)
+    obj = kt.compile(f'uprobe:{exe}:main {{ @ = count(); }}')
+    exe.unlink()
+    before = _own_fds()
+    with pytest.raises(kt.TraceError, match=f"uprobe:{exe}:main"):
+        with kt.trace(obj):
+            pass
+    assert _own_fds() == before
