@@ -58,7 +58,11 @@ class RecordsOutput:
         return r.HelperError(_text(helper_error(sites, rec, False)))
 
     def map(self, mm: MapMeta, entries: list, top: int, div: int) -> r.MapPrint:
-        return r.MapPrint(mm.name, map_value(mm, entries), format_map(mm, entries, top=top, div=div))
+        try:
+            value = map_value(mm, entries)
+        except KeyError:      # a scalar map not set yet
+            value = None
+        return r.MapPrint(mm.name, value, format_map(mm, entries, top=top, div=div))
 
     def maps(self, maps: Iterable[tuple[MapMeta, list]]) -> r.MapsSnapshot:
         return r.MapsSnapshot(tuple(maps))
