@@ -1,7 +1,8 @@
 """The compiler/runtime boundary (DESIGN rule 7, docs/architecture.md): the runtime imports
 nothing of the compiler but kt.compiler.formats, nor llvmlite or lark; kt.compiler.formats
-imports nothing of the rest of the compiler. Only the CLI's compile path (runtime/cli.py, given
-source text) imports the compiler, lazily.
+imports nothing of the rest of the compiler. Only the compile paths, given source text (the
+CLI's in runtime/cli.py, the Python API's kt.compile in runtime/api/objects.py), import the
+compiler, lazily.
 
 Two checks each: importing the modules in a fresh interpreter (what `kt out.o` and a cache hit
 load), and every import statement in their source, function-level ones included (a lazy import
@@ -127,6 +128,7 @@ def _modules(root: Path, package: str):
 # --info, which reports the compiler's LLVM version when llvmlite is installed (guarded).
 _COMPILE_PATH = {("cli.py", f) for f in ("_main", "_header_notes", "_run", "_compile_for_cache")}
 _COMPILE_PATH.add(("info.py", "_llvm"))
+_COMPILE_PATH.add(("objects.py", "compile"))   # kt.compile (runtime/api/objects.py)
 
 
 def test_no_runtime_source_imports_the_compiler():
