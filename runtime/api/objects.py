@@ -18,10 +18,8 @@ class Object:
     """A compiled kt object: `elf` is what `kt --emit-elf` writes and what the runtime loads."""
     elf: bytes = field(repr=False)
     name: str = "object"
-    # What it was compiled from (kt.compile): lets kt.trace(args=...) compile again while the
-    # runtime cannot set positional parameters of a compiled object (docs/api.md).
-    source: str | None = field(default=None, repr=False)
-    args: tuple[str, ...] = ()
+    source: str | None = field(default=None, repr=False)   # what kt.compile was given
+    args: tuple[str, ...] = ()   # kt.compile's args: kt.trace's default ones
     warnings: tuple[Diagnostic, ...] = ()   # the compile's warnings (kt prints them on stderr)
 
     def save(self, path: str | os.PathLike) -> None:

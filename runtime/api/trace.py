@@ -13,7 +13,6 @@ the kernel objects, and the user's thread only reads records.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import deque
 import os
 import shlex
@@ -24,7 +23,7 @@ import time
 from ..output.records import RecordsOutput
 from . import records as r
 from .errors import Error, ObjectError, TraceError
-from .objects import Object, compile, load
+from .objects import Object, load
 from .values import map_value
 
 class _Discard:
@@ -124,16 +123,15 @@ class Trace:
             raise Error("this trace was already started")
         from ..session import Session
         settings = _environment()
-        elf, positional = self._elf_and_positional()
         if self._pid and not os.path.exists(f"/proc/{self._pid}"):
             raise TraceError(f"pid {self._pid}: No such process")
         self._child = self._spawn()
         try:
             self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-            session = Session(elf, out=_Sink(self), quiet=True, child=self._child, pid=self._pid or 0,
+            session = Session(self._obj.elf, out=_Sink(self), quiet=True, child=self._child, pid=self._pid or 0,
                               separator_out=_Discard(), start_ns=time.monotonic_ns(),
                               api_output=RecordsOutput(), wake_fd=self._wake_r, started=self._ready.set,
-                              **settings, **positional)
+                              positional=self._args, **settings)
             self._thread = threading.Thread(target=self._run, args=(session,), name="kt-trace", daemon=True)
             self._thread.start()
         except BaseException:
@@ -147,21 +145,6 @@ class Trace:
         if self._done.is_set() and self._error is not None:
             self._finish()
             self._raise()
-
-    def _elf_and_positional(self) -> tuple[bytes, dict]:
-        """The object's bytes and the Session's positional keyword, once the runtime takes
-        positional parameters; until then `args` other than the compile's need the source."""
-        from ..session import Session
-        if any(f.name == "positional" for f in dataclasses.fields(Session)):
-            return self._obj.elf, {"positional": self._args}
-        if self._args == self._obj.args:
-            return self._obj.elf, {}
-        if self._obj.source is None:
-            raise TraceError(f"this object was compiled with args {list(self._obj.args)}; this runtime "
-                             "cannot change positional parameters of an object: compile it with "
-                             f"kt.compile(..., args={list(self._args)})")
-        again = compile(self._obj.source, name=self._obj.name, args=self._args)
-        return again.elf, {}
 
     def _spawn(self):
         if self._command is None:

@@ -352,9 +352,23 @@ def test_positional_args():
     obj = kt.compile('BEGIN { printf("%d %s %d\\n", $1 * 2, str($2), $#); exit(); }', args=[21, "x"])
     with kt.trace(obj, args=[21, "x"]) as t:
         assert [ev.fields for ev in t.events()] == [(42, "x", 2)]
-    # other args than the compile's: a new run of the same source
-    with kt.trace(obj, args=[5, "y"]) as t:
-        assert [ev.text for ev in t.events()] == ["10 y 2\n"]
+    # one object, other args: the runtime fills the slots
+    loaded = kt.load(obj.elf)
+    with kt.trace(loaded, args=[5, "y", "z"]) as t:
+        assert [ev.text for ev in t.events()] == ["10 y 3\n"]
+    with pytest.raises(kt.TraceError, match="str\\(\\$1\\)"):
+        with kt.trace(loaded, args=["abc", "y"]):
+            pass
+
+
+def test_positional_baked_at_compile_time():
+    obj = kt.compile('BEGIN { @ = lhist(5, 0, $1, 1); exit(); }', args=["10"])
+    with kt.trace(obj) as t:
+        pass
+    assert t.maps["@"] == [kt.Bucket(5, 6, 1)]
+    with pytest.raises(kt.TraceError, match="recompile"):
+        with kt.trace(obj, args=["20"]):
+            pass
 
 
 # ---- imports ---------------------------------------------------------------------------------
