@@ -20,6 +20,7 @@ from typing import NamedTuple
 from kt.compiler.formats.btf import BTF_MAGIC, Btf, BtfError
 from kt.compiler.formats.elffile import (SHF_EXECINSTR, SHT_REL, SHT_SYMTAB, STB_GLOBAL, STT_FUNC, STT_OBJECT, ElfError,
                                  ElfFile, Section)
+from kt.compiler.formats.meta import MetaError, ObjectMeta
 
 from .sys.constants import (
     BPF_F_RDONLY_PROG, BPF_INSN_SIZE, BPF_LD_IMM64_OPCODE, EM_BPF, R_BPF_64_32, R_BPF_64_64, AttachType, BtfKind,
@@ -153,7 +154,7 @@ class ObjectSpec:
     maps: dict[str, MapSpec]           # by symbol name, in .maps order
     license: str
     btf: bytes | None                  # .BTF with DATASEC sizes/offsets fixed; None if absent
-    meta: dict = field(default_factory=dict)
+    meta: ObjectMeta | None = None     # .kt.meta; None in an object kt did not build
     globals: dict[str, GlobalVar] = field(default_factory=dict)   # global variables by name
 
 
@@ -462,14 +463,18 @@ class _Reader:
             out.append(Relocation(offset // BPF_INSN_SIZE, sym.name))
         return tuple(out)
 
-    def _meta(self) -> dict:
+    def _meta(self) -> ObjectMeta | None:
+        """The typed `.kt.meta` (kt.compiler.formats.meta); None when the object has none."""
         sec = self._section(".kt.meta")
         if sec is None:
-            return {}
+            return None
         try:
             meta = json.loads(self.elf.section_data(sec).rstrip(b"\0").decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ObjectFormatError(f"'.kt.meta' is not UTF-8 JSON: {e}") from None
         if not isinstance(meta, dict):
             raise ObjectFormatError("'.kt.meta' must hold a JSON object")
-        return meta
+        try:
+            return ObjectMeta.from_json(meta)
+        except MetaError as e:
+            raise ObjectFormatError(str(e)) from None

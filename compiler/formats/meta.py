@@ -1,0 +1,715 @@
+"""The `.kt.meta` section as typed records: what the compiler writes and the runtime reads.
+
+Why one schema module: `.kt.meta` is the contract between compiler and runtime (and any other
+reader of kt's objects; docs/object-format.md). The compiler builds an `ObjectMeta` and
+serializes it with `to_json()`; the runtime parses it with `ObjectMeta.from_json()`, which
+checks every field and raises one `MetaError` naming the first bad one
+(`.kt.meta: maps[2].agg: unknown aggregation 'foo'`), and then reads attributes only. Every
+record is frozen. Optional fields are left out of the JSON when they hold their default, so
+objects stay small.
+
+Versioning: `version` is the object format. A reader takes every version up to
+FORMAT_VERSION (older objects lack the fields added since, which have defaults) and refuses a
+newer one with a message saying to rebuild or upgrade. Change the shape of `.kt.meta` (a new
+field, a changed meaning) and FORMAT_VERSION goes up by one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, NamedTuple, Union
+
+from .value_types import IntType, Type, type_from_json, type_to_json
+
+__all__ = [
+    "FORMAT_VERSION", "KT_VERSION", "MetaError", "ObjectMeta", "ProbeMeta", "MapMeta", "Lhist", "PrintfMeta",
+    "PrintfArg", "EventsMeta", "HelperErrorSite", "KernelBtf", "Attach", "SpecialAttach",
+    "TracepointAttach", "KprobeAttach", "UprobeAttach", "UprobeTarget", "PerfEventAttach",
+    "FuncAttach", "NameAttach", "WatchpointAttach", "ATTACH_KINDS", "AGGS", "HIST_AGGS",
+    "PRINTF_ACTIONS", "percpu_value_size",
+]
+
+FORMAT_VERSION = 2   # 1: untyped; 2: kt_version, kernel_btf, printf sizes, typed attach records
+KT_VERSION = "0.1.0"   # pyproject.toml's version (tests/compiler/test_meta_schema.py checks)
+VMLINUX_BTF = "/sys/kernel/btf/vmlinux"
+
+
+class MetaError(ValueError):
+    """A `.kt.meta` that does not follow the schema; the message names the field."""
+
+    def __init__(self, where: str, message: str) -> None:
+        super().__init__(f".kt.meta: {where}: {message}" if where else f".kt.meta: {message}")
+        self.where = where
+
+
+# ---- reading JSON with paths -------------------------------------------------------------------
+
+_MISSING = object()
+
+
+def _get(d: Mapping[str, Any], key: str, kind: type | tuple, where: str, default: Any = _MISSING) -> Any:
+    """`d[key]` checked to be `kind` (bool is not an int here); `default` when absent."""
+    if key not in d:
+        if default is _MISSING:
+            raise MetaError(where, f"missing '{key}'")
+        return default
+    v = d[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if v is None and type(None) in kinds:
+        return v
+    if not isinstance(v, kinds) or (isinstance(v, bool) and bool not in kinds):
+        names = " or ".join("null" if k is type(None) else {"str": "a string", "int": "an integer",
+                            "bool": "a boolean", "list": "a list", "dict": "an object"}[k.__name__]
+                            for k in kinds)
+        raise MetaError(_at(where, key), f"must be {names}, not {_json_name(v)}")
+    return v
+
+
+def _json_name(v: Any) -> str:
+    if v is None:
+        return "null"
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+            list: "a list", dict: "an object"}.get(type(v), type(v).__name__)
+
+
+def _at(where: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{where}[{key}]"
+    return f"{where}.{key}" if where else key
+
+
+def _only(d: Mapping[str, Any], keys: tuple[str, ...], where: str) -> None:
+    for k in d:
+        if k not in keys:
+            raise MetaError(_at(where, k), "unknown field")
+
+
+def _obj(v: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(v, dict):
+        raise MetaError(where, f"must be an object, not {_json_name(v)}")
+    return v
+
+
+def _list(d: Mapping[str, Any], key: str, where: str, item: Callable[[Any, str], Any]) -> tuple:
+    return tuple(item(v, _at(_at(where, key), i)) for i, v in enumerate(_get(d, key, list, where, [])))
+
+
+def _strs(d: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    def one(v: Any, w: str) -> str:
+        if not isinstance(v, str):
+            raise MetaError(w, f"must be a string, not {_json_name(v)}")
+        return v
+    return _list(d, key, where, one)
+
+
+def _type(v: Any, where: str) -> Type:
+    try:
+        return type_from_json(_obj(v, where))
+    except MetaError:
+        raise
+    except (ValueError, TypeError) as err:
+        raise MetaError(where, str(err)) from None
+
+
+def _checked(where: str, make: Callable[[], Any]) -> Any:
+    """A record whose __post_init__ checks it: its ValueError becomes a MetaError at `where`."""
+    try:
+        return make()
+    except MetaError:
+        raise
+    except (ValueError, TypeError) as err:
+        raise MetaError(where, str(err)) from None
+
+
+# ---- probes -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class SpecialAttach:
+    """begin, end: run once with BPF_PROG_TEST_RUN; nothing to attach."""
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any], where: str) -> "SpecialAttach":
+        _only(d, (), where)
+        return cls()
+
+    def to_json(self) -> dict:
+        return {}
+
+
+@dataclass(frozen=True, slots=True)
+class TracepointAttach:
+    category: str
+    name: str
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any], where: str) -> "TracepointAttach":
+        _only(d, ("category", "name"), where)
+        return cls(_get(d, "category", str, where), _get(d, "name", str, where))
+
+    def to_json(self) -> dict:
+        return {"category": self.category, "name": self.name}
+
+
+@dataclass(frozen=True, slots=True)
+class KprobeAttach:
+    """kprobe, kretprobe: one program for every function; cookie i is funcs[i]."""
+    funcs: tuple[str, ...]
+    offset: int = 0
+    retprobe: bool = False
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any], where: str) -> "KprobeAttach":
+        _only(d, ("funcs", "offset", "retprobe"), where)
+        return cls(_strs(d, "funcs", where), _get(d, "offset", int, where, 0),
+                   _get(d, "retprobe", bool, where, False))
+
+    def to_json(self) -> dict:
+        return {"funcs": list(self.funcs), "offset": self.offset, "retprobe": self.retprobe}
+
+
+@dataclass(frozen=True, slots=True)
+class UprobeTarget:
+    func: str
+    offset: int                 # file offset (st_value - p_vaddr + p_offset)
+    ref_ctr_offset: int = 0     # usdt: the semaphore's file offset, 0 without one
+
+    @classmethod
+    def from_json(cls, v: Any, where: str) -> "UprobeTarget":
+        d = _obj(v, where)
+        _only(d, ("func", "offset", "ref_ctr_offset"), where)
+        return cls(_get(d, "func", str, where), _get(d, "offset", int, where),
+                   _get(d, "ref_ctr_offset", int, where, 0))
+
+    def to_json(self) -> dict:
+        d: dict = {"func": self.func, "offset": self.offset}
+        if self.ref_ctr_offset:
+            d["ref_ctr_offset"] = self.ref_ctr_offset
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class UprobeAttach:
+    """uprobe, uretprobe, usdt: one program for every target of one file; cookie i is targets[i]."""
+    path: str
+    targets: tuple[UprobeTarget, ...]
+    retprobe: bool = False
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any], where: str) -> "UprobeAttach":
+        _only(d, ("path", "targets", "retprobe"), where)
+        return cls(_get(d, "path", str, where), _list(d, "targets", where, UprobeTarget.from_json),
+                   _get(d, "retprobe", bool, where, False))
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "targets": [t.to_json() for t in self.targets], "retprobe": self.retprobe}
+
+
+@dataclass(frozen=True, slots=True)
+class PerfEventAttach:
+    """interval, profile, software, hardware: a perf event of `type`/`config`, sampled every
+    `period` events or at `freq` Hz, on CPU 0 ("one") or every CPU ("all")."""
+    type: int
+    config: int
+    period: int | None = None
+    freq: int | None = None
+    cpus: str = "all"
+
+    def __post_init__(self) -> None:
+        if (self.period is None) == (self.freq is None):
+            raise ValueError("a perf event has a period or a freq (one of them)")
+        if self.cpus not in ("one", "all"):
+            raise ValueError(f"cpus must be 'one' or 'all', not {self.cpus!r}")
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any], where: str) -> "PerfEventAttach":
+        _only(d, ("type", "config", "period", "freq", "cpus"), where)
+        return _checked(where, lambda: cls(
+            _get(d, "type", int, where), _get(d, "config", int, where),
+            _get(d, "period", (int, type(None)), where, None), _get(d, "freq", (int, type(None)), where, None),
+            _get(d, "cpus", str, where, "all")))
+
+    def to_json(self) -> dict:
+        d: dict = {"type": self.type, "config": self.config}
+        if self.freq is not None:
+            d["freq"] = self.freq
+        else:
+            d["period"] = self.period
+        d["cpus"] = self.cpus
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class FuncAttach:
+    """kfunc, kretfunc: fentry/fexit on `func` (its BTF id is found in vmlinux at load)."""
+    func: str
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any], where: str) -> "FuncAttach":
+        _only(d, ("func",), where)
+        return cls(_get(d, "func", str, where))
+
+    def to_json(self) -> dict:
+        return {"func": self.func}
+
+
+@dataclass(frozen=True, slots=True)
+class NameAttach:
+    """rawtracepoint (BPF_RAW_TRACEPOINT_OPEN of `name`), iter (an iterator link of `name`)."""
+    name: str
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any], where: str) -> "NameAttach":
+        _only(d, ("name",), where)
+        return cls(_get(d, "name", str, where))
+
+    def to_json(self) -> dict:
+        return {"name": self.name}
+
+
+@dataclass(frozen=True, slots=True)
+class WatchpointAttach:
+    """watchpoint, asyncwatchpoint: a breakpoint of `len` bytes at `addr` (bp_type: perf's
+    HW_BREAKPOINT_R/W/X bits) in `pid`; or, with `func`, FUNC+argN: a uprobe on `func` at
+    file `offset` of `path` learns the address from argument `arg` at run time."""
+    addr: int
+    len: int
+    bp_type: int
+    pid: int = -1
+    path: str | None = None
+    func: str | None = None
+    offset: int = 0
+    arg: int = -1
+    asynchronous: bool = False     # JSON "async" (asyncwatchpoint: no SIGSTOP)
+
+    _FUNCTION_FORM = ("path", "func", "offset", "arg", "async")
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any], where: str) -> "WatchpointAttach":
+        _only(d, ("addr", "len", "bp_type", "pid") + cls._FUNCTION_FORM, where)
+        base = (_get(d, "addr", int, where), _get(d, "len", int, where), _get(d, "bp_type", int, where),
+                _get(d, "pid", int, where, -1))
+        if "func" not in d:
+            return cls(*base)
+        return cls(*base, _get(d, "path", str, where), _get(d, "func", str, where),
+                   _get(d, "offset", int, where), _get(d, "arg", int, where), _get(d, "async", bool, where, False))
+
+    def to_json(self) -> dict:
+        d: dict = {"addr": self.addr, "len": self.len, "bp_type": self.bp_type, "pid": self.pid}
+        if self.func is not None:
+            d.update({"path": self.path, "func": self.func, "offset": self.offset, "arg": self.arg,
+                      "async": self.asynchronous})
+        return d
+
+
+Attach = Union[SpecialAttach, TracepointAttach, KprobeAttach, UprobeAttach, PerfEventAttach,
+               FuncAttach, NameAttach, WatchpointAttach]
+
+# Each probe kind's attach record (docs/object-format.md "Probe kinds").
+ATTACH_KINDS: dict[str, type] = {
+    "begin": SpecialAttach, "end": SpecialAttach,
+    "tracepoint": TracepointAttach,
+    "kprobe": KprobeAttach, "kretprobe": KprobeAttach,
+    "uprobe": UprobeAttach, "uretprobe": UprobeAttach, "usdt": UprobeAttach,
+    "interval": PerfEventAttach, "profile": PerfEventAttach, "software": PerfEventAttach,
+    "hardware": PerfEventAttach,
+    "kfunc": FuncAttach, "kretfunc": FuncAttach,
+    "rawtracepoint": NameAttach, "iter": NameAttach,
+    "watchpoint": WatchpointAttach, "asyncwatchpoint": WatchpointAttach,
+}
+
+
+def attach_from_json(kind: str, d: Any, where: str) -> Attach:
+    """The attach record of a probe of `kind` (the compiler builds dicts; this types them)."""
+    if kind not in ATTACH_KINDS:
+        raise MetaError(_at(where, "kind"), f"unknown probe kind '{kind}'")
+    return ATTACH_KINDS[kind].from_json(_obj(d, _at(where, "attach")), _at(where, "attach"))
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeMeta:
+    """One program and how it attaches (`section` names the program's ELF section)."""
+    section: str
+    kind: str          # a key of ATTACH_KINDS
+    name: str          # bpftrace's name of the (first) attach point
+    target: str        # what it attaches to, for messages ("" for BEGIN/END)
+    attach: Attach
+    probe_base: int = 0      # index of its first target in probe_names / func_names
+    optional: bool = False   # a target that cannot attach is skipped with a warning
+
+    _KEYS = ("section", "kind", "name", "target", "attach", "probe_base", "optional")
+
+    @classmethod
+    def from_json(cls, v: Any, where: str) -> "ProbeMeta":
+        d = _obj(v, where)
+        _only(d, cls._KEYS, where)
+        kind = _get(d, "kind", str, where)
+        return cls(_get(d, "section", str, where), kind, _get(d, "name", str, where),
+                   _get(d, "target", str, where, ""), attach_from_json(kind, d.get("attach", {}), where),
+                   _get(d, "probe_base", int, where, 0), _get(d, "optional", bool, where, False))
+
+    def to_json(self) -> dict:
+        return {"section": self.section, "kind": self.kind, "name": self.name, "target": self.target,
+                "attach": self.attach.to_json(), "probe_base": self.probe_base, "optional": self.optional}
+
+
+# ---- maps -------------------------------------------------------------------------------------
+
+AGGS = ("none", "count", "sum", "min", "max", "avg", "stats", "hist", "lhist")
+HIST_AGGS = ("hist", "lhist")
+
+
+@dataclass(frozen=True, slots=True)
+class Lhist:
+    """lhist(v, min, max, step)'s parameters (the map's "lhist" object)."""
+    min: int
+    max: int
+    step: int
+
+    def __post_init__(self) -> None:
+        for f in ("min", "max", "step"):
+            v = getattr(self, f)
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise ValueError(f"lhist {f} must be an integer, not {v!r}")
+        if self.step <= 0 or self.max <= self.min:
+            raise ValueError(f"lhist needs min < max and step > 0, not "
+                             f"({self.min}, {self.max}, {self.step})")
+
+    @property
+    def buckets(self) -> int:
+        """The in-range buckets, [min, min+step) ...: (max - min) / step (0.17's `buckets`)."""
+        return (self.max - self.min) // self.step
+
+    @property
+    def last(self) -> int:
+        """The index of the overflow bucket [max, ...); 0 is the underflow (..., min)."""
+        return self.buckets + 1
+
+
+@dataclass(frozen=True, slots=True)
+class MapMeta:
+    name: str              # "@x", "@" — as the user wrote it; also the print order key
+    bpf_name: str          # symbol in .maps ("AT_x")
+    agg: str               # one of AGGS
+    key: Type | None       # None: a scalar map (BPF key is a u64 0)
+    value: Type            # the user-visible value (for aggs: the integer's signedness)
+    # hist/lhist: the byte offset of the u64 bucket index in the BPF key (the user key's size
+    # rounded up to 8; 0 for a scalar map, whose BPF key is only the bucket index)
+    bucket_offset: int | None = None
+    lhist: Lhist | None = None   # lhist: min, max, step
+
+    def __post_init__(self) -> None:
+        if self.agg not in AGGS:
+            raise ValueError(f"map {self.name}: unknown aggregation '{self.agg}'")
+        if self.agg != "none" and not isinstance(self.value, IntType):
+            raise ValueError(f"map {self.name}: {self.agg}() maps hold integers, not {self.value}")
+        if self.agg in HIST_AGGS:
+            off = self.bucket_offset
+            if not isinstance(off, int) or isinstance(off, bool):
+                raise ValueError(f"map {self.name}: {self.agg}() maps need a bucket_offset")
+            user = 0 if self.key is None else self.key.size
+            if off < user or off % 8:
+                raise ValueError(f"map {self.name}: bucket_offset {off} must be a multiple of 8 "
+                                 f"at or past the key's {user} bytes")
+        elif self.bucket_offset is not None:
+            raise ValueError(f"map {self.name}: only hist/lhist maps have a bucket_offset")
+        if (self.agg == "lhist") != (self.lhist is not None):
+            raise ValueError(f"map {self.name}: an lhist() map, and only it, has 'lhist' parameters")
+
+    @property
+    def percpu(self) -> bool:
+        return self.agg != "none"
+
+    @property
+    def bucketed(self) -> bool:
+        """hist/lhist: the BPF key is the user key, then a u64 bucket index."""
+        return self.agg in HIST_AGGS
+
+    @property
+    def key_size(self) -> int:
+        """Bytes of the BPF key."""
+        if self.agg in HIST_AGGS:
+            return self.bucket_offset + 8   # type: ignore[operator]  # checked in __post_init__
+        return 8 if self.key is None else self.key.size
+
+    @property
+    def value_size(self) -> int:
+        """Bytes of one BPF value (one CPU's slot for per-CPU maps, before 8-byte rounding)."""
+        return percpu_value_size(self.agg, self.value)
+
+    _KEYS = ("name", "bpf_name", "agg", "key", "value", "bucket_offset", "lhist")
+
+    @classmethod
+    def from_json(cls, v: Any, where: str = "map") -> "MapMeta":
+        d = _obj(v, where)
+        _only(d, cls._KEYS, where)
+        name = _get(d, "name", str, where)
+        key = _get(d, "key", (dict, type(None)), where, None)
+        agg = _get(d, "agg", str, where)
+        if agg not in AGGS:
+            raise MetaError(_at(where, "agg"), f"unknown aggregation '{agg}'")
+        lhist = None
+        if "lhist" in d:
+            p = _get(d, "lhist", dict, where)
+            w = _at(where, "lhist")
+            _only(p, ("min", "max", "step"), w)
+            lhist = _checked(w, lambda: Lhist(*(_get(p, f, int, w) for f in ("min", "max", "step"))))
+        return _checked(where, lambda: cls(
+            name=name, bpf_name=_get(d, "bpf_name", str, where), agg=agg,
+            key=None if key is None else _type(key, _at(where, "key")),
+            value=_type(_get(d, "value", dict, where), _at(where, "value")),
+            bucket_offset=_get(d, "bucket_offset", int, where, None), lhist=lhist))
+
+    def to_json(self) -> dict:
+        d: dict = {"name": self.name, "bpf_name": self.bpf_name, "agg": self.agg,
+                   "key": None if self.key is None else type_to_json(self.key),
+                   "value": type_to_json(self.value)}
+        if self.bucket_offset is not None:
+            d["bucket_offset"] = self.bucket_offset
+        if self.lhist is not None:
+            d["lhist"] = {"min": self.lhist.min, "max": self.lhist.max, "step": self.lhist.step}
+        return d
+
+
+def percpu_value_size(agg: str, value: Type) -> int:
+    if agg in ("min", "max", "avg", "stats"):
+        return 16          # {i64 value|total; u64 set|count}
+    if agg in ("count", "sum", "hist", "lhist"):
+        return 8
+    return value.size
+
+
+# ---- events -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class EventsMeta:
+    ringbuf: str                 # the RINGBUF map every event goes to
+    lost: str                    # ARRAY map: [0] records refused, [exit_flag] set by exit()
+    exit_flag: int | None = None
+    control: str | None = None   # the RINGBUF control records go to when `ringbuf` is full
+
+    @classmethod
+    def from_json(cls, v: Any, where: str) -> "EventsMeta":
+        d = _obj(v, where)
+        _only(d, ("ringbuf", "lost", "exit_flag", "control"), where)
+        return cls(_get(d, "ringbuf", str, where), _get(d, "lost", str, where),
+                   _get(d, "exit_flag", (int, type(None)), where, None),
+                   _get(d, "control", (str, type(None)), where, None))
+
+    def to_json(self) -> dict:
+        d: dict = {"ringbuf": self.ringbuf, "lost": self.lost}
+        if self.exit_flag is not None:
+            d["exit_flag"] = self.exit_flag
+        if self.control is not None:
+            d["control"] = self.control
+        return d
+
+
+PRINTF_ACTIONS = ("printf", "system", "cat")
+
+
+class PrintfArg(NamedTuple):
+    """(offset, type): a tuple, so `for off, t in pf.args` reads it."""
+    offset: int     # from the record's start (the u64 id is at 0, so the first is at 8)
+    type: Type
+
+
+@dataclass(frozen=True, slots=True)
+class PrintfMeta:
+    """A printf (system, cat) record: id, format, where each argument lies; `size` is the
+    whole record's (an 8-byte multiple, at least 8: the id)."""
+    id: int
+    format: str
+    args: tuple[PrintfArg, ...]
+    size: int = 0          # 0: not given (format 1); from_json computes it then
+    action: str = "printf"
+
+    def __post_init__(self) -> None:
+        if self.action not in PRINTF_ACTIONS:
+            raise ValueError(f"unknown action '{self.action}'")
+        end = max((a.offset + a.type.size for a in self.args), default=8)
+        if self.size < end or self.size % 8:
+            raise ValueError(f"record size {self.size} must be a multiple of 8 holding the "
+                             f"arguments' {end} bytes")
+
+    @classmethod
+    def from_json(cls, v: Any, where: str = "printf") -> "PrintfMeta":
+        d = _obj(v, where)
+        _only(d, ("id", "format", "args", "size", "action"), where)
+
+        def arg(a: Any, w: str) -> PrintfArg:
+            a = _obj(a, w)
+            _only(a, ("offset", "type"), w)
+            return PrintfArg(_get(a, "offset", int, w), _type(_get(a, "type", dict, w), _at(w, "type")))
+        args = _list(d, "args", where, arg)
+        end = max((a.offset + a.type.size for a in args), default=8)
+        size = _get(d, "size", int, where, (end + 7) & ~7)
+        return _checked(where, lambda: cls(_get(d, "id", int, where), _get(d, "format", str, where), args,
+                                           size, _get(d, "action", str, where, "printf")))
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "format": self.format, "action": self.action, "size": self.size,
+                "args": [{"offset": a.offset, "type": type_to_json(a.type)} for a in self.args]}
+
+
+@dataclass(frozen=True, slots=True)
+class HelperErrorSite:
+    """-k/-kk: where a checked helper call is (bpftrace 0.17's warning quotes it)."""
+    helper: str
+    file: str
+    line: int
+    col: int
+    end_col: int
+    text: str
+
+    _KEYS = ("helper", "file", "line", "col", "end_col", "text")
+
+    @classmethod
+    def from_json(cls, v: Any, where: str) -> "HelperErrorSite":
+        d = _obj(v, where)
+        _only(d, cls._KEYS, where)
+        return cls(*(_get(d, k, int if k in ("line", "col", "end_col") else str, where) for k in cls._KEYS))
+
+    def to_json(self) -> dict:
+        return {k: getattr(self, k) for k in self._KEYS}
+
+
+@dataclass(frozen=True, slots=True)
+class KernelBtf:
+    """The kernel BTF a compilation read (struct member offsets, comm's offset, TS_COMPAT,
+    kfunc signatures): the object is only right on a kernel with that BTF."""
+    sha256: str      # of /sys/kernel/btf/vmlinux
+    release: str     # uname -r, for the message
+
+    @classmethod
+    def of_running_kernel(cls, path: str = VMLINUX_BTF) -> "KernelBtf | None":
+        """This kernel's BTF identity; None when it has no BTF. (sha256 of ~5 MB: ~10 ms.)"""
+        import hashlib
+        import os
+        try:
+            with open(path, "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+        except OSError:
+            return None
+        return cls(digest, os.uname().release)
+
+    @classmethod
+    def from_json(cls, v: Any, where: str) -> "KernelBtf":
+        d = _obj(v, where)
+        _only(d, ("sha256", "release"), where)
+        return cls(_get(d, "sha256", str, where), _get(d, "release", str, where, ""))
+
+    def to_json(self) -> dict:
+        return {"sha256": self.sha256, "release": self.release}
+
+
+# ---- the object -------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ObjectMeta:
+    version: int = FORMAT_VERSION
+    kt_version: str = ""
+    source: str = ""
+    probes: tuple[ProbeMeta, ...] = ()
+    probe_names: tuple[str, ...] = ()
+    func_names: tuple[str, ...] = ()
+    maps: tuple[MapMeta, ...] = ()
+    events: EventsMeta | None = None
+    printf: tuple[PrintfMeta, ...] = ()
+    join_arg_size: int = 0
+    join_delims: tuple[str, ...] = ()
+    print_values: tuple[Type, ...] = ()
+    time_formats: tuple[str, ...] = ()
+    strftime_formats: tuple[str, ...] = ()
+    cgroup_path_filters: tuple[str, ...] = ()
+    stacks: tuple[tuple[int, str], ...] = ()     # (frame limit, STACK_TRACE map name)
+    helper_errors: tuple[HelperErrorSite, ...] = ()
+    kernel_btf: KernelBtf | None = None
+
+    def stack_maps(self) -> dict[int, str]:
+        return dict(self.stacks)
+
+    @classmethod
+    def from_json(cls, v: Any) -> "ObjectMeta":
+        d = _obj(v, "")
+        version = _get(d, "version", int, "")
+        if version > FORMAT_VERSION:
+            raise MetaError("", f"object format {version} is newer than this kt reads ({FORMAT_VERSION}): "
+                                "rebuild with this kt or upgrade kt")
+        if version < 1:
+            raise MetaError("version", f"unknown object format {version}")
+        _only(d, _OBJECT_KEYS, "")
+        stacks_d = _get(d, "stacks", dict, "", {})
+        stacks = []
+        for limit, name in stacks_d.items():
+            w = _at("stacks", limit)
+            if not limit.isdigit() or not 1 <= int(limit) <= 127:
+                raise MetaError(w, "a stack map's key is its frame limit, 1..127")
+            if not isinstance(name, str):
+                raise MetaError(w, f"must be a string, not {_json_name(name)}")
+            stacks.append((int(limit), name))
+        events = _get(d, "events", (dict, type(None)), "", None)
+        meta = cls(
+            version=version,
+            kt_version=_get(d, "kt_version", str, "", ""),
+            source=_get(d, "source", str, "", ""),
+            probes=_list(d, "probes", "", ProbeMeta.from_json),
+            probe_names=_strs(d, "probe_names", ""),
+            func_names=_strs(d, "func_names", ""),
+            maps=_list(d, "maps", "", MapMeta.from_json),
+            events=None if events is None else EventsMeta.from_json(events, "events"),
+            printf=_list(d, "printf", "", PrintfMeta.from_json),
+            join_arg_size=_get(d, "join_arg_size", int, "", 0),
+            join_delims=_strs(d, "join_delims", ""),
+            print_values=_list(d, "print_values", "", _type),
+            time_formats=_strs(d, "time_formats", ""),
+            strftime_formats=_strs(d, "strftime_formats", ""),
+            cgroup_path_filters=_strs(d, "cgroup_path_filters", ""),
+            stacks=tuple(sorted(stacks)),
+            helper_errors=_list(d, "helper_errors", "", HelperErrorSite.from_json),
+            kernel_btf=None if d.get("kernel_btf") is None else KernelBtf.from_json(d["kernel_btf"], "kernel_btf"),
+        )
+        meta._check()
+        return meta
+
+    def _check(self) -> None:
+        """What holds across fields: printf ids index the printf list, probe names cover
+        every program's targets."""
+        for i, p in enumerate(self.printf):
+            if p.id != i:
+                raise MetaError(f"printf[{i}].id", f"must be {i} (ids index the list), not {p.id}")
+        for i, p in enumerate(self.probes):
+            if self.probe_names and not 0 <= p.probe_base < len(self.probe_names):
+                raise MetaError(f"probes[{i}].probe_base",
+                                f"{p.probe_base} is not an index of probe_names ({len(self.probe_names)})")
+        if self.func_names and len(self.func_names) != len(self.probe_names):
+            raise MetaError("func_names", f"has {len(self.func_names)} names for "
+                                          f"{len(self.probe_names)} probe_names")
+        if self.join_delims and self.join_arg_size <= 0:
+            raise MetaError("join_arg_size", "must be positive when join_delims are given")
+
+    def to_json(self) -> dict:
+        d: dict = {"version": self.version, "kt_version": self.kt_version, "source": self.source,
+                   "probes": [p.to_json() for p in self.probes],
+                   "probe_names": list(self.probe_names), "func_names": list(self.func_names),
+                   "maps": [m.to_json() for m in self.maps]}
+        if self.events is not None:
+            d["events"] = self.events.to_json()
+        d["printf"] = [p.to_json() for p in self.printf]
+        if self.join_delims:
+            d["join_arg_size"] = self.join_arg_size
+            d["join_delims"] = list(self.join_delims)
+        for key in ("time_formats", "strftime_formats", "cgroup_path_filters"):
+            if getattr(self, key):
+                d[key] = list(getattr(self, key))
+        if self.print_values:
+            d["print_values"] = [type_to_json(t) for t in self.print_values]
+        if self.stacks:
+            d["stacks"] = {str(limit): name for limit, name in self.stacks}
+        if self.helper_errors:
+            d["helper_errors"] = [s.to_json() for s in self.helper_errors]
+        if self.kernel_btf is not None:
+            d["kernel_btf"] = self.kernel_btf.to_json()
+        return d
+
+
+_OBJECT_KEYS = tuple(f for f in ObjectMeta.__dataclass_fields__)
