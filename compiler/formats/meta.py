@@ -26,7 +26,7 @@ __all__ = [
     "PrintfArg", "EventsMeta", "HelperErrorSite", "KernelBtf", "Attach", "SpecialAttach",
     "TracepointAttach", "KprobeAttach", "UprobeAttach", "UprobeTarget", "PerfEventAttach",
     "FuncAttach", "NameAttach", "WatchpointAttach", "ATTACH_KINDS", "AGGS", "HIST_AGGS",
-    "PRINTF_ACTIONS", "percpu_value_size",
+    "PRINTF_ACTIONS", "percpu_value_size", "tracepoint_layout_digest",
 ]
 
 FORMAT_VERSION = 2   # 1: untyped; 2: kt_version, kernel_btf, printf sizes, typed attach records
@@ -602,6 +602,15 @@ class KernelBtf:
         return {"sha256": self.sha256, "release": self.release}
 
 
+def tracepoint_layout_digest(format_text: str) -> str:
+    """A tracepoint record's layout as a digest: its tracefs format's `field:` lines (names,
+    offsets, sizes, signedness), not its ID or print fmt, which differ without moving a field."""
+    import hashlib
+    import re
+    lines = re.findall(r"^\s*field:.*$", format_text, re.M)
+    return hashlib.sha256("\n".join(line.strip() for line in lines).encode()).hexdigest()
+
+
 # ---- the object -------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -624,6 +633,9 @@ class ObjectMeta:
     stacks: tuple[tuple[int, str], ...] = ()     # (frame limit, STACK_TRACE map name)
     helper_errors: tuple[HelperErrorSite, ...] = ()
     kernel_btf: KernelBtf | None = None
+    # ("CAT:NAME", tracepoint_layout_digest of its format) for each tracepoint a program is
+    # attached to: its args->field offsets were compiled from that format
+    tracepoint_layouts: tuple[tuple[str, str], ...] = ()
 
     def stack_maps(self) -> dict[int, str]:
         return dict(self.stacks)
@@ -667,6 +679,7 @@ class ObjectMeta:
             stacks=tuple(sorted(stacks)),
             helper_errors=_list(d, "helper_errors", "", HelperErrorSite.from_json),
             kernel_btf=None if d.get("kernel_btf") is None else KernelBtf.from_json(d["kernel_btf"], "kernel_btf"),
+            tracepoint_layouts=tuple(sorted(_string_map(d, "tracepoint_layouts"))),
         )
         meta._check()
         return meta
@@ -709,7 +722,18 @@ class ObjectMeta:
             d["helper_errors"] = [s.to_json() for s in self.helper_errors]
         if self.kernel_btf is not None:
             d["kernel_btf"] = self.kernel_btf.to_json()
+        if self.tracepoint_layouts:
+            d["tracepoint_layouts"] = dict(self.tracepoint_layouts)
         return d
+
+
+def _string_map(d: Mapping[str, Any], key: str) -> list[tuple[str, str]]:
+    out = []
+    for k, v in _get(d, key, dict, "", {}).items():
+        if not isinstance(v, str):
+            raise MetaError(_at(key, k), f"must be a string, not {_json_name(v)}")
+        out.append((k, v))
+    return out
 
 
 _OBJECT_KEYS = tuple(f for f in ObjectMeta.__dataclass_fields__)

@@ -110,7 +110,8 @@ class ResourcePlan:
         return max(big, default=0)
 
     def to_meta(self, sema: Semantics, source_name: str, helper_errors: tuple = (),
-                kernel_btf: meta.KernelBtf | None = None) -> meta.ObjectMeta:
+                kernel_btf: meta.KernelBtf | None = None,
+                tracepoint_layouts: tuple[tuple[str, str], ...] = ()) -> meta.ObjectMeta:
         """The object's `.kt.meta` (kt.compiler.formats.meta), from this plan; `helper_errors`
         are codegen's checked helper sites (-k), `kernel_btf` the BTF the compilation read."""
         probes, probe_names, func_names = [], [], []
@@ -143,6 +144,7 @@ class ResourcePlan:
             stacks=tuple((limit, stack_map_name(limit)) for limit in self.stack_limits),
             helper_errors=tuple(meta.HelperErrorSite(**s) for s in helper_errors),
             kernel_btf=kernel_btf,
+            tracepoint_layouts=tracepoint_layouts,
         )
 
 
