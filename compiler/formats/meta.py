@@ -654,7 +654,7 @@ class ObjectMeta:
         stacks = []
         for limit, name in stacks_d.items():
             w = _at("stacks", limit)
-            if not limit.isdigit() or not 1 <= int(limit) <= 127:
+            if not str(limit).isdigit() or not 1 <= int(limit) <= 127:
                 raise MetaError(w, "a stack map's key is its frame limit, 1..127")
             if not isinstance(name, str):
                 raise MetaError(w, f"must be a string, not {_json_name(name)}")

@@ -282,6 +282,8 @@ def type_from_json(d: Mapping[str, Any]) -> Type:
             return ProbeType(8 if size is None else size, "func")
         cls = _SYMBOLIC[kind]
         return cls() if size is None else cls(size)
+    if kind not in ("int", "str", "tuple", "array", "record"):
+        raise ValueError(f"unknown type kind '{kind}'")
     size = required(d, "size", int, f"{kind} type")
     if kind == "int":
         return IntType(size, required(d, "signed", bool, "int type"))
