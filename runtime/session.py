@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from ..compiler.formats.meta import ObjectMeta
 from .agg_arrays import view_aggregation_arrays
 from .attach import Links
 from .attach.special import run_once
@@ -86,12 +87,9 @@ class Session:
             raise SessionError("kt must run as root to load BPF programs (it needs CAP_BPF, CAP_PERFMON "
                                "and CAP_SYS_ADMIN); try: sudo kt ...")
         spec = parse_object(self.elf)
-        meta = spec.meta
-        if meta is None:
-            raise SessionError("the object has no .kt.meta section: it was not built by kt "
-                               "(kt runs only objects kt compiled)")
-        if meta.events is None:
-            raise SessionError(".kt.meta: missing 'events': the object has no event ring")
+        # An object without .kt.meta (or events) is loaded all the same, so that its programs'
+        # verifier errors are reported (tests' hand-made objects); it cannot be traced.
+        meta = spec.meta or ObjectMeta()
         self._remove_stale_probe_events()
         spec = self._choose_kprobe_multi(spec, meta)
         self._check_cat_limit()
@@ -104,6 +102,10 @@ class Session:
                 "environment variable, but BE CAREFUL since a high number of probes attached can cause "
                 "your system to crash.")
         obj = self._load(spec)
+        if spec.meta is None or meta.events is None:
+            obj.close()
+            raise SessionError("the object has no .kt.meta section: it was not built by kt" if spec.meta is None
+                               else ".kt.meta: missing 'events': the object has no event ring")
         view_aggregation_arrays(obj.maps, meta.maps)   # keyless aggregations
         if self.verbose:
             for prog in obj.programs.values():
