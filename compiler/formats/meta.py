@@ -25,7 +25,7 @@ __all__ = [
     "FORMAT_VERSION", "KT_VERSION", "MetaError", "ObjectMeta", "ProbeMeta", "MapMeta", "Lhist", "PrintfMeta",
     "PrintfArg", "EventsMeta", "HelperErrorSite", "KernelBtf", "Attach", "SpecialAttach",
     "TracepointAttach", "KprobeAttach", "UprobeAttach", "UprobeTarget", "PerfEventAttach",
-    "FuncAttach", "NameAttach", "WatchpointAttach", "ATTACH_KINDS", "AGGS", "HIST_AGGS",
+    "FuncAttach", "NameAttach", "WatchpointAttach", "Positionals", "PositionalSlot", "ATTACH_KINDS", "AGGS", "HIST_AGGS",
     "PRINTF_ACTIONS", "percpu_value_size", "tracepoint_layout_digest",
 ]
 
@@ -335,8 +335,9 @@ class ProbeMeta:
     attach: Attach
     probe_base: int = 0      # index of its first target in probe_names / func_names
     optional: bool = False   # a target that cannot attach is skipped with a warning
+    program: str = ""        # the program's function symbol ("": the section's only program)
 
-    _KEYS = ("section", "kind", "name", "target", "attach", "probe_base", "optional")
+    _KEYS = ("section", "program", "kind", "name", "target", "attach", "probe_base", "optional")
 
     @classmethod
     def from_json(cls, v: Any, where: str) -> "ProbeMeta":
@@ -345,11 +346,16 @@ class ProbeMeta:
         kind = _get(d, "kind", str, where)
         return cls(_get(d, "section", str, where), kind, _get(d, "name", str, where),
                    _get(d, "target", str, where, ""), attach_from_json(kind, d.get("attach", {}), where),
-                   _get(d, "probe_base", int, where, 0), _get(d, "optional", bool, where, False))
+                   _get(d, "probe_base", int, where, 0), _get(d, "optional", bool, where, False),
+                   _get(d, "program", str, where, ""))
 
     def to_json(self) -> dict:
-        return {"section": self.section, "kind": self.kind, "name": self.name, "target": self.target,
-                "attach": self.attach.to_json(), "probe_base": self.probe_base, "optional": self.optional}
+        d: dict = {"section": self.section}
+        if self.program:
+            d["program"] = self.program
+        d.update({"kind": self.kind, "name": self.name, "target": self.target, "attach": self.attach.to_json(),
+                  "probe_base": self.probe_base, "optional": self.optional})
+        return d
 
 
 # ---- maps -------------------------------------------------------------------------------------
@@ -611,6 +617,55 @@ def tracepoint_layout_digest(format_text: str) -> str:
     return hashlib.sha256("\n".join(line.strip() for line in lines).encode()).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class PositionalSlot:
+    """A `.rodata` global the runtime fills from the run's arguments: `$N` as an integer
+    ("int", u64), `str($N)` ("str", char[size]) or `$#` ("count", u64; index 0)."""
+    index: int
+    kind: str
+    size: int
+    symbol: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("int", "str", "count"):
+            raise ValueError(f"unknown slot kind '{self.kind}'")
+        if self.size < 1 or (self.kind != "str" and self.size != 8):
+            raise ValueError(f"a {self.kind} slot of {self.size} bytes")
+
+    @classmethod
+    def from_json(cls, v: Any, where: str) -> "PositionalSlot":
+        d = _obj(v, where)
+        _only(d, ("index", "kind", "size", "symbol"), where)
+        return _checked(where, lambda: cls(_get(d, "index", int, where), _get(d, "kind", str, where),
+                                           _get(d, "size", int, where), _get(d, "symbol", str, where)))
+
+    def to_json(self) -> dict:
+        return {"index": self.index, "kind": self.kind, "size": self.size, "symbol": self.symbol}
+
+
+@dataclass(frozen=True, slots=True)
+class Positionals:
+    """Which positional parameters the object reads at run time (`slots`) and which it was
+    compiled with (`baked`: (index, the compile's text or None); index 0 is `$#`)."""
+    slots: tuple[PositionalSlot, ...] = ()
+    baked: tuple[tuple[int, str | None], ...] = ()
+
+    @classmethod
+    def from_json(cls, v: Any, where: str) -> "Positionals":
+        d = _obj(v, where)
+        _only(d, ("slots", "baked"), where)
+
+        def baked(b: Any, w: str) -> tuple[int, str | None]:
+            b = _obj(b, w)
+            _only(b, ("index", "value"), w)
+            return _get(b, "index", int, w), _get(b, "value", (str, type(None)), w)
+        return cls(_list(d, "slots", where, PositionalSlot.from_json), _list(d, "baked", where, baked))
+
+    def to_json(self) -> dict:
+        return {"slots": [s.to_json() for s in self.slots],
+                "baked": [{"index": i, "value": v} for i, v in self.baked]}
+
+
 # ---- the object -------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -636,6 +691,7 @@ class ObjectMeta:
     # ("CAT:NAME", tracepoint_layout_digest of its format) for each tracepoint a program is
     # attached to: its args->field offsets were compiled from that format
     tracepoint_layouts: tuple[tuple[str, str], ...] = ()
+    positionals: Positionals | None = None   # None: the script uses no $N or $#
 
     def stack_maps(self) -> dict[int, str]:
         return dict(self.stacks)
@@ -680,6 +736,7 @@ class ObjectMeta:
             helper_errors=_list(d, "helper_errors", "", HelperErrorSite.from_json),
             kernel_btf=None if d.get("kernel_btf") is None else KernelBtf.from_json(d["kernel_btf"], "kernel_btf"),
             tracepoint_layouts=tuple(sorted(_string_map(d, "tracepoint_layouts"))),
+            positionals=None if d.get("positionals") is None else Positionals.from_json(d["positionals"], "positionals"),
         )
         meta._check()
         return meta
@@ -724,6 +781,8 @@ class ObjectMeta:
             d["kernel_btf"] = self.kernel_btf.to_json()
         if self.tracepoint_layouts:
             d["tracepoint_layouts"] = dict(self.tracepoint_layouts)
+        if self.positionals is not None:
+            d["positionals"] = self.positionals.to_json()
         return d
 
 

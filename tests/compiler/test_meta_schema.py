@@ -120,6 +120,20 @@ def test_format_1_objects_still_read():
     assert m.printf[0].size == 16 and m.kt_version == "" and m.kernel_btf is None
 
 
+def test_positionals_and_program_names_round_trip():
+    d = {"version": 2, "probes": [{"section": "raw_tp", "program": "BEGIN", "kind": "begin", "name": "BEGIN",
+                                   "target": "", "attach": {}, "probe_base": 0, "optional": False}],
+         "positionals": {"slots": [{"index": 0, "kind": "count", "size": 8, "symbol": "kt_argc"},
+                                   {"index": 2, "kind": "str", "size": 64, "symbol": "kt_arg2_str"}],
+                         "baked": [{"index": 3, "value": "10"}, {"index": 4, "value": None}]}}
+    m = ObjectMeta.from_json(d)
+    assert m.probes[0].program == "BEGIN" and m.positionals.baked == ((3, "10"), (4, None))
+    assert {k: v for k, v in m.to_json().items() if k in d} == d
+    bad = _set(d, "positionals.slots.1.kind", "float")
+    with pytest.raises(MetaError, match=r"^\.kt\.meta: positionals\.slots\[1\]: unknown slot kind 'float'$"):
+        ObjectMeta.from_json(bad)
+
+
 def test_kt_version_is_the_package_version():
     text = (ROOT / "pyproject.toml").read_text()
     assert re.search(r'^version = "([^"]+)"', text, re.M).group(1) == KT_VERSION
