@@ -26,7 +26,7 @@ from ..compiler.formats.meta import (
 from .values import (
     STACK_LIMIT, STACK_MODES, ArrayType, ArrayValue, Bits, BufType, DecodeContext, InetType,
     IntType, KSym, KsymType, ProbeType, RecordField, RecordType, RecordValue, Stack, StackType,
-    StrType, TupleType, Type, USym, UsymType, Value, decode, encode, required, type_from_json,
+    StrType, TupleType, Type, USym, UsymType, Value, decode, encode, type_from_json,
     type_to_json,
 )
 

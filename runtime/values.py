@@ -33,10 +33,10 @@ from __future__ import annotations
 import socket
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Protocol, Union
+from typing import Protocol, Union
 
 from ..compiler.formats.value_types import (
-    FORMATTED_KINDS, STACK_LIMIT, STACK_MODES, ArrayType, Bits, BufType, FormattedType, InetType, IntType,
+    STACK_LIMIT, STACK_MODES, ArrayType, Bits, BufType, FormattedType, InetType, IntType,
     KsymType, ProbeType, RecordField, RecordType, StackType, StrType, TupleType, Type, UsymType, required,
     type_from_json, type_to_json,
 )
