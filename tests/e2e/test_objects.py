@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kt.compiler.elffile import ElfFile
+from kt.compiler.formats.elffile import ElfFile
 
 from .conftest import run_kt
 
@@ -174,7 +174,7 @@ def test_running_an_object_imports_neither_llvmlite_nor_lark(tmp_path):
     imported = re.findall(r"^import time:.*\|\s*([\w.]+)$", proc.stderr, re.M)
     assert "kt.runtime.session" in imported
     heavy = [m for m in imported if m.split(".")[0] in ("llvmlite", "lark", "elftools")
-             or m in ("kt.compiler.driver", "kt.compiler.btf", "kt.compiler.elf")
+             or m in ("kt.compiler.driver", "kt.compiler.elf", "kt.compiler.kernel_types")
              or m.startswith(("kt.compiler.codegen", "kt.compiler.parse", "kt.compiler.passes"))]
     assert heavy == []
 
