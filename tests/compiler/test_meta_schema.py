@@ -136,3 +136,9 @@ def test_positionals_and_program_names_round_trip():
 def test_kt_version_is_the_package_version():
     text = (ROOT / "pyproject.toml").read_text()
     assert re.search(r'^version = "([^"]+)"', text, re.M).group(1) == KT_VERSION
+
+
+def test_an_object_that_reads_no_kernel_btf_records_none():
+    src = SourceFile.of("t.kt", 'BEGIN { printf("%d\\n", 1); exit(); }')
+    m = parse_object(compile_source(src, CompileOptions(source_name="t.kt")).elf).meta
+    assert m.kernel_btf is None and m.tracepoint_layouts == ()
