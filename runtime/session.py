@@ -188,12 +188,12 @@ class Session:
             obj.close()
 
     # ---- steps ----------------------------------------------------------------------------
-    def _runtime_values(self, meta: dict) -> dict[str, int | bytes]:
+    def _runtime_values(self, meta) -> dict[str, int | bytes]:
         """What the object reads from `.rodata` (compiler/objects.py RUNTIME_VALUES, and the
         positional parameters' slots): not baked into the code, so one object serves every run."""
         from .positionals import PositionalError, positional_values
         try:
-            values = positional_values(meta.get("positionals"), tuple(self.positional))
+            values = positional_values(meta.positionals if meta is not None else None, tuple(self.positional))
         except PositionalError as err:
             raise SessionError(str(err)) from None
         return {"kt_cpid": self.child.pid if self.child is not None else 0, "kt_start_ns": self.start_ns,

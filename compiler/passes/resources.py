@@ -145,6 +145,7 @@ class ResourcePlan:
             helper_errors=tuple(meta.HelperErrorSite(**s) for s in helper_errors),
             kernel_btf=kernel_btf,
             tracepoint_layouts=tracepoint_layouts,
+            positionals=_positionals(sema.positionals.to_meta()),
         )
 
 
@@ -155,6 +156,11 @@ def _align(n: int, a: int) -> int:
 def _time_format(call: ast.Call) -> str:
     from ..helpers import DEFAULT_TIME_FORMAT
     return call.args[0].value.decode("utf-8", "surrogateescape") if call.args else DEFAULT_TIME_FORMAT
+
+
+def _positionals(entry: dict | None) -> meta.Positionals | None:
+    """compiler/positionals.py's plan as the schema's record."""
+    return None if entry is None else meta.Positionals.from_json(entry, "positionals")
 
 
 def _value_type(t: Type) -> meta.Type:
