@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from . import elf
 from .ast import Program
+from .formats.btf import vmlinux_reads
 from .codegen.module import BPF_STACK_LIMIT, build_module
 from .diagnostics import DiagnosticSink
 from .options import CompileOptions
@@ -41,9 +42,10 @@ def check(source: SourceFile, options: CompileOptions) -> tuple[Program, Semanti
 
 
 def compile_source(source: SourceFile, options: CompileOptions) -> Compiled:
+    btf_reads = vmlinux_reads()   # did this compilation read kernel BTF? (.kt.meta kernel_btf)
     program, sema, sink = check(source, options)
     resources = plan(sema, options.ringbuf_pages, options.map_keys_max)
-    module, too_big = build_module(sema, resources, options, source)
+    module, too_big = build_module(sema, resources, options, source, btf_reads)
     for use in too_big:
         sink.error(use.probe.span, f"{use.name} needs about {use.bytes} bytes of BPF stack; the kernel allows "
                    f"{BPF_STACK_LIMIT}", "strings take 16 (comm) or 64 (str()) bytes each: use fewer in one "

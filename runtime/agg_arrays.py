@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .layout import MapMeta, map_meta_from_json
+from .layout import MapMeta
 from .maps import Map, Value
 from .sys.constants import MapType, UpdateFlags
 
@@ -103,10 +103,10 @@ class AggregationArray:
         self._kept.clear()
 
 
-def view_aggregation_arrays(maps: dict, meta_maps: list) -> None:
+def view_aggregation_arrays(maps: dict, meta_maps) -> None:
     """Replace, in a loaded object's `maps` (bpf name -> Map), each aggregation kept in a
     PERCPU_ARRAY by its AggregationArray view; the view closes with the Map it wraps."""
     for m in meta_maps:
-        kmap = maps.get(m["bpf_name"])
-        if isinstance(kmap, Map) and kmap.map_type == MapType.PERCPU_ARRAY and m.get("agg", "none") != "none":
-            maps[m["bpf_name"]] = AggregationArray(kmap, map_meta_from_json(m))
+        kmap = maps.get(m.bpf_name)
+        if isinstance(kmap, Map) and kmap.map_type == MapType.PERCPU_ARRAY and m.agg != "none":
+            maps[m.bpf_name] = AggregationArray(kmap, m)

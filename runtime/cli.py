@@ -105,11 +105,16 @@ def _main(argv: list[str]) -> int:
             return _fail("USAGE: filename or -e 'program' required.")
         path, positional = rest[0], rest[1:]
         try:
-            if path != "-" and _is_object(path):   # `kt out.o [args]`: an object of --emit-elf
-                return _run_object(opts, env, path, positional, pid, start_ns)
-            text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+            data = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()
         except OSError as err:
             return _fail(f"failed to open file '{path}': {err.strerror}", 255)
+        from .object_file import looks_like_object
+        if looks_like_object(path, data):   # `kt out.o`: run the object, no compiler
+            return _run_object(opts, env, path, data, positional, pid, start_ns)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return _fail(f"{path}: neither a script (not UTF-8 text) nor an ELF object")
         name, here = ("stdin", ".") if path == "-" else (path, os.path.dirname(path) or ".")
     from ..compiler.preprocess import HeaderError, include_headers
     from ..compiler.source import SourceFile
@@ -123,21 +128,14 @@ def _main(argv: list[str]) -> int:
         return _fail("kt must run as root: it reads tracefs and loads BPF programs "
                      "(CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)")
 
-    from .child import ChildError, HeldChild, resolve_command
-    child = None
     if pid and not os.path.exists(f"/proc/{pid}"):
         return _fail(f"pid {pid}: No such process")
     compile_only = opts.debug or opts.emit_elf
-    if opts.command is not None and opts.command.strip() and not compile_only:
-        try:
-            argv = resolve_command(opts.command)
-        except ChildError:
-            word = opts.command.split()[0]
-            return _fail(f"Failed to fork child: path '{word}' does not exist or is not executable", 255)
-        try:
-            child = HeldChild.spawn(argv)
-        except ChildError as err:
-            return _fail(f"Failed to fork child: {err}", 255)
+    child = None
+    if not compile_only:
+        child, failed = _spawn_child(opts)
+        if failed is not None:
+            return failed
     try:
         return _run(opts, env, source, positional, child, pid, start_ns)
     finally:
@@ -145,29 +143,58 @@ def _main(argv: list[str]) -> int:
             child.kill()
 
 
-def _is_object(path: str) -> bool:
-    with open(path, "rb") as f:
-        return f.read(4) == b"\x7fELF"
-
-
-def _run_object(opts, env, path: str, positional: list[str], pid: int, start_ns: int) -> int:
-    """Run an object without compiling: its positional parameters are its slots' values."""
+def _spawn_child(opts):
+    """The -c command, forked and held until the probes are attached: (child or None, None),
+    or (None, exit status) after printing 0.17's error."""
     from .child import ChildError, HeldChild, resolve_command
-    with open(path, "rb") as f:
-        elf = f.read()
-    if os.geteuid() != 0:
-        return _fail("kt must run as root: it loads BPF programs (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)")
-    child = None
-    if opts.command is not None and opts.command.strip():
-        try:
-            child = HeldChild.spawn(resolve_command(opts.command))
-        except ChildError as err:
-            return _fail(f"Failed to fork child: {err}", 255)
+    if opts.command is None or not opts.command.strip():
+        return None, None
     try:
-        return _trace(opts, env, elf, child, pid, start_ns, queue_bytes(os.environ.get("KT_QUEUE_MB")),
-                      tuple(positional))
+        argv = resolve_command(opts.command)
+    except ChildError:
+        word = opts.command.split()[0]
+        return None, _fail(f"Failed to fork child: path '{word}' does not exist or is not executable", 255)
+    try:
+        return HeldChild.spawn(argv), None
+    except ChildError as err:
+        return None, _fail(f"Failed to fork child: {err}", 255)
+
+
+# Options that act on source; an object was compiled already.
+_SOURCE_ONLY = (("debug", "-d"), ("debug_stage", "-d"), ("emit_elf", "--emit-elf"), ("emit_llvm", "--emit-llvm"),
+                ("include_dirs", "-I"), ("include_files", "--include"), ("helper_checks", "-k"))
+
+
+def _run_object(opts, env, path: str, data: bytes, positional: list[str], pid: int, start_ns: int) -> int:
+    """`kt out.o [args]`: run an object built by `kt --emit-elf`, without the compiler
+    (nothing here imports llvmlite or lark: tests/e2e/test_objects.py)."""
+    for attr, flag in _SOURCE_ONLY:
+        if getattr(opts, attr):
+            return _fail(f"{path}: {flag} applies to compiling a script, and {path} is a compiled object")
+    if os.geteuid() != 0:
+        return _fail("kt must run as root: it reads tracefs and loads BPF programs "
+                     "(CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN)")
+    from .object_file import ObjectFileError, read_object
+    from .tracefs import TracefsError, tracefs_root
+    try:
+        root = str(tracefs_root())
+    except (TracefsError, OSError) as err:
+        return _fail(f"tracefs is not available: {err}")
+    try:
+        read_object(path, data, root)
+    except ObjectFileError as err:
+        return _fail(str(err))
+    try:
+        queue_limit = queue_bytes(os.environ.get("KT_QUEUE_MB"))
     except EnvError as err:
         return _fail(str(err))
+    if pid and not os.path.exists(f"/proc/{pid}"):
+        return _fail(f"pid {pid}: No such process")
+    child, failed = _spawn_child(opts)
+    if failed is not None:
+        return failed
+    try:
+        return _trace(opts, env, data, child, pid, start_ns, queue_limit, tuple(positional))
     finally:
         if child is not None:
             child.kill()

@@ -21,7 +21,8 @@ from typing import Callable
 from kt.compiler.formats.events import JOIN_HEADER, EventId
 from kt.compiler.formats.printf_format import parse_format
 
-from .layout import PrintfMeta, decode, map_entries, map_meta_from_json, type_from_json
+from ..compiler.formats.meta import ObjectMeta, PrintfMeta
+from .layout import decode, map_entries, printf_args
 from .output.cat import read_for_cat
 from .output.printf import render_bytes
 from .output.printf_fast import FastPrintf, compile_printf
@@ -39,7 +40,7 @@ Decoder = Callable[[bytes], bytes]
 class Decoders:
     """The record tables of one loaded object; `flush` writes the output gathered so far
     (decoders that write elsewhere, or run commands, keep the order with it)."""
-    meta: dict
+    meta: ObjectMeta
     obj: object                     # runtime.loader.LoadedObject: maps by name
     output: Output
     values: object                  # runtime.symbols.ValueContext
@@ -52,17 +53,14 @@ class Decoders:
 
     def __post_init__(self) -> None:
         meta = self.meta
-        for p in meta.get("printf", []):
-            pf = PrintfMeta.from_json(p)
+        for pf in meta.printf:
             segments = parse_format(pf.format)
-            action = p.get("action")
-            if action == "system":
+            if pf.action == "system":
                 self.slow[pf.id] = self._system(pf, segments)
-            elif action == "cat":
+            elif pf.action == "cat":
                 self.slow[pf.id] = self._cat(pf, segments)
             else:
-                end = max((off + t.size for off, t in pf.args), default=8)
-                fast = compile_printf(segments, pf.args, (end + 7) & ~7)   # the record's size
+                fast = compile_printf(segments, pf.args, pf.size)
                 wrapped = None if fast is None else self.output.printf_fast(fast)
                 if wrapped is not None:
                     self.fast[pf.id] = wrapped
@@ -74,9 +72,8 @@ class Decoders:
         self.slow[EventId.JOIN] = self._join
         self.slow[EventId.PRINT_VALUE] = self._print_value
         self.slow[EventId.UNWATCH] = lambda rec: (self.unwatch(_ID.unpack_from(rec, 8)[0]), b"")[1]
-        self.slow[EventId.HELPER_ERROR] = lambda rec: self.output.helper_error(meta["helper_errors"], rec)
+        self.slow[EventId.HELPER_ERROR] = lambda rec: self.output.helper_error(meta.helper_errors, rec)
         self.slow[EventId.TIME] = self._time
-        self._print_values = [type_from_json(t) for t in meta.get("print_values", [])]
 
     # ---- printf and its actions ------------------------------------------------------------
     def _printf(self, pf: PrintfMeta, segments, fast: FastPrintf | None = None) -> Decoder:
@@ -86,7 +83,7 @@ class Decoders:
         one = fast.one if fast is not None else None
 
         def printf(rec: bytes):
-            args = pf.decode_args(rec, values)
+            args = printf_args(pf, rec, values)
             return output.printf_record(fmt, args, one(rec, 0) if one else render_bytes(segments, args))
         return printf
 
@@ -94,7 +91,7 @@ class Decoders:
         """system(): the command runs with the shell, its output in order with the trace's
         (in JSON as one "syscall" object, as 0.17)."""
         def run(rec: bytes) -> bytes:
-            command = render_bytes(segments, pf.decode_args(rec, self.values))
+            command = render_bytes(segments, printf_args(pf, rec, self.values))
             self.flush()
             done = subprocess.run(command.decode("utf-8", "surrogateescape"), shell=True,
                                   stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
@@ -105,7 +102,7 @@ class Decoders:
         """cat(): at most the byte limit of the file (runtime/output/cat.py); when it cannot
         be read, nothing, and bpftrace's error on stderr after the lines before it."""
         def cat(rec: bytes) -> bytes:
-            path = render_bytes(segments, pf.decode_args(rec, self.values))
+            path = render_bytes(segments, printf_args(pf, rec, self.values))
             data, error = read_for_cat(path, self.cat_limit)
             if error is not None:
                 self.flush()
@@ -115,7 +112,7 @@ class Decoders:
 
     # ---- map actions, in event order ---------------------------------------------------------
     def _kernel_map(self, index: int):
-        return self.obj.maps[self.meta["maps"][index]["bpf_name"]]
+        return self.obj.maps[self.meta.maps[index].bpf_name]
 
     def _clear(self, rec: bytes) -> bytes:
         self._kernel_map(_MAP_EVENT.unpack_from(rec, 0)[1]).clear()
@@ -130,24 +127,24 @@ class Decoders:
 
     def _print_map(self, rec: bytes) -> bytes:
         _, index, top, div = _PRINT_MAP.unpack_from(rec, 0)
-        mm = map_meta_from_json(self.meta["maps"][index])
+        mm = self.meta.maps[index]
         entries = map_entries(mm, self.obj.maps[mm.bpf_name].items(), self.values)
         return self.output.map(mm, entries, top, div or 1)
 
     # ---- the other records ---------------------------------------------------------------------
     def _join(self, rec: bytes) -> bytes:
         _, delim, count = JOIN_HEADER.unpack_from(rec, 0)
-        size = self.meta["join_arg_size"]
+        size = self.meta.join_arg_size
         parts = [rec[JOIN_HEADER.size + i * size:JOIN_HEADER.size + (i + 1) * size].split(b"\0", 1)[0]
                  for i in range(count)]
-        return self.output.join(self.meta["join_delims"][delim].encode("utf-8", "surrogateescape").join(parts))
+        return self.output.join(self.meta.join_delims[delim].encode("utf-8", "surrogateescape").join(parts))
 
     def _print_value(self, rec: bytes) -> bytes:
         """print(value): printed as 0.17 prints it (text as a map value is, then a newline;
         JSON as {"type": "value", "data": ...})."""
-        t = self._print_values[_ID.unpack_from(rec, 8)[0]]
+        t = self.meta.print_values[_ID.unpack_from(rec, 8)[0]]
         return self.output.value(decode(t, rec, PRINT_VALUE_OFFSET, self.values), t)
 
     def _time(self, rec: bytes) -> bytes:
-        fmt = self.meta["time_formats"][_ID.unpack_from(rec, 8)[0]]
+        fmt = self.meta.time_formats[_ID.unpack_from(rec, 8)[0]]
         return self.output.time(time.strftime(fmt, time.localtime()))

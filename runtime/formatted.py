@@ -22,25 +22,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from ..compiler.formats.value_types import FORMATTED_KINDS, FormattedType
+
 __all__ = ["FORMATTED_KINDS", "FormattedType", "Formatted", "plain_text", "strerror_text", "macaddr_text"]
 
-FORMATTED_KINDS = {"username": 8, "strerror": 8, "macaddr": 8, "strftime": 16, "cgroup_path": 16}
-
-
-@dataclass(frozen=True, slots=True)
-class FormattedType:
-    kind: str     # one of FORMATTED_KINDS
-
-    def __post_init__(self) -> None:
-        if self.kind not in FORMATTED_KINDS:
-            raise ValueError(f"unknown formatted value kind {self.kind!r}")
-
-    @property
-    def size(self) -> int:
-        return FORMATTED_KINDS[self.kind]
-
-    def __str__(self) -> str:
-        return self.kind
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,10 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from ..compiler.formats.meta import (
+    AGGS, HIST_AGGS, Lhist, MapMeta, PrintfArg, PrintfMeta, percpu_value_size,
+)
 from .values import (
     STACK_LIMIT, STACK_MODES, ArrayType, ArrayValue, Bits, BufType, DecodeContext, InetType,
     IntType, KSym, KsymType, ProbeType, RecordField, RecordType, RecordValue, Stack, StackType,
-    StrType, TupleType, Type, USym, UsymType, Value, decode, encode, required, type_from_json,
+    StrType, TupleType, Type, USym, UsymType, Value, decode, encode, type_from_json,
     type_to_json,
 )
 
@@ -35,6 +38,7 @@ __all__ = [
     "STACK_LIMIT", "STACK_MODES", "type_from_json", "type_to_json", "decode", "encode",
     # maps and printf records
     "AGGS", "HIST_AGGS", "HIST_MAX_INDEX", "Lhist", "MapMeta", "map_meta_from_json", "PrintfMeta",
+    "PrintfArg", "printf_args",
     "Avg", "Stats", "Histogram", "reduce_percpu", "split_percpu", "percpu_value_size",
     "hist_buckets", "group_buckets", "map_entries",
 ]
@@ -49,121 +53,14 @@ def _u64(buf, offset: int) -> int:
 # ---------------------------------------------------------------------------------------------
 # Maps
 
-AGGS = ("none", "count", "sum", "min", "max", "avg", "stats", "hist", "lhist")
-HIST_AGGS = ("hist", "lhist")
-
 # hist(): bpftrace 0.17 keeps 65 buckets per key (index 0 .. 64) in user space; its BPF log2
 # only ever produces 0 .. 33 (see docs/object-format.md), the printers accept all 65.
 HIST_MAX_INDEX = 64
 
 
-@dataclass(frozen=True, slots=True)
-class Lhist:
-    """lhist(v, min, max, step)'s parameters (the meta's "lhist" object)."""
-    min: int
-    max: int
-    step: int
-
-    def __post_init__(self) -> None:
-        for f in ("min", "max", "step"):
-            v = getattr(self, f)
-            if not isinstance(v, int) or isinstance(v, bool):
-                raise ValueError(f"lhist {f} must be an integer, not {v!r}")
-        if self.step <= 0 or self.max <= self.min:
-            raise ValueError(f"lhist needs min < max and step > 0, not "
-                             f"({self.min}, {self.max}, {self.step})")
-
-    @property
-    def buckets(self) -> int:
-        """The in-range buckets, [min, min+step) ...: (max - min) / step (0.17's `buckets`)."""
-        return (self.max - self.min) // self.step
-
-    @property
-    def last(self) -> int:
-        """The index of the overflow bucket [max, ...); 0 is the underflow (..., min)."""
-        return self.buckets + 1
-
-
-@dataclass(frozen=True, slots=True)
-class MapMeta:
-    name: str              # "@x", "@" — as the user wrote it; also the print order key
-    bpf_name: str          # symbol in .maps ("AT_x")
-    agg: str               # one of AGGS
-    key: Type | None       # None: a scalar map (BPF key is a u64 0)
-    value: Type            # the user-visible value (for aggs: the integer's signedness)
-    # hist/lhist: the byte offset of the u64 bucket index in the BPF key (the user key's size
-    # rounded up to 8; 0 for a scalar map, whose BPF key is only the bucket index)
-    bucket_offset: int | None = None
-    lhist: Lhist | None = None   # lhist: min, max, step
-
-    def __post_init__(self) -> None:
-        if self.agg not in AGGS:
-            raise ValueError(f"map {self.name}: unknown agg '{self.agg}'")
-        if self.agg != "none" and not isinstance(self.value, IntType):
-            raise ValueError(f"map {self.name}: {self.agg}() maps hold integers, not {self.value}")
-        if self.agg in HIST_AGGS:
-            off = self.bucket_offset
-            if not isinstance(off, int) or isinstance(off, bool):
-                raise ValueError(f"map {self.name}: {self.agg}() maps need a bucket_offset")
-            user = 0 if self.key is None else self.key.size
-            if off < user or off % 8:
-                raise ValueError(f"map {self.name}: bucket_offset {off} must be a multiple of 8 "
-                                 f"at or past the key's {user} bytes")
-        elif self.bucket_offset is not None:
-            raise ValueError(f"map {self.name}: only hist/lhist maps have a bucket_offset")
-        if (self.agg == "lhist") != (self.lhist is not None):
-            raise ValueError(f"map {self.name}: an lhist() map, and only it, has 'lhist' parameters")
-
-    @property
-    def percpu(self) -> bool:
-        return self.agg != "none"
-
-    @property
-    def bucketed(self) -> bool:
-        """hist/lhist: the BPF key is the user key, then a u64 bucket index."""
-        return self.agg in HIST_AGGS
-
-    @property
-    def key_size(self) -> int:
-        """Bytes of the BPF key."""
-        if self.agg in HIST_AGGS:
-            return self.bucket_offset + 8   # type: ignore[operator]  # checked in __post_init__
-        return 8 if self.key is None else self.key.size
-
-    @property
-    def value_size(self) -> int:
-        """Bytes of one BPF value (one CPU's slot for per-CPU maps, before 8-byte rounding)."""
-        return percpu_value_size(self.agg, self.value)
-
-
-def percpu_value_size(agg: str, value: Type) -> int:
-    if agg in ("min", "max", "avg", "stats"):
-        return 16          # {i64 value|total; u64 set|count}
-    if agg in ("count", "sum", "hist", "lhist"):
-        return 8
-    return value.size
-
-
 def map_meta_from_json(d: Mapping[str, Any]) -> MapMeta:
-    name = required(d, "name", str, "map")
-    what = f"map {name}"
-    key = d.get("key") if isinstance(d, Mapping) else None
-    if key is not None and not isinstance(key, Mapping):
-        raise ValueError(f"{what}: 'key' must be a type object or null")
-    agg = required(d, "agg", str, what)
-    lhist = None
-    if "lhist" in d:
-        p = required(d, "lhist", dict, what)
-        lhist = Lhist(*(required(p, f, int, f"{what} lhist") for f in ("min", "max", "step")))
-    return MapMeta(
-        name=name,
-        bpf_name=required(d, "bpf_name", str, what),
-        agg=agg,
-        key=None if key is None else type_from_json(key),
-        value=type_from_json(required(d, "value", dict, what)),
-        bucket_offset=required(d, "bucket_offset", int, what) if "bucket_offset" in d else None,
-        lhist=lhist,
-    )
+    """A map's record of `.kt.meta` (kt.compiler.formats.meta.MapMeta.from_json)."""
+    return MapMeta.from_json(d)
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,25 +228,10 @@ def reduce_percpu(meta: MapMeta, per_cpu: Iterable[bytes] | bytes,
 # ---------------------------------------------------------------------------------------------
 # printf records
 
-@dataclass(frozen=True, slots=True)
-class PrintfMeta:
-    id: int
-    format: str
-    args: tuple[tuple[int, Type], ...]   # (offset from the record start, type)
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, Any]) -> "PrintfMeta":
-        pid = required(d, "id", int, "printf")
-        what = f"printf {pid}"
-        return cls(pid, required(d, "format", str, what), tuple(
-            (required(a, "offset", int, f"{what} argument"),
-             type_from_json(required(a, "type", dict, f"{what} argument")))
-            for a in required(d, "args", list, what)))
-
-    def decode_args(self, record: bytes | bytearray | memoryview,
-                    ctx: DecodeContext | None = None) -> list[Value]:
-        """The argument values of one event record (which starts with the u64 event id).
-        Symbolic values come back as KSym/USym/Stack/str, which kt.runtime.output.printf
-        renders with `%s` as bpftrace does; decode when the record arrives, so user symbols
-        are read while the process still exists."""
-        return [decode(t, record, off, ctx) for off, t in self.args]
+def printf_args(pf: PrintfMeta, record: bytes | bytearray | memoryview,
+                ctx: DecodeContext | None = None) -> list[Value]:
+    """The argument values of one printf record (which starts with the u64 event id).
+    Symbolic values come back as KSym/USym/Stack/str, which kt.runtime.output.printf renders
+    with `%s` as bpftrace does; decode when the record arrives, so user symbols are read
+    while the process still exists."""
+    return [decode(a.type, record, a.offset, ctx) for a in pf.args]

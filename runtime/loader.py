@@ -147,7 +147,8 @@ class LoadedObject:
     programs: dict[str, LoadedProgram] = field(default_factory=dict)
 
     @property
-    def meta(self) -> dict:
+    def meta(self):
+        """The object's ObjectMeta (kt.compiler.formats.meta), None without .kt.meta."""
         return self.spec.meta
 
     def program_in(self, section: str) -> LoadedProgram:

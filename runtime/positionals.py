@@ -9,8 +9,7 @@ filled, with 0.17's words; a value the compiler baked in (an attach point, lhist
 
 from __future__ import annotations
 
-from typing import Mapping
-
+from ..compiler.formats.meta import Positionals
 from ..compiler.formats.numbers import parameter_int
 
 __all__ = ["PositionalError", "positional_values"]
@@ -24,28 +23,28 @@ def _shown(index: int) -> str:
     return "$#" if index == 0 else f"${index}"
 
 
-def positional_values(entry: Mapping | None, args: tuple[str, ...]) -> dict[str, int | bytes]:
+def positional_values(entry: Positionals | None, args: tuple[str, ...]) -> dict[str, int | bytes]:
     """The value of each slot (global name -> u64 or the bytes of a char slot) for `args`,
-    from the object's "positionals" entry (None: the script uses no parameter). Raises
-    PositionalError when a baked value differs or an integer slot is given text."""
-    if not entry:
+    from the object's "positionals" entry (kt.compiler.formats.meta.Positionals; None: the
+    script uses no parameter). Raises PositionalError when a baked value differs or an integer
+    slot is given text."""
+    if entry is None:
         return {}
-    for baked in entry.get("baked", ()):
-        index, then = baked["index"], baked["value"]
+    for index, then in entry.baked:
         now = str(len(args)) if index == 0 else (args[index - 1] if index <= len(args) else None)
         if now != then:
             raise PositionalError(
                 f"{_shown(index)} was {_described(then)} when this object was compiled and is "
                 f"{_described(now)} now: recompile")
     values: dict[str, int | bytes] = {}
-    for slot in entry.get("slots", ()):
-        index, kind, symbol = slot["index"], slot["kind"], slot["symbol"]
+    for slot in entry.slots:
+        index, kind, symbol = slot.index, slot.kind, slot.symbol
         text = args[index - 1] if 1 <= index <= len(args) else None
         if kind == "count":
             values[symbol] = len(args)
         elif kind == "str":   # cut to size - 1 bytes and NUL-terminated, as 0.17's str($N)
-            data = (text or "").encode("utf-8", "surrogateescape")[:slot["size"] - 1]
-            values[symbol] = data + bytes(slot["size"] - len(data))
+            data = (text or "").encode("utf-8", "surrogateescape")[:slot.size - 1]
+            values[symbol] = data + bytes(slot.size - len(data))
         else:
             number = 0 if text is None else parameter_int(text)
             if number is None:

@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable
 
+from ..compiler.formats.meta import ObjectMeta, ProbeMeta
 from .agg_arrays import view_aggregation_arrays
 from .attach import Links
 from .attach.special import run_once
@@ -26,7 +27,7 @@ from .attach.by_kind import ATTACH, AttachContext
 from .attach.progress import AttachProgress
 from .events import RingBuffer
 from .decoders import Decoders
-from .layout import map_entries, map_meta_from_json
+from .layout import map_entries
 from .load_errors import explain_load_error
 from .loader import ProgramRefusedError, VerifierError, load_object
 from .output.cat import CAT_BYTES_MAX, CatLimitError, cat_bytes_max
@@ -42,10 +43,10 @@ class SessionError(Exception):
     """A failure a user can act on; the CLI prints it as `kt: error: ...`."""
 
 
-def program_of(probe: dict) -> str:
+def program_of(probe: ProbeMeta) -> str:
     """The function name of a .kt.meta probe entry's program: the runtime finds programs by
     it, since several may share a section (BEGIN and END in `raw_tp`, perf events)."""
-    return probe["program"]
+    return probe.program
 
 
 @dataclass
@@ -99,12 +100,14 @@ class Session:
             raise SessionError("kt must run as root to load BPF programs (it needs CAP_BPF, CAP_PERFMON "
                                "and CAP_SYS_ADMIN); try: sudo kt ...")
         spec = parse_object(self.elf)
-        meta = spec.meta
+        # An object without .kt.meta (or events) is loaded all the same, so that its programs'
+        # verifier errors are reported (tests' hand-made objects); it cannot be traced.
+        meta = spec.meta or ObjectMeta()
         self._remove_stale_probe_events()
         spec = self._choose_kprobe_multi(spec, meta)
         self._check_cat_limit()
         # 0.17's count: one per target (a syscall dispatch program serves hundreds)
-        wanted = self._targets(meta["probes"], meta) if meta.get("probes") else 0
+        wanted = self._targets(meta.probes, meta) if meta.probes else 0
         if wanted > self.max_probes:
             raise SessionError(
                 f"Can't attach to {wanted} probes because it exceeds the current limit of "
@@ -112,7 +115,11 @@ class Session:
                 "environment variable, but BE CAREFUL since a high number of probes attached can cause "
                 "your system to crash.")
         obj = self._load(spec)
-        view_aggregation_arrays(obj.maps, meta.get("maps", []))   # keyless aggregations
+        if spec.meta is None or meta.events is None:
+            obj.close()
+            raise SessionError("the object has no .kt.meta section: it was not built by kt" if spec.meta is None
+                               else ".kt.meta: missing 'events': the object has no event ring")
+        view_aggregation_arrays(obj.maps, meta.maps)   # keyless aggregations
         if self.verbose:
             for prog in obj.programs.values():
                 print(f"Verifier log of {prog.name} ({prog.section}):\n{prog.verifier_log.rstrip()}\n", file=self.err)
@@ -127,23 +134,23 @@ class Session:
         try:
             # How symbols, stacks and probe names print (runtime/symbols.py).
             self._values = value_context(
-                probe_names=meta.get("probe_names", ()), func_names=meta.get("func_names", ()),
-                stack_maps={limit: obj.maps[name] for limit, name in meta.get("stacks", {}).items()},
-                strftime_formats=meta.get("strftime_formats", ()),
-                cgroup_path_filters=meta.get("cgroup_path_filters", ()),
+                probe_names=meta.probe_names, func_names=meta.func_names,
+                stack_maps={limit: obj.maps[name] for limit, name in meta.stacks},
+                strftime_formats=meta.strftime_formats,
+                cgroup_path_filters=meta.cgroup_path_filters,
                 symbols=None if self.user_symbols and self.demangle and self.cache_user_symbols else
                 Symbolizer(user=UserSymbols(resolve_symbols=self.user_symbols, demangle=self.demangle,
                                             cache=self.cache_user_symbols)))
-            events_map = obj.maps[meta["events"]["ringbuf"]]
+            events_map = obj.maps[meta.events.ringbuf]
             ring = RingBuffer(events_map.fd, events_map.max_entries)
-            control_name = meta["events"].get("control")
+            control_name = meta.events.control
             if control_name is not None:
                 control_map = obj.maps[control_name]
                 control = RingBuffer(control_map.fd, control_map.max_entries)
             decoders = Decoders(meta, obj, self.output, self._values, flush=lambda: self._pump.flush(),
                                 unwatch=self._unwatch, err=self.err, cat_limit=self._cat_limit)
             pump = self._pump = EventPump(ring, control, decoders, self.out, self.queue_limit)
-            probes = meta["probes"]
+            probes = meta.probes
             programs = {program_of(p): obj.programs[program_of(p)] for p in probes}
             actx = AttachContext(pid=self.pid or -1, use_kprobe_multi=self._use_kprobe_multi,
                                  kprobe_tracefs=os.environ.get("KT_KPROBE_TRACEFS") == "1",
@@ -157,7 +164,7 @@ class Session:
                 self._say(self.output.attached(self._targets(probes, meta)))
 
             for p in probes:
-                if p["kind"] == "begin":
+                if p.kind == "begin":
                     self._run_special(programs[program_of(p)], p)
             pump.drain()
             for link in links:   # iter: probes run once, after BEGIN, as 0.17 reads its iterators
@@ -166,7 +173,7 @@ class Session:
                     pump.drain()
             # meta's list, not the attached one: a script whose kprobes were all skipped traces
             # on (BEGIN/END only) until Ctrl-C, as 0.17's xfsdist.bt without xfs does
-            only_special = all(p["kind"] in ("begin", "end", "iter") for p in meta["probes"])
+            only_special = all(p.kind in ("begin", "end", "iter") for p in meta.probes)
             if not pump.exit_requested and not only_special:
                 if self.child is not None:
                     self.child.release()
@@ -177,7 +184,7 @@ class Session:
             pump.drain()            # after exit(): taken and dropped, as 0.17 drops them
             pump.exit_requested = False
             for p in probes:
-                if p["kind"] == "end":
+                if p.kind == "end":
                     self._run_special(programs[program_of(p)], p)
             pump.drain()
             self._report_lost(obj)
@@ -199,12 +206,12 @@ class Session:
             obj.close()
 
     # ---- steps ----------------------------------------------------------------------------
-    def _runtime_values(self, meta: dict) -> dict[str, int | bytes]:
+    def _runtime_values(self, meta) -> dict[str, int | bytes]:
         """What the object reads from `.rodata` (compiler/objects.py RUNTIME_VALUES, and the
         positional parameters' slots): not baked into the code, so one object serves every run."""
         from .positionals import PositionalError, positional_values
         try:
-            values = positional_values(meta.get("positionals"), tuple(self.positional))
+            values = positional_values(meta.positionals if meta is not None else None, tuple(self.positional))
         except PositionalError as err:
             raise SessionError(str(err)) from None
         return {"kt_cpid": self.child.pid if self.child is not None else 0, "kt_start_ns": self.start_ns,
@@ -230,11 +237,11 @@ class Session:
         for removed in (*sweep_stale(KPROBE_EVENTS), *sweep_stale(UPROBE_EVENTS)):
             self.status(f"Removed a probe left by an earlier kt: {removed}")
 
-    def _choose_kprobe_multi(self, spec, meta: dict):
+    def _choose_kprobe_multi(self, spec, meta):
         """Wildcard kprobes attach with one kprobe_multi link where the kernel has them
         (CONFIG_FPROBE); such programs must be loaded for that attach type."""
-        multi = [program_of(p) for p in meta.get("probes", ())
-                 if p["kind"] in ("kprobe", "kretprobe") and len(p["attach"]["funcs"]) > 1]
+        multi = [program_of(p) for p in meta.probes
+                 if p.kind in ("kprobe", "kretprobe") and len(p.attach.funcs) > 1]
         if not multi:
             return spec
         from .attach.kprobe import kprobe_multi_supported
@@ -255,7 +262,7 @@ class Session:
         except (VerifierError, ProgramRefusedError, SyscallError) as err:
             raise SessionError(explain_load_error(err, self.verbose)) from None
 
-    def _attach_all(self, probes: list, programs: dict, actx: AttachContext, links: Links, meta: dict) -> list:
+    def _attach_all(self, probes, programs: dict, actx: AttachContext, links: Links, meta) -> list:
         """Attach every probe; returns those that are in (BEGIN/END always are: they run).
 
         As bpftrace 0.17: a target of an entry marked optional (one of several attach points,
@@ -278,11 +285,11 @@ class Session:
         try:
             for p in probes:
                 done += self._targets([p], meta)
-                if p["kind"] not in ATTACH:
+                if p.kind not in ATTACH:
                     live.append(p)
                     continue
-                ctx = dataclasses.replace(actx, skip=skip if p.get("optional") else None, attached=progress.advance)
-                made = self._attach(lambda: ATTACH[p["kind"]](programs[program_of(p)].fd, p["attach"], ctx), p)
+                ctx = dataclasses.replace(actx, skip=skip if p.optional else None, attached=progress.advance)
+                made = self._attach(lambda: ATTACH[p.kind](programs[program_of(p)].fd, p.attach, ctx), p)
                 for link in made:
                     links.add(link)
                 if made:
@@ -294,17 +301,17 @@ class Session:
             raise SessionError(f"no probe could be attached (skipped: {', '.join(skipped)})")
         return live
 
-    def _attach(self, do_attach, probe: dict):
+    def _attach(self, do_attach, probe):
         try:
             return do_attach()
         except (SyscallError, OSError) as err:
-            raise SessionError(f"cannot attach {probe['name']}: {err}") from None
+            raise SessionError(f"cannot attach {probe.name}: {err}") from None
 
-    def _run_special(self, program, probe: dict) -> None:
+    def _run_special(self, program, probe) -> None:
         try:
             run_once(program.fd)
         except (SyscallError, OSError) as err:
-            raise SessionError(f"cannot run {probe['name']}: {err}") from None
+            raise SessionError(f"cannot run {probe.name}: {err}") from None
 
     def _stream(self, pump: EventPump, events_fd: int, obj, wake_r: int) -> None:
         """Deliver events until exit(), the -c child's exit, or SIGINT/SIGTERM. While records
@@ -356,21 +363,21 @@ class Session:
             if hasattr(link, "unwatch"):
                 link.unwatch(address)
 
-    def _targets(self, probes: list, meta: dict) -> int:
+    def _targets(self, probes, meta) -> int:
         """How many probes 0.17 says it attaches: one per target (`uprobe:./t:leaf*` over two
         functions is 2, though kt loads one program), from the probe names each program owns
         (.kt.meta: probe i's names start at its probe_base); but a wildcard kprobe on one
         kprobe_multi link is 1, as 0.17 counts it (bpftrace issue #3180)."""
-        bases = sorted(p["probe_base"] for p in meta["probes"])
-        ends = dict(zip(bases, bases[1:] + [len(meta.get("probe_names", ()))]))
-        return sum(1 if program_of(p) in self._multi_sections else max(1, ends[p["probe_base"]] - p["probe_base"])
+        bases = sorted(p.probe_base for p in meta.probes)
+        ends = dict(zip(bases, bases[1:] + [len(meta.probe_names)]))
+        return sum(1 if program_of(p) in self._multi_sections else max(1, ends[p.probe_base] - p.probe_base)
                    for p in probes)
 
     def _exit_flag_set(self, obj) -> bool:
         """Whether exit() ran: besides its record, it sets entry `exit_flag` of the lost map
         (docs/object-format.md), so the trace ends also when that record found no room."""
-        index = obj.meta["events"].get("exit_flag")
-        lost_map = obj.maps.get(obj.meta["events"]["lost"])
+        index = obj.meta.events.exit_flag
+        lost_map = obj.maps.get(obj.meta.events.lost)
         if index is None or lost_map is None:
             return False
         raw = lost_map.lookup(struct.pack("<I", index))
@@ -395,7 +402,7 @@ class Session:
     def _report_lost(self, obj) -> None:
         """Records the kernel could not write (a full ring buffer): reported as they happen,
         as 0.17 reports them, and their total at the end of the trace."""
-        lost_map = obj.maps.get(obj.meta["events"]["lost"])
+        lost_map = obj.maps.get(obj.meta.events.lost)
         if lost_map is None:
             return
         raw = lost_map.lookup(bytes(4))
@@ -420,7 +427,7 @@ class Session:
         histogram buckets grouped by key."""
         return map_entries(mm, obj.maps[mm.bpf_name].items(), self._values)
 
-    def _print_maps(self, obj, meta: dict, separator: bool) -> None:
+    def _print_maps(self, obj, meta, separator: bool) -> None:
         """Every map, by name; at exit after "\n\n", which 0.17 writes to stdout even when
         the output goes to an -o file."""
         if self._pump is not None:
@@ -429,10 +436,7 @@ class Session:
             sep_out = self.separator_out or self.out
             sep_out.write(EXIT_SEPARATOR.encode())
             sep_out.flush()
-        maps = []
-        for m in meta.get("maps", []):
-            mm = map_meta_from_json(m)
-            maps.append((mm, self._map_entries(obj, mm)))
+        maps = [(mm, self._map_entries(obj, mm)) for mm in meta.maps]
         text = self.output.maps(maps)
         if text:
             self.out.write(text)

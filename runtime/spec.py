@@ -13,6 +13,7 @@ section name, BTF-defined maps in ``.maps``, ``license``, and the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import NamedTuple
 from kt.compiler.formats.btf import BTF_MAGIC, Btf, BtfError
 from kt.compiler.formats.elffile import (SHF_EXECINSTR, SHT_REL, SHT_SYMTAB, STB_GLOBAL, STT_FUNC, STT_OBJECT, ElfError,
                                  ElfFile, Section)
+from kt.compiler.formats.meta import MetaError, ObjectMeta
 
 from .sys.constants import (
     BPF_F_RDONLY_PROG, BPF_INSN_SIZE, BPF_LD_IMM64_OPCODE, EM_BPF, R_BPF_64_32, R_BPF_64_64, AttachType, BtfKind,
@@ -154,12 +156,25 @@ class ObjectSpec:
     maps: dict[str, MapSpec]           # by symbol name, in .maps order
     license: str
     btf: bytes | None                  # .BTF with DATASEC sizes/offsets fixed; None if absent
-    meta: dict = field(default_factory=dict)
+    meta: ObjectMeta | None = None     # .kt.meta; None in an object kt did not build
     globals: dict[str, GlobalVar] = field(default_factory=dict)   # global variables by name
 
     def program_in(self, section: str) -> ProgramSpec:
         """The one program of a section (a section may hold several: see .programs)."""
         return only_program(self.programs.values(), section)
+
+
+def _name_programs(meta: ObjectMeta | None, programs: dict[str, ProgramSpec]) -> ObjectMeta | None:
+    """Every probe entry names its program: an object written before programs shared sections
+    (format 1) has no "program", and then its section holds exactly one."""
+    if meta is None or all(p.program for p in meta.probes):
+        return meta
+    try:
+        probes = tuple(p if p.program else dataclasses.replace(p, program=only_program(programs.values(), p.section).name)
+                       for p in meta.probes)
+    except KeyError as err:
+        raise ObjectFormatError(f"'.kt.meta': {err.args[0]}") from None
+    return dataclasses.replace(meta, probes=probes)
 
 
 def only_program(programs, section: str):
@@ -363,7 +378,7 @@ class _Reader:
         lic = self._section("license")
         license_ = self.elf.section_data(lic).split(b"\0", 1)[0].decode("ascii", "replace") if lic else ""
         return ObjectSpec(programs=programs, maps=maps, license=license_, btf=fixed,
-                          meta=self._meta(), globals=self._globals())
+                          meta=_name_programs(self._meta(), programs), globals=self._globals())
 
     def _section_sizes(self) -> dict[str, int]:
         return {s.name: s.size for s in self.sections if s.name}
@@ -497,14 +512,18 @@ class _Reader:
             out.append(Relocation(offset // BPF_INSN_SIZE, sym.name))
         return tuple(out)
 
-    def _meta(self) -> dict:
+    def _meta(self) -> ObjectMeta | None:
+        """The typed `.kt.meta` (kt.compiler.formats.meta); None when the object has none."""
         sec = self._section(".kt.meta")
         if sec is None:
-            return {}
+            return None
         try:
             meta = json.loads(self.elf.section_data(sec).rstrip(b"\0").decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as e:
             raise ObjectFormatError(f"'.kt.meta' is not UTF-8 JSON: {e}") from None
         if not isinstance(meta, dict):
             raise ObjectFormatError("'.kt.meta' must hold a JSON object")
-        return meta
+        try:
+            return ObjectMeta.from_json(meta)
+        except MetaError as e:
+            raise ObjectFormatError(str(e)) from None

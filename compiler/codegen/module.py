@@ -7,11 +7,15 @@ elf.py optimizes it and writes the object.
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from dataclasses import dataclass
 
 from llvmlite import ir
 
 from .. import ast
+from ..formats.btf import vmlinux_reads
+from ..formats.meta import KernelBtf, tracepoint_layout_digest
 from ..objects import RODATA_SECTION, RUNTIME_VALUES
 from ..options import CompileOptions
 from ..source import SourceFile
@@ -72,6 +76,23 @@ def _positional_slots(module: ir.Module, di: DebugInfo, sema: Semantics) -> dict
     return out
 
 
+def _tracepoint_layouts(sema: Semantics, tracefs: str) -> tuple[tuple[str, str], ...]:
+    """The record layout of each tracepoint a program attaches to, for .kt.meta: an object
+    run on another kernel whose format moved a field is refused (runtime/object_file.py)."""
+    out = {}
+    for _, resolved in sema.probes:
+        for r in resolved:
+            if r.kind != "tracepoint" or not tracefs:
+                continue
+            cat, name = r.attach["category"], r.attach["name"]
+            try:
+                text = (Path(tracefs) / "events" / cat / name / "format").read_text()
+            except OSError:
+                continue
+            out[f"{cat}:{name}"] = tracepoint_layout_digest(text)
+    return tuple(sorted(out.items()))
+
+
 @dataclass(frozen=True, slots=True)
 class StackUse:
     probe: ast.Probe
@@ -80,9 +101,12 @@ class StackUse:
 
 
 def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions,
-                 source: SourceFile) -> tuple[str, list[StackUse]]:
+                 source: SourceFile, btf_reads: int | None = None) -> tuple[str, list[StackUse]]:
     """The module's IR text, and the probes whose stack buffers exceed the BPF limit (LLVM
-    would abort on them)."""
+    would abort on them). `btf_reads`: formats.btf.vmlinux_reads() when the compilation
+    began (None: now)."""
+    if btf_reads is None:
+        btf_reads = vmlinux_reads()
     module = ir.Module(name=options.source_name)
     module.triple = TRIPLE
     module.data_layout = DATALAYOUT
@@ -124,10 +148,12 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions,
             if cg.stack_bytes > BPF_STACK_LIMIT:
                 too_big.append(StackUse(probe, resolved.name, cg.stack_bytes))
 
-    meta_json = plan.to_meta(sema, options.source_name)
-    if helper_sites:
-        meta_json["helper_errors"] = helper_sites
-    meta = json.dumps(meta_json, separators=(",", ":")).encode()
+    # Kernel BTF read while compiling (struct offsets, comm, TS_COMPAT, kfuncs): the object
+    # records which BTF, and the runtime refuses it on a kernel whose BTF differs.
+    kernel_btf = KernelBtf.of_running_kernel() if vmlinux_reads() > btf_reads else None
+    object_meta = plan.to_meta(sema, options.source_name, tuple(helper_sites), kernel_btf,
+                               _tracepoint_layouts(sema, options.tracefs))
+    meta = json.dumps(object_meta.to_json(), separators=(",", ":")).encode()
     meta_t = ir.ArrayType(I8, len(meta))
     gv = ir.GlobalVariable(module, meta_t, "kt_meta")
     gv.initializer = ir.Constant(meta_t, bytearray(meta))

@@ -639,9 +639,19 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> Btf:
     return Btf.from_file(path)
 
 
+_VMLINUX_READS = [0]
+
+
+def vmlinux_reads() -> int:
+    """How often vmlinux_btf() was asked (the driver compares before and after a compilation:
+    an object that read kernel BTF records which BTF it was built for)."""
+    return _VMLINUX_READS[0]
+
+
 def vmlinux_btf(path: str | os.PathLike = VMLINUX_PATH) -> Btf:
     """The running kernel's BTF, parsed once per process (re-read if the file changed)."""
     p = os.fspath(path)
+    _VMLINUX_READS[0] += 1
     try:
         st = os.stat(p)
     except OSError as e:

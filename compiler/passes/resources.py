@@ -16,6 +16,8 @@ from ..formats.events import JOIN_ARG_SIZE, JOIN_ARGS, JOIN_HEADER
 from ..objects import CONTROL_MAP, EVENTS_MAP, EXIT_FLAG, LOST_MAP, STACK_RECORD_MAX, stack_map_name
 from ..options import DEFAULT_RINGBUF_PAGES, MAX_MAP_KEYS, QUIET_RINGBUF_PAGES
 from ..builtins.formats import call_literal
+from ..formats import meta
+from ..formats.value_types import type_from_json
 from ..builtins.output import whole_map_print
 from ..types import Agg, Sym, Type, U64, to_json, widen
 from .semantic import Semantics
@@ -107,46 +109,44 @@ class ResourcePlan:
             big.append(JOIN_HEADER.size + JOIN_ARGS * JOIN_ARG_SIZE)
         return max(big, default=0)
 
-    def to_meta(self, sema: Semantics, source_name: str) -> dict:
+    def to_meta(self, sema: Semantics, source_name: str, helper_errors: tuple = (),
+                kernel_btf: meta.KernelBtf | None = None,
+                tracepoint_layouts: tuple[tuple[str, str], ...] = ()) -> meta.ObjectMeta:
+        """The object's `.kt.meta` (kt.compiler.formats.meta), from this plan; `helper_errors`
+        are codegen's checked helper sites (-k), `kernel_btf` the BTF the compilation read."""
         probes, probe_names, func_names = [], [], []
-        for r, base in zip(flat_probes(sema), self.probe_bases):
-            probes.append({"section": r.section, "program": r.program, "kind": r.kind, "name": r.name, "target": r.target,
-                           "attach": r.attach, "probe_base": base, "optional": r.optional})
+        for i, (r, base) in enumerate(zip(flat_probes(sema), self.probe_bases)):
+            probes.append(meta.ProbeMeta(r.section, r.kind, r.name, r.target,
+                                         meta.attach_from_json(r.kind, r.attach, f"probes[{i}]"),
+                                         base, r.optional, r.program))
             probe_names.extend(r.probe_names)
             func_names.extend(r.func_names or ("",) * len(r.probe_names))
-        meta = {
-            "version": 1,
-            "source": source_name,
-            "probes": probes,
-            "probe_names": probe_names,
-            "func_names": func_names,
-            "maps": [_map_meta(m) for m in self.maps.values()],
-            "events": {"ringbuf": EVENTS_MAP, "lost": LOST_MAP, "exit_flag": EXIT_FLAG,
-                       **({"control": CONTROL_MAP} if self.control else {})},
-            "printf": [
-                {"id": p.id, "format": p.format, "action": p.action,
-                 "args": [{"offset": off, "type": to_json(t)} for off, t in p.args]}
-                for p in sorted(self.printfs.values(), key=lambda p: p.id)
-            ],
-        }
-        if self.join_delims:
-            meta["join_arg_size"] = JOIN_ARG_SIZE
-            meta["join_delims"] = [c.args[1].value.decode("utf-8", "surrogateescape") if len(c.args) > 1 else " "
-                                   for c, _ in sorted(self.join_delims.items(), key=lambda kv: kv[1])]
-        if self.print_values:
-            meta["print_values"] = [to_json(t) for _, t in sorted(self.print_values.values(), key=lambda v: v[0])]
-        if self.time_formats:
-            meta["time_formats"] = [_time_format(c) for c, _ in sorted(self.time_formats.items(), key=lambda kv: kv[1])]
-        if self.strftime_formats:
-            meta["strftime_formats"] = [call_literal(c, 0, "") for c in self.strftime_formats]
-        if self.cgroup_path_filters:
-            meta["cgroup_path_filters"] = [call_literal(c, 1, "*") for c in self.cgroup_path_filters]
-        if self.stack_limits:
-            meta["stacks"] = {str(limit): stack_map_name(limit) for limit in self.stack_limits}
-        positionals = sema.positionals.to_meta()
-        if positionals is not None:
-            meta["positionals"] = positionals
-        return meta
+        by_index = lambda items: [c for c, _ in sorted(items, key=lambda kv: kv[1])]
+        return meta.ObjectMeta(
+            version=meta.FORMAT_VERSION,
+            kt_version=meta.KT_VERSION,
+            source=source_name,
+            probes=tuple(probes),
+            probe_names=tuple(probe_names),
+            func_names=tuple(func_names),
+            maps=tuple(_map_meta(m) for m in self.maps.values()),
+            events=meta.EventsMeta(EVENTS_MAP, LOST_MAP, EXIT_FLAG, CONTROL_MAP if self.control else None),
+            printf=tuple(meta.PrintfMeta(p.id, p.format, tuple(meta.PrintfArg(off, _value_type(t)) for off, t in p.args),
+                                         p.size, p.action)
+                         for p in sorted(self.printfs.values(), key=lambda p: p.id)),
+            join_arg_size=JOIN_ARG_SIZE if self.join_delims else 0,
+            join_delims=tuple(c.args[1].value.decode("utf-8", "surrogateescape") if len(c.args) > 1 else " "
+                              for c in by_index(self.join_delims.items())),
+            print_values=tuple(_value_type(t) for _, t in sorted(self.print_values.values(), key=lambda v: v[0])),
+            time_formats=tuple(_time_format(c) for c in by_index(self.time_formats.items())),
+            strftime_formats=tuple(call_literal(c, 0, "") for c in self.strftime_formats),
+            cgroup_path_filters=tuple(call_literal(c, 1, "*") for c in self.cgroup_path_filters),
+            stacks=tuple((limit, stack_map_name(limit)) for limit in self.stack_limits),
+            helper_errors=tuple(meta.HelperErrorSite(**s) for s in helper_errors),
+            kernel_btf=kernel_btf,
+            tracepoint_layouts=tracepoint_layouts,
+            positionals=_positionals(sema.positionals.to_meta()),
+        )
 
 
 def _align(n: int, a: int) -> int:
@@ -158,14 +158,20 @@ def _time_format(call: ast.Call) -> str:
     return call.args[0].value.decode("utf-8", "surrogateescape") if call.args else DEFAULT_TIME_FORMAT
 
 
-def _map_meta(m: MapPlan) -> dict:
-    d = {"name": m.name, "bpf_name": m.bpf_name, "agg": m.agg,
-         "key": None if m.key is None else to_json(m.key), "value": to_json(m.value)}
-    if m.bucketed:
-        d["bucket_offset"] = m.bucket_offset
-    if m.agg == "lhist":
-        d["lhist"] = dict(zip(("min", "max", "step"), m.lhist))
-    return d
+def _positionals(entry: dict | None) -> meta.Positionals | None:
+    """compiler/positionals.py's plan as the schema's record."""
+    return None if entry is None else meta.Positionals.from_json(entry, "positionals")
+
+
+def _value_type(t: Type) -> meta.Type:
+    """A kt type as the object format's value type (the JSON form is their common ground)."""
+    return type_from_json(to_json(t))
+
+
+def _map_meta(m: MapPlan) -> meta.MapMeta:
+    return meta.MapMeta(m.name, m.bpf_name, m.agg, None if m.key is None else _value_type(m.key),
+                        _value_type(m.value), m.bucket_offset if m.bucketed else None,
+                        meta.Lhist(*m.lhist) if m.agg == "lhist" else None)
 
 
 def flat_probes(sema: Semantics) -> list:

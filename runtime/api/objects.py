@@ -76,27 +76,21 @@ def load(path_or_bytes) -> Object:
         with open(path_or_bytes, "rb") as f:
             elf = f.read()
         name = os.fspath(path_or_bytes)
-    check_object(elf)
+    check_object(elf, name)
     return Object(elf, name)
 
 
-def check_object(elf: bytes) -> None:
-    """What the runtime needs of an object, read before anything reaches the kernel."""
-    from ..layout import PrintfMeta, map_meta_from_json
-    from ..spec import ObjectFormatError, parse_object
-
+def check_object(elf: bytes, name: str = "object") -> None:
+    """What the runtime needs of an object, read before anything reaches the kernel (the
+    checks of `kt out.o`, runtime/object_file.py: ELF, BPF, kt's .kt.meta, its format
+    version and schema, the kernel BTF and tracepoint layouts it was built for)."""
+    from ..object_file import ObjectFileError, read_object
+    from ..tracefs import TracefsError, tracefs_root
     try:
-        meta = parse_object(elf).meta
-    except ObjectFormatError as err:
-        raise ObjectError(f"not an object kt can run: {err}") from None
-    if not meta:
-        raise ObjectError("not a kt object: it has no '.kt.meta' section (docs/object-format.md)")
+        tracefs = str(tracefs_root())
+    except (TracefsError, OSError):
+        tracefs = None      # the layouts are not checked; attaching will say what is missing
     try:
-        if not isinstance(meta.get("probes"), list) or "ringbuf" not in meta.get("events", {}):
-            raise ValueError("no 'probes' or 'events'")
-        for m in meta.get("maps", []):
-            map_meta_from_json(m)
-        for p in meta.get("printf", []):
-            PrintfMeta.from_json(p)
-    except (ValueError, TypeError, AttributeError) as err:
-        raise ObjectError(f"'.kt.meta' is malformed: {err}") from None
+        read_object(name, elf, tracefs)
+    except ObjectFileError as err:
+        raise ObjectError(str(err)) from None

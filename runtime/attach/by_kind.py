@@ -1,6 +1,6 @@
 """From a `.kt.meta` probe entry to links: ONE adapter per probe kind.
 
-Each adapter reads the entry's `attach` object (docs/object-format.md, "Probe kinds") and calls
+Each adapter reads the entry's typed `attach` record (kt.compiler.formats.meta) (docs/object-format.md, "Probe kinds") and calls
 its kind's attach module. With several targets, target i's link carries bpf_cookie i, which the
 program reads for `probe` and `func`. Adapters return every link they made; if one target
 fails, the links made so far are closed before the error propagates.
@@ -11,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from ...compiler.formats.meta import (
+    FuncAttach, KprobeAttach, NameAttach, PerfEventAttach, TracepointAttach, UprobeAttach, UprobeTarget,
+    WatchpointAttach,
+)
 from . import Link
 
 
@@ -46,28 +50,28 @@ def _all_or_nothing(make: list[Callable[[], Link]]) -> list[Link]:
     return links
 
 
-def _tracepoint(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
+def _tracepoint(fd: int, a: TracepointAttach, ctx: AttachContext) -> list[Link]:
     from .tracepoint import attach_tracepoint
-    return [attach_tracepoint(fd, a["category"], a["name"])]
+    return [attach_tracepoint(fd, a.category, a.name)]
 
 
-def _kprobe(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
+def _kprobe(fd: int, a: KprobeAttach, ctx: AttachContext) -> list[Link]:
     from .kprobe import KprobeError, attach_kprobe, attach_kprobe_multi
-    funcs = a["funcs"]
+    funcs = list(a.funcs)
     if ctx.use_kprobe_multi and len(funcs) > 1:
-        return [attach_kprobe_multi(fd, funcs, a["retprobe"], list(range(len(funcs))))]
-    kind = "kretprobe" if a["retprobe"] else "kprobe"
+        return [attach_kprobe_multi(fd, funcs, a.retprobe, list(range(len(funcs))))]
+    kind = "kretprobe" if a.retprobe else "kprobe"
     links: list[Link] = []
     try:
         for i, f in enumerate(funcs):
             try:
-                links.append(attach_kprobe(fd, f, a["offset"], a["retprobe"], cookie=i,
+                links.append(attach_kprobe(fd, f, a.offset, a.retprobe, cookie=i,
                                            legacy=ctx.kprobe_tracefs))
                 ctx.attached(1)
             except KprobeError as err:
                 if ctx.skip is None:
                     raise
-                ctx.skip(f"{kind}:{f}" + (f"+{a['offset']}" if a["offset"] else ""), err)
+                ctx.skip(f"{kind}:{f}" + (f"+{a.offset}" if a.offset else ""), err)
     except BaseException:
         for link in reversed(links):
             link.close()
@@ -75,51 +79,50 @@ def _kprobe(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
     return links
 
 
-def _uprobe(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
+def _uprobe(fd: int, a: UprobeAttach, ctx: AttachContext) -> list[Link]:
     from .uprobe import attach_uprobe
 
-    def one(t: dict, i: int) -> Link:
-        link = attach_uprobe(fd, a["path"], t["offset"], a["retprobe"], pid=ctx.pid, cookie=i,
-                             ref_ctr_offset=t.get("ref_ctr_offset", 0))
+    def one(t: UprobeTarget, i: int) -> Link:
+        link = attach_uprobe(fd, a.path, t.offset, a.retprobe, pid=ctx.pid, cookie=i,
+                             ref_ctr_offset=t.ref_ctr_offset)
         ctx.attached(1)
         return link
-    return _all_or_nothing([(lambda t=t, i=i: one(t, i)) for i, t in enumerate(a["targets"])])
+    return _all_or_nothing([(lambda t=t, i=i: one(t, i)) for i, t in enumerate(a.targets)])
 
 
-def _perf_event(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
+def _perf_event(fd: int, a: PerfEventAttach, ctx: AttachContext) -> list[Link]:
     from .perf_event import attach_perf_event_prog
-    return [attach_perf_event_prog(fd, a["type"], a["config"], period=a.get("period"), freq=a.get("freq"),
-                                   cpus=a["cpus"])]
+    return [attach_perf_event_prog(fd, a.type, a.config, period=a.period, freq=a.freq, cpus=a.cpus)]
 
 
-def _fentry(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
+def _fentry(fd: int, a: FuncAttach, ctx: AttachContext) -> list[Link]:
     from .tracing import attach_fentry
-    return [attach_fentry(fd, a["func"])]
+    return [attach_fentry(fd, a.func)]
 
 
-def _fexit(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
+def _fexit(fd: int, a: FuncAttach, ctx: AttachContext) -> list[Link]:
     from .tracing import attach_fexit
-    return [attach_fexit(fd, a["func"])]
+    return [attach_fexit(fd, a.func)]
 
 
-def _rawtracepoint(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
+def _rawtracepoint(fd: int, a: NameAttach, ctx: AttachContext) -> list[Link]:
     from .tracing import attach_raw_tracepoint
-    return [attach_raw_tracepoint(fd, a["name"])]
+    return [attach_raw_tracepoint(fd, a.name)]
 
 
-def _watchpoint(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
+def _watchpoint(fd: int, a: WatchpointAttach, ctx: AttachContext) -> list[Link]:
     from .watchpoint import attach_function_watchpoint, attach_watchpoint
-    if "func" in a:   # FUNC+argN: armed at run time from a uprobe on FUNC
-        return [attach_function_watchpoint(fd, a, a["pid"], ctx.notice)]
-    return [attach_watchpoint(fd, a["addr"], a["len"], a["bp_type"], pid=a["pid"])]
+    if a.func is not None:   # FUNC+argN: armed at run time from a uprobe on FUNC
+        return [attach_function_watchpoint(fd, a, a.pid, ctx.notice)]
+    return [attach_watchpoint(fd, a.addr, a.len, a.bp_type, pid=a.pid)]
 
 
-def _iter(fd: int, a: dict, ctx: AttachContext) -> list[Link]:
+def _iter(fd: int, a: NameAttach, ctx: AttachContext) -> list[Link]:
     from .iterator import attach_iter
-    return [attach_iter(fd, a["name"])]
+    return [attach_iter(fd, a.name)]
 
 
-ATTACH: dict[str, Callable[[int, dict, AttachContext], list[Link]]] = {
+ATTACH: dict[str, Callable[[int, object, AttachContext], list[Link]]] = {
     "tracepoint": _tracepoint,
     "kprobe": _kprobe,
     "kretprobe": _kprobe,

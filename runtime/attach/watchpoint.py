@@ -168,16 +168,16 @@ class FunctionWatchpointLink:
     breakpoints, and every breakpoint armed so far. ``close()`` undoes all of it (idempotent)
     and lets a process still stopped for an unhandled address go on."""
 
-    def __init__(self, prog_fd: FdLike, a: dict, pid: int, notice: Callable[[str], None]) -> None:
+    def __init__(self, prog_fd: FdLike, a, pid: int, notice: Callable[[str], None]) -> None:
         from .uprobe import attach_uprobe
 
         self.prog_fd = prog_fd
-        self.addr_len = a["len"]
-        self.bp_type = a["bp_type"]
-        self.stop = not a["async"]
+        self.addr_len = a.len
+        self.bp_type = a.bp_type
+        self.stop = not a.asynchronous
         self.pid = pid
         self.notice = notice
-        self.description = f"watchpoint {a['func']}+arg{a['arg']}"
+        self.description = f"watchpoint {a.func}+arg{a.arg}"
         self.watched: dict[int, PerfEventLink] = {}
         self.refused: set[int] = set()   # addresses the kernel refused (warned once)
         self._quit = threading.Event()
@@ -187,8 +187,8 @@ class FunctionWatchpointLink:
         try:
             self._ring = RingBuffer(self._ring_map.fd, _RING_BYTES)
             self._arm_prog = _load_kprobe_program(
-                arming_program(a["arg"], self._ring_map.fd, self.stop), "kt_wp_arm")
-            self._uprobe = attach_uprobe(self._arm_prog, a["path"], a["offset"], pid=pid)
+                arming_program(a.arg, self._ring_map.fd, self.stop), "kt_wp_arm")
+            self._uprobe = attach_uprobe(self._arm_prog, a.path, a.offset, pid=pid)
             with _ARMING:
                 _LINKS.append(self)
             self._thread = threading.Thread(target=self._serve, name=self.description, daemon=True)
@@ -292,7 +292,7 @@ class FunctionWatchpointLink:
         return f"<FunctionWatchpointLink {self.description} watching {len(self.watched)}>"
 
 
-def attach_function_watchpoint(prog_fd: FdLike, a: dict, pid: int,
+def attach_function_watchpoint(prog_fd: FdLike, a, pid: int,
                                notice: Callable[[str], None]) -> FunctionWatchpointLink:
     """watchpoint:FUNC+argN:LEN:MODE (``a`` is its .kt.meta attach entry) in process ``pid``;
     ``notice`` prints a line among the trace's output (0.17's out-of-registers message)."""

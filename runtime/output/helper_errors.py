@@ -17,15 +17,16 @@ import struct
 _RECORD = struct.Struct("<QQq")   # id, site index, the helper's result
 
 
-def helper_error(sites: list[dict], rec: bytes, as_json: bool) -> bytes:
+def helper_error(sites, rec: bytes, as_json: bool) -> bytes:
+    """`sites`: the object's HelperErrorSite records (kt.compiler.formats.meta)."""
     _, index, code = _RECORD.unpack_from(rec, 0)
     site = sites[index]
     if as_json:
-        return (json.dumps({"type": "helper_error", "helper": site["helper"], "retcode": code,
-                            "line": site["line"], "col": site["col"]}) + "\n").encode()
+        return (json.dumps({"type": "helper_error", "helper": site.helper, "retcode": code,
+                            "line": site.line, "col": site.col}) + "\n").encode()
     # A NULL from map_lookup_elem is reported as 0.17 does: "Failed to map_lookup_elem: 0".
     why = f"{os.strerror(-code)} ({code})" if code < 0 else str(code)
-    width = max(1, site["end_col"] - site["col"])
-    text = (f"{site['file']}:{site['line']}:{site['col']}-{site['col'] + width}: WARNING: "
-            f"Failed to {site['helper']}: {why}\n{site['text']}\n{' ' * (site['col'] - 1)}{'~' * width}\n")
+    width = max(1, site.end_col - site.col)
+    text = (f"{site.file}:{site.line}:{site.col}-{site.col + width}: WARNING: "
+            f"Failed to {site.helper}: {why}\n{site.text}\n{' ' * (site.col - 1)}{'~' * width}\n")
     return text.encode("utf-8", "surrogateescape")

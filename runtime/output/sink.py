@@ -56,7 +56,7 @@ class TextOutput:
     def syscall(self, text: bytes) -> bytes:
         return text
 
-    def helper_error(self, sites: list[dict], rec: bytes) -> bytes:
+    def helper_error(self, sites, rec: bytes) -> bytes:
         return helper_error(sites, rec, False)
 
     def map(self, mm: MapMeta, entries: list, top: int, div: int) -> bytes:
@@ -110,7 +110,7 @@ class JsonOutput:
     def syscall(self, text: bytes) -> bytes:
         return json_output.syscall(text).encode()
 
-    def helper_error(self, sites: list[dict], rec: bytes) -> bytes:
+    def helper_error(self, sites, rec: bytes) -> bytes:
         return helper_error(sites, rec, True)
 
     def map(self, mm: MapMeta, entries: list, top: int, div: int) -> bytes:

@@ -11,7 +11,7 @@ def test_types_and_meta_lists(compile_text):
     obj = compile_text('BEGIN { @a = strftime("%H", nsecs); @b = strftime("%Y %f", 0); '
                        '@c = cgroup_path(cgroup); @d = cgroup_path(cgroup, "cpu*"); @e = strerror(2); '
                        '@u[username] = count(); @m = macaddr(curtask); exit(); }')
-    meta = parse_object(obj.elf).meta
+    meta = parse_object(obj.elf).meta.to_json()
     assert meta["strftime_formats"] == ["%H", "%Y %f"]
     assert meta["cgroup_path_filters"] == ["*", "cpu*"]
     kinds = {m["name"]: (m["key"] or m["value"])["kind"] for m in meta["maps"]}

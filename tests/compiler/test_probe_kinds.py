@@ -14,7 +14,7 @@ def kernel_functions(pattern):
 
 def meta_of(compiled):
     from kt.runtime.spec import parse_object
-    return parse_object(compiled.elf).meta
+    return parse_object(compiled.elf).meta.to_json()
 
 
 def test_kprobe_sections_and_attach(compile_text):

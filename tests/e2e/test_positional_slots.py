@@ -135,7 +135,7 @@ def test_baked_values_must_not_change(name, tmp_path):
 def test_meta_describes_the_slots(compiled):
     from kt.runtime.spec import parse_object
     _, obj = compiled
-    meta = parse_object(obj.read_bytes()).meta
+    meta = parse_object(obj.read_bytes()).meta.to_json()
     assert meta["positionals"] == {
         "slots": [{"index": 0, "kind": "count", "size": 8, "symbol": "kt_argc"},
                   {"index": 1, "kind": "int", "size": 8, "symbol": "kt_arg1"},

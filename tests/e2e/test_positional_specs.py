@@ -131,6 +131,6 @@ def test_kprobe_specs(tmp_path):
     obj = tmp_path / "k.o"
     r = run_kt("--emit-elf", str(obj), "-e", "kprobe:$1, kretprobe:$1 { @[probe] = count(); }", "vfs_read")
     assert r.rc == 0, r.err
-    probes = parse_object(obj.read_bytes()).meta["probes"]
+    probes = parse_object(obj.read_bytes()).meta.to_json()["probes"]
     assert [(p["kind"], p["name"]) for p in probes] == [("kprobe", "kprobe:vfs_read"),
                                                         ("kretprobe", "kretprobe:vfs_read")]

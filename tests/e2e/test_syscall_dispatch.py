@@ -61,7 +61,7 @@ def _meta(script: str, tmp_path) -> dict:
     obj = tmp_path / "o.elf"
     r = run_kt("--emit-elf", str(obj), "-e", script)
     assert r.rc == 0, r.err
-    return parse_object(obj.read_bytes()).meta
+    return parse_object(obj.read_bytes()).meta.to_json()
 
 
 @NEEDS_BPFTRACE

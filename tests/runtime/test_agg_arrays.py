@@ -28,7 +28,7 @@ def u64(n: int) -> bytes:
 def _array(meta: dict, value_size: int, entries: int = 1) -> AggregationArray:
     kmap = Map.create(MapSpec(meta["bpf_name"], MapType.PERCPU_ARRAY, 4, value_size, entries))
     maps = {meta["bpf_name"]: kmap}
-    view_aggregation_arrays(maps, [meta])
+    view_aggregation_arrays(maps, [map_meta_from_json(meta)])
     assert isinstance(maps[meta["bpf_name"]], AggregationArray)
     return maps[meta["bpf_name"]]
 
@@ -73,7 +73,7 @@ def test_hist_buckets_are_keys_where_a_cpu_counted():
 def test_hash_maps_are_left_alone():
     kmap = Map.create(MapSpec("AT_k", MapType.PERCPU_HASH, 8, 8, 4))
     maps = {"AT_k": kmap}
-    view_aggregation_arrays(maps, [{"name": "@k", "bpf_name": "AT_k", "agg": "count", "key": U64,
-                                    "value": U64}])
+    view_aggregation_arrays(maps, [map_meta_from_json({"name": "@k", "bpf_name": "AT_k", "agg": "count",
+                                                       "key": U64, "value": U64})])
     assert maps["AT_k"] is kmap
     kmap.close()

@@ -33,7 +33,7 @@ def obj():
 
 @pytest.fixture
 def ring(obj):
-    m = obj.maps[obj.meta["events"]["ringbuf"]]
+    m = obj.maps[obj.meta.events.ringbuf]
     with RingBuffer(m.fd, m.max_entries) as rb:
         yield rb
 

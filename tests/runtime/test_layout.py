@@ -6,7 +6,7 @@ import pytest
 
 from kt.runtime.layout import (
     Avg, IntType, MapMeta, PrintfMeta, StrType, TupleType, decode, map_meta_from_json,
-    percpu_value_size, reduce_percpu, split_percpu, type_from_json, type_to_json,
+    percpu_value_size, printf_args, reduce_percpu, split_percpu, type_from_json, type_to_json,
 )
 
 I64, U64, U32, I8 = IntType(8, True), IntType(8, False), IntType(4, False), IntType(1, True)
@@ -143,6 +143,6 @@ def test_printf_meta():
     assert p.id == 0 and p.format == "%s %d\n"
     assert p.args == ((8, StrType(64)), (72, I64))
     record = Q(0) + b"hello".ljust(64, b"\0") + q(-42)
-    assert p.decode_args(record) == [b"hello", -42]
+    assert printf_args(p, record) == [b"hello", -42]
     with pytest.raises(ValueError):
         PrintfMeta.from_json({"id": 1, "format": "%d", "args": [{"offset": 8}]})

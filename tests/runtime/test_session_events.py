@@ -5,6 +5,7 @@ import io
 import struct
 
 from kt.compiler.formats.events import EventId
+from kt.compiler.formats.meta import ObjectMeta
 from kt.runtime.decoders import Decoders
 from kt.runtime.output.sink import output_for
 from kt.runtime.pump import EventPump
@@ -17,14 +18,15 @@ TUPLE = {"kind": "tuple", "size": 24, "fields": [
 POINT = {"kind": "record", "size": 8, "name": "struct Pt", "fields": [
     {"name": "x", "offset": 0, "type": {"kind": "int", "size": 4, "signed": True}},
     {"name": "y", "offset": 4, "type": {"kind": "int", "size": 4, "signed": True}}]}
-META = {
+META = ObjectMeta.from_json({
+    "version": 2,
     "events": {"ringbuf": "kt_events", "lost": "kt_lost"},
     "printf": [{"id": 0, "format": "first\n", "args": []},
                {"id": 1, "format": "%d %s\n", "args": [{"offset": 8, "type": {"kind": "int", "size": 8, "signed": True}},
                                                        {"offset": 16, "type": {"kind": "str", "size": 8}}]}],
     "print_values": [TUPLE, {"kind": "str", "size": 16}, {"kind": "probe"}, POINT,
                      {"kind": "int", "size": 8, "signed": True}],
-}
+})
 
 
 def framed(records, discard=()) -> bytes:

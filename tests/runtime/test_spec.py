@@ -67,12 +67,12 @@ def test_maps_from_btf(counter):
 
 def test_license_and_meta(counter):
     assert counter.license == "GPL"
-    assert counter.meta == {"version": 1, "source": "t.kt"}
+    assert (counter.meta.version, counter.meta.source) == (1, "t.kt")
 
 
-def test_meta_absent_is_empty():
+def test_meta_absent_is_none():
     spec = parse_object(objects.bad_object())
-    assert spec.meta == {}
+    assert spec.meta is None
 
 
 def test_datasec_fixup(counter_bytes, counter):
@@ -114,7 +114,7 @@ def test_ringbuf_and_raw_tp():
     assert rb.btf_key_type_id == rb.btf_value_type_id == 0
     begin = spec.program_in("raw_tp/BEGIN")
     assert begin.prog_type == ProgType.RAW_TRACEPOINT and begin.attach_target == "BEGIN"
-    assert spec.meta["events"] == {"ringbuf": "kt_events", "lost": "kt_lost"}
+    assert spec.meta.events.to_json() == {"ringbuf": "kt_events", "lost": "kt_lost"}
 
 
 @pytest.mark.parametrize("section,ptype,attach", [

@@ -16,7 +16,7 @@ import pytest
 from kt.compiler.formats import elfsyms
 from kt.runtime.layout import (
     KSym, KsymType, MapMeta, PrintfMeta, ProbeType, Stack, StackType, TupleType, IntType, USym,
-    UsymType, decode, encode, map_meta_from_json, reduce_percpu, type_from_json, type_to_json,
+    UsymType, decode, encode, map_meta_from_json, printf_args, reduce_percpu, type_from_json, type_to_json,
 )
 from kt.runtime.output.printf import render
 from kt.runtime.output.text import format_map, format_value
@@ -283,7 +283,7 @@ def test_printf_args_are_printable():
         {"offset": 40, "type": {"kind": "ustack"}}]})
     rec = (struct.pack("<Q", 0) + encode(UsymType(), (0x1000, 42)) + encode(KsymType(), 0x11)
            + encode(ProbeType(), 0) + encode(StackType(True), (7, 42)))
-    args = pf.decode_args(rec, _ctx({7: [0x1000, 0x1010]}))
+    args = printf_args(pf, rec, _ctx({7: [0x1000, 0x1010]}))
     # as 0.17 printed `printf("[%s] [%s]\n", usym(reg("ip")), ksym(reg("ip")))` and ustack
     assert render(pf.format, args) == ("[leaf] [0x11] uprobe:/bin/prog:leaf|\n"
                                        "        leaf+0\n        middle+9\n|\n")

@@ -1,0 +1,479 @@
+"""The `.kt.meta` section as typed records: what the compiler writes and the runtime reads.
+
+Why one schema module: `.kt.meta` is the contract between compiler and runtime (and any other
+reader of kt's objects; docs/object-format.md). The compiler builds an `ObjectMeta` and
+serializes it with `to_json()`; the runtime parses it with `ObjectMeta.from_json()`, which
+checks every field and raises one `MetaError` naming the first bad one
+(`.kt.meta: maps[2].agg: unknown aggregation 'foo'`), and then reads attributes only. Every
+record is frozen. Optional fields are left out of the JSON when they hold their default, so
+objects stay small.
+
+Versioning: `version` is the object format. A reader takes every version up to
+FORMAT_VERSION (older objects lack the fields added since, which have defaults) and refuses a
+newer one with a message saying to rebuild or upgrade. Change the shape of `.kt.meta` (a new
+field, a changed meaning) and FORMAT_VERSION goes up by one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, NamedTuple
+
+from .meta_probes import (
+    ATTACH_KINDS, Attach, FuncAttach, KprobeAttach, NameAttach, PerfEventAttach, ProbeMeta, SpecialAttach,
+    TracepointAttach, UprobeAttach, UprobeTarget, WatchpointAttach, attach_from_json,
+)
+from .meta_read import MetaError, _at, _checked, _get, _json_name, _list, _obj, _only, _strs, _type
+from .value_types import IntType, Type, type_to_json
+
+__all__ = [
+    "FORMAT_VERSION", "KT_VERSION", "MetaError", "ObjectMeta", "ProbeMeta", "MapMeta", "Lhist", "PrintfMeta",
+    "PrintfArg", "EventsMeta", "HelperErrorSite", "KernelBtf", "Attach", "SpecialAttach",
+    "TracepointAttach", "KprobeAttach", "UprobeAttach", "UprobeTarget", "PerfEventAttach",
+    "FuncAttach", "NameAttach", "WatchpointAttach", "Positionals", "PositionalSlot", "ATTACH_KINDS", "AGGS", "HIST_AGGS",
+    "PRINTF_ACTIONS", "attach_from_json", "percpu_value_size", "tracepoint_layout_digest",
+]
+
+FORMAT_VERSION = 2   # 1: untyped; 2: kt_version, kernel_btf, printf sizes, typed attach records
+KT_VERSION = "0.1.0"   # pyproject.toml's version (tests/compiler/test_meta_schema.py checks)
+VMLINUX_BTF = "/sys/kernel/btf/vmlinux"
+
+
+# ---- maps -------------------------------------------------------------------------------------
+
+AGGS = ("none", "count", "sum", "min", "max", "avg", "stats", "hist", "lhist")
+HIST_AGGS = ("hist", "lhist")
+
+
+@dataclass(frozen=True, slots=True)
+class Lhist:
+    """lhist(v, min, max, step)'s parameters (the map's "lhist" object)."""
+    min: int
+    max: int
+    step: int
+
+    def __post_init__(self) -> None:
+        for f in ("min", "max", "step"):
+            v = getattr(self, f)
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise ValueError(f"lhist {f} must be an integer, not {v!r}")
+        if self.step <= 0 or self.max <= self.min:
+            raise ValueError(f"lhist needs min < max and step > 0, not "
+                             f"({self.min}, {self.max}, {self.step})")
+
+    @property
+    def buckets(self) -> int:
+        """The in-range buckets, [min, min+step) ...: (max - min) / step (0.17's `buckets`)."""
+        return (self.max - self.min) // self.step
+
+    @property
+    def last(self) -> int:
+        """The index of the overflow bucket [max, ...); 0 is the underflow (..., min)."""
+        return self.buckets + 1
+
+
+@dataclass(frozen=True, slots=True)
+class MapMeta:
+    name: str              # "@x", "@" — as the user wrote it; also the print order key
+    bpf_name: str          # symbol in .maps ("AT_x")
+    agg: str               # one of AGGS
+    key: Type | None       # None: a scalar map (BPF key is a u64 0)
+    value: Type            # the user-visible value (for aggs: the integer's signedness)
+    # hist/lhist: the byte offset of the u64 bucket index in the BPF key (the user key's size
+    # rounded up to 8; 0 for a scalar map, whose BPF key is only the bucket index)
+    bucket_offset: int | None = None
+    lhist: Lhist | None = None   # lhist: min, max, step
+
+    def __post_init__(self) -> None:
+        if self.agg not in AGGS:
+            raise ValueError(f"map {self.name}: unknown aggregation '{self.agg}'")
+        if self.agg != "none" and not isinstance(self.value, IntType):
+            raise ValueError(f"map {self.name}: {self.agg}() maps hold integers, not {self.value}")
+        if self.agg in HIST_AGGS:
+            off = self.bucket_offset
+            if not isinstance(off, int) or isinstance(off, bool):
+                raise ValueError(f"map {self.name}: {self.agg}() maps need a bucket_offset")
+            user = 0 if self.key is None else self.key.size
+            if off < user or off % 8:
+                raise ValueError(f"map {self.name}: bucket_offset {off} must be a multiple of 8 "
+                                 f"at or past the key's {user} bytes")
+        elif self.bucket_offset is not None:
+            raise ValueError(f"map {self.name}: only hist/lhist maps have a bucket_offset")
+        if (self.agg == "lhist") != (self.lhist is not None):
+            raise ValueError(f"map {self.name}: an lhist() map, and only it, has 'lhist' parameters")
+
+    @property
+    def percpu(self) -> bool:
+        return self.agg != "none"
+
+    @property
+    def bucketed(self) -> bool:
+        """hist/lhist: the BPF key is the user key, then a u64 bucket index."""
+        return self.agg in HIST_AGGS
+
+    @property
+    def key_size(self) -> int:
+        """Bytes of the BPF key."""
+        if self.agg in HIST_AGGS:
+            return self.bucket_offset + 8   # type: ignore[operator]  # checked in __post_init__
+        return 8 if self.key is None else self.key.size
+
+    @property
+    def value_size(self) -> int:
+        """Bytes of one BPF value (one CPU's slot for per-CPU maps, before 8-byte rounding)."""
+        return percpu_value_size(self.agg, self.value)
+
+    _KEYS = ("name", "bpf_name", "agg", "key", "value", "bucket_offset", "lhist")
+
+    @classmethod
+    def from_json(cls, v: Any, where: str = "map") -> "MapMeta":
+        d = _obj(v, where)
+        _only(d, cls._KEYS, where)
+        name = _get(d, "name", str, where)
+        key = _get(d, "key", (dict, type(None)), where, None)
+        agg = _get(d, "agg", str, where)
+        if agg not in AGGS:
+            raise MetaError(_at(where, "agg"), f"unknown aggregation '{agg}'")
+        lhist = None
+        if "lhist" in d:
+            p = _get(d, "lhist", dict, where)
+            w = _at(where, "lhist")
+            _only(p, ("min", "max", "step"), w)
+            lhist = _checked(w, lambda: Lhist(*(_get(p, f, int, w) for f in ("min", "max", "step"))))
+        return _checked(where, lambda: cls(
+            name=name, bpf_name=_get(d, "bpf_name", str, where), agg=agg,
+            key=None if key is None else _type(key, _at(where, "key")),
+            value=_type(_get(d, "value", dict, where), _at(where, "value")),
+            bucket_offset=_get(d, "bucket_offset", int, where, None), lhist=lhist))
+
+    def to_json(self) -> dict:
+        d: dict = {"name": self.name, "bpf_name": self.bpf_name, "agg": self.agg,
+                   "key": None if self.key is None else type_to_json(self.key),
+                   "value": type_to_json(self.value)}
+        if self.bucket_offset is not None:
+            d["bucket_offset"] = self.bucket_offset
+        if self.lhist is not None:
+            d["lhist"] = {"min": self.lhist.min, "max": self.lhist.max, "step": self.lhist.step}
+        return d
+
+
+def percpu_value_size(agg: str, value: Type) -> int:
+    if agg in ("min", "max", "avg", "stats"):
+        return 16          # {i64 value|total; u64 set|count}
+    if agg in ("count", "sum", "hist", "lhist"):
+        return 8
+    return value.size
+
+
+# ---- events -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class EventsMeta:
+    ringbuf: str                 # the RINGBUF map every event goes to
+    lost: str                    # ARRAY map: [0] records refused, [exit_flag] set by exit()
+    exit_flag: int | None = None
+    control: str | None = None   # the RINGBUF control records go to when `ringbuf` is full
+
+    @classmethod
+    def from_json(cls, v: Any, where: str) -> "EventsMeta":
+        d = _obj(v, where)
+        _only(d, ("ringbuf", "lost", "exit_flag", "control"), where)
+        return cls(_get(d, "ringbuf", str, where), _get(d, "lost", str, where),
+                   _get(d, "exit_flag", (int, type(None)), where, None),
+                   _get(d, "control", (str, type(None)), where, None))
+
+    def to_json(self) -> dict:
+        d: dict = {"ringbuf": self.ringbuf, "lost": self.lost}
+        if self.exit_flag is not None:
+            d["exit_flag"] = self.exit_flag
+        if self.control is not None:
+            d["control"] = self.control
+        return d
+
+
+PRINTF_ACTIONS = ("printf", "system", "cat")
+
+
+class PrintfArg(NamedTuple):
+    """(offset, type): a tuple, so `for off, t in pf.args` reads it."""
+    offset: int     # from the record's start (the u64 id is at 0, so the first is at 8)
+    type: Type
+
+
+@dataclass(frozen=True, slots=True)
+class PrintfMeta:
+    """A printf (system, cat) record: id, format, where each argument lies; `size` is the
+    whole record's (an 8-byte multiple, at least 8: the id)."""
+    id: int
+    format: str
+    args: tuple[PrintfArg, ...]
+    size: int = 0          # 0: not given (format 1); from_json computes it then
+    action: str = "printf"
+
+    def __post_init__(self) -> None:
+        if self.action not in PRINTF_ACTIONS:
+            raise ValueError(f"unknown action '{self.action}'")
+        end = max((a.offset + a.type.size for a in self.args), default=8)
+        if self.size < end or self.size % 8:
+            raise ValueError(f"record size {self.size} must be a multiple of 8 holding the "
+                             f"arguments' {end} bytes")
+
+    @classmethod
+    def from_json(cls, v: Any, where: str = "printf") -> "PrintfMeta":
+        d = _obj(v, where)
+        _only(d, ("id", "format", "args", "size", "action"), where)
+
+        def arg(a: Any, w: str) -> PrintfArg:
+            a = _obj(a, w)
+            _only(a, ("offset", "type"), w)
+            return PrintfArg(_get(a, "offset", int, w), _type(_get(a, "type", dict, w), _at(w, "type")))
+        args = _list(d, "args", where, arg)
+        end = max((a.offset + a.type.size for a in args), default=8)
+        size = _get(d, "size", int, where, (end + 7) & ~7)
+        return _checked(where, lambda: cls(_get(d, "id", int, where), _get(d, "format", str, where), args,
+                                           size, _get(d, "action", str, where, "printf")))
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "format": self.format, "action": self.action, "size": self.size,
+                "args": [{"offset": a.offset, "type": type_to_json(a.type)} for a in self.args]}
+
+
+@dataclass(frozen=True, slots=True)
+class HelperErrorSite:
+    """-k/-kk: where a checked helper call is (bpftrace 0.17's warning quotes it)."""
+    helper: str
+    file: str
+    line: int
+    col: int
+    end_col: int
+    text: str
+
+    _KEYS = ("helper", "file", "line", "col", "end_col", "text")
+
+    @classmethod
+    def from_json(cls, v: Any, where: str) -> "HelperErrorSite":
+        d = _obj(v, where)
+        _only(d, cls._KEYS, where)
+        return cls(*(_get(d, k, int if k in ("line", "col", "end_col") else str, where) for k in cls._KEYS))
+
+    def to_json(self) -> dict:
+        return {k: getattr(self, k) for k in self._KEYS}
+
+
+@dataclass(frozen=True, slots=True)
+class KernelBtf:
+    """The kernel BTF a compilation read (struct member offsets, comm's offset, TS_COMPAT,
+    kfunc signatures): the object is only right on a kernel with that BTF."""
+    sha256: str      # of /sys/kernel/btf/vmlinux
+    release: str     # uname -r, for the message
+
+    @classmethod
+    def of_running_kernel(cls, path: str = VMLINUX_BTF) -> "KernelBtf | None":
+        """This kernel's BTF identity; None when it has no BTF. (sha256 of ~5 MB: ~10 ms.)"""
+        import hashlib
+        import os
+        try:
+            with open(path, "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+        except OSError:
+            return None
+        return cls(digest, os.uname().release)
+
+    @classmethod
+    def from_json(cls, v: Any, where: str) -> "KernelBtf":
+        d = _obj(v, where)
+        _only(d, ("sha256", "release"), where)
+        return cls(_get(d, "sha256", str, where), _get(d, "release", str, where, ""))
+
+    def to_json(self) -> dict:
+        return {"sha256": self.sha256, "release": self.release}
+
+
+def tracepoint_layout_digest(format_text: str) -> str:
+    """A tracepoint record's layout as a digest: its tracefs format's `field:` lines (names,
+    offsets, sizes, signedness), not its ID or print fmt, which differ without moving a field."""
+    import hashlib
+    import re
+    lines = re.findall(r"^\s*field:.*$", format_text, re.M)
+    return hashlib.sha256("\n".join(line.strip() for line in lines).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class PositionalSlot:
+    """A `.rodata` global the runtime fills from the run's arguments: `$N` as an integer
+    ("int", u64), `str($N)` ("str", char[size]) or `$#` ("count", u64; index 0)."""
+    index: int
+    kind: str
+    size: int
+    symbol: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("int", "str", "count"):
+            raise ValueError(f"unknown slot kind '{self.kind}'")
+        if self.size < 1 or (self.kind != "str" and self.size != 8):
+            raise ValueError(f"a {self.kind} slot of {self.size} bytes")
+
+    @classmethod
+    def from_json(cls, v: Any, where: str) -> "PositionalSlot":
+        d = _obj(v, where)
+        _only(d, ("index", "kind", "size", "symbol"), where)
+        return _checked(where, lambda: cls(_get(d, "index", int, where), _get(d, "kind", str, where),
+                                           _get(d, "size", int, where), _get(d, "symbol", str, where)))
+
+    def to_json(self) -> dict:
+        return {"index": self.index, "kind": self.kind, "size": self.size, "symbol": self.symbol}
+
+
+@dataclass(frozen=True, slots=True)
+class Positionals:
+    """Which positional parameters the object reads at run time (`slots`) and which it was
+    compiled with (`baked`: (index, the compile's text or None); index 0 is `$#`)."""
+    slots: tuple[PositionalSlot, ...] = ()
+    baked: tuple[tuple[int, str | None], ...] = ()
+
+    @classmethod
+    def from_json(cls, v: Any, where: str) -> "Positionals":
+        d = _obj(v, where)
+        _only(d, ("slots", "baked"), where)
+
+        def baked(b: Any, w: str) -> tuple[int, str | None]:
+            b = _obj(b, w)
+            _only(b, ("index", "value"), w)
+            return _get(b, "index", int, w), _get(b, "value", (str, type(None)), w)
+        return cls(_list(d, "slots", where, PositionalSlot.from_json), _list(d, "baked", where, baked))
+
+    def to_json(self) -> dict:
+        return {"slots": [s.to_json() for s in self.slots],
+                "baked": [{"index": i, "value": v} for i, v in self.baked]}
+
+
+# ---- the object -------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ObjectMeta:
+    version: int = FORMAT_VERSION
+    kt_version: str = ""
+    source: str = ""
+    probes: tuple[ProbeMeta, ...] = ()
+    probe_names: tuple[str, ...] = ()
+    func_names: tuple[str, ...] = ()
+    maps: tuple[MapMeta, ...] = ()
+    events: EventsMeta | None = None
+    printf: tuple[PrintfMeta, ...] = ()
+    join_arg_size: int = 0
+    join_delims: tuple[str, ...] = ()
+    print_values: tuple[Type, ...] = ()
+    time_formats: tuple[str, ...] = ()
+    strftime_formats: tuple[str, ...] = ()
+    cgroup_path_filters: tuple[str, ...] = ()
+    stacks: tuple[tuple[int, str], ...] = ()     # (frame limit, STACK_TRACE map name)
+    helper_errors: tuple[HelperErrorSite, ...] = ()
+    kernel_btf: KernelBtf | None = None
+    # ("CAT:NAME", tracepoint_layout_digest of its format) for each tracepoint a program is
+    # attached to: its args->field offsets were compiled from that format
+    tracepoint_layouts: tuple[tuple[str, str], ...] = ()
+    positionals: Positionals | None = None   # None: the script uses no $N or $#
+
+    def stack_maps(self) -> dict[int, str]:
+        return dict(self.stacks)
+
+    @classmethod
+    def from_json(cls, v: Any) -> "ObjectMeta":
+        d = _obj(v, "")
+        version = _get(d, "version", int, "")
+        if version > FORMAT_VERSION:
+            raise MetaError("", f"object format {version} is newer than this kt reads ({FORMAT_VERSION}): "
+                                "rebuild with this kt or upgrade kt")
+        if version < 1:
+            raise MetaError("version", f"unknown object format {version}")
+        _only(d, _OBJECT_KEYS, "")
+        stacks_d = _get(d, "stacks", dict, "", {})
+        stacks = []
+        for limit, name in stacks_d.items():
+            w = _at("stacks", limit)
+            if not str(limit).isdigit() or not 1 <= int(limit) <= 127:
+                raise MetaError(w, "a stack map's key is its frame limit, 1..127")
+            if not isinstance(name, str):
+                raise MetaError(w, f"must be a string, not {_json_name(name)}")
+            stacks.append((int(limit), name))
+        events = _get(d, "events", (dict, type(None)), "", None)
+        meta = cls(
+            version=version,
+            kt_version=_get(d, "kt_version", str, "", ""),
+            source=_get(d, "source", str, "", ""),
+            probes=_list(d, "probes", "", ProbeMeta.from_json),
+            probe_names=_strs(d, "probe_names", ""),
+            func_names=_strs(d, "func_names", ""),
+            maps=_list(d, "maps", "", MapMeta.from_json),
+            events=None if events is None else EventsMeta.from_json(events, "events"),
+            printf=_list(d, "printf", "", PrintfMeta.from_json),
+            join_arg_size=_get(d, "join_arg_size", int, "", 0),
+            join_delims=_strs(d, "join_delims", ""),
+            print_values=_list(d, "print_values", "", _type),
+            time_formats=_strs(d, "time_formats", ""),
+            strftime_formats=_strs(d, "strftime_formats", ""),
+            cgroup_path_filters=_strs(d, "cgroup_path_filters", ""),
+            stacks=tuple(sorted(stacks)),
+            helper_errors=_list(d, "helper_errors", "", HelperErrorSite.from_json),
+            kernel_btf=None if d.get("kernel_btf") is None else KernelBtf.from_json(d["kernel_btf"], "kernel_btf"),
+            tracepoint_layouts=tuple(sorted(_string_map(d, "tracepoint_layouts"))),
+            positionals=None if d.get("positionals") is None else Positionals.from_json(d["positionals"], "positionals"),
+        )
+        meta._check()
+        return meta
+
+    def _check(self) -> None:
+        """What holds across fields: printf ids index the printf list, probe names cover
+        every program's targets."""
+        for i, p in enumerate(self.printf):
+            if p.id != i:
+                raise MetaError(f"printf[{i}].id", f"must be {i} (ids index the list), not {p.id}")
+        for i, p in enumerate(self.probes):
+            if self.probe_names and not 0 <= p.probe_base < len(self.probe_names):
+                raise MetaError(f"probes[{i}].probe_base",
+                                f"{p.probe_base} is not an index of probe_names ({len(self.probe_names)})")
+        if self.func_names and len(self.func_names) != len(self.probe_names):
+            raise MetaError("func_names", f"has {len(self.func_names)} names for "
+                                          f"{len(self.probe_names)} probe_names")
+        if self.join_delims and self.join_arg_size <= 0:
+            raise MetaError("join_arg_size", "must be positive when join_delims are given")
+
+    def to_json(self) -> dict:
+        d: dict = {"version": self.version, "kt_version": self.kt_version, "source": self.source,
+                   "probes": [p.to_json() for p in self.probes],
+                   "probe_names": list(self.probe_names), "func_names": list(self.func_names),
+                   "maps": [m.to_json() for m in self.maps]}
+        if self.events is not None:
+            d["events"] = self.events.to_json()
+        d["printf"] = [p.to_json() for p in self.printf]
+        if self.join_delims:
+            d["join_arg_size"] = self.join_arg_size
+            d["join_delims"] = list(self.join_delims)
+        for key in ("time_formats", "strftime_formats", "cgroup_path_filters"):
+            if getattr(self, key):
+                d[key] = list(getattr(self, key))
+        if self.print_values:
+            d["print_values"] = [type_to_json(t) for t in self.print_values]
+        if self.stacks:
+            d["stacks"] = {str(limit): name for limit, name in self.stacks}
+        if self.helper_errors:
+            d["helper_errors"] = [s.to_json() for s in self.helper_errors]
+        if self.kernel_btf is not None:
+            d["kernel_btf"] = self.kernel_btf.to_json()
+        if self.tracepoint_layouts:
+            d["tracepoint_layouts"] = dict(self.tracepoint_layouts)
+        if self.positionals is not None:
+            d["positionals"] = self.positionals.to_json()
+        return d
+
+
+def _string_map(d: Mapping[str, Any], key: str) -> list[tuple[str, str]]:
+    out = []
+    for k, v in _get(d, key, dict, "", {}).items():
+        if not isinstance(v, str):
+            raise MetaError(_at(key, k), f"must be a string, not {_json_name(v)}")
+        out.append((k, v))
+    return out
+
+
+_OBJECT_KEYS = tuple(f for f in ObjectMeta.__dataclass_fields__)
