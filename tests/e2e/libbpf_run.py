@@ -78,9 +78,9 @@ def run_loader(loader: str, obj: str, *args: str, command: list[str] | None = No
     return parse(p.returncode, p.stdout, p.stderr)
 
 
-def probes_of(obj: str) -> list[dict]:
+def probes_of(obj: str) -> tuple:
     """The object's .kt.meta probe entries (kt's own view of what each program is)."""
-    return parse_object(Path(obj).read_bytes()).meta["probes"]
+    return parse_object(Path(obj).read_bytes()).meta.probes
 
 
 def check_every_program(run: LoaderRun, obj: str) -> None:
@@ -88,11 +88,11 @@ def check_every_program(run: LoaderRun, obj: str) -> None:
     section name attached, the others were left to the loader; and the loader closed."""
     assert run.rc == 0 and run.out.rstrip().endswith("closed"), (run.out, run.err)
     probes = probes_of(obj)
-    assert set(run.programs) == {p["program"] for p in probes}, (run.out, run.err)
+    assert set(run.programs) == {p.program for p in probes}, (run.out, run.err)
     for p in probes:
-        got = run.programs[p["program"]]
-        assert got.section == p["section"] and got.loaded, (p, run.out, run.err)
-        assert got.attached == (p["kind"] in ATTACHED_BY_LIBBPF), (p, run.out, run.err)
+        got = run.programs[p.program]
+        assert got.section == p.section and got.loaded, (p, run.out, run.err)
+        assert got.attached == (p.kind in ATTACHED_BY_LIBBPF), (p, run.out, run.err)
 
 
 def bpftool_show(what: str) -> dict[int, dict]:
