@@ -28,7 +28,7 @@ from common import Row  # noqa: E402
 from tracers import ENV, bpftrace_binary, kt_binary  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ("events", "startup", "attach", "kernel_cost", "symbols")
+MODULES = ("events", "startup", "attach", "kernel_cost", "symbols", "objects", "positional", "api")
 
 
 def _fmt(v: float) -> str:
