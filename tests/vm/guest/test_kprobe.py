@@ -10,6 +10,7 @@ import re
 import pytest
 
 from kt.runtime.attach import AttachError, Links
+from kt.compiler.formats.meta import KprobeAttach
 from kt.runtime.attach.by_kind import ATTACH, AttachContext
 from kt.runtime.attach.dynamic_events import DynamicEventLink
 from kt.runtime.attach.kprobe import KprobeError, attach_kprobe, kprobe_pmu_type, kt_kprobe_events
@@ -127,7 +128,7 @@ def test_retprobe_with_offset_is_refused(prog):
 def test_session_adapter_undoes_earlier_targets(obj, prog):
     # by_kind's kprobe adapter attaches one link per function; when the second function does
     # not exist, the first link must be closed again.
-    attach = {"funcs": [FUNC, "kt_no_such_function"], "offset": 0, "retprobe": False}
+    attach = KprobeAttach((FUNC, "kt_no_such_function"))
     with pytest.raises(KprobeError, match="kt_no_such_function"):
         ATTACH["kprobe"](prog, attach, AttachContext())
     opens(5)

@@ -8,6 +8,7 @@ import errno
 import pytest
 
 from kt.runtime.attach import Links
+from kt.compiler.formats.meta import KprobeAttach
 from kt.runtime.attach.by_kind import ATTACH, AttachContext
 from kt.runtime.attach.kprobe import (KprobeError, attach_kprobe_multi, expand_kprobe_wildcard,
                                       kernel_functions, kprobe_blacklist, kprobe_multi_supported,
@@ -83,7 +84,7 @@ def test_fallback_one_kprobe_per_function_with_cookies():
         fds = open_fds()
         with Links() as links:
             for link in ATTACH["kprobe"](obj.program_in(objects.SECTION).fd,
-                                         {"funcs": funcs, "offset": 0, "retprobe": False}, ctx):
+                                         KprobeAttach(tuple(funcs)), ctx):
                 links.add(link)
             assert len(links) == len(funcs)
             opens(30)
