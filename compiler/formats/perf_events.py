@@ -156,14 +156,9 @@ class PerfEventSpec:
     cpus: str = "all"
 
     def attach(self) -> dict:
-        """The object format's `attach` record for this event."""
-        d: dict = {"type": self.perf_type, "config": self.config}
-        if self.freq is not None:
-            d["freq"] = self.freq
-        else:
-            d["period"] = self.period
-        d["cpus"] = self.cpus
-        return d
+        """The object format's `attach` record for this event (the schema's PerfEventAttach)."""
+        from .meta_probes import PerfEventAttach
+        return PerfEventAttach(self.perf_type, self.config, self.period, self.freq, self.cpus).to_json()
 
 
 class PerfEventSpecError(ValueError):
