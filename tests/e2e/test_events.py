@@ -72,9 +72,10 @@ def test_lost_events_in_json(loop):
 def test_clear_is_not_lost_behind_a_printf_flood(loop):
     """bpftrace issue #3924: a clear() whose record found the ring full was dropped, and the
     maps it had cleared printed at exit. Here the ring is full when clear() runs (one page,
-    100k printf events before it), and the cleared map must stay empty."""
+    100k printf events before it, each formatting two strings so the reader falls behind on a
+    fast machine too), and the cleared map must stay empty."""
     script = ('BEGIN { @a[1] = 1; @a[2] = 2; } '
-              'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { printf("ev %d\\n", nsecs); '
+              'tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { printf("ev %d %s %s\\n", nsecs, comm, comm); '
               '@i = @i + 1; if (@i == 100000) { clear(@a); } } '
               'END { clear(@i); }')
     r = run_kt("-e", script, "-c", f"{loop} 150000", env={"KT_RB_PAGES": "1"}, timeout=240)
@@ -91,4 +92,9 @@ def test_exit_is_not_lost_behind_a_printf_flood(loop):
     assert r.rc == 0, r.err
     assert "@at: 50000" in r.out
     printed = sum(1 for l in r.out.splitlines() if l.startswith("ev "))
-    assert printed < 50000                          # the trace ended at exit(), not at the child's end
+    # Nothing after exit() is printed, and the trace ended there, not at the child's end
+    # (1M calls). Whether the one-page ring overflowed first depends on the machine's speed,
+    # so losses are allowed but not required.
+    assert printed <= 50000
+    final = int(re.search(r"^@i: (\d+)$", r.out, re.M).group(1))
+    assert 50000 <= final < 1000000
