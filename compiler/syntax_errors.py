@@ -9,6 +9,7 @@ before the error and name what it is.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
@@ -29,22 +30,136 @@ _TERMINAL_NAMES = {
 # (u32)x, (size_t)x, sizeof(uint64_t). compiler/cdecl.py gives each its x86-64 type.
 def syntax_diagnostic(source: SourceFile, err: UnexpectedInput) -> Diagnostic:
     pos = getattr(err, "pos_in_stream", None)
+    text = source.text
     if isinstance(err, UnexpectedToken):
         tok = err.token
         if tok.type == "$END":
-            pos = len(source.text)
-            span = Span(max(0, pos - 1), pos)
-            return Diagnostic("error", span, "unexpected end of input", _expected_hint(err.expected))
+            return _end_of_input(text, _expected_hint(err.expected))
+        comment = _scan(text, tok.start_pos).comment
+        if comment is not None:   # lark read `/*` as '/' '*' and stopped somewhere inside it
+            return _unclosed_comment(comment)
         span = Span(tok.start_pos, tok.end_pos or tok.start_pos + 1)
-        return Diagnostic("error", span, f"syntax error: unexpected '{tok}'", _expected_hint(err.expected))
+        opened = _scan(text, tok.start_pos).braces
+        if tok.type == "ATTACH_POINT" and opened:
+            line, col = source.line_col(opened[-1])
+            return Diagnostic("error", span, f"syntax error: unexpected '{tok}'",
+                              (f"the '{{' at line {line}, column {col} is not closed before this probe",))
+        if re.search(r"\belse\s*$", text[:tok.start_pos]):
+            start = text.rindex("else", 0, tok.start_pos)
+            return Diagnostic("error", Span(start, start + 4), "syntax error: 'else' without an 'if'",
+                              ("write if (cond) { ... } else { ... }",))
+        if "SEMICOLON" in err.expected and _on_a_later_line(text, tok.start_pos) \
+                and text[_previous_end(text, tok.start_pos) - 1] != "}":
+            end = _previous_end(text, tok.start_pos)
+            return Diagnostic("error", Span(end, end + 1), f"syntax error: missing ';' before '{tok}'",
+                              (f"statements end with ';' (the next one starts at line "
+                               f"{source.line_col(tok.start_pos)[0]})",))
+        if tok.type == "RBRACE" and not opened:
+            return Diagnostic("error", span, "syntax error: this '}' closes no '{'", ())
+        if tok.type == "LBRACE" and "PRED_CLOSE" in err.expected and not opened:
+            return Diagnostic("error", span, "syntax error: the predicate has no closing '/'",
+                              ("a predicate is /condition/, between the probe and its '{'",))
+        if tok.type in ("ASSIGN", "ASSIGN_OP") and not {"ASSIGN", "ASSIGN_OP"} & set(err.expected):
+            return Diagnostic("error", span, f"syntax error: cannot assign here: '{tok}' needs a variable "
+                              "($x) or a map (@x, @x[key]) on its left", ())
+        hints = _expected_hint(err.expected)
+        if not hints and {"COMMA", "RPAR"} <= set(err.expected):
+            hints = ("a ',' or a ')' is missing before it",)
+        return Diagnostic("error", span, f"syntax error: unexpected '{tok}'", hints)
     if isinstance(err, UnexpectedCharacters):
-        ch = source.text[pos] if pos is not None and pos < len(source.text) else "?"
+        state = _scan(text, pos)
+        if state.comment is not None:
+            return _unclosed_comment(state.comment)
+        ch = text[pos] if pos is not None and pos < len(text) else "?"
+        if ch == '"':
+            end = text.find("\n", pos)
+            end = len(text) if end < 0 else end
+            return Diagnostic("error", Span(pos, end), "unterminated string: no closing '\"' on this line",
+                              ("a string ends on the line it starts; write \\n for a newline, \\\" for a quote",))
+        if ch.isdigit():
+            word = re.match(r"\w+", text[pos:]).group(0)
+            return Diagnostic("error", Span(pos, pos + len(word)), f"invalid number '{word}'",
+                              ("integers are decimal (1000, 1_000, 1e3), octal (0755) or hex (0x3e8), "
+                               "with an optional u/l suffix",))
         return Diagnostic("error", Span(pos, pos + 1), f"syntax error: unexpected character '{ch}'",
                           _expected_hint(err.allowed or set()))
     if isinstance(err, UnexpectedEOF):
-        pos = len(source.text)
-        return Diagnostic("error", Span(max(0, pos - 1), pos), "unexpected end of input")
+        return _end_of_input(text, ())
     return Diagnostic("error", Span(pos or 0, (pos or 0) + 1), "syntax error")
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    braces: tuple[int, ...]   # offsets of the '{' still open
+    comment: int | None       # offset of a '/*' still open
+
+
+def _scan(text: str, stop: int) -> _Scan:
+    """What is open at offset `stop`: the '{' not closed yet (outside strings and comments),
+    and a '/*' without its '*/'. Syntax errors only: a linear walk of the text."""
+    braces: list[int] = []
+    i, n = 0, len(text)
+    while i < min(stop, n):
+        c = text[i]
+        if c == '"':
+            j = i + 1
+            while j < n and text[j] not in '"\n':
+                j += 2 if text[j] == "\\" else 1
+            i = j + 1
+            continue
+        if text.startswith("//", i):
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+            continue
+        if text.startswith("/*", i):
+            j = text.find("*/", i + 2)
+            if j < 0:
+                return _Scan(tuple(braces), i)
+            i = j + 2
+            continue
+        if c == "{":
+            braces.append(i)
+        elif c == "}" and braces:
+            braces.pop()
+        i += 1
+    return _Scan(tuple(braces), None)
+
+
+def _unclosed_comment(start: int) -> Diagnostic:
+    return Diagnostic("error", Span(start, start + 2), "unterminated comment: this '/*' has no '*/'",
+                      ("close the comment with */",))
+
+
+def _end_of_input(text: str, hints: tuple[str, ...]) -> Diagnostic:
+    pos = len(text)
+    state = _scan(text, pos)
+    if state.comment is not None:
+        return _unclosed_comment(state.comment)
+    span = Span(max(0, pos - 1), pos)
+    if state.braces:
+        line = text.count("\n", 0, state.braces[-1]) + 1
+        col = state.braces[-1] - (text.rfind("\n", 0, state.braces[-1]) + 1) + 1
+        return Diagnostic("error", span, "unexpected end of input: a '}' is missing",
+                          (f"the '{{' at line {line}, column {col} is not closed",))
+    return Diagnostic("error", span, "unexpected end of input", hints)
+
+
+def _previous_end(text: str, pos: int) -> int:
+    """The offset just after the last non-blank character before `pos` (comments skipped)."""
+    end = pos
+    while end > 0:
+        line_start = text.rfind("\n", 0, end) + 1
+        line = text[line_start:end]
+        code = line.split("//", 1)[0].rstrip()   # good enough for a hint's position
+        if code:
+            return line_start + len(code)
+        end = max(0, line_start - 1)
+    return pos
+
+
+def _on_a_later_line(text: str, pos: int) -> bool:
+    end = _previous_end(text, pos)
+    return end < pos and "\n" in text[end:pos]
 
 
 def _expected_hint(expected) -> tuple[str, ...]:
