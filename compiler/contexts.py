@@ -63,7 +63,8 @@ class ProbeContext:
     # -- arg0..argN ---------------------------------------------------------------------
     def arg_type(self, checker: "Checker", node: ast.Builtin, index: int) -> Type | None:
         checker.sink.error(node.span, f"'{node.name}' is not available in {checker.current_probe.name}",
-                           "use args->FIELD in tracepoints")
+                           "use args->FIELD in tracepoints" if checker.current_probe.kind == "tracepoint" else
+                           f"{node.name} is an argument of a kprobe, uprobe or USDT probe")
         return None
 
     def lower_arg(self, cg: "ProbeCodegen", index: int) -> ir.Value:

@@ -54,7 +54,7 @@ def iter_target(ap: ast.AttachPoint, env, sink: DiagnosticSink) -> str | None:
                    f"iterators: {', '.join(ITERATORS)}")
         return None
     if name not in ITERATORS:
-        sink.error(ap.span, f"iter {name} not available for your kernel version.",
-                   did_you_mean(name, ITERATORS))
+        sink.error(ap.span, f"unknown iterator 'iter:{name}'",
+                   did_you_mean(name, ITERATORS) or f"kt has {', '.join('iter:' + i for i in ITERATORS)}")
         return None
     return name

@@ -421,6 +421,10 @@ def _perf_counter(kind: str):
         if lookup(kind, ap.parts[0]) is None:
             sink.error(ap.span, f"unknown {kind} event '{ap.parts[0]}'", did_you_mean(ap.parts[0], event_names(kind)))
             return None
+        if len(ap.parts) == 2 and attach_count(ap.parts[1]) is None:
+            sink.error(ap.span, f"{kind}:{ap.parts[0]} count '{ap.parts[1]}' is not a number",
+                       f"'{kind}:{ap.parts[0]}:N' samples every N events")
+            return None
         try:
             event = counter_event(kind, ap.parts[0], _positive(ap.parts[1]) if len(ap.parts) == 2 else None)
         except PerfEventSpecError as err:

@@ -12,7 +12,7 @@ from llvmlite import ir
 from .. import ast
 from ..formats.events import JOIN_ARG_SIZE, JOIN_ARGS, EventId
 from ..helpers import Helper
-from ..formats.printf_format import FormatError, conversions
+from ..formats.printf_format import Conversion, FormatError, conversions, parse_format
 from ..types import Buf, Int, Ptr, Str, Sym, Type, Void, printable
 from .records import Function, I64, check_arity, literal_int, literal_text, require_unsafe
 
@@ -40,7 +40,9 @@ def _check_printf(checker: "Checker", call: ast.Call) -> Type | None:
                            f"{'s' if len(wanted) != 1 else ''} but {len(args)} argument"
                            f"{'s were' if len(args) != 1 else ' was'} given")
         return Void()
-    for want, arg, t in zip(wanted, args, arg_types):
+    raws = [s.raw for s in parse_format(fmt_node.value.decode("utf-8", "surrogateescape"))
+            if isinstance(s, Conversion)]
+    for want, raw, arg, t in zip(wanted, raws, args, arg_types):
         if t is None:
             continue
         if want == "buf" and not isinstance(t, Buf):
@@ -49,7 +51,8 @@ def _check_printf(checker: "Checker", call: ast.Call) -> Type | None:
             checker.sink.error(arg.span, f"%s needs a string, this is {t}",
                                "use str() to read a string from a pointer" if isinstance(t, Int) else "")
         elif want == "int" and not isinstance(t, (Int, Ptr)):
-            checker.sink.error(arg.span, f"this conversion needs an integer, this is {t}")
+            checker.sink.error(arg.span, f"{raw} needs an integer, this is {t}",
+                               "%s prints a string" if isinstance(t, (Str, Sym)) else "")
     return Void()
 
 

@@ -62,9 +62,14 @@ class ExpressionChecker:
             return self._builtin(e)
         if isinstance(e, ast.Var):
             t = self._vars.get(e.name)
+            if t is None and e.name in self._failed_vars:
+                return None
             if t is None:
+                elsewhere = self._earlier_vars.get(e.name)
                 self.sink.error(e.span, f"variable '{e.name}' is used before it is assigned",
-                                did_you_mean(e.name, list(self._vars)))
+                                did_you_mean(e.name, list(self._vars)),
+                                f"'{e.name}' is set in {elsewhere}, but a variable lives in one probe: "
+                                f"use a map (@{e.name[1:]}) to share it between probes" if elsewhere else "")
             else:
                 self.saw_variable(e, e.name)
             return t

@@ -92,12 +92,18 @@ class Checker(ExpressionChecker):
         self._var_nodes: dict[str, list[ast.Node]] = {}
         self._map_value_node: ast.Node | None = None
         self._loops = 0
+        self._failed_vars: set[str] = set()          # an assignment already reported wrong
+        self._earlier_vars: dict[str, str] = {}      # variable -> a probe checked before that set it
 
     # -- entry points --------------------------------------------------------------------
     def check_probe(self, probe: ast.Probe, resolved: ResolvedProbe) -> None:
+        if self.current_probe is not None:
+            for name in self._vars:
+                self._earlier_vars.setdefault(name, self.current_probe.name)
         self.current_probe = resolved
         self._vars = {}
         self._var_nodes = {}
+        self._failed_vars = set()
         if probe.predicate is not None:
             self.check_condition(probe.predicate, "a predicate")
         self._block(probe.body)
@@ -172,6 +178,7 @@ class Checker(ExpressionChecker):
         # scratch variable
         value_t = self.check(stmt.value)
         if value_t is None or not self._storable_value(stmt.value, value_t):
+            self._failed_vars.add(stmt.target.name)   # its uses are not reported again
             return
         name = stmt.target.name
         old = self._vars.get(name)

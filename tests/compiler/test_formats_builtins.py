@@ -28,7 +28,7 @@ def test_types_and_meta_lists(compile_text):
     ('BEGIN { $x = "u"; print(cgroup_path(1, $x)); }', "cgroup_path()'s filter must be a string literal"),
     ('BEGIN { print(cgroup_path("a")); }', "cgroup_path() needs a cgroup id (an integer)"),
     ('BEGIN { print(strerror("x")); }', "strerror() needs an error number (an integer), this is string[2]"),
-    ('BEGIN { printf("%d\\n", strerror(1)); }', "this conversion needs an integer, this is strerror"),
+    ('BEGIN { printf("%d\\n", strerror(1)); }', "%d needs an integer, this is strerror"),
 ])
 def test_wrong_arguments_are_diagnostics(errors, script, message):
     assert message in errors(script)
