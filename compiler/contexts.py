@@ -162,6 +162,11 @@ class RegsContext(ProbeContext):
         return Ptr(Record(regs, KERNEL) if regs is not None else Void(), KERNEL)
 
     def arg_type(self, checker, node, index):
+        if self.retprobe:   # the argument registers are clobbered by the time the function returns
+            checker.sink.error(node.span, f"'{node.name}' is not available in a return probe "
+                               f"({checker.current_probe.name})",
+                               f"save it in the entry probe (@{node.name}[tid] = {node.name}) and read it here")
+            return None
         return S64  # signed, as in bpftrace: arg0 of do_sys_openat2 prints -100 (AT_FDCWD)
 
     def lower_arg(self, cg, index):

@@ -458,7 +458,7 @@ def _resolve_kfunc(retprobe: bool):
             sink.error(ap.span, f"no kernel function '{func}' in BTF")
             return None
         except (OSError, ValueError) as err:
-            sink.error(ap.span, f"cannot read kernel BTF for {kind}: {err}")
+            sink.error(ap.span, f"{ap.provider} probes need the kernel's BTF: {err}")
             return None
         args = tuple(FuncArg(p.name, p.slot, p.size, p.signed, p.is_pointer, p.type) for p in params)
         nslots = sum(p.slots for p in params)

@@ -54,6 +54,10 @@ def syntax_diagnostic(source: SourceFile, err: UnexpectedInput) -> Diagnostic:
             return Diagnostic("error", Span(end, end + 1), f"syntax error: missing ';' before '{tok}'",
                               (f"statements end with ';' (the next one starts at line "
                                f"{source.line_col(tok.start_pos)[0]})",))
+        if tok.type == "IDENT" and not opened and "ATTACH_POINT" in err.expected:
+            return Diagnostic("error", span, f"syntax error: '{tok}' is not a probe",
+                              (f"a probe names its kind and target: '{tok}:...', e.g. 'kprobe:vfs_read', "
+                               "'tracepoint:syscalls:sys_enter_openat', or BEGIN/END",))
         if tok.type == "RBRACE" and not opened:
             return Diagnostic("error", span, "syntax error: this '}' closes no '{'", ())
         if tok.type == "LBRACE" and "PRED_CLOSE" in err.expected and not opened:

@@ -31,7 +31,7 @@ def _string_args(checker: "Checker", call: ast.Call, count: int) -> bool:
     for a in call.args[:count]:
         t = checker.check(a)
         if t is not None and not isinstance(t, Str):
-            checker.sink.error(call.span, f"{call.name}() only supports string arguments "
+            checker.sink.error(a.span, f"{call.name}() only supports string arguments "
                                f"({'integer' if isinstance(t, Int) else t} provided)")
             ok = False
         ok = ok and t is not None

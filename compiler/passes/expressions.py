@@ -155,6 +155,12 @@ class ExpressionChecker:
             return self.current_probe.context.field_type(self, e)
         record = base_t.pointee if isinstance(base_t, Ptr) else base_t
         if not isinstance(record, Record):
+            if isinstance(e.base, ast.Builtin) and e.base.name == "curtask":
+                # curtask is an address when the kernel has no BTF (as in 0.17)
+                self.sink.error(e.span, f"curtask->{e.name} needs the kernel's BTF for struct task_struct, "
+                                "and this kernel has none (/sys/kernel/btf/vmlinux: CONFIG_DEBUG_INFO_BTF)",
+                                "define struct task_struct (the members you read) in the script")
+                return None
             what = "a struct or a pointer to one"
             self.sink.error(e.span, f"'{e.name}' is not a member of {base_t}: '.' and '->' need {what}",
                             "cast an address first: ((struct NAME *)addr)->member" if isinstance(base_t, Int) else "")
