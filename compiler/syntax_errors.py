@@ -63,12 +63,14 @@ def syntax_diagnostic(source: SourceFile, err: UnexpectedInput) -> Diagnostic:
         if tok.type == "LBRACE" and "PRED_CLOSE" in err.expected and not opened:
             return Diagnostic("error", span, "syntax error: the predicate has no closing '/'",
                               ("a predicate is /condition/, between the probe and its '{'",))
-        if tok.type in ("ASSIGN", "ASSIGN_OP") and not {"ASSIGN", "ASSIGN_OP"} & set(err.expected):
+        inner = _scan(text, tok.start_pos).innermost
+        if tok.type in ("ASSIGN", "ASSIGN_OP") and inner == "{" and not {"ASSIGN", "ASSIGN_OP"} & set(err.expected):
             return Diagnostic("error", span, f"syntax error: cannot assign here: '{tok}' needs a variable "
                               "($x) or a map (@x, @x[key]) on its left", ())
         hints = _expected_hint(err.expected)
-        if not hints and {"COMMA", "RPAR"} <= set(err.expected):
-            hints = ("a ',' or a ')' is missing before it",)
+        close = {"(": "')'", "[": "']'"}.get(inner)
+        if close and "COMMA" in err.expected:
+            hints = (f"a ',' or a {close} is missing before it",)
         return Diagnostic("error", span, f"syntax error: unexpected '{tok}'", hints)
     if isinstance(err, UnexpectedCharacters):
         state = _scan(text, pos)
@@ -96,12 +98,14 @@ def syntax_diagnostic(source: SourceFile, err: UnexpectedInput) -> Diagnostic:
 class _Scan:
     braces: tuple[int, ...]   # offsets of the '{' still open
     comment: int | None       # offset of a '/*' still open
+    innermost: str = ""       # the innermost open bracket: '{', '(', '[' or ''
 
 
 def _scan(text: str, stop: int) -> _Scan:
     """What is open at offset `stop`: the '{' not closed yet (outside strings and comments),
     and a '/*' without its '*/'. Syntax errors only: a linear walk of the text."""
     braces: list[int] = []
+    open_: list[str] = []
     i, n = 0, len(text)
     while i < min(stop, n):
         c = text[i]
@@ -125,8 +129,12 @@ def _scan(text: str, stop: int) -> _Scan:
             braces.append(i)
         elif c == "}" and braces:
             braces.pop()
+        if c in "{([":
+            open_.append(c)
+        elif c in "})]" and open_:
+            open_.pop()
         i += 1
-    return _Scan(tuple(braces), None)
+    return _Scan(tuple(braces), None, open_[-1] if open_ else "")
 
 
 def _unclosed_comment(start: int) -> Diagnostic:

@@ -53,8 +53,8 @@ def tracefs_root() -> Path:
         if _is_mounted(TRACEFS):
             _root = TRACEFS
             return TRACEFS
-    raise TracefsError(errno.ENOENT, f"tracefs not found: neither {TRACEFS} nor "
-                                     f"{DEBUGFS_TRACING} is mounted (kernel without "
+    raise TracefsError(errno.ENOENT, f"neither {TRACEFS} nor {DEBUGFS_TRACING} is mounted, and "
+                                     f"there is no {TRACEFS} to mount it on (a kernel without "
                                      f"CONFIG_TRACING?)")
 
 

@@ -270,6 +270,10 @@ class ExpressionChecker:
             return self._pointer_binary(e, lt, rt)
         if not isinstance(lt, Int) or not isinstance(rt, Int):
             bad, bad_t = (e.lhs, lt) if not isinstance(lt, Int) else (e.rhs, rt)
+            if op in ("==", "!=") and isinstance(bad_t, Str):
+                self.sink.error(e.span, f"'{op}' compares {lt} with {rt}: a string equals only a string",
+                                "compare strings with strings (comm == \"bash\"), integers with integers")
+                return None
             extra = "strings compare only with == and !=" if isinstance(bad_t, Str) else ""
             self.sink.error(bad.span, f"'{op}' needs integers, this is {bad_t}", extra)
             return None

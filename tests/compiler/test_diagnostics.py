@@ -7,7 +7,7 @@ def test_syntax_error_points_at_the_token(errors):
         "t.kt:2:14: error: syntax error: unexpected '}'",
         '  printf("x" }',
         "             ^",
-        "hint: expected ')', ','",
+        "hint: a ',' or a ')' is missing before it",
     ]
 
 

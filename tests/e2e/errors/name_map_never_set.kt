@@ -1,0 +1,2 @@
+// bpftrace 0.17: ERROR: Undefined map: @never
+BEGIN { printf("%d\n", @never); }

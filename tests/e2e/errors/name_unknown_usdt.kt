@@ -1,0 +1,2 @@
+// bpftrace 0.17 accepts this script
+usdt:/bin/true:prov:probe { }

@@ -1,0 +1,2 @@
+// bpftrace 0.17: ERROR: The arg0 builtin can only be used with 'kprobes', 'uprobes' and 'usdt' probes
+tracepoint:syscalls:sys_enter_openat { @x = arg0; }

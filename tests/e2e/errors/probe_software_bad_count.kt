@@ -1,0 +1,2 @@
+// bpftrace 0.17: ERROR: stoull
+software:cpu-clock:abc { }

@@ -1,0 +1,2 @@
+// bpftrace 0.17: ERROR: syntax error, unexpected identifier, expecting }
+BEGIN { $x = 12abc; }

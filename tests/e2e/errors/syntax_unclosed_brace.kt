@@ -1,0 +1,3 @@
+// bpftrace 0.17: ERROR: syntax error, unexpected end of file, expecting }
+BEGIN {
+  printf("hi\n");

@@ -1,0 +1,2 @@
+// bpftrace 0.17: ERROR: unterminated string
+BEGIN { printf("hi\n); }

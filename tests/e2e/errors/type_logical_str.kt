@@ -1,0 +1,2 @@
+// bpftrace 0.17: ERROR: Type mismatch for '&&': comparing 'string[16]' with 'int64'
+BEGIN { if (comm && 1) { exit(); } }

@@ -1,0 +1,3 @@
+// bpftrace 0.17: ERROR: Type mismatch for @x: trying to assign value of type 'string[4]' when map already contains a value of type 'int64
+BEGIN { @x = 1; }
+END { @x = "str"; }

@@ -1,0 +1,2 @@
+// bpftrace 0.17: ERROR: Invalid type for predicate: string
+BEGIN /comm/ { exit(); }

@@ -1,0 +1,115 @@
+"""The corpus of bad scripts (tests/e2e/errors/): kt's whole message for each, as a user sees it.
+
+Each case is NAME.kt, the script, and NAME.expected, kt's stderr exactly: file:line:col, the
+source line, the caret, the hints. A case's leading `//` lines may hold directives:
+
+    // kt-args: -B nope {file}     the command line ({file} is the case's file; default "{file}")
+    // kt-env: NAME=VALUE ...      environment variables for the run
+    // kt-as: nobody               run as uid/gid 65534 (setpriv), no capabilities
+    // kt-as: no-btf               in a mount namespace with an empty /sys/kernel/btf
+    // kt-as: no-tracefs           in a mount namespace where /sys/kernel is an empty read-only
+                                   tmpfs: neither tracefs path exists, nor can kt mount one
+
+and a `// bpftrace 0.17: ...` line says what 0.17 says of the same script. The environment
+conditions are real (another uid, a namespace without the files), never a mock of the kernel.
+
+KT_UPDATE_ERRORS=1 rewrites the .expected files from kt's output; review every changed one by
+hand (git diff): an expectation is only worth keeping when the message is a good one.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import kt_command
+
+CASES = Path(__file__).parent / "errors"
+UPDATE = os.environ.get("KT_UPDATE_ERRORS") == "1"
+NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+          "--bounding-set=-all")
+
+pytestmark = pytest.mark.kernel   # kt refuses to compile for a non-root user, and -as needs root
+
+
+def _directives(text: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.startswith("//"):
+            break
+        key, sep, value = line[2:].strip().partition(":")
+        if sep and key.startswith("kt-"):
+            out[key] = value.strip()
+    return out
+
+
+@functools.cache
+def _python_for_nobody() -> str:
+    """An interpreter uid 65534 may run: this one, unless it lives in a directory only root can
+    enter (pyenv under /root), else the system's python3. Either runs the same kt sources, since
+    the refusal comes before anything beyond the standard library is imported."""
+    for exe in (sys.executable, "/usr/bin/python3"):
+        if subprocess.run([*NOBODY, exe, "-c", "pass"], capture_output=True).returncode == 0:
+            return exe
+    pytest.skip("no Python interpreter that uid 65534 can run")
+
+
+def _command(case: Path, directives: dict[str, str]) -> list[str]:
+    args = [a.replace("{file}", case.name) for a in shlex.split(directives.get("kt-args", "{file}"))]
+    how = directives.get("kt-as")
+    if how == "nobody":
+        return [*NOBODY, _python_for_nobody(), "-m", "kt.runtime.cli", *args]
+    kt = kt_command() + args
+    if how == "no-btf":
+        setup = "mount -t tmpfs -o ro,mode=755 none /sys/kernel/btf"
+    elif how == "no-tracefs":
+        setup = "mount -t tmpfs -o ro,mode=755 none /sys/kernel"
+    elif how is None:
+        return kt
+    else:
+        raise AssertionError(f"{case.name}: unknown kt-as {how!r}")
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", f'{setup} && exec "$@"', "sh", *kt]
+
+
+def _env(directives: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ)
+    for item in shlex.split(directives.get("kt-env", "")):
+        name, _, value = item.partition("=")
+        env[name] = value
+    return env
+
+
+def _cases() -> list[Path]:
+    return sorted(CASES.glob("*.kt"))
+
+
+@pytest.mark.parametrize("case", _cases(), ids=lambda p: p.stem)
+def test_bad_script_message(case: Path):
+    directives = _directives(case.read_text())
+    proc = subprocess.run(_command(case, directives), capture_output=True, text=True, timeout=120,
+                          cwd=CASES, env=_env(directives), stdin=subprocess.DEVNULL)
+    expected = case.with_suffix(".expected")
+    if UPDATE:
+        expected.write_text(proc.stderr)
+    assert proc.returncode != 0, f"{case.name} was accepted:\n{proc.stdout}{proc.stderr}"
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+    assert proc.stderr == expected.read_text()
+
+
+def test_corpus_size_per_category():
+    """The issue asks for at least 80 bad scripts over syntax, types, names, probe kinds, limits
+    and the environment; every case has its expectation."""
+    cases = _cases()
+    by_category: dict[str, int] = {}
+    for c in cases:
+        by_category[c.stem.split("_")[0]] = by_category.get(c.stem.split("_")[0], 0) + 1
+        assert c.with_suffix(".expected").exists() or UPDATE, f"{c.name} has no .expected"
+    assert len(cases) >= 80
+    assert set(by_category) == {"syntax", "type", "name", "probe", "limit", "env"}, by_category
