@@ -24,11 +24,10 @@ import os
 import shlex
 import subprocess
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
-from .conftest import kt_command
 
 CASES = Path(__file__).parent / "errors"
 UPDATE = os.environ.get("KT_UPDATE_ERRORS") == "1"
@@ -65,7 +64,7 @@ def _command(case: Path, directives: dict[str, str]) -> list[str]:
     how = directives.get("kt-as")
     if how == "nobody":
         return [*NOBODY, _python_for_nobody(), "-m", "kt.runtime.cli", *args]
-    kt = kt_command() + args
+    kt = [sys.executable, "-m", "kt.runtime.cli", *args]   # `kt` itself, without pyenv's shim (0.6 s a run)
     if how == "no-btf":
         setup = "mount -t tmpfs -o ro,mode=755 none /sys/kernel/btf"
     elif how == "no-tracefs":
@@ -89,11 +88,26 @@ def _cases() -> list[Path]:
     return sorted(CASES.glob("*.kt"))
 
 
-@pytest.mark.parametrize("case", _cases(), ids=lambda p: p.stem)
-def test_bad_script_message(case: Path):
+def _run(case: Path) -> subprocess.CompletedProcess:
     directives = _directives(case.read_text())
-    proc = subprocess.run(_command(case, directives), capture_output=True, text=True, timeout=120,
+    return subprocess.run(_command(case, directives), capture_output=True, text=True, timeout=120,
                           cwd=CASES, env=_env(directives), stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="module")
+def corpus_runs(request) -> dict[Path, "Future"]:
+    """Every selected case's run, started at once on a few threads (each run is a kt process,
+    ~1 s of start-up and compile): the corpus takes about a CPU count's fraction of the time."""
+    selected = [item.callspec.params["case"] for item in request.session.items
+                if getattr(item, "callspec", None) and item.originalname == "test_bad_script_message"]
+    pool = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)))
+    yield {case: pool.submit(_run, case) for case in selected}
+    pool.shutdown(cancel_futures=True)
+
+
+@pytest.mark.parametrize("case", _cases(), ids=lambda p: p.stem)
+def test_bad_script_message(case: Path, corpus_runs):
+    proc = corpus_runs[case].result() if case in corpus_runs else _run(case)
     expected = case.with_suffix(".expected")
     if UPDATE:
         expected.write_text(proc.stderr)
