@@ -26,6 +26,7 @@ from .attach.special import run_once
 from .attach.by_kind import ATTACH, AttachContext
 from .attach.progress import AttachProgress
 from .events import RingBuffer
+from .kernel_features import KernelTooOld, require_features
 from .decoders import Decoders
 from .layout import map_entries
 from .load_errors import explain_load_error
@@ -104,6 +105,10 @@ class Session:
         # verifier errors are reported (tests' hand-made objects); it cannot be traced.
         meta = spec.meta or ObjectMeta()
         self._remove_stale_probe_events()
+        try:   # what the kernel would not refuse itself, only do wrong (runtime/kernel_features.py)
+            require_features(spec, meta)
+        except KernelTooOld as err:
+            raise SessionError(str(err)) from None
         spec = self._choose_kprobe_multi(spec, meta)
         self._check_cat_limit()
         # 0.17's count: one per target (a syscall dispatch program serves hundreds)
