@@ -12,7 +12,7 @@ from llvmlite import ir
 from .. import ast
 from ..formats.events import JOIN_ARG_SIZE, JOIN_ARGS, EventId
 from ..helpers import Helper
-from ..formats.printf_format import Conversion, FormatError, conversions, parse_format
+from ..formats.printf_format import Conversion, FormatError, conversions, parse_format, unsupported_conversions
 from ..types import Buf, Int, Ptr, Str, Sym, Type, Void, printable
 from .records import Function, I64, check_arity, literal_int, literal_text, require_unsafe
 
@@ -36,9 +36,13 @@ def _check_printf(checker: "Checker", call: ast.Call) -> Type | None:
     args = call.args[1:]
     arg_types = [checker.check(a) for a in args]
     if len(wanted) != len(args):
+        unsupported = [spec for _, spec in unsupported_conversions(fmt_node.value.decode("utf-8", "surrogateescape"))]
         checker.sink.error(call.span, f"printf() format has {len(wanted)} conversion"
                            f"{'s' if len(wanted) != 1 else ''} but {len(args)} argument"
-                           f"{'s were' if len(args) != 1 else ' was'} given")
+                           f"{'s were' if len(args) != 1 else ' was'} given",
+                           f"'{unsupported[0]}' is not a conversion kt (or bpftrace 0.17) knows, so it is printed as "
+                           "text; the conversions are %d %u %x %X %o %p (with hh h l ll j z t), %c, %s, %r %rx %rh"
+                           if unsupported and len(args) > len(wanted) else "")
         return Void()
     raws = [s.raw for s in parse_format(fmt_node.value.decode("utf-8", "surrogateescape"))
             if isinstance(s, Conversion)]

@@ -296,7 +296,7 @@ def resolve_binary(name_or_path: str, pid: int | None = None) -> str:
                 return inside
         note_path(path)
         if not os.path.exists(path):
-            raise BinaryNotFound(f"{path}: no such file")
+            raise BinaryNotFound("no such file" if path == name else f"{path}: no such file")
         return path
     if pid is not None:
         found = _in_process(name, pid)
