@@ -253,7 +253,10 @@ class TypeScope:
                         bit = end
                     continue
                 if isinstance(t, Record) and not t.struct.complete:
-                    sink.error(decl.span, f"{t} is only declared, not defined: a member needs its size")
+                    itself = node.name is not None and str(t) == f"{node.kind} {node.name}"
+                    sink.error(decl.span, f"{t} cannot contain itself: a member needs a complete type"
+                               if itself else f"{t} is only declared, not defined: a member needs its size",
+                               f"use a pointer: {t} *{decl.name}" if itself and decl.name else "")
                     continue
                 off = 0 if union else align_up((bit + 7) // 8, t.align)
                 members.append(Member(decl.name, off, t))

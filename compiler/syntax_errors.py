@@ -44,6 +44,9 @@ def syntax_diagnostic(source: SourceFile, err: UnexpectedInput) -> Diagnostic:
             line, col = source.line_col(opened[-1])
             return Diagnostic("error", span, f"syntax error: unexpected '{tok}'",
                               (f"the '{{' at line {line}, column {col} is not closed before this probe",))
+        if re.search(r"\breturn\s*$", text[:tok.start_pos]) and "SEMICOLON" in err.expected:
+            return Diagnostic("error", span, "syntax error: 'return' takes no value: a probe returns nothing",
+                              ("write 'return;' to leave the probe",))
         if re.search(r"\belse\s*$", text[:tok.start_pos]):
             start = text.rindex("else", 0, tok.start_pos)
             return Diagnostic("error", Span(start, start + 4), "syntax error: 'else' without an 'if'",
