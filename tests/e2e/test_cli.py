@@ -182,7 +182,7 @@ def test_syntax_error_is_a_users_error():
         "stdin:1:20: error: syntax error: unexpected '}'",
         'BEGIN { printf("x" }',
         "                   ^",
-        "hint: expected ')', ','",
+        "hint: a ',' or a ')' is missing before it",
     ]
     assert "Traceback" not in r.err
 
