@@ -66,7 +66,9 @@ class ExpressionChecker:
                 return None
             if t is None:
                 elsewhere = self._earlier_vars.get(e.name)
-                self.sink.error(e.span, f"variable '{e.name}' is used before it is assigned",
+                when = "used before it is assigned" if e.name in self._probe_assigns else \
+                    "never assigned in this probe"
+                self.sink.error(e.span, f"variable '{e.name}' is {when}",
                                 did_you_mean(e.name, list(self._vars)),
                                 f"'{e.name}' is set in {elsewhere}, but a variable lives in one probe: "
                                 f"use a map (@{e.name[1:]}) to share it between probes" if elsewhere else "")

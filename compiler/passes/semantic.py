@@ -94,6 +94,7 @@ class Checker(ExpressionChecker):
         self._loops = 0
         self._failed_vars: set[str] = set()          # an assignment already reported wrong
         self._earlier_vars: dict[str, str] = {}      # variable -> a probe checked before that set it
+        self._probe_assigns: set[str] = set()        # variables the current probe assigns somewhere
 
     # -- entry points --------------------------------------------------------------------
     def check_probe(self, probe: ast.Probe, resolved: ResolvedProbe) -> None:
@@ -104,6 +105,8 @@ class Checker(ExpressionChecker):
         self._vars = {}
         self._var_nodes = {}
         self._failed_vars = set()
+        self._probe_assigns = {n.target.name for n in ast.walk(probe.body)   # for "never assigned"
+                               if isinstance(n, ast.Assign) and isinstance(n.target, ast.Var)}
         if probe.predicate is not None:
             self.check_condition(probe.predicate, "a predicate")
         self._block(probe.body)

@@ -72,7 +72,8 @@ def test_args_outside_tracepoint(errors):
 
 
 def test_variable_before_assignment(errors):
-    assert "variable '$y' is used before it is assigned" in errors("BEGIN { $x = $y; }")
+    assert "variable '$y' is used before it is assigned" in errors("BEGIN { $x = $y; $y = 1; }")
+    assert "variable '$y' is never assigned in this probe" in errors("BEGIN { $x = $y; }")
 
 
 def test_several_errors_reported_together(errors):
