@@ -48,8 +48,9 @@ def compile_source(source: SourceFile, options: CompileOptions) -> Compiled:
     module, too_big = build_module(sema, resources, options, source, btf_reads)
     for use in too_big:
         sink.error(use.probe.span, f"{use.name} needs about {use.bytes} bytes of BPF stack; the kernel allows "
-                   f"{BPF_STACK_LIMIT}", "strings take 16 (comm) or 64 (str()) bytes each: use fewer in one "
-                   "probe, or shorter ones with str(ptr, n)")
+                   f"{BPF_STACK_LIMIT}", "strings take 16 (comm) or 64 (str()) bytes each, and a struct or tuple "
+                   "its whole size: use fewer in one probe, shorter strings with str(ptr, n), or members "
+                   "instead of whole structs")
     sink.raise_if_errors(source)
     optimized = elf.optimize(module)
     obj = elf.emit_object(optimized)
