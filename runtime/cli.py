@@ -281,8 +281,8 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
             print(w.render(source), file=sys.stderr)
     if opts.emit_llvm:
         for suffix, text in (("original", compiled.original_ir), ("optimized", compiled.ir)):
-            with open(f"{opts.emit_llvm}.{suffix}.ll", "w") as f:
-                f.write(text)
+            if (failed := _write_file(f"{opts.emit_llvm}.{suffix}.ll", text.encode())) is not None:
+                return failed
     if opts.debug:
         if "ast" in stages:
             from ..compiler.dump import dump_ast
@@ -295,10 +295,18 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
             sys.stdout.write(compiled.assembly())
         return 0
     if opts.emit_elf:
-        with open(opts.emit_elf, "wb") as f:
-            f.write(compiled.elf)
-        return 0
+        return _write_file(opts.emit_elf, compiled.elf) or 0
     return _trace(opts, env, compiled.elf, child, pid, start_ns, queue_limit, options.positional)
+
+
+def _write_file(path: str, data: bytes) -> int | None:
+    """Write --emit-elf/--emit-llvm output; None, or the exit status after 0.17's -o words."""
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+    except OSError as err:
+        return _fail(f'Failed to open output file: "{path}": {err.strerror}')
+    return None
 
 
 def _compile_for_cache(source: SourceFile, options: CompileOptions, key: str | None):

@@ -71,6 +71,9 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     return text == "1"
 
 
+MAP_ENTRIES_MAX = (1 << 32) - 1
+
+
 def read_environment(env: Mapping[str, str] | None = None) -> Environment:
     env = os.environ if env is None else env
     d = Environment()
@@ -85,9 +88,15 @@ def read_environment(env: Mapping[str, str] | None = None) -> Environment:
         # later with "mmap: Invalid argument".
         spelled = _lookup(env, "PERF_RB_PAGES")[0]
         raise EnvError(f"Env var '{spelled}' must be a power of two, not {pages}.")
+    keys_max = _uint64(env, "MAP_KEYS_MAX", d.map_keys_max)
+    if keys_max > MAP_ENTRIES_MAX:
+        # max_entries is a u32 in bpf_attr; a larger value wrapped around silently.
+        spelled = _lookup(env, "MAP_KEYS_MAX")[0]
+        raise EnvError(f"Env var '{spelled}' {keys_max} is too large: a BPF map holds at most "
+                       f"{MAP_ENTRIES_MAX} entries (max_entries is 32 bits)")
     return Environment(
         strlen=strlen,
-        map_keys_max=_uint64(env, "MAP_KEYS_MAX", d.map_keys_max),
+        map_keys_max=keys_max,
         perf_rb_pages=pages,
         max_probes=_uint64(env, "MAX_PROBES", d.max_probes, zero_ok=True),
         max_bpf_progs=_uint64(env, "MAX_BPF_PROGS", d.max_bpf_progs),
@@ -109,12 +118,30 @@ def ring_pages(env: Environment, kt_rb_pages: str | None) -> int | None:
             raise EnvError("KT_RB_PAGES must be a number of pages (a power of two)") from None
         if pages < 1 or pages & (pages - 1):
             raise EnvError(f"KT_RB_PAGES must be a power of two, not {pages}")
+        _check_ring_size("KT_RB_PAGES", pages, pages)
         return pages
     if env.perf_rb_pages is None:
         return None
     from .sys.cpus import num_possible_cpus
     total = env.perf_rb_pages * num_possible_cpus()
-    return 1 << (total - 1).bit_length()
+    total = 1 << (total - 1).bit_length()
+    _check_ring_size("BPFTRACE_PERF_RB_PAGES", env.perf_rb_pages, total)
+    return total
+
+
+# A ring buffer's size in bytes is its map's max_entries, a u32 the kernel wants a power of
+# two (kernel/bpf/ringbuf.c, ringbuf_map_alloc): 2^31 bytes at most. Larger sizes wrapped to
+# max_entries 0 and the kernel's bare EINVAL.
+RING_MAX_BYTES = 1 << 31
+
+
+def _check_ring_size(spelled: str, value: int, total_pages: int) -> None:
+    page = os.sysconf("SC_PAGESIZE")
+    if total_pages * page > RING_MAX_BYTES:
+        per_cpu = "" if spelled == "KT_RB_PAGES" else f" ({total_pages} pages for all CPUs)"
+        raise EnvError(f"{spelled}={value} is too large{per_cpu}: the event ring buffer can hold "
+                       f"at most {RING_MAX_BYTES // page} pages of {page} bytes (2 GiB, the kernel's "
+                       "limit: a ring's size is a 32-bit map max_entries)")
 
 
 def queue_bytes(kt_queue_mb: str | None) -> int | None:

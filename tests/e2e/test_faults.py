@@ -1,0 +1,72 @@
+"""Hostile inputs as users give them (issue 10): each is a located diagnostic, a `kt: error:`
+line or the right output -- never a traceback, never kernel memory in the output."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from .conftest import run_kt
+
+kernel = pytest.mark.kernel
+
+
+def no_traceback(r) -> None:
+    assert "Traceback" not in r.err and "LLVM ERROR" not in r.err, r.err
+
+
+# --- output files ---------------------------------------------------------------------------
+
+def test_emit_elf_into_a_missing_directory():
+    r = run_kt("--emit-elf", "/nonexistent-dir/x.o", "-e", "BEGIN { exit(); }")
+    assert (r.rc, r.out) == (1, "")
+    assert r.err == 'kt: error: Failed to open output file: "/nonexistent-dir/x.o": No such file or directory\n'
+
+
+def test_emit_llvm_into_a_missing_directory():
+    r = run_kt("--emit-llvm", "/nonexistent-dir/x", "-e", "BEGIN { exit(); }")
+    assert (r.rc, r.out) == (1, "")
+    assert r.err == ('kt: error: Failed to open output file: "/nonexistent-dir/x.original.ll": '
+                     "No such file or directory\n")
+
+
+def test_emit_elf_onto_a_directory(tmp_path):
+    r = run_kt("--emit-elf", str(tmp_path), "-e", "BEGIN { exit(); }")
+    assert r.rc == 1
+    assert r.err == f'kt: error: Failed to open output file: "{tmp_path}": Is a directory\n'
+
+
+# --- environment variables ------------------------------------------------------------------
+
+@pytest.mark.parametrize("pages", [1 << 20, 1 << 26, 1 << 40])
+def test_kt_rb_pages_past_the_kernel_ring_limit(pages):
+    # 0.17 has no KT_RB_PAGES; the size wrapped to max_entries 0 and a bare EINVAL.
+    r = run_kt("-e", "BEGIN { exit(); }", env={"KT_RB_PAGES": str(pages)})
+    page = os.sysconf("SC_PAGESIZE")
+    assert (r.rc, r.out) == (1, "")
+    assert r.err == (f"kt: error: KT_RB_PAGES={pages} is too large: the event ring buffer can hold at most "
+                     f"{(1 << 31) // page} pages of {page} bytes (2 GiB, the kernel's limit: a ring's size "
+                     "is a 32-bit map max_entries)\n")
+
+
+def test_perf_rb_pages_past_the_kernel_ring_limit():
+    r = run_kt("-e", "BEGIN { exit(); }", env={"BPFTRACE_PERF_RB_PAGES": str(1 << 30)})
+    assert r.rc == 1
+    assert r.err.startswith("kt: error: BPFTRACE_PERF_RB_PAGES=1073741824 is too large (")
+    assert "the event ring buffer can hold at most" in r.err
+
+
+@kernel
+def test_kt_rb_pages_at_the_limit_runs():
+    pages = (1 << 31) // os.sysconf("SC_PAGESIZE")
+    r = run_kt("-e", 'BEGIN { printf("ok\\n"); exit(); }', env={"KT_RB_PAGES": str(pages)})
+    assert r.rc == 0, r.err
+    assert r.out == "ok\n\n\n"
+
+
+def test_map_keys_max_past_32_bits():
+    r = run_kt("-e", "BEGIN { @[1] = 1; exit(); }", env={"BPFTRACE_MAP_KEYS_MAX": str((1 << 32) + 5)})
+    assert r.rc == 1
+    assert r.err == ("kt: error: Env var 'BPFTRACE_MAP_KEYS_MAX' 4294967301 is too large: a BPF map holds "
+                     "at most 4294967295 entries (max_entries is 32 bits)\n")
