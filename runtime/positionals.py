@@ -10,7 +10,7 @@ filled, with 0.17's words; a value the compiler baked in (an attach point, lhist
 from __future__ import annotations
 
 from ..compiler.formats.meta import Positionals
-from ..compiler.formats.numbers import parameter_int
+from ..compiler.formats.numbers import c_integer, parameter_int
 
 __all__ = ["PositionalError", "positional_values"]
 
@@ -47,6 +47,9 @@ def positional_values(entry: Positionals | None, args: tuple[str, ...]) -> dict[
             values[symbol] = data + bytes(slot.size - len(data))
         else:
             number = 0 if text is None else parameter_int(text)
+            if number is None and c_integer(text) is not None:
+                raise PositionalError(f'${index} used numerically but given "{text}", which is too large '
+                                      f'for a 64-bit integer (the range is -2^63 to 2^63-1)')
             if number is None:
                 raise PositionalError(f'${index} used numerically but given "{text}". Try using str(${index}).')
             values[symbol] = number & 0xFFFFFFFFFFFFFFFF

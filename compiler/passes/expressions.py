@@ -15,6 +15,7 @@ from .. import ast
 from ..builtins import BUILTIN_VARS, FUNCTIONS
 from ..diagnostics import did_you_mean
 from ..positionals import COUNT
+from ..formats.numbers import c_integer
 from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, Str, Tuple, Type, U64, Void,
                      printable, unify, widen)
 
@@ -116,6 +117,11 @@ class ExpressionChecker:
         if e.index < 1:
             return S64
         if uses.is_text(e.index):
+            text = uses.text(e.index)
+            if c_integer(text) is not None:   # a number past int64: it wrapped once, silently
+                self.sink.error(e.span, f"${e.index} is {text.strip()}, too large for a 64-bit integer "
+                                f"(the range is -2^63 to 2^63-1)", f"str(${e.index}) takes it as text")
+                return S64
             uses.bake(e.index)
             return Str(len(uses.text(e.index).encode("utf-8", "surrogateescape")) + 1)
         uses.slot(e.index, "int")

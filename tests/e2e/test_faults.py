@@ -70,3 +70,43 @@ def test_map_keys_max_past_32_bits():
     assert r.rc == 1
     assert r.err == ("kt: error: Env var 'BPFTRACE_MAP_KEYS_MAX' 4294967301 is too large: a BPF map holds "
                      "at most 4294967295 entries (max_entries is 32 bits)\n")
+
+
+# --- numbers ----------------------------------------------------------------------------------
+
+def test_positional_too_large_for_64_bits():
+    # 0.17: '$1 used numerically but given "99999999999999999999". Try using str($1).'
+    r = run_kt("-e", 'BEGIN { printf("%d\\n", $1); exit(); }', "99999999999999999999")
+    assert (r.rc, r.out) == (1, "")
+    assert r.err == ("stdin:1:24: error: $1 is 99999999999999999999, too large for a 64-bit integer "
+                     "(the range is -2^63 to 2^63-1)\n"
+                     'BEGIN { printf("%d\\n", $1); exit(); }\n'
+                     "                       ^~\n"
+                     "hint: str($1) takes it as text\n")
+
+
+@kernel
+def test_positional_too_large_given_to_an_object(tmp_path):
+    obj = str(tmp_path / "p.o")
+    assert run_kt("--emit-elf", obj, "-e", 'BEGIN { printf("%ld\\n", $1); exit(); }', "5").rc == 0
+    r = run_kt(obj, "--", "-18446744073709551616")
+    assert r.rc == 1
+    assert r.err == ('kt: error: $1 used numerically but given "-18446744073709551616", which is too large '
+                     "for a 64-bit integer (the range is -2^63 to 2^63-1)\n")
+
+
+@kernel
+def test_positional_int64_bounds_and_octal():
+    # as 0.17: strtoll's base 0 reads 010 as 8; the int64 range is exact at both ends
+    prog = 'BEGIN { printf("%ld %ld %ld %ld\\n", $1, $2, $3, 010); exit(); }'
+    r = run_kt("-e", prog, "--", "010", "-9223372036854775808", "9223372036854775807")
+    assert r.rc == 0, r.err
+    assert r.out == "8 -9223372036854775808 9223372036854775807 8\n\n\n"
+
+
+def test_integer_literal_too_large():
+    r = run_kt("-e", "BEGIN { @ = 99999999999999999999999; exit(); }")
+    assert r.rc == 1
+    assert r.err == ("stdin:1:13: error: integer literal does not fit in 64 bits\n"
+                     "BEGIN { @ = 99999999999999999999999; exit(); }\n"
+                     "            ^~~~~~~~~~~~~~~~~~~~~~~\n")
