@@ -12,6 +12,8 @@ from llvmlite import ir
 
 from ..types import Array, Int, Ptr, Record, Str, Sym, Tuple, Type
 
+MAX_COLUMN = 0xFFFF   # DILocation: unsigned column : 16
+
 I32 = ir.IntType(32)
 
 
@@ -158,6 +160,10 @@ class DebugInfo:
         return text
 
     def location(self, scope, line: int, col: int):
+        # LLVM's DILocation column is 16 bits ("value for 'column' too large, limit is
+        # 65535"); past it the column is 0, DWARF's "unknown". kt's own diagnostics keep
+        # the true column (they never read debug info).
+        col = col if col <= MAX_COLUMN else 0
         return self.m.add_debug_info("DILocation", {"line": line, "column": col, "scope": scope})
 
     # -- globals -----------------------------------------------------------------------

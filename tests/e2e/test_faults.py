@@ -110,3 +110,25 @@ def test_integer_literal_too_large():
     assert r.err == ("stdin:1:13: error: integer literal does not fit in 64 bits\n"
                      "BEGIN { @ = 99999999999999999999999; exit(); }\n"
                      "            ^~~~~~~~~~~~~~~~~~~~~~~\n")
+
+
+# --- source text --------------------------------------------------------------------------------
+
+@kernel
+def test_code_past_column_65535(tmp_path):
+    # LLVM's debug locations hold 16-bit columns; the statements past it still run
+    script = tmp_path / "long.kt"
+    script.write_text("BEGIN { " + "$a = 1; " * 8200 + 'printf("%d\\n", $a + 1); exit(); }\n')
+    r = run_kt(str(script))
+    assert r.rc == 0, r.err[-2000:]
+    assert r.out == "2\n\n\n"
+
+
+def test_error_past_column_65535_keeps_its_true_column(tmp_path):
+    script = tmp_path / "long.kt"
+    script.write_text("BEGIN { " + "$a = 1; " * 8200 + "$b = nope; }\n")
+    r = run_kt(str(script))
+    assert r.rc == 1
+    col = 9 + 8 * 8200 + 5
+    assert r.err.startswith(f"{script}:1:{col}: error: unknown builtin 'nope'\n")
+    assert r.err.splitlines()[2] == " " * (col - 1) + "^~~~"
