@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from importlib import resources
 
 from lark import Lark, Token, Transformer, v_args
@@ -67,14 +68,25 @@ _ESCAPES = {"n": b"\n", "t": b"\t", "r": b"\r", "\\": b"\\", '"': b'"', "'": b"'
             "b": b"\b", "f": b"\f", "v": b"\v", "e": b"\x1b"}
 
 
+class StringEscapeError(ValueError):
+    """A bad escape in a string literal: where in the body (offset, length) and what."""
+
+    def __init__(self, offset: int, length: int, message: str):
+        super().__init__(message)
+        self.offset, self.length, self.message = offset, length, message
+
+
 def decode_string(body: str) -> bytes:
-    """Decode a string literal's body (between the quotes): C escapes, UTF-8 text."""
+    r"""Decode a string literal's body (between the quotes): C escapes, UTF-8 text. A byte that
+    is no UTF-8 (read as a surrogate escape, as Python decodes argv and kt decodes scripts)
+    stays that byte, as 0.17 keeps the script's bytes. Escapes are 0.17's: an unknown one,
+    `\x` without hex digits and an octal escape past 0377 are errors (0.17's words)."""
     out = bytearray()
     i = 0
     while i < len(body):
         ch = body[i]
         if ch != "\\":
-            out += ch.encode()
+            out += ch.encode("utf-8", "surrogateescape")
             i += 1
             continue
         nxt = body[i + 1]
@@ -87,7 +99,9 @@ def decode_string(body: str) -> bytes:
             while j < len(body) and len(digits) < 2 and body[j] in "0123456789abcdefABCDEF":
                 digits += body[j]
                 j += 1
-            out.append(int(digits or "0", 16))
+            if not digits:
+                raise StringEscapeError(i, 2, "invalid escape character '\\x': \\x takes one or two hex digits")
+            out.append(int(digits, 16))
             i = j
         elif nxt in "01234567":
             digits = ""
@@ -95,11 +109,13 @@ def decode_string(body: str) -> bytes:
             while j < len(body) and len(digits) < 3 and body[j] in "01234567":
                 digits += body[j]
                 j += 1
-            out.append(int(digits, 8) & 0xFF)
+            if int(digits, 8) > 0xFF:
+                raise StringEscapeError(i, j - i, f"octal escape sequence out of range '\\{digits}' "
+                                                  "(a byte is at most \\377)")
+            out.append(int(digits, 8))
             i = j
-        else:  # unknown escape: keep the character, as C compilers do
-            out += nxt.encode()
-            i += 2
+        else:
+            raise StringEscapeError(i, 2, f"invalid escape character '\\{nxt}'")
     return bytes(out)
 
 
@@ -292,7 +308,12 @@ class _ToAst(Transformer):
         return ast.IntLit(_span(meta), int_value(children[0]))
 
     def string(self, meta, children):
-        return ast.StrLit(_span(meta), decode_string(str(children[0])[1:-1]))
+        tok = children[0]
+        try:
+            return ast.StrLit(_span(meta), decode_string(str(tok)[1:-1]))
+        except StringEscapeError as err:
+            start = tok.start_pos + 1 + err.offset
+            raise _BadLiteral(_Where(start, start + err.length), err.message) from None
 
     def map_ref(self, meta, children):
         name, *keys = children
@@ -320,6 +341,13 @@ class _NotAStar(Exception):
 
     def __init__(self, token):
         self.token = token
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Where a _BadLiteral points when that is less than a token."""
+    start_pos: int
+    end_pos: int
 
 
 class _BadLiteral(Exception):
@@ -386,6 +414,10 @@ def _split_attach(rest: str) -> list[str]:
 
 def parse(source: SourceFile) -> ast.Program:
     """Parse a whole script; raises CompileError with one syntax diagnostic on failure."""
+    nul = source.text.find("\0")
+    if nul >= 0:   # 0.17 stops there ("unterminated string" when it is inside one)
+        raise CompileError(source, [Diagnostic("error", Span(nul, nul + 1), "the script holds a NUL byte",
+                                               ("write \\0 inside a string literal",))])
     text = preprocess(source.text)
     _TYPE_NAMES.names = C_TYPE_NAMES | typedef_names(text)
     try:

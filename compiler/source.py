@@ -7,6 +7,7 @@ demand so the parser only has to carry two integers per node.
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 
 
@@ -55,4 +56,11 @@ def render_caret(source: SourceFile, span: Span) -> str:
     width = (end_col - col + 1) if end_line == line else (len(text) - col + 1)
     width = max(1, width)
     prefix = "".join("\t" if c == "\t" else " " for c in text[: col - 1])
-    return f"{text}\n{prefix}^{'~' * (width - 1)}"
+    shown = _SHOWN.sub("\ufffd", text)
+    return f"{shown}\n{prefix}^{'~' * (width - 1)}"
+
+
+# Characters a terminal would not show in one column: a byte that is no UTF-8 (a surrogate
+# escape, which stderr would print as 6 characters) and a NUL are shown as U+FFFD, so the
+# caret stays under its column.
+_SHOWN = re.compile("[\udc80-\udcff\x00]")

@@ -80,6 +80,10 @@ def syntax_diagnostic(source: SourceFile, err: UnexpectedInput) -> Diagnostic:
         if state.comment is not None:
             return _unclosed_comment(state.comment)
         ch = text[pos] if pos is not None and pos < len(text) else "?"
+        if "\udc80" <= ch <= "\udcff":   # a byte that is no UTF-8, kept as a surrogate escape
+            return Diagnostic("error", Span(pos, pos + 1),
+                              f"syntax error: unexpected byte 0x{ord(ch) - 0xdc00:02x} (not UTF-8 text)",
+                              ("bytes that are no UTF-8 may stand only inside string literals",))
         if ch == '"':
             end = text.find("\n", pos)
             end = len(text) if end < 0 else end

@@ -111,10 +111,9 @@ def _main(argv: list[str]) -> int:
         from .object_file import looks_like_object
         if looks_like_object(path, data):   # `kt out.o`: run the object, no compiler
             return _run_object(opts, env, path, data, positional, pid, start_ns)
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            return _fail(f"{path}: neither a script (not UTF-8 text) nor an ELF object")
+        # Bytes that are no UTF-8 are kept as surrogate escapes, as Python gives `-e`'s text:
+        # 0.17 reads a script as bytes, so "\xff" in a string literal is that byte, printed raw.
+        text = data.decode("utf-8", "surrogateescape")
         name, here = ("stdin", ".") if path == "-" else (path, os.path.dirname(path) or ".")
     from ..compiler.preprocess import HeaderError, include_headers
     from ..compiler.source import SourceFile

@@ -17,14 +17,20 @@ MAX_COLUMN = 0xFFFF   # DILocation: unsigned column : 16
 I32 = ir.IntType(32)
 
 
+def _utf8(text: str) -> str:
+    """Text LLVM can take: a byte of the script that is no UTF-8 (a surrogate escape) becomes
+    U+FFFD; the lines stay the same, so line info still quotes the right line."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 class DebugInfo:
     def __init__(self, module: ir.Module, filename: str, source_text: str | None = None):
         self.m = module
         # With the script embedded (DWARF 5 `source:`), LLVM's BTF line info carries each
         # line's text, and the kernel's verifier log quotes the kt source it is complaining about.
-        fields = {"filename": filename, "directory": ""}
+        fields = {"filename": _utf8(filename), "directory": ""}
         if source_text is not None:
-            fields["source"] = source_text
+            fields["source"] = _utf8(source_text)
         self.file = module.add_debug_info("DIFile", fields)
         self._globals: list = []
         self._basic: dict[tuple[str, int, str], object] = {}

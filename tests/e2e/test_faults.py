@@ -132,3 +132,90 @@ def test_error_past_column_65535_keeps_its_true_column(tmp_path):
     col = 9 + 8 * 8200 + 5
     assert r.err.startswith(f"{script}:1:{col}: error: unknown builtin 'nope'\n")
     assert r.err.splitlines()[2] == " " * (col - 1) + "^~~~"
+
+
+def run_bytes(args: list[bytes]) -> tuple[int, bytes, str]:
+    """kt with arguments given as bytes (a -e program that is no UTF-8), output as bytes."""
+    import subprocess
+    from .conftest import kt_command
+    proc = subprocess.run([*map(os.fsencode, kt_command()), *args], capture_output=True,
+                          stdin=subprocess.DEVNULL, timeout=60)
+    return proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace")
+
+
+PROGRAM_0XFF = b'BEGIN { printf("\xff\xfe|%s\\n", "a\xffb"); @["k\xff"] = 1; exit(); }'
+
+
+@kernel
+def test_bytes_no_utf8_in_e_string_literals_are_printed_raw():
+    # as 0.17, which reads the program as bytes: the same bytes come out
+    rc, out, err = run_bytes([b"-e", PROGRAM_0XFF])
+    assert rc == 0, err
+    assert out == b"\xff\xfe|a\xffb\n\n\n@[k\xff]: 1\n"
+
+
+@kernel
+def test_bytes_no_utf8_in_a_script_file_are_printed_raw(tmp_path):
+    # a script file and -e read the same: bytes that are no UTF-8 are kept
+    script = tmp_path / "bytes.kt"
+    script.write_bytes(PROGRAM_0XFF)
+    rc, out, err = run_bytes([bytes(script)])
+    assert rc == 0, err
+    assert out == b"\xff\xfe|a\xffb\n\n\n@[k\xff]: 1\n"
+
+
+def test_a_byte_no_utf8_outside_a_string(tmp_path):
+    # 0.17: "ERROR: invalid character '\xff'"; kt names the byte and keeps the caret's column
+    script = tmp_path / "bad.kt"
+    script.write_bytes(b'BEGIN { \xff printf("x\\n"); exit(); }')
+    r = run_kt(str(script))
+    assert r.rc == 1
+    assert r.err == (f"{script}:1:9: error: syntax error: unexpected byte 0xff (not UTF-8 text)\n"
+                     'BEGIN { \ufffd printf("x\\n"); exit(); }\n'
+                     "        ^\n"
+                     "hint: bytes that are no UTF-8 may stand only inside string literals\n")
+
+
+def test_a_nul_byte_in_the_source(tmp_path):
+    # 0.17 stops reading at the NUL: "unterminated string"
+    script = tmp_path / "nul.kt"
+    script.write_bytes(b'BEGIN { printf("a\0b\\n"); exit(); }')
+    r = run_kt(str(script))
+    assert r.rc == 1
+    assert r.err == (f"{script}:1:18: error: the script holds a NUL byte\n"
+                     'BEGIN { printf("a\ufffdb\\n"); exit(); }\n'
+                     "                 ^\n"
+                     "hint: write \\0 inside a string literal\n")
+
+
+@pytest.mark.parametrize("literal, col, message, width", [
+    ('"a\\qb"', 18, "invalid escape character '\\q'", 2),
+    ('"ab\\x"', 19, "invalid escape character '\\x': \\x takes one or two hex digits", 2),
+    ('"a\\xg"', 18, "invalid escape character '\\x': \\x takes one or two hex digits", 2),
+    ('"a\\400"', 18, "octal escape sequence out of range '\\400' (a byte is at most \\377)", 4),
+])
+def test_bad_escapes_in_string_literals(literal, col, message, width):
+    # 0.17 refuses the same escapes ("invalid escape character", "octal escape sequence out of range")
+    prog = f"BEGIN {{ printf({literal}); exit(); }}"
+    r = run_kt("-e", prog)
+    assert r.rc == 1
+    assert r.err == f"stdin:1:{col}: error: {message}\n{prog}\n{' ' * (col - 1)}^{'~' * (width - 1)}\n"
+
+
+@kernel
+def test_good_escapes_in_string_literals():
+    r = run_kt("-e", 'BEGIN { printf("\\x41\\101\\7\\x7e\\t|\\"\\\\\\n"); exit(); }')
+    assert r.rc == 0, r.err
+    assert r.out == 'AA\x07~\t|"\\\n\n\n'
+
+
+@pytest.mark.parametrize("text", ["", "// only a comment\n/* and another */\n", "\n\n  \n"])
+def test_scripts_without_probes(tmp_path, text):
+    script = tmp_path / "empty.kt"
+    script.write_text(text)
+    r = run_kt(str(script))
+    assert r.rc == 1
+    first = text.split("\n")[0]
+    assert r.err == (f"{script}:1:1: error: no probes in the script\n{first}\n"
+                     f"^{'~' * (max(1, len(first)) - 1)}\n"
+                     "hint: a script is one or more 'PROBE { ... }' blocks\n")
