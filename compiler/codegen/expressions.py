@@ -359,31 +359,47 @@ class ExpressionLowering:
 
     def _arith(self: "ProbeCodegen", op: str, lhs: ir.Value, rhs: ir.Value, signed: bool) -> ir.Value:
         b = self.b
-        simple = {"+": b.add, "-": b.sub, "*": b.mul, "&": b.and_, "|": b.or_, "^": b.xor, "<<": b.shl}
+        simple = {"+": b.add, "-": b.sub, "*": b.mul, "&": b.and_, "|": b.or_, "^": b.xor}
         if op in simple:
             return simple[op](lhs, rhs)
-        if op == ">>":
-            return b.ashr(lhs, rhs) if signed else b.lshr(lhs, rhs)
+        if op in ("<<", ">>"):
+            # An LLVM shift by 64 or more (or a negative amount) is poison, which LLVM may
+            # fold into anything, stack garbage included. The amount is taken mod 64, as BPF's
+            # instructions (and so 0.17 at run time) take it: `1 << 65` is 2.
+            amount = b.and_(rhs, ir.Constant(I64, 63))
+            if op == "<<":
+                return b.shl(lhs, amount)
+            return b.ashr(lhs, amount) if signed else b.lshr(lhs, amount)
         if op in ("/", "%"):
-            # BPF's division is unsigned (signed division needs cpu v4); a zero divisor gives 0
-            # in BPF, and we keep that instead of trapping.
-            if signed:
-                return self._signed_divmod(op, lhs, rhs)
-            return b.udiv(lhs, rhs) if op == "/" else b.urem(lhs, rhs)
+            return self._divmod(op, lhs, rhs, signed)
         raise ValueError(op)
 
-    def _signed_divmod(self: "ProbeCodegen", op: str, lhs: ir.Value, rhs: ir.Value) -> ir.Value:
+    def _divmod(self: "ProbeCodegen", op: str, lhs: ir.Value, rhs: ir.Value, signed: bool) -> ir.Value:
+        """x / 0 and x % 0 are 0, as bpftrace's docs promise. LLVM's udiv by zero is undefined
+        behaviour, which LLVM folds to poison when it can prove the zero (uninitialized stack
+        then reached a map: kernel memory in the output), so the divisor is never zero: 1 in
+        its place, and the result replaced by 0. BPF's own rule (x % 0 is x) is not used.
+        BPF's division is unsigned (signed division needs cpu v4): signed operands divide
+        their magnitudes and fix the sign (C's truncation toward zero; INT64_MIN / -1 wraps
+        to INT64_MIN, no trap)."""
         b = self.b
-        zero = ir.Constant(I64, 0)
-        lneg = b.icmp_signed("<", lhs, zero)
-        rneg = b.icmp_signed("<", rhs, zero)
-        la = b.select(lneg, b.neg(lhs), lhs)
-        ra = b.select(rneg, b.neg(rhs), rhs)
-        if op == "/":
-            q = b.udiv(la, ra)
-            return b.select(b.xor(lneg, rneg), b.neg(q), q)
-        r = b.urem(la, ra)
-        return b.select(lneg, b.neg(r), r)
+        zero, one = ir.Constant(I64, 0), ir.Constant(I64, 1)
+        is_zero = b.icmp_unsigned("==", rhs, zero)
+        divisor = b.select(is_zero, one, rhs)
+        if signed:
+            lneg = b.icmp_signed("<", lhs, zero)
+            rneg = b.icmp_signed("<", divisor, zero)
+            la = b.select(lneg, b.neg(lhs), lhs)
+            ra = b.select(rneg, b.neg(divisor), divisor)
+            if op == "/":
+                q = b.udiv(la, ra)
+                value = b.select(b.xor(lneg, rneg), b.neg(q), q)
+            else:
+                r = b.urem(la, ra)
+                value = b.select(lneg, b.neg(r), r)
+        else:
+            value = b.udiv(lhs, divisor) if op == "/" else b.urem(lhs, divisor)
+        return b.select(is_zero, zero, value)
 
     def _logical(self: "ProbeCodegen", e: ast.Binary) -> ir.Value:
         slot = self.stack(8, "logic")

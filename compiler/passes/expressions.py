@@ -287,6 +287,8 @@ class ExpressionChecker:
             return None
         if op in _COMPARE:
             return S64
+        if op in ("/", "%") and isinstance(e.rhs, ast.IntLit) and e.rhs.value == 0:
+            self.sink.warning(e.rhs.span, f"'{op}' by zero: the result is 0")
         return Int(64, lt.signed and rt.signed)
 
     def _pointer_binary(self: "Checker", e: ast.Binary, lt: Type, rt: Type) -> Type | None:

@@ -219,3 +219,74 @@ def test_scripts_without_probes(tmp_path, text):
     assert r.err == (f"{script}:1:1: error: no probes in the script\n{first}\n"
                      f"^{'~' * (max(1, len(first)) - 1)}\n"
                      "hint: a script is one or more 'PROBE { ... }' blocks\n")
+
+
+# --- division by zero, shifts -------------------------------------------------------------------
+# bpftrace's docs promise 0 for a division by zero. 0.17 prints garbage for a divisor LLVM can
+# prove zero (it folds the udiv to poison: `BEGIN { $z = 0; @a = 5 / $z; }` printed
+# `@a: -2129641200`, uninitialized stack) and BPF's x % 0 is x at run time; kt gives 0 for both.
+
+@kernel
+def test_division_by_a_provable_zero_is_zero():
+    r = run_kt("-e", "BEGIN { $z = 0; $q = 5 / $z; @a = $q; exit(); }")
+    assert r.rc == 0, r.err
+    assert r.out == "\n\n@a: 0\n"
+
+
+@kernel
+def test_division_and_modulo_by_zero_in_every_form():
+    prog = ("BEGIN { $z = 0; $u = (uint64)0; @m = 0; $a = 5; $a /= $z; $b = -5; $b %= $z; "
+            "$c = (uint64)5; $c /= @m; @x[5 / $z, 5 % @m] = 5 / $u; "
+            "if (5 % $z == 0 && -5 / @m == 0) { printf(\"%d %d %d %d %d\\n\", $a, $b, $c, 7 / $z, (uint64)7 % $z); } "
+            "exit(); }")
+    r = run_kt("-e", prog)
+    assert r.rc == 0, r.err
+    assert r.out == "0 0 0 0 0\n\n\n@m: 0\n@x[0, 0]: 0\n"
+
+
+@kernel
+def test_division_by_zero_read_at_run_time():
+    # the divisor comes from the traced process (exit_group's error code 0 of `true`)
+    prog = ("tracepoint:syscalls:sys_enter_exit_group /pid == cpid/ { "
+            "@q[7 / args->error_code, -7 % args->error_code] = (uint64)7 / args->error_code; "
+            "if (9 / args->error_code == 0) { printf(\"p %d %d\\n\", 5 % args->error_code, -5 / args->error_code); } }")
+    r = run_kt("-e", prog, "-c", "/bin/true")
+    assert r.rc == 0, r.err
+    assert r.out == "p 0 0\n\n\n@q[0, 0]: 0\n"
+
+
+@kernel
+def test_division_by_literal_zero_warns_and_is_zero():
+    # 0.17 prints garbage without a word
+    r = run_kt("-e", "BEGIN { @a = 5 / 0; @b = -5 % 0; exit(); }")
+    assert r.rc == 0, r.err
+    assert r.out == "\n\n@a: 0\n@b: 0\n"
+    assert r.err == ("stdin:1:18: warning: '/' by zero: the result is 0\n"
+                     "BEGIN { @a = 5 / 0; @b = -5 % 0; exit(); }\n"
+                     "                 ^\n"
+                     "stdin:1:31: warning: '%' by zero: the result is 0\n"
+                     "BEGIN { @a = 5 / 0; @b = -5 % 0; exit(); }\n"
+                     "                              ^\n"
+                     "Attached 1 probe\n")
+
+
+@kernel
+def test_signed_division_edges():
+    # C's truncation toward zero; INT64_MIN / -1 wraps (no trap in BPF)
+    r = run_kt("-e", "BEGIN { $m = -1; printf(\"%ld %ld %ld %ld %ld\\n\", -9223372036854775808 / $m, "
+                     "-7 / 2, -7 % 2, 7 % -2, -9223372036854775808 % $m); exit(); }")
+    assert r.rc == 0, r.err
+    assert r.out == "-9223372036854775808 -3 -1 1 0\n\n\n"
+
+
+@kernel
+def test_shifts_by_64_or_more_or_negative_take_the_amount_mod_64():
+    # LLVM's shift past the width is poison (0.17 folded it to anything and, through a map
+    # read, made kt's program fail verification); BPF's shifts take the amount mod 64, which
+    # is what 0.17 prints for amounts only known at run time: `1 << 64` is 1, `1 << -1` is 2^63
+    prog = ("BEGIN { @n = 64; @m = -1; @k = 65; $n = @n; $m = @m; $k = @k; "
+            "printf(\"%ld %ld %ld %ld %ld %ld\\n\", 1 << $n, 1 << $m, -8 >> $n, 8 >> $k, 1 << 64, -16 >> 66); "
+            "clear(@n); clear(@m); clear(@k); exit(); }")
+    r = run_kt("-e", prog)
+    assert r.rc == 0, r.err
+    assert r.out.startswith("1 -9223372036854775808 -8 4 1 -4\n")
