@@ -6,6 +6,7 @@ writing attributes onto nodes. Parser tests compare trees with `same_tree`, whic
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, fields, is_dataclass
 
 from .source import Span
@@ -286,11 +287,19 @@ def same_tree(a: object, b: object) -> bool:
 
 
 def walk(node: object):
-    """Every AST node under (and including) `node`, parents first."""
-    if isinstance(node, Node):
-        yield node
-        for f in fields(node):
-            yield from walk(getattr(node, f.name))
-    elif isinstance(node, list):
-        for item in node:
-            yield from walk(item)
+    """Every AST node under (and including) `node`, parents first, children in field order.
+    An explicit stack, not recursive generators: those cost the depth at every node (a
+    10,000-term `a + a + ...` chain took minutes) and hit Python's recursion limit."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Node):
+            yield item
+            stack.extend(getattr(item, f.name) for f in reversed(_fields(type(item))))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+
+
+@functools.cache
+def _fields(cls: type) -> tuple:
+    return fields(cls)

@@ -8,6 +8,7 @@ from . import elf
 from .ast import Program
 from .formats.btf import vmlinux_reads
 from .codegen.module import BPF_STACK_LIMIT, build_module
+from .deep_stack import deep_stack
 from .diagnostics import DiagnosticSink
 from .options import CompileOptions
 from .parse import parse
@@ -32,6 +33,7 @@ class Compiled:
         return elf.emit_assembly(llvm.parse_assembly(self.ir))
 
 
+@deep_stack
 def check(source: SourceFile, options: CompileOptions) -> tuple[Program, Semantics, DiagnosticSink]:
     """Parse and analyse; raises CompileError with every error of the failing stage."""
     program = parse(source)
@@ -41,6 +43,7 @@ def check(source: SourceFile, options: CompileOptions) -> tuple[Program, Semanti
     return program, sema, sink
 
 
+@deep_stack
 def compile_source(source: SourceFile, options: CompileOptions) -> Compiled:
     btf_reads = vmlinux_reads()   # did this compilation read kernel BTF? (.kt.meta kernel_btf)
     program, sema, sink = check(source, options)

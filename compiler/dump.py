@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import fields
 
 from . import ast
+from .deep_stack import deep_stack
 from .source import SourceFile
 
 
+@deep_stack
 def dump_ast(program: ast.Program, source: SourceFile, types=None) -> str:
     lines: list[str] = []
     types = types or {}

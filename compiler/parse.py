@@ -11,10 +11,11 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedInput, VisitError
 
 from . import ast
+from .deep_stack import MAX_DEPTH, deep_stack
 from .diagnostics import CompileError, Diagnostic
 from .preprocess import preprocess, typedef_names
 from .source import SourceFile, Span
@@ -412,6 +413,20 @@ def _split_attach(rest: str) -> list[str]:
     return parts
 
 
+def _too_deep(tree) -> Span | None:
+    """The span of the first subtree MAX_DEPTH levels down, if any (deep_stack.py's limit),
+    found without recursion."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth >= MAX_DEPTH:
+            meta = node.meta
+            return Span(0, 1) if meta.empty else Span(meta.start_pos, meta.end_pos)
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+    return None
+
+
+@deep_stack
 def parse(source: SourceFile) -> ast.Program:
     """Parse a whole script; raises CompileError with one syntax diagnostic on failure."""
     nul = source.text.find("\0")
@@ -424,6 +439,11 @@ def parse(source: SourceFile) -> ast.Program:
         tree = _parser().parse(text)
     except UnexpectedInput as err:
         raise CompileError(source, [not_supported(text, syntax_diagnostic(source, err))]) from None
+    too_deep = _too_deep(tree)
+    if too_deep is not None:
+        raise CompileError(source, [Diagnostic(
+            "error", too_deep, f"the script is nested too deeply: kt's limit is {MAX_DEPTH:,} levels of "
+            "syntax (each block, operator and parenthesis is one or more)", ("split the expression or the block with variables",))])
     try:
         program = _ToAst().transform(tree)
     except VisitError as err:

@@ -290,3 +290,34 @@ def test_shifts_by_64_or_more_or_negative_take_the_amount_mod_64():
     r = run_kt("-e", prog)
     assert r.rc == 0, r.err
     assert r.out.startswith("1 -9223372036854775808 -8 4 1 -4\n")
+
+
+# --- deep nesting (more in tests/compiler/test_faults_compile.py) --------------------------------
+
+@kernel
+def test_a_10000_term_chain_runs(tmp_path):
+    # 0.17 segfaults on it; kt compiled it only after minutes (a recursive AST walk) if at all
+    script = tmp_path / "chain.kt"
+    script.write_text("BEGIN { $a = 1; $b = " + " + ".join(["$a"] * 10_000) + '; printf("%d\\n", $b); exit(); }')
+    r = run_kt(str(script), timeout=120)
+    assert r.rc == 0, r.err[-3000:]
+    assert r.out == "10000\n\n\n"
+
+
+@kernel
+def test_1000_nested_ifs_run(tmp_path):
+    script = tmp_path / "ifs.kt"
+    script.write_text("BEGIN { $a = 1; " + "if ($a) { " * 1000 + "$a = 2; " + "} " * 1000 + 'printf("%d\\n", $a); exit(); }')
+    r = run_kt(str(script), timeout=120)
+    assert r.rc == 0, r.err[-3000:]
+    assert r.out == "2\n\n\n"
+
+
+def test_nesting_past_the_limit_from_the_command_line(tmp_path):
+    script = tmp_path / "deep.kt"
+    script.write_text("BEGIN { $b = " + "!" * 30_000 + "1; exit(); }\n")
+    r = run_kt(str(script), timeout=120)
+    assert r.rc == 1
+    assert r.err.startswith(f"{script}:1:")
+    assert "error: the script is nested too deeply: kt's limit is 20,000 levels of syntax" in r.err
+    assert "Traceback" not in r.err
