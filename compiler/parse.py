@@ -17,7 +17,7 @@ from lark.exceptions import UnexpectedInput, VisitError
 from . import ast
 from .deep_stack import MAX_DEPTH, deep_stack
 from .diagnostics import CompileError, Diagnostic
-from .preprocess import preprocess, typedef_names
+from .preprocess import preprocess_positions, typedef_names
 from .source import SourceFile, Span
 from .syntax_errors import not_supported, syntax_diagnostic
 
@@ -413,6 +413,21 @@ def _split_attach(rest: str) -> list[str]:
     return parts
 
 
+def _to_source(tree, positions) -> None:
+    """Point the tree's positions (spans are built from them) into the text as written."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        meta = node.meta
+        if not meta.empty:
+            meta.start_pos, meta.end_pos = positions.start(meta.start_pos), positions.end(meta.end_pos)
+        for child in node.children:
+            if isinstance(child, Tree):
+                stack.append(child)
+            elif isinstance(child, Token) and child.start_pos is not None:
+                child.start_pos, child.end_pos = positions.start(child.start_pos), positions.end(child.end_pos)
+
+
 def _too_deep(tree) -> Span | None:
     """The span of the first subtree MAX_DEPTH levels down, if any (deep_stack.py's limit),
     found without recursion."""
@@ -433,12 +448,17 @@ def parse(source: SourceFile) -> ast.Program:
     if nul >= 0:   # 0.17 stops there ("unterminated string" when it is inside one)
         raise CompileError(source, [Diagnostic("error", Span(nul, nul + 1), "the script holds a NUL byte",
                                                ("write \\0 inside a string literal",))])
-    text = preprocess(source.text)
+    text, positions = preprocess_positions(source.text)
     _TYPE_NAMES.names = C_TYPE_NAMES | typedef_names(text)
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as err:
-        raise CompileError(source, [not_supported(text, syntax_diagnostic(source, err))]) from None
+        expanded = source if not positions.expansions else SourceFile.of(source.name, text)
+        d = not_supported(text, syntax_diagnostic(expanded, err))
+        span = Span(positions.start(d.span.start), max(positions.end(d.span.end), positions.start(d.span.start) + 1))
+        raise CompileError(source, [Diagnostic(d.severity, span, d.message, d.hints)]) from None
+    if positions.expansions:
+        _to_source(tree, positions)
     too_deep = _too_deep(tree)
     if too_deep is not None:
         raise CompileError(source, [Diagnostic(

@@ -3,15 +3,19 @@
 bpftrace runs scripts through clang's preprocessor; kt does the part its tools use (`#!`,
 `#include`, object-like `#define`, `#ifdef`/`#ifndef`/`#else`/`#endif`) and finds the names
 the script's typedefs declare, which the parser needs to tell a cast from a parenthesis.
-Directive lines are blanked to spaces, so spans keep pointing at the same lines and columns.
+Directive lines are blanked to spaces, so lines keep their numbers; macro substitution changes
+columns, so the parser maps spans back through `Positions`.
 """
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
+from dataclasses import dataclass
 
 _DIRECTIVE = re.compile(r"^[ \t]*#(!|[ \t]*(include|define|ifdef|ifndef|else|endif|pragma)\b)[^\n]*", re.M)
+_DEFINE_START = re.compile(r"^[ \t]*#[ \t]*define\b")
 _DEFINE = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)[ \t]*([^\n]*?)[ \t]*$")
 _CONDITIONAL = re.compile(r"^[ \t]*#[ \t]*(ifdef|ifndef|else|endif)\b[ \t]*(\w*)")
 # kt reads kernel types from BTF, as bpftrace does when it defines this.
@@ -19,15 +23,62 @@ PREDEFINED = frozenset({"BPFTRACE_HAVE_BTF"})
 _WORD_OR_SKIP = re.compile(r'"(?:\\.|[^"\\\n])*"|//[^\n]*|/\*.*?\*/|\b[A-Za-z_]\w*\b', re.S)
 
 
+@dataclass(frozen=True, slots=True)
+class Expansion:
+    """One macro use: source[src_start:src_end] became expanded[exp_start:exp_end]."""
+    exp_start: int
+    exp_end: int
+    src_start: int
+    src_end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Positions:
+    """Offsets in the preprocessed text -> offsets in the script as written, so that every
+    diagnostic points into the original text: a span inside a macro's expansion points at
+    the macro's name; text after an expansion shifts back by what the expansion added."""
+    expansions: tuple[Expansion, ...] = ()
+    _starts: tuple[int, ...] = ()
+
+    @staticmethod
+    def of(expansions: list[Expansion]) -> "Positions":
+        return Positions(tuple(expansions), tuple(e.exp_start for e in expansions))
+
+    def start(self, pos: int) -> int:
+        """Where a span starting at pos starts in the source."""
+        i = bisect.bisect_right(self._starts, pos) - 1
+        if i < 0:
+            return pos
+        e = self.expansions[i]
+        return e.src_start if pos < e.exp_end else pos - e.exp_end + e.src_end
+
+    def end(self, pos: int) -> int:
+        """Where a span ending (exclusive) at pos ends in the source."""
+        i = bisect.bisect_left(self._starts, pos) - 1
+        if i < 0:
+            return pos
+        e = self.expansions[i]
+        return e.src_end if pos <= e.exp_end else pos - e.exp_end + e.src_end
+
+
 def preprocess(text: str) -> str:
+    """The script as the parser reads it (preprocess_positions() without the positions)."""
+    return preprocess_positions(text)[0]
+
+
+def preprocess_positions(text: str) -> tuple[str, Positions]:
     """What bpftrace scripts carry before the language proper: a `#!` line, `#include`s (kt
     takes kernel types from BTF, so they are not needed) and object-like `#define NAME VALUE`
-    macros, which are substituted as whole words outside strings and comments. Directive lines
-    are blanked to spaces, so spans keep pointing at the same lines and columns."""
+    macros (continued over lines ending in `\\`), which are substituted as whole words outside
+    strings and comments, macros in a macro's value too (never a macro inside its own
+    expansion, as in C). Directive lines are blanked to spaces, so lines keep their numbers;
+    the positions map offsets after substitution back to the text as written."""
     macros: dict[str, str] = {}
     lines = text.split("\n")
     active = [True]   # one entry per open #ifdef/#ifndef: whether its lines are kept
-    for i, line in enumerate(lines):
+    i = 0
+    while i < len(lines):
+        line = lines[i]
         cond = _CONDITIONAL.match(line)
         if cond:
             kind, name = cond.groups()
@@ -41,10 +92,17 @@ def preprocess(text: str) -> str:
             lines[i] = " " * len(line)
         elif not active[-1]:
             lines[i] = " " * len(line)       # e.g. C struct definitions for kernels without BTF
-        else:
-            d = _DEFINE.match(line)
+        elif _DEFINE_START.match(line):
+            first = i
+            while lines[i].endswith("\\") and i + 1 < len(lines):   # a multi-line macro
+                i += 1
+            joined = " ".join(part[:-1] if part.endswith("\\") else part for part in lines[first:i + 1])
+            d = _DEFINE.match(joined)
             if d:
                 macros[d.group(1)] = d.group(2)
+            for k in range(first, i + 1):
+                lines[k] = " " * len(lines[k])
+        i += 1
     text = "\n".join(lines)
 
     def blank(m: re.Match) -> str:
@@ -52,13 +110,33 @@ def preprocess(text: str) -> str:
 
     text = _DIRECTIVE.sub(blank, text)
     if not macros:
-        return text
-
-    def expand(m: re.Match) -> str:
+        return text, Positions()
+    out: list[str] = []
+    expansions: list[Expansion] = []
+    done, length = 0, 0
+    for m in _WORD_OR_SKIP.finditer(text):
         word = m.group(0)
-        return macros.get(word, word)
+        if word not in macros:
+            continue
+        value = _expand(macros[word], macros, frozenset({word}))
+        out.append(text[done:m.start()])
+        length += m.start() - done
+        expansions.append(Expansion(length, length + len(value), m.start(), m.end()))
+        out.append(value)
+        length += len(value)
+        done = m.end()
+    out.append(text[done:])
+    return "".join(out), Positions.of(expansions)
 
-    return _WORD_OR_SKIP.sub(expand, text)
+
+def _expand(value: str, macros: dict[str, str], outer: frozenset[str]) -> str:
+    """A macro's value with the macros it names expanded, except those being expanded."""
+    def one(m: re.Match) -> str:
+        word = m.group(0)
+        if word in macros and word not in outer:
+            return _expand(macros[word], macros, outer | {word})
+        return word
+    return _WORD_OR_SKIP.sub(one, value)
 
 
 _BLANKABLE = re.compile(r'"(?:\\.|[^"\\\n])*"|//[^\n]*|/\*.*?\*/', re.S)

@@ -3,12 +3,16 @@ never a Python exception."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kt.compiler.deep_stack import MAX_DEPTH
 from kt.compiler.diagnostics import CompileError
 from kt.compiler.parse import parse
 from kt.compiler.source import SourceFile
+
+DATA = Path(__file__).parent / "data"
 
 
 def nested_ifs(n: int) -> str:
@@ -64,3 +68,64 @@ def test_a_deep_error_is_a_diagnostic(compile_text):
     with pytest.raises(CompileError) as err:
         compile_text(text)
     assert "t.kt:1:" in err.value.render()
+
+
+# --- #define: diagnostics point into the text as written -------------------------------------
+# 0.17 (through clang's preprocessor) points at the expanded text: `2:32-36` for def.kt below.
+
+def first_error(text: str) -> str:
+    from kt.compiler.driver import check
+    from kt.compiler.options import CompileOptions
+    with pytest.raises(CompileError) as err:
+        check(SourceFile.of("def.kt", text), CompileOptions(tracefs=str(DATA)))
+    return err.value.render()
+
+
+def test_error_after_a_macro_points_at_the_original_column():
+    text = "#define FOO 12345678\nBEGIN { $x = FOO; $y = nope; }\n"
+    assert first_error(text) == ("def.kt:2:24: error: unknown builtin 'nope'\n"
+                                 "BEGIN { $x = FOO; $y = nope; }\n"
+                                 "                       ^~~~")
+
+
+def test_error_after_a_macro_used_twice_on_one_line():
+    text = '#define FOO 12345678\n#define BAR "a long string value"\nBEGIN { $x = FOO + FOO; $s = BAR; $y = nope; }\n'
+    assert first_error(text) == ("def.kt:3:40: error: unknown builtin 'nope'\n"
+                                 "BEGIN { $x = FOO + FOO; $s = BAR; $y = nope; }\n"
+                                 "                                       ^~~~")
+
+
+def test_multi_line_macro():
+    text = '#define SUM 1 + \\\n   2 + \\\n  3\nBEGIN { $x = SUM; printf("%d\\n", $x); $y = nope; }\n'
+    assert first_error(text) == ("def.kt:4:44: error: unknown builtin 'nope'\n"
+                                 'BEGIN { $x = SUM; printf("%d\\n", $x); $y = nope; }\n'
+                                 "                                           ^~~~")
+
+
+def test_error_inside_an_expansion_points_at_the_macro():
+    assert first_error("#define BAD nope\nBEGIN { $x = BAD; }\n") == (
+        "def.kt:2:14: error: unknown builtin 'nope'\nBEGIN { $x = BAD; }\n             ^~~")
+
+
+def test_syntax_error_after_a_macro():
+    text = "#define A 5\n#define B (A * 2)\nBEGIN { $q = B +; }\n"
+    assert first_error(text).splitlines()[:3] == ["def.kt:3:17: error: syntax error: unexpected ';'",
+                                                  "BEGIN { $q = B +; }",
+                                                  "                ^"]
+
+
+def test_macros_in_macros_and_a_macro_naming_itself():
+    from kt.compiler.preprocess import preprocess
+    out = preprocess("#define A 5\n#define B (A * 2)\n#define C C + 1\nBEGIN { $x = B; $y = C; }\n")
+    assert out.splitlines()[3] == "BEGIN { $x = (5 * 2); $y = C + 1; }"
+
+
+def test_positions_map_both_ends():
+    from kt.compiler.preprocess import preprocess_positions
+    text = "#define LONGER 1\nBEGIN { $a = LONGER; $b = 2; }"
+    out, pos = preprocess_positions(text)
+    use = text.index("LONGER;")
+    assert out[use:use + 1] == "1"
+    assert (pos.start(use), pos.end(use + 1)) == (use, use + len("LONGER"))
+    b_out, b_src = out.index("$b"), text.index("$b")
+    assert (pos.start(b_out), pos.end(b_out + 2)) == (b_src, b_src + 2)

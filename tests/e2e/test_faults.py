@@ -321,3 +321,25 @@ def test_nesting_past_the_limit_from_the_command_line(tmp_path):
     assert r.err.startswith(f"{script}:1:")
     assert "error: the script is nested too deeply: kt's limit is 20,000 levels of syntax" in r.err
     assert "Traceback" not in r.err
+
+
+# --- #define ---------------------------------------------------------------------------------
+
+def test_define_keeps_error_columns(tmp_path):
+    # 0.17 says def.kt:2:32-36 (its preprocessor's columns); the source has `nope` at 24
+    script = tmp_path / "def.kt"
+    script.write_text("#define FOO 12345678\nBEGIN { $x = FOO; $y = nope; }\n")
+    r = run_kt(str(script))
+    assert r.rc == 1
+    assert r.err == (f"{script}:2:24: error: unknown builtin 'nope'\n"
+                     "BEGIN { $x = FOO; $y = nope; }\n"
+                     "                       ^~~~\n")
+
+
+@kernel
+def test_multi_line_and_nested_macros_run(tmp_path):
+    script = tmp_path / "def.kt"
+    script.write_text('#define A 5\n#define SUM A + \\\n  2 * A\nBEGIN { printf("%d %d\\n", SUM, A); exit(); }\n')
+    r = run_kt(str(script))
+    assert r.rc == 0, r.err
+    assert r.out == "15 5\n\n\n"
