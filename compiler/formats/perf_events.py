@@ -142,6 +142,10 @@ def describe(perf_type: int, config: int) -> str:
 
 # Nanoseconds per unit of `profile:UNIT:N` / `interval:UNIT:N` (bpftrace 0.17: s, ms, us, hz).
 TIME_UNITS: dict[str, int] = {"s": 1_000_000_000, "ms": 1_000_000, "us": 1_000}
+# perf_event_open refuses a sample_period with bit 63 set (kernel/events/core.c,
+# perf_event_open: "if (attr.sample_period & (1ULL << 63)) return -EINVAL"); larger counts
+# wrapped silently in the u64 field.
+MAX_PERIOD = (1 << 63) - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,8 +190,11 @@ def timer_event(probe: str, unit: str, count: int) -> PerfEventSpec:
     if unit not in TIME_UNITS:
         raise PerfEventSpecError(f"unknown {probe} unit '{unit}' (expected one of "
                                  f"{', '.join([*TIME_UNITS, 'hz'])})")
-    return PerfEventSpec(PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK,
-                         period=count * TIME_UNITS[unit],
+    period = count * TIME_UNITS[unit]
+    if period > MAX_PERIOD:
+        raise PerfEventSpecError(f"{probe}:{unit}:{count} is too long: its period of {period} ns is past "
+                                 f"the kernel's limit of 2^63-1 ns (about 292 years)")
+    return PerfEventSpec(PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK, period=period,
                          cpus="all" if probe == "profile" else "one")
 
 
@@ -200,5 +207,7 @@ def counter_event(provider: str, name: str, count: int | None = None) -> PerfEve
         raise PerfEventSpecError(f"unknown {provider} event '{name}' (known: {known})")
     if count is not None and count <= 0:
         raise PerfEventSpecError(f"{provider}:{name} count must be positive, not {count}")
+    if count is not None and count > MAX_PERIOD:
+        raise PerfEventSpecError(f"{provider}:{name} count {count} is past the kernel's limit of 2^63-1")
     return PerfEventSpec(ev.perf_type, ev.config, period=count or ev.default_period,
                          cpus="all")

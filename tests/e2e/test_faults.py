@@ -343,3 +343,20 @@ def test_multi_line_and_nested_macros_run(tmp_path):
     r = run_kt(str(script))
     assert r.rc == 0, r.err
     assert r.out == "15 5\n\n\n"
+
+
+# --- attach-point counts past the kernel's 64-bit fields ------------------------------------------
+
+@pytest.mark.parametrize("probe, message", [
+    ("interval:s:18446744074", "interval:s:18446744074 is too long: its period of 18446744074000000000 ns is past "
+                               "the kernel's limit of 2^63-1 ns (about 292 years)"),
+    ("software:faults:99999999999999999999", "software:faults count 99999999999999999999 is past the kernel's "
+                                             "limit of 2^63-1"),
+])
+def test_attach_counts_past_64_bits(probe, message):
+    # the period wrapped in perf_event_attr's u64 (interval:s:18446744074 then never fired);
+    # 0.17 says "ERROR: stoull" for counts past 64 bits and wraps the others too
+    prog = f"{probe} {{ exit(); }}"
+    r = run_kt("-e", prog)
+    assert r.rc == 1
+    assert r.err == f"stdin:1:1: error: {message}\n{prog}\n^{'~' * (len(probe) - 1)}\n"
