@@ -387,8 +387,8 @@ def to_json(t: Type) -> dict:
         return {"kind": "str", "size": t.size}
     if isinstance(t, Buf):
         return {"kind": "buf", "size": t.size}
-    if isinstance(t, Ptr):  # stored and printed as the address
-        return {"kind": "int", "size": 8, "signed": False}
+    if isinstance(t, Ptr):  # stored as the address, printed as 0.17 prints pointers
+        return {"kind": "int", "size": 8, "signed": False, "pointer": True}
     if isinstance(t, Sym):
         d = {"kind": t.kind, "size": t.size}
         if t.kind in ("kstack", "ustack"):

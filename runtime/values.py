@@ -44,12 +44,23 @@ from .formatted import Formatted, plain_text
 
 __all__ = [
     "IntType", "StrType", "TupleType", "ArrayType", "RecordType", "RecordField", "Bits",
-    "KsymType", "UsymType", "StackType", "ProbeType", "InetType", "BufType", "BufValue", "FormattedType",
+    "KsymType", "UsymType", "StackType", "ProbeType", "InetType", "BufType", "BufValue", "Pointer", "FormattedType",
     "Type", "Value", "KSym", "USym", "Stack", "ArrayValue", "RecordValue", "Formatted", "DecodeContext",
     "STACK_LIMIT", "STACK_MODES", "required", "type_from_json", "type_to_json", "decode", "encode",
 ]
 
 # (the types themselves live in kt.compiler.formats.value_types)
+
+class Pointer(int):
+    """A decoded pointer: its address (an int), printed as 0.17 prints pointers, a signed
+    value (`@a: -131386660371200`) and in a map key 0x hex (`@[0xffff888104ca5c00]`)."""
+    __slots__ = ()
+
+    def text(self, in_key: bool) -> str:
+        if in_key:
+            return f"0x{self:x}"
+        return str(self - (1 << 64) if self >> 63 else int(self))
+
 
 class BufValue(bytes):
     """A decoded buf(): its bytes, printed as 0.17 prints buffers (printable ASCII kept, other
@@ -165,6 +176,8 @@ def decode(t: Type, buf: bytes | bytearray | memoryview, offset: int = 0,
     if offset < 0 or end > len(buf):
         raise ValueError(f"{t} at offset {offset} needs {end} bytes, buffer has {len(buf)}")
     if isinstance(t, IntType):
+        if t.pointer:
+            return Pointer(int.from_bytes(buf[offset:end], "little"))
         return int.from_bytes(buf[offset:end], "little", signed=t.signed)
     if isinstance(t, StrType):
         raw = bytes(buf[offset:end])

@@ -44,6 +44,7 @@ _INT_SIZES = (1, 2, 4, 8)
 class IntType:
     size: int        # bytes: 1, 2, 4 or 8
     signed: bool
+    pointer: bool = False   # an address (0.17 prints it as a signed value, in keys as 0x hex)
 
     def __post_init__(self) -> None:
         if self.size not in _INT_SIZES:
@@ -286,7 +287,10 @@ def type_from_json(d: Mapping[str, Any]) -> Type:
         raise ValueError(f"unknown type kind '{kind}'")
     size = required(d, "size", int, f"{kind} type")
     if kind == "int":
-        return IntType(size, required(d, "signed", bool, "int type"))
+        pointer = d.get("pointer", False)
+        if not isinstance(pointer, bool):
+            raise ValueError("int type: 'pointer' must be a boolean")
+        return IntType(size, required(d, "signed", bool, "int type"), pointer)
     if kind == "str":
         return StrType(size)
     if kind == "tuple":
@@ -333,7 +337,10 @@ def type_to_json(t: Type) -> dict:
     if isinstance(t, (KsymType, UsymType, ProbeType, InetType, BufType, FormattedType)):
         return {"kind": str(t), "size": t.size}
     if isinstance(t, IntType):
-        return {"kind": "int", "size": t.size, "signed": t.signed}
+        d = {"kind": "int", "size": t.size, "signed": t.signed}
+        if t.pointer:
+            d["pointer"] = True
+        return d
     if isinstance(t, StrType):
         return {"kind": "str", "size": t.size}
     if isinstance(t, ArrayType):

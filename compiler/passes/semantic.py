@@ -258,7 +258,7 @@ class Checker(ExpressionChecker):
                 return None
         if any(t is None for t in ts):
             return None
-        ts = [U64 if isinstance(t, Ptr) else widen(t) for t in ts]   # keyed by the address
+        ts = [t if isinstance(t, Ptr) else widen(t) for t in ts]   # keyed by the address
         return ts[0] if len(ts) == 1 else Tuple(tuple(ts))
 
     def _define_map(self, ref: ast.MapRef, value_t: Type, value_span: Span) -> None:

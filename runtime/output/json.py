@@ -51,6 +51,7 @@ import re
 from typing import Any, Iterable
 
 from ..layout import ArrayValue, Avg, Histogram, MapMeta, RecordValue, Stats
+from ..values import Pointer
 from .text import (EXIT_SEPARATOR, KEY_INDENT, _divided, _s32, format_value, nonempty_range,
                    sort_entries)
 
@@ -148,6 +149,8 @@ def _json_value(value: Any) -> str:
         return "0"
     if isinstance(value, bool):
         return str(int(value))
+    if isinstance(value, Pointer):
+        return value.text(in_key=False)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, tuple):

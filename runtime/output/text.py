@@ -87,7 +87,7 @@ from ..layout import (ArrayType, ArrayValue, Avg, InetType, Histogram, IntType, 
                       MapMeta, ProbeType, RecordType, RecordValue, Stack, StackType, Stats, StrType,
                       TupleType, Type, USym, UsymType, encode)
 from ..formatted import Formatted, FormattedType
-from ..values import BufType, BufValue
+from ..values import BufType, BufValue, Pointer
 from ..symbols import format_stack
 
 __all__ = ["EXIT_SEPARATOR", "format_value", "format_key", "sort_entries", "format_map",
@@ -130,6 +130,8 @@ def format_value(value: Any, t: Type | None = None, indent: int = VALUE_INDENT,
         return format_stats(value)
     if isinstance(value, bool):
         raise TypeError("bool is not a map value")
+    if isinstance(value, Pointer):
+        return value.text(in_key)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, BufValue):

@@ -360,3 +360,55 @@ def test_attach_counts_past_64_bits(probe, message):
     r = run_kt("-e", prog)
     assert r.rc == 1
     assert r.err == f"stdin:1:1: error: {message}\n{prog}\n^{'~' * (len(probe) - 1)}\n"
+
+
+# --- struct pointers in maps ---------------------------------------------------------------------
+
+@kernel
+def test_struct_pointers_in_maps_print_as_0_17_prints_them():
+    # 0.17: a pointer value is a signed int64, a pointer in a key is 0x hex (kt printed both
+    # as unsigned decimals); was a TypeError in codegen/debuginfo.py before
+    prog = ("BEGIN { $p = curtask; @v = $p; @t = (1, $p); @k[$p, 1] = 1; @d[$p] = 2; @c[$p] = count(); "
+            'printf("%lx\\n", $p); exit(); }')
+    r = run_kt("-e", prog)
+    assert r.rc == 0, r.err
+    addr = int(r.out.splitlines()[0], 16)
+    signed = addr - (1 << 64)
+    assert r.out == (f"{addr:x}\n\n\n@c[0x{addr:x}]: 1\n@d[0x{addr:x}]: 2\n@k[0x{addr:x}, 1]: 1\n"
+                     f"@t: (1, {signed})\n@v: {signed}\n")
+
+
+@kernel
+def test_struct_pointers_in_maps_as_json():
+    prog = 'BEGIN { $p = curtask; @v = $p; @d[$p] = 2; printf("%lx\\n", $p); exit(); }'
+    r = run_kt("-f", "json", "-e", prog)
+    assert r.rc == 0, r.err
+    lines = r.out.splitlines()
+    addr = int(lines[1].split('"data": "')[1].split("\\n")[0], 16)
+    assert f'{{"type": "map", "data": {{"@d": {{"0x{addr:x}": 2}}}}}}' in lines
+    assert f'{{"type": "map", "data": {{"@v": {addr - (1 << 64)}}}}}' in lines
+
+
+@kernel
+@pytest.mark.parametrize("expr, out", [
+    ("$p == 0", "0"), ("$p != 0", "1"), ("$p > 0", "1"), ("$p == $p", "1"),
+    ("(uint64)($p + 1) - (uint64)$p", "SIZE"), ("$p ? 1 : 2", "1"),
+])
+def test_struct_pointer_with_integers(expr, out):
+    # pointer arithmetic steps by the pointee's size, as in 0.17 (`$p + 1` is 3264 bytes on)
+    r = run_kt("-e", f'BEGIN {{ $p = curtask; printf("%d %d\\n", {expr}, sizeof(struct task_struct)); exit(); }}')
+    assert r.rc == 0, r.err
+    got, size = r.out.split()[:2]
+    assert got == (size if out == "SIZE" else out)
+
+
+def test_struct_pointer_minus_pointer_refused():
+    # as 0.17 ("The - operator can not be used on expressions of types ..."); kt takes `*`,
+    # `&`, `|` on the address (u64), which 0.17 refuses
+    r = run_kt("-e", "BEGIN { $p = curtask; $q = curtask; $r = $p - $q; exit(); }")
+    assert r.rc == 1
+    assert r.err.startswith(
+        "stdin:1:42: error: '-' takes a pointer and an integer, not struct task_struct * and struct task_struct *\n"
+        "BEGIN { $p = curtask; $q = curtask; $r = $p - $q; exit(); }\n"
+        "                                         ^~~~~~~\n"
+        "hint: cast the pointers to uint64 to subtract addresses\n")
