@@ -17,7 +17,7 @@ from lark.exceptions import UnexpectedInput, VisitError
 from . import ast
 from .deep_stack import MAX_DEPTH, deep_stack
 from .diagnostics import CompileError, Diagnostic
-from .preprocess import preprocess_positions, typedef_names
+from .preprocess import function_macro, preprocess_positions, typedef_names
 from .source import SourceFile, Span
 from .syntax_errors import not_supported, syntax_diagnostic
 
@@ -448,6 +448,11 @@ def parse(source: SourceFile) -> ast.Program:
     if nul >= 0:   # 0.17 stops there ("unterminated string" when it is inside one)
         raise CompileError(source, [Diagnostic("error", Span(nul, nul + 1), "the script holds a NUL byte",
                                                ("write \\0 inside a string literal",))])
+    macro = function_macro(source.text)
+    if macro is not None:
+        start, end, name = macro
+        raise CompileError(source, [Diagnostic("error", Span(start, end), f"macros with parameters ('{name}(...)') "
+                                               "are not supported", ("kt substitutes #define NAME VALUE",))])
     text, positions = preprocess_positions(source.text)
     _TYPE_NAMES.names = C_TYPE_NAMES | typedef_names(text)
     try:

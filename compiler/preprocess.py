@@ -61,6 +61,18 @@ class Positions:
         return e.src_end if pos <= e.exp_end else pos - e.exp_end + e.src_end
 
 
+_FUNCTION_MACRO = re.compile(r"^[ \t]*#[ \t]*define[ \t]+([A-Za-z_]\w*)\(", re.M)
+
+
+def function_macro(text: str) -> tuple[int, int, str] | None:
+    """(start, end, name) of the first `#define NAME(...)` in the script's own text (not in
+    the headers appended after it, which may hold many kt never uses): kt substitutes only
+    object-like macros, and took `X(a) a` as a macro X with the value `(a) a`."""
+    included = _INCLUDED.search(text)
+    m = _FUNCTION_MACRO.search(text, 0, included.start() if included else len(text))
+    return None if m is None else (m.start(1), m.end(1), m.group(1))
+
+
 def preprocess(text: str) -> str:
     """The script as the parser reads it (preprocess_positions() without the positions)."""
     return preprocess_positions(text)[0]
