@@ -138,3 +138,14 @@ def test_function_like_macro_is_named():
         "#define X(a) a\n"
         "        ^\n"
         "hint: kt substitutes #define NAME VALUE")
+
+
+def test_a_failed_assignment_reports_once():
+    # the later use of $r no longer adds "variable '$r' is used before it is assigned"
+    text = 'BEGIN { $p = curtask; $q = curtask; $r = $p - $q; printf("%d\\n", $r); }\n'
+    assert first_error(text) == (
+        "def.kt:1:42: error: '-' takes a pointer and an integer, not struct task_struct * and "
+        "struct task_struct *\n"
+        'BEGIN { $p = curtask; $q = curtask; $r = $p - $q; printf("%d\\n", $r); }\n'
+        "                                         ^~~~~~~\n"
+        "hint: cast the pointers to uint64 to subtract addresses")
