@@ -412,3 +412,22 @@ def test_struct_pointer_minus_pointer_refused():
         "BEGIN { $p = curtask; $q = curtask; $r = $p - $q; exit(); }\n"
         "                                         ^~~~~~~\n"
         "hint: cast the pointers to uint64 to subtract addresses\n")
+
+
+# --- stacks in every mode (0.17 has no `raw` mode: kt's; was a ValueError after the trace) ---------
+
+@kernel
+@pytest.mark.parametrize("mode", ["raw", "bpftrace", "perf", "raw, 3", "perf, 2", "3"])
+def test_stacks_in_every_mode_print(mode):
+    prog = (f"BEGIN {{ @a[kstack({mode})] = 1; @b = ustack({mode}); "
+            f'printf("%s|%s\\n", kstack({mode}), ustack({mode})); print(kstack({mode})); exit(); }}')
+    r = run_kt("-e", prog)
+    assert r.rc == 0, r.err
+    no_traceback(r)
+    assert "|" in r.out and "@a[" in r.out and "@b: " in r.out
+    if mode.startswith("raw"):
+        first = r.out.split("\n")[1]   # the first frame of the printf's kstack
+        assert all(c in "0123456789abcdef" for c in first.strip()) and first.strip()
+    if mode.endswith("3"):
+        key = r.out.split("@a[\n")[1].split("]: 1")[0]
+        assert len(key.strip().splitlines()) == 3
