@@ -48,8 +48,8 @@ def positional_values(entry: Positionals | None, args: tuple[str, ...]) -> dict[
         else:
             number = 0 if text is None else parameter_int(text)
             if number is None and c_integer(text) is not None:
-                raise PositionalError(f'${index} used numerically but given "{text}", which is too large '
-                                      f'for a 64-bit integer (the range is -2^63 to 2^63-1)')
+                raise PositionalError(f'${index} used numerically but given "{text}". Try using str(${index}). '
+                                      "(It is too large for a 64-bit integer: the range is -2^63 to 2^63-1.)")
             if number is None:
                 raise PositionalError(f'${index} used numerically but given "{text}". Try using str(${index}).')
             values[symbol] = number & 0xFFFFFFFFFFFFFFFF

@@ -91,8 +91,9 @@ def test_positional_too_large_given_to_an_object(tmp_path):
     assert run_kt("--emit-elf", obj, "-e", 'BEGIN { printf("%ld\\n", $1); exit(); }', "5").rc == 0
     r = run_kt(obj, "--", "-18446744073709551616")
     assert r.rc == 1
-    assert r.err == ('kt: error: $1 used numerically but given "-18446744073709551616", which is too large '
-                     "for a 64-bit integer (the range is -2^63 to 2^63-1)\n")
+    # 0.17's words, and why
+    assert r.err == ('kt: error: $1 used numerically but given "-18446744073709551616". Try using str($1). '
+                     "(It is too large for a 64-bit integer: the range is -2^63 to 2^63-1.)\n")
 
 
 @kernel
