@@ -12,6 +12,7 @@ CONTROL_MAP = "kt_ctl"       # RINGBUF: control records (exit, clear, ...) when 
 CONTROL_RING_BYTES = 1 << 16
 LOST_MAP = "kt_lost"         # ARRAY[2] of u64: [0] records the ring buffer refused,
 EXIT_FLAG = 1                # [EXIT_FLAG] is set by exit(): then no probe but END runs
+FULL_MAP = "kt_full"         # ARRAY of u64, a slot per keyed map: new keys it refused (full)
 SCRATCH_MAP = "kt_scratch"   # PERCPU_ARRAY[1]: event records too large for the BPF stack
 STACKS_MAP = "kt_stacks"     # STACK_TRACE: kstack/ustack ids
 STACK_DEPTH = 127            # frames per stack (PERF_MAX_STACK_DEPTH)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import traceback
 from typing import TYPE_CHECKING
 
 from .cli_env import EnvError, queue_bytes, read_environment, ring_pages
@@ -36,6 +37,11 @@ def _usage(code: int) -> int:
     return code
 
 
+def _debug() -> bool:
+    """KT_DEBUG=1: kt's own faults print their Python traceback (kt's bug reports want it)."""
+    return os.environ.get("KT_DEBUG", "") not in ("", "0")
+
+
 def _fail(message: str, code: int = 1) -> int:
     print(f"kt: error: {message}", file=sys.stderr)
     return code
@@ -45,12 +51,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _main(sys.argv[1:] if argv is None else argv)
     except BrokenPipeError:
-        # The reader went away (`kt ... | head`): the trace or listing is over; everything
-        # attached was already released on the way out. Point stdout at /dev/null so the
-        # interpreter's final flush does not fail again.
+        # The reader went away (`kt -l | head`; a trace reports it as a SessionFault): the
+        # listing is over; everything attached was already released on the way out. Point
+        # stdout at /dev/null so the interpreter's final flush does not fail again.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except KeyboardInterrupt:
+        # Ctrl-C before the trace's own handler is in place (compiling, attaching many
+        # probes): whatever was created is released by the `finally`s on the way out.
+        print("kt: interrupted", file=sys.stderr)
+        return 130
 
 
 def _main(argv: list[str]) -> int:
@@ -325,11 +336,12 @@ def _compile_for_cache(source: SourceFile, options: CompileOptions, key: str | N
 def _trace(opts, env, elf: bytes, child, pid: int, start_ns: int, queue_limit: int | None,
            positional: tuple[str, ...] = ()) -> int:
     from .cli_output import open_output
-    from .session import Session, SessionError
+    from .session import Session, SessionError, SessionFault
     try:
         out = open_output(opts.output, opts.buffering)
     except OSError as err:
         return _fail(f'Failed to open output file: "{opts.output}": {err.strerror}')
+    status = None
     try:
         session = Session(elf, out=out, quiet=opts.quiet, verbose=opts.verbose, child=child,
                           pid=pid, json=opts.format == "json", separator_out=sys.stdout.buffer,
@@ -338,11 +350,23 @@ def _trace(opts, env, elf: bytes, child, pid: int, start_ns: int, queue_limit: i
                           user_symbols=not env.no_user_symbols, demangle=not env.no_cpp_demangle,
                           cache_user_symbols=env.cache_user_symbols, start_ns=start_ns, positional=positional,
                           **({} if queue_limit is None else {"queue_limit": queue_limit}))
-        return session.run()
+        status = session.run()
+    except SessionFault as err:
+        if _debug():
+            traceback.print_exception(err.__cause__ or err, file=sys.stderr)
+        status = _fail(str(err))
     except SessionError as err:
-        return _fail(str(err))
+        status = _fail(str(err))
     finally:
-        out.close()
+        try:
+            out.close()    # -B full: the output is written here
+        except OSError as err:
+            # a fault already reported, or (status 0) what only the final write found
+            if status == 0:
+                status = _fail(f"writing the output failed ({err.strerror or err}): its end is lost")
+            elif status is None:
+                raise
+    return status
 
 
 if __name__ == "__main__":

@@ -40,8 +40,20 @@ from .symbols import Symbolizer, UserSymbols, value_context
 from .sys.constants import AttachType
 from .sys.syscall import SyscallError
 
+# The signals that end the trace (END runs, maps print), besides SIGUSR1 (maps print, the
+# trace goes on). SIGHUP too: bpftrace 0.17 dies of it and loses its maps, but a trace whose
+# terminal went away (an ssh session dropped, output redirected to a file) should keep them.
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1)
+
+
 class SessionError(Exception):
     """A failure a user can act on; the CLI prints it as `kt: error: ...`."""
+
+
+class SessionFault(SessionError):
+    """kt's own fault while tracing (its output closed or failing, an exception in kt): the
+    probes were detached and the maps printed where they could be; one `kt: error:` line,
+    exit status 1. `__cause__` keeps the original exception (KT_DEBUG=1 prints its traceback)."""
 
 
 def program_of(probe: ProbeMeta) -> str:
@@ -84,6 +96,7 @@ class Session:
     _pump: EventPump | None = None
     _links: object = None         # the trace's Links (unwatch() reaches its watchpoints)
     _lost_seen: int = 0
+    _full_warned: set = field(default_factory=set)   # maps already reported full
     _use_kprobe_multi: bool = False
     _multi_sections: set = field(default_factory=set)   # wildcard kprobes on one kprobe_multi link
     _values: object = None
@@ -162,7 +175,7 @@ class Session:
                                  notice=self._notice)
             probes = self._attach_all(probes, programs, actx, links, meta)
             if own_wake:
-                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGUSR1):
+                for sig in _SIGNALS:
                     old_handlers[sig] = signal.signal(sig, lambda *_: None)
                 signal.set_wakeup_fd(wake_w)   # the handlers only wake _stream, which acts
             if not self.quiet:   # in JSON mode this status is output, as in bpftrace
@@ -193,10 +206,15 @@ class Session:
                     self._run_special(programs[program_of(p)], p)
             pump.drain()
             self._report_lost(obj)
+            self._report_full(obj)
             if self._lost_seen:
                 self._say(self.output.lost_total(self._lost_seen))
             self._print_maps(obj, meta, separator=True)
             return 0
+        except (SessionError, KeyboardInterrupt):
+            raise
+        except Exception as err:
+            self._fault(err, links, obj, meta)
         finally:
             if own_wake:
                 signal.set_wakeup_fd(-1)
@@ -209,6 +227,45 @@ class Session:
                 if r is not None:
                     r.close()
             obj.close()
+
+    def _fault(self, err: Exception, links, obj, meta) -> None:
+        """kt failed while tracing: detach at once (nothing more fires), then print the maps
+        on the output if it still takes them, else on stderr; raise the one-line SessionFault.
+
+        A closed output (`kt ... | head -1`, a reader that crashed) or one that refuses writes
+        (a full disk, -o /dev/full) is an OSError of a write; anything else is a bug in kt,
+        reported as such. END does not run: its output would go where writes just failed,
+        and a script's END may be what failed."""
+        links.close()
+        broken = isinstance(err, OSError)
+        printed = ""
+        if meta is not None:
+            try:
+                maps = [(mm, self._map_entries(obj, mm)) for mm in meta.maps]
+                text = self.output.maps(maps) if maps else b""
+                if text and isinstance(text, bytes):
+                    if not broken:
+                        try:
+                            self.out.write(text)
+                            self.out.flush()
+                        except OSError:
+                            broken = True
+                    if broken:
+                        err_out = getattr(self.err, "buffer", None)
+                        if err_out is not None:
+                            self.err.flush()
+                            err_out.write(text)
+                            err_out.flush()
+                            printed = "; the maps went to stderr"
+            except Exception:   # the maps cannot be printed either: the line below says why
+                printed = "; the maps could not be printed"
+        if broken:
+            what = "the output was closed" if isinstance(err, BrokenPipeError) else "writing the output failed"
+            message = f"{what} ({err.strerror or err}): the trace stopped{printed}"
+        else:
+            message = (f"internal error: {type(err).__name__}: {err}: the trace stopped, every probe "
+                       f"is detached{printed} (KT_DEBUG=1 shows the traceback)")
+        raise SessionFault(message) from err
 
     # ---- steps ----------------------------------------------------------------------------
     def _runtime_values(self, meta) -> dict[str, int | bytes]:
@@ -337,9 +394,14 @@ class Session:
                     return
                 ep.register(target, select.EPOLLIN)
             checked = 0.0
+            # KT_TEST_FAULT=events: a Python exception in the trace loop once events flow, the
+            # path a bug in a decoder or printer takes (tests/e2e/test_exit_paths.py)
+            test_fault = os.environ.get("KT_TEST_FAULT") == "events"
             while True:
                 pump.take()
                 busy = pump.process()
+                if busy and test_fault:
+                    raise RuntimeError("KT_TEST_FAULT=events: a fault injected in the event loop")
                 if pump.exit_requested:
                     return
                 ready = {fd for fd, _ in ep.poll(0 if busy or pump.queued else 1.0)}
@@ -347,6 +409,7 @@ class Session:
                 if not busy or now - checked > 0.5:
                     checked = now
                     self._report_lost(obj)
+                    self._report_full(obj)
                     if self._exit_flag_set(obj):   # exit()'s record was lost: a full ring buffer
                         pump.drain()
                         return
@@ -391,7 +454,7 @@ class Session:
     def _signalled(self, wake_r: int, obj) -> bool:
         """The signals that arrived (set_wakeup_fd writes one byte per signal): SIGUSR1 prints
         every map now, as 0.17 does (without the exit's "\n\n"), and tracing goes on;
-        SIGINT/SIGTERM end the trace (True)."""
+        SIGINT/SIGTERM/SIGHUP end the trace (True)."""
         try:
             signums = os.read(wake_r, 512)
         except BlockingIOError:
@@ -415,6 +478,28 @@ class Session:
         if lost > self._lost_seen:
             self._say(self.output.lost(lost - self._lost_seen))
             self._lost_seen = lost
+
+    def _report_full(self, obj) -> None:
+        """A map that refused a new key (its FULL_MAP slot counts them, .kt.meta events.full):
+        warned once per map, while tracing, naming the knob that sizes it."""
+        events = obj.meta.events
+        if events.full is None or len(self._full_warned) == len(events.full_maps):
+            return
+        counts = obj.maps[events.full]
+        for slot, name in enumerate(events.full_maps):
+            if name in self._full_warned:
+                continue
+            raw = counts.lookup(struct.pack("<I", slot))
+            if raw is None or not struct.unpack_from("<Q", raw)[0]:
+                continue
+            self._full_warned.add(name)
+            mm = next(m for m in obj.meta.maps if m.name == name)
+            entries = obj.maps[mm.bpf_name].max_entries
+            if mm.agg == "hist":         # a BPF entry per (key, bucket): resources.py's sizes
+                entries //= 66
+            elif mm.agg == "lhist":
+                entries //= (mm.lhist.max - mm.lhist.min) // mm.lhist.step + 2
+            self._say(self.output.map_full(name, entries))
 
     def _say(self, message) -> None:
         """A Message goes to stderr (text mode); bytes are output (JSON mode), after what the

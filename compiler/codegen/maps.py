@@ -15,7 +15,7 @@ from llvmlite import ir
 
 from ..formats.bpf_enums import MapType
 from ..helpers import BPF_ANY, BPF_NOEXIST, Helper
-from ..objects import CONTROL_MAP, CONTROL_RING_BYTES, EVENTS_MAP, LOST_MAP, SCRATCH_MAP, stack_map_name
+from ..objects import CONTROL_MAP, CONTROL_RING_BYTES, EVENTS_MAP, FULL_MAP, LOST_MAP, SCRATCH_MAP, stack_map_name
 from ..passes.resources import MapPlan
 from ..types import Tuple, is_word
 from .debuginfo import DebugInfo
@@ -30,6 +30,7 @@ I64 = ir.IntType(64)
 MAP_HASH, MAP_ARRAY, MAP_PERCPU_HASH, MAP_PERCPU_ARRAY, MAP_STACK_TRACE, MAP_RINGBUF = (
     MapType.HASH, MapType.ARRAY, MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.STACK_TRACE, MapType.RINGBUF)
 STACK_MAP_ENTRIES = 4096
+E2BIG = 7    # map_update_elem of a new key into a full hash map (kernel/bpf/hashtab.c)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +87,13 @@ def user_map_def(di: DebugInfo, plan: MapPlan) -> MapDef:
 
 
 def event_map_defs(di: DebugInfo, ringbuf_bytes: int, scratch_size: int, stack_limits=(),
-                   control: bool = False) -> list[MapDef]:
+                   control: bool = False, full_slots: int = 0) -> list[MapDef]:
     defs = [
         MapDef(EVENTS_MAP, MAP_RINGBUF, ringbuf_bytes, None, None),
         MapDef(LOST_MAP, MAP_ARRAY, 2, di.int_type(32, False), di.int_type(64, False)),
     ]
+    if full_slots:
+        defs.append(MapDef(FULL_MAP, MAP_ARRAY, full_slots, di.int_type(32, False), di.int_type(64, False)))
     if control:
         defs.append(MapDef(CONTROL_MAP, MAP_RINGBUF, CONTROL_RING_BYTES, None, None))
     if scratch_size:
@@ -151,8 +154,13 @@ def lookup(cg: "ProbeCodegen", plan: MapPlan, key: ir.Value) -> ir.Value:
     return cg.helper_ptr(Helper.map_lookup_elem, cg.map_ptr(plan.bpf_name), key)
 
 
-def update(cg: "ProbeCodegen", bpf_name: str, key: ir.Value, value: ir.Value, flags: int) -> None:
-    cg.helper(Helper.map_update_elem, cg.map_ptr(bpf_name), key, value, ir.Constant(I64, flags))
+def update(cg: "ProbeCodegen", plan: MapPlan, key: ir.Value, value: ir.Value, flags: int) -> None:
+    """map_update_elem; a new key a full map refuses (-E2BIG) is counted for the map's
+    FULL_MAP slot (ProbeCodegen.count_refused), so that the session can say which map filled."""
+    ret = cg.helper(Helper.map_update_elem, cg.map_ptr(plan.bpf_name), key, value, ir.Constant(I64, flags))
+    slot = cg.plan.full_slot(plan.name)
+    if slot is not None:
+        cg.count_refused(slot, ret, -E2BIG)
 
 
 def read_map(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list) -> ir.Value:
@@ -181,14 +189,14 @@ def write_map(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, value_expr) ->
     val = cg.stack(plan.value_size, "val")
     cg.memset0(val, plan.value_size)
     cg.store_value(val, plan.value, value_expr)
-    update(cg, plan.bpf_name, key, val, BPF_ANY)
+    update(cg, plan, key, val, BPF_ANY)
 
 
 def store_int_map(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, value: ir.Value) -> None:
     key = build_key(cg, plan, key_exprs)
     val = cg.stack(8, "val")
     cg.b.store(value, cg.b.bitcast(val, I64.as_pointer()))
-    update(cg, plan.bpf_name, key, val, BPF_ANY)
+    update(cg, plan, key, val, BPF_ANY)
 
 
 def log2_bucket(cg: "ProbeCodegen", v: ir.Value, signed: bool) -> ir.Value:
@@ -220,7 +228,7 @@ def linear_bucket(cg: "ProbeCodegen", v: ir.Value, signed: bool, lo: int, hi: in
 
 def aggregate(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, arg: ir.Value | None) -> None:
     """count/sum/min/max/avg/stats/hist/lhist into this CPU's slot; a missing key is created
-    with BPF_NOEXIST."""
+    with its first value."""
     b = cg.b
     key = build_key(cg, plan, key_exprs)
     if plan.bucketed:
@@ -247,7 +255,11 @@ def aggregate(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, arg: ir.Value 
             else:  # min/max: {value, set}; avg: {total, count}
                 b.store(arg, init64)
                 b.store(one, b.gep(init64, [ir.Constant(I32, 1)]))
-            update(cg, plan.bpf_name, key, init, BPF_NOEXIST)
+            # BPF_ANY, not BPF_NOEXIST: when another CPU created the key since the lookup,
+            # NOEXIST failed (-EEXIST) and this value was lost; a BPF program's update of a
+            # per-CPU hash entry writes this CPU's slot only (hashtab.c pcpu_copy_value with
+            # onallcpus false), which the other CPU's insert left zero.
+            update(cg, plan, key, init, BPF_ANY)
         with otherwise:
             _add_to_slot(cg, plan, p64, arg)
 

@@ -113,7 +113,8 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions,
     di = DebugInfo(module, options.source_name, source.text)
 
     map_globals: dict[str, ir.GlobalVariable] = {}
-    for d in event_map_defs(di, plan.ringbuf_bytes, plan.scratch_size, plan.stack_limits, plan.control) + [user_map_def(di, p) for p in plan.maps.values()]:
+    for d in event_map_defs(di, plan.ringbuf_bytes, plan.scratch_size, plan.stack_limits, plan.control,
+                            len(plan.full_maps)) + [user_map_def(di, p) for p in plan.maps.values()]:
         map_globals[d.bpf_name] = define_map(module, di, d)
     if any(r.kind == "usdt" for _, rs in sema.probes for r in rs):   # for libbpf's usdt attach
         for d in usdt_map_defs(di):

@@ -13,7 +13,7 @@ from .. import ast
 from ..helpers import Helper
 from ..options import CompileOptions
 from ..formats.events import JOIN_HEADER, MAP_EVENTS, EventId
-from ..objects import CONTROL_MAP, EVENTS_MAP, EXIT_FLAG, LOST_MAP, SCRATCH_MAP, STACK_RECORD_MAX
+from ..objects import CONTROL_MAP, EVENTS_MAP, EXIT_FLAG, FULL_MAP, LOST_MAP, SCRATCH_MAP, STACK_RECORD_MAX
 from ..passes.resources import ResourcePlan
 from ..passes.semantic import Semantics
 from ..probes import ResolvedProbe
@@ -80,11 +80,18 @@ class ProbeCodegen(ExpressionLowering):
         # user space detaches its probes sooner than kt does): exit() sets a flag they test.
         self._after_exit_stops = resolved.kind != "end" and any(
             isinstance(n, ast.Call) and n.name == "exit" for n in ast.walk(sema.program))
+        # FULL_MAP slot -> this run's count of new keys that map refused (count_refused)
+        self._refused: dict[int, ir.Value] = {}
 
     # ---- the program ---------------------------------------------------------------------
     def generate(self) -> None:
         self.b.debug_metadata = self._location(self.probe.span)
         self._alloca_builder.debug_metadata = self.b.debug_metadata
+        for name in sorted({n.name for n in ast.walk(self.probe) if isinstance(n, ast.MapRef)}):
+            slot = self.plan.full_slot(name)
+            if slot is not None:   # zeroed in the entry block: every return adds it (ret())
+                var = self._refused[slot] = self._alloca_builder.alloca(I64, name=f"refused{slot}")
+                self._alloca_builder.store(ir.Constant(I64, 0), var)
         if self._after_exit_stops:
             self._return_if_exited()
         self.resolved.context.prologue(self)
@@ -96,8 +103,41 @@ class ProbeCodegen(ExpressionLowering):
                 self.b.ret(ir.Constant(I32, 0))
         self.block(self.probe.body)
         self.b.debug_metadata = self._location(self.probe.body.span)
-        self.b.ret(ir.Constant(I32, 0))
+        self.ret()
         self._alloca_builder.branch(self.func.blocks[1])
+
+    def ret(self) -> None:
+        """The program's return after its body ran (its end, `return`, exit()): the new keys
+        full maps refused in this run go to their FULL_MAP slots first."""
+        b = self.b
+        for slot, var in self._refused.items():
+            n = b.load(var)
+            with b.if_then(b.icmp_unsigned("!=", n, ir.Constant(I64, 0)), likely=False):
+                index = self.stack(4, "full_slot")
+                b.store(ir.Constant(I32, slot), b.bitcast(index, I32.as_pointer()))
+                p = self.helper_ptr(Helper.map_lookup_elem, self.map_ptr(FULL_MAP), index)
+                with b.if_then(b.icmp_unsigned("!=", p, ir.Constant(p.type, None))):
+                    b.atomic_rmw("add", b.bitcast(p, I64.as_pointer()), n, "monotonic")
+        b.ret(ir.Constant(I32, 0))
+
+    def count_refused(self, slot: int, ret: ir.Value, code: int) -> None:
+        """One more refused key for `slot` when the helper's `ret` is `code`, without a branch.
+
+        Why no branch: the verifier explores both sides of every branch on a value it cannot
+        know, and a loop of 5,000 map updates with one more such branch each exceeded its
+        8,192 pending branches ("The sequence of 8193 jumps is too complex"), where bpftrace
+        0.17 and kt without the check pass. So the run adds (ret == code) as arithmetic,
+        ((x - 1) & ~x) >> 63 with x = ret - code (1 only for x == 0), and ret() stores the sum
+        once. The empty inline asm keeps LLVM from folding it back into a compare, which the
+        BPF backend would lower to a branch (BPF has no setcc)."""
+        b = self.b
+        var = self._refused.get(slot)
+        if var is None:        # a map update outside the probe's own statements: not counted
+            return
+        x = b.sub(ret, ir.Constant(I64, code))
+        mixed = b.and_(b.sub(x, ir.Constant(I64, 1)), b.xor(x, ir.Constant(I64, -1)))
+        opaque = b.asm(ir.FunctionType(I64, [I64]), "", "=r,0", [mixed], side_effect=False)
+        b.store(b.add(b.load(var), b.lshr(opaque, ir.Constant(I64, 63))), var)
 
     # ---- low-level helpers used by builtins and maps -------------------------------------
     def stack(self, size: int, name: str = "") -> ir.Value:
@@ -385,7 +425,7 @@ class ProbeCodegen(ExpressionLowering):
             self.b.store(ir.Constant(I64, 1), flag)
         # exit() also ends the action, as in 0.17: what follows it in the probe does not run.
         # The rest is unreachable; it goes in a block of its own, as after `return`.
-        self.b.ret(ir.Constant(I32, 0))
+        self.ret()
         self.b.position_at_end(self.func.append_basic_block("after_exit"))
 
     # ---- statements ----------------------------------------------------------------------
@@ -412,7 +452,7 @@ class ProbeCodegen(ExpressionLowering):
             self._while(s)
         elif isinstance(s, ast.Jump):
             if s.kind == "return":   # the probe ends here
-                self.b.ret(ir.Constant(I32, 0))
+                self.ret()
             else:
                 cont, done = self._loop_targets[-1]
                 self.b.branch(done if s.kind == "break" else cont)

@@ -34,7 +34,8 @@ __all__ = [
     "PRINTF_ACTIONS", "attach_from_json", "percpu_value_size", "tracepoint_layout_digest",
 ]
 
-FORMAT_VERSION = 2   # 1: untyped; 2: kt_version, kernel_btf, printf sizes, typed attach records
+FORMAT_VERSION = 3   # 1: untyped; 2: kt_version, kernel_btf, printf sizes, typed attach records;
+                     # 3: events.full/full_maps (new keys a full map refused)
 KT_VERSION = "0.1.0"   # pyproject.toml's version (tests/compiler/test_meta_schema.py checks)
 VMLINUX_BTF = "/sys/kernel/btf/vmlinux"
 
@@ -173,14 +174,22 @@ class EventsMeta:
     lost: str                    # ARRAY map: [0] records refused, [exit_flag] set by exit()
     exit_flag: int | None = None
     control: str | None = None   # the RINGBUF control records go to when `ringbuf` is full
+    # ARRAY map of u64: [i] counts the new keys map full_maps[i] (a user name, "@m") refused
+    # because it was full (map_update_elem's -E2BIG); None: no map can fill (format 3)
+    full: str | None = None
+    full_maps: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, v: Any, where: str) -> "EventsMeta":
         d = _obj(v, where)
-        _only(d, ("ringbuf", "lost", "exit_flag", "control"), where)
+        _only(d, ("ringbuf", "lost", "exit_flag", "control", "full", "full_maps"), where)
+        full = _get(d, "full", (str, type(None)), where, None)
+        full_maps = _strs(d, "full_maps", where)
+        if full_maps and full is None:
+            raise MetaError(_at(where, "full_maps"), "needs the 'full' map that counts them")
         return cls(_get(d, "ringbuf", str, where), _get(d, "lost", str, where),
                    _get(d, "exit_flag", (int, type(None)), where, None),
-                   _get(d, "control", (str, type(None)), where, None))
+                   _get(d, "control", (str, type(None)), where, None), full, full_maps)
 
     def to_json(self) -> dict:
         d: dict = {"ringbuf": self.ringbuf, "lost": self.lost}
@@ -188,6 +197,9 @@ class EventsMeta:
             d["exit_flag"] = self.exit_flag
         if self.control is not None:
             d["control"] = self.control
+        if self.full is not None:
+            d["full"] = self.full
+            d["full_maps"] = list(self.full_maps)
         return d
 
 

@@ -13,7 +13,7 @@ from typing import Mapping
 
 from .. import ast
 from ..formats.events import JOIN_ARG_SIZE, JOIN_ARGS, JOIN_HEADER
-from ..objects import CONTROL_MAP, EVENTS_MAP, EXIT_FLAG, LOST_MAP, STACK_RECORD_MAX, stack_map_name
+from ..objects import CONTROL_MAP, EVENTS_MAP, EXIT_FLAG, FULL_MAP, LOST_MAP, STACK_RECORD_MAX, stack_map_name
 from ..options import DEFAULT_RINGBUF_PAGES, MAX_MAP_KEYS, QUIET_RINGBUF_PAGES
 from ..builtins.formats import call_literal
 from ..formats import meta
@@ -96,6 +96,17 @@ class ResourcePlan:
     control: bool = False   # the script sends control records: a CONTROL_MAP ring takes them
                             # when the event ring is full (runtime/pump.py)
 
+    @property
+    def full_maps(self) -> tuple[str, ...]:
+        """The maps that can fill (keyed hash maps), in the order of their FULL_MAP slots: a
+        scalar map has one key, and an array every entry, so neither refuses a new key."""
+        return tuple(name for name, m in self.maps.items() if m.key is not None and not m.array)
+
+    def full_slot(self, name: str) -> int | None:
+        """The FULL_MAP slot counting the new keys map `name` refused, or None."""
+        full = self.full_maps
+        return full.index(name) if name in full else None
+
     def map_index(self, name: str) -> int:
         """A map's position in .kt.meta's "maps" list (which follows self.maps' order)."""
         return list(self.maps).index(name)
@@ -130,7 +141,8 @@ class ResourcePlan:
             probe_names=tuple(probe_names),
             func_names=tuple(func_names),
             maps=tuple(_map_meta(m) for m in self.maps.values()),
-            events=meta.EventsMeta(EVENTS_MAP, LOST_MAP, EXIT_FLAG, CONTROL_MAP if self.control else None),
+            events=meta.EventsMeta(EVENTS_MAP, LOST_MAP, EXIT_FLAG, CONTROL_MAP if self.control else None,
+                                   FULL_MAP if self.full_maps else None, self.full_maps),
             printf=tuple(meta.PrintfMeta(p.id, p.format, tuple(meta.PrintfArg(off, _value_type(t)) for off, t in p.args),
                                          p.size, p.action)
                          for p in sorted(self.printfs.values(), key=lambda p: p.id)),

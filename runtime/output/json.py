@@ -21,6 +21,7 @@ Observed with the Debian 0.17 binary:
     {"type": "map", "data": {"@": {"{.k=1,.u={.a=-2,.b=4294967294},.z=262147}": 1}}}
     {"type": "value", "data": [1,"two",-3]}                 print(value); print("two") is "two"
     {"type": "lost_events", "data": {"events": 3}}
+    {"type": "map_full", "data": {"map": "@m", "keys": 4096}}   kt's, once per map (0.17: none)
     {"type": "stats", "data": {"@s": {"count": 2, "average": -3, "total": -6}}}
     {"type": "stats", "data": {"@s": {"2": {"count": 2, "average": -2, "total": -5}, "1": {...}}}}
     {"type": "hist", "data": {"@h": [{"max": -1, "count": 1}, {"min": 0, "max": 0, "count": 1},
@@ -136,6 +137,11 @@ def lost_events_total(count: int) -> str:
 def lost_message(text: str) -> str:
     """A message of the lost_events type: 0.17's "out of watchpoint registers"."""
     return _line("lost_events", _str(text))
+
+
+def map_full(name: str, keys: int) -> str:
+    """kt's: map `name` refused a new key, being full with `keys` keys (once per map)."""
+    return _line("map_full", f'{{"map": {_str(name)}, "keys": {keys}}}')
 
 
 def _json_value(value: Any) -> str:

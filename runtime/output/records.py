@@ -15,7 +15,7 @@ from ..api import records as r
 from ..api.values import map_value, python_value
 from ..layout import MapMeta
 from .helper_errors import helper_error
-from .sink import Message
+from .sink import Message, map_full_text
 from .text import format_map, format_value
 
 
@@ -78,3 +78,6 @@ class RecordsOutput:
 
     def notice(self, text: str) -> r.Notice:
         return r.Notice(text + "\n")
+
+    def map_full(self, name: str, keys: int) -> r.Notice:
+        return r.Notice(map_full_text(name, keys) + "\n")

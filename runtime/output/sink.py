@@ -20,6 +20,13 @@ from .text import format_map, format_maps, format_value
 from .printf_fast import FastPrintf
 
 
+def map_full_text(name: str, keys: int) -> str:
+    """The warning, once per map, that a map refused a new key (kt's; 0.17 drops them
+    silently without -k). `keys`: what the map holds (hist/lhist: keys, not buckets)."""
+    return (f"kt: warning: map {name} is full ({keys} key{'s' if keys != 1 else ''}): new keys are dropped; "
+            "raise BPFTRACE_MAP_KEYS_MAX or KT_MAP_KEYS_MAX")
+
+
 @dataclass(frozen=True)
 class Message:
     """Output that goes somewhere else than the event stream in text mode (stderr)."""
@@ -77,6 +84,9 @@ class TextOutput:
     def notice(self, text: str) -> bytes:
         return text.encode("utf-8", "surrogateescape") + b"\n"
 
+    def map_full(self, name: str, keys: int) -> Message:
+        return Message(map_full_text(name, keys))
+
 
 class JsonOutput:
     """`-f json`: bpftrace 0.17's NDJSON (runtime/output/json.py), every object on stdout."""
@@ -131,6 +141,9 @@ class JsonOutput:
 
     def notice(self, text: str) -> bytes:
         return json_output.lost_message(text).encode()
+
+    def map_full(self, name: str, keys: int) -> bytes:
+        return json_output.map_full(name, keys).encode()
 
 
 Output = TextOutput | JsonOutput   # and runtime/output/records.py RecordsOutput (the Python API)

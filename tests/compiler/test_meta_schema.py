@@ -53,6 +53,8 @@ def test_what_the_compiler_writes_reads_back_equal(written):
     assert [p.action for p in m.printf] == ["printf", "system", "printf"]
     assert m.time_formats == ("%H\n",) and m.strftime_formats == ("%H",)
     assert m.stack_maps() == {3: "kt_stacks_3"}
+    # the keyed hash maps, each with a slot counting the new keys it refused when full
+    assert (m.events.full, m.events.full_maps) == ("kt_full", ("@c", "@s"))
     assert m.helper_errors and all(s.file == "t.kt" for s in m.helper_errors)
     assert dict(m.tracepoint_layouts).keys() == {"syscalls:sys_enter_openat"}
     assert m.kernel_btf is not None and len(m.kernel_btf.sha256) == 64   # comm reads task_struct
@@ -88,6 +90,8 @@ def _set(d: dict, path: str, value) -> dict:
     ("printf.1.action", "launch", r"^\.kt\.meta: printf\[1\]: unknown action 'launch'$"),
     ("events", KeyError, None),   # optional: hand-made objects have none (the session says so)
     ("events.ringbuf", KeyError, r"^\.kt\.meta: events: missing 'ringbuf'$"),
+    ("events.full", KeyError, r"^\.kt\.meta: events\.full_maps: needs the 'full' map that counts them$"),
+    ("events.full_maps.0", 5, r"^\.kt\.meta: events\.full_maps\[0\]: must be a string, not an integer$"),
     ("stacks.3", 4, r"^\.kt\.meta: stacks\.3: must be a string"),
     ("stacks.0", "kt_stacks_0", r"^\.kt\.meta: stacks\.0: a stack map's key is its frame limit"),
     ("helper_errors.0.line", "1", r"^\.kt\.meta: helper_errors\[0\]\.line: must be an integer, not a string$"),
