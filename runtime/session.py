@@ -172,6 +172,7 @@ class Session:
             programs = {program_of(p): obj.programs[program_of(p)] for p in probes}
             actx = AttachContext(pid=self.pid or -1, use_kprobe_multi=self._use_kprobe_multi,
                                  kprobe_tracefs=os.environ.get("KT_KPROBE_TRACEFS") == "1",
+                                 uprobe_tracefs=os.environ.get("KT_UPROBE_TRACEFS") == "1",
                                  notice=self._notice)
             probes = self._attach_all(probes, programs, actx, links, meta)
             if own_wake:

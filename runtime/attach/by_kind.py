@@ -26,6 +26,9 @@ class AttachContext:
     # exists (the interface of kernels without the PMU; the guest tests use it to check that
     # entries of a SIGKILLed kt are removed by the next run).
     kprobe_tracefs: bool = False
+    # KT_UPROBE_TRACEFS=1: the same for uprobes (uprobe_events; not for a USDT semaphore,
+    # which needs the PMU): the host's exit-path tests SIGKILL a kt holding such entries.
+    uprobe_tracefs: bool = False
     # Prints a line among the trace's output while it runs (text or JSON, as the session
     # prints); watchpoints report 0.17's "out of watchpoint registers" message through it.
     notice: Callable[[str], None] = print
@@ -84,7 +87,8 @@ def _uprobe(fd: int, a: UprobeAttach, ctx: AttachContext) -> list[Link]:
 
     def one(t: UprobeTarget, i: int) -> Link:
         link = attach_uprobe(fd, a.path, t.offset, a.retprobe, pid=ctx.pid, cookie=i,
-                             ref_ctr_offset=t.ref_ctr_offset)
+                             ref_ctr_offset=t.ref_ctr_offset,
+                             legacy=True if ctx.uprobe_tracefs and not t.ref_ctr_offset else None)
         ctx.attached(1)
         return link
     return _all_or_nothing([(lambda t=t, i=i: one(t, i)) for i, t in enumerate(a.targets)])

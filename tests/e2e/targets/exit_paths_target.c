@@ -1,0 +1,34 @@
+/* The workload of tests/e2e/test_exit_paths.py: N calls of tick() and getppid(), then it
+ * opens READY for writing (the test's open for reading returns: N calls made), then it waits
+ * until the test opens GO; then, by MODE: "finish" calls finish() (the script's exit()),
+ * "return" exits (the -c child's exit ends the trace), "pause" waits for kt to kill it. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+__attribute__((noinline)) void tick(int i) { __asm__ volatile("" : : "r"(i) : "memory"); }
+__attribute__((noinline)) void finish(void) { __asm__ volatile("" : : : "memory"); }
+
+int main(int argc, char **argv) {
+    if (argc != 5)
+        return 2;
+    int n = atoi(argv[3]);
+    for (int i = 0; i < n; i++) {
+        tick(i);
+        getppid();
+    }
+    close(open(argv[1], O_WRONLY));
+    char c;
+    int go = open(argv[2], O_RDONLY);
+    if (go >= 0) {
+        read(go, &c, 1);
+        close(go);
+    }
+    if (!strcmp(argv[4], "finish"))
+        finish();
+    if (!strcmp(argv[4], "return"))
+        return 0;
+    for (;;)
+        pause();
+}
