@@ -32,6 +32,7 @@ from .layout import map_entries
 from .load_errors import explain_load_error
 from .loader import ProgramRefusedError, VerifierError, load_object
 from .output.cat import CAT_BYTES_MAX, CatLimitError, cat_bytes_max
+from .output.helper_errors import READ_HELPERS
 from .output.sink import Message, Output, output_for
 from .output.text import EXIT_SEPARATOR
 from .pump import DEFAULT_QUEUE_LIMIT, EventPump
@@ -97,6 +98,7 @@ class Session:
     _links: object = None         # the trace's Links (unwatch() reaches its watchpoints)
     _lost_seen: int = 0
     _full_warned: set = field(default_factory=set)   # maps already reported full
+    _reads_reported: dict = field(default_factory=dict)   # -k: helper site -> failed reads reported
     _use_kprobe_multi: bool = False
     _multi_sections: set = field(default_factory=set)   # wildcard kprobes on one kprobe_multi link
     _values: object = None
@@ -208,6 +210,7 @@ class Session:
             pump.drain()
             self._report_lost(obj)
             self._report_full(obj)
+            self._report_failed_reads(obj, total=True)
             if self._lost_seen:
                 self._say(self.output.lost_total(self._lost_seen))
             self._print_maps(obj, meta, separator=True)
@@ -411,6 +414,7 @@ class Session:
                     checked = now
                     self._report_lost(obj)
                     self._report_full(obj)
+                    self._report_failed_reads(obj)
                     if self._exit_flag_set(obj):   # exit()'s record was lost: a full ring buffer
                         pump.drain()
                         return
@@ -501,6 +505,23 @@ class Session:
             elif mm.agg == "lhist":
                 entries //= (mm.lhist.max - mm.lhist.min) // mm.lhist.step + 2
             self._say(self.output.map_full(name, entries))
+
+    def _report_failed_reads(self, obj, total: bool = False) -> None:
+        """-k: the probe reads that failed, counted per site (.kt.meta events.read_errors):
+        a site's first failures while tracing, and at the end (`total`) every site whose
+        count grew since."""
+        events = obj.meta.events
+        if events.read_errors is None:
+            return
+        counts = obj.maps[events.read_errors]
+        for i, site in enumerate(obj.meta.helper_errors[:counts.max_entries]):
+            if site.helper not in READ_HELPERS or (not total and i in self._reads_reported):
+                continue
+            raw = counts.lookup(struct.pack("<I", i))
+            n = struct.unpack_from("<Q", raw)[0] if raw else 0
+            if n > self._reads_reported.get(i, 0):
+                self._say(self.output.failed_reads(site, n, total and i in self._reads_reported))
+                self._reads_reported[i] = n
 
     def _say(self, message) -> None:
         """A Message goes to stderr (text mode); bytes are output (JSON mode), after what the

@@ -15,7 +15,8 @@ from llvmlite import ir
 
 from ..formats.bpf_enums import MapType
 from ..helpers import BPF_ANY, BPF_NOEXIST, Helper
-from ..objects import CONTROL_MAP, CONTROL_RING_BYTES, EVENTS_MAP, FULL_MAP, LOST_MAP, SCRATCH_MAP, stack_map_name
+from ..objects import (CONTROL_MAP, CONTROL_RING_BYTES, EVENTS_MAP, FULL_MAP, LOST_MAP, READ_ERRORS_MAP,
+                       READ_ERRORS_SITES, SCRATCH_MAP, stack_map_name)
 from ..passes.resources import MapPlan
 from ..types import Tuple, is_word
 from .debuginfo import DebugInfo
@@ -87,13 +88,16 @@ def user_map_def(di: DebugInfo, plan: MapPlan) -> MapDef:
 
 
 def event_map_defs(di: DebugInfo, ringbuf_bytes: int, scratch_size: int, stack_limits=(),
-                   control: bool = False, full_slots: int = 0) -> list[MapDef]:
+                   control: bool = False, full_slots: int = 0, read_errors: bool = False) -> list[MapDef]:
     defs = [
         MapDef(EVENTS_MAP, MAP_RINGBUF, ringbuf_bytes, None, None),
         MapDef(LOST_MAP, MAP_ARRAY, 2, di.int_type(32, False), di.int_type(64, False)),
     ]
     if full_slots:
         defs.append(MapDef(FULL_MAP, MAP_ARRAY, full_slots, di.int_type(32, False), di.int_type(64, False)))
+    if read_errors:
+        defs.append(MapDef(READ_ERRORS_MAP, MAP_ARRAY, READ_ERRORS_SITES, di.int_type(32, False),
+                           di.int_type(64, False)))
     if control:
         defs.append(MapDef(CONTROL_MAP, MAP_RINGBUF, CONTROL_RING_BYTES, None, None))
     if scratch_size:

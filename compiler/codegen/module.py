@@ -113,8 +113,9 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions,
     di = DebugInfo(module, options.source_name, source.text)
 
     map_globals: dict[str, ir.GlobalVariable] = {}
-    for d in event_map_defs(di, plan.ringbuf_bytes, plan.scratch_size, plan.stack_limits, plan.control,
-                            len(plan.full_maps)) + [user_map_def(di, p) for p in plan.maps.values()]:
+    defs = event_map_defs(di, plan.ringbuf_bytes, plan.scratch_size, plan.stack_limits, plan.control,
+                          len(plan.full_maps), options.helper_checks == 1)
+    for d in defs + [user_map_def(di, p) for p in plan.maps.values()]:
         map_globals[d.bpf_name] = define_map(module, di, d)
     if any(r.kind == "usdt" for _, rs in sema.probes for r in rs):   # for libbpf's usdt attach
         for d in usdt_map_defs(di):
@@ -153,7 +154,7 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions,
     # records which BTF, and the runtime refuses it on a kernel whose BTF differs.
     kernel_btf = KernelBtf.of_running_kernel() if vmlinux_reads() > btf_reads else None
     object_meta = plan.to_meta(sema, options.source_name, tuple(helper_sites), kernel_btf,
-                               _tracepoint_layouts(sema, options.tracefs))
+                               _tracepoint_layouts(sema, options.tracefs), options.helper_checks == 1)
     meta = json.dumps(object_meta.to_json(), separators=(",", ":")).encode()
     meta_t = ir.ArrayType(I8, len(meta))
     gv = ir.GlobalVariable(module, meta_t, "kt_meta")

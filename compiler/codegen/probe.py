@@ -13,7 +13,8 @@ from .. import ast
 from ..helpers import Helper
 from ..options import CompileOptions
 from ..formats.events import JOIN_HEADER, MAP_EVENTS, EventId
-from ..objects import CONTROL_MAP, EVENTS_MAP, EXIT_FLAG, FULL_MAP, LOST_MAP, SCRATCH_MAP, STACK_RECORD_MAX
+from ..objects import (CONTROL_MAP, EVENTS_MAP, EXIT_FLAG, FULL_MAP, LOST_MAP, READ_ERRORS_MAP, READ_ERRORS_SITES,
+                       SCRATCH_MAP, STACK_RECORD_MAX)
 from ..passes.resources import ResourcePlan
 from ..passes.semantic import Semantics
 from ..probes import ResolvedProbe
@@ -30,6 +31,8 @@ I8P = I8.as_pointer()
 
 # What -k (1) and -kk (2) check, as bpftrace 0.17: -k the helpers whose failure a script
 # cannot see; -kk also the reads, which leave zeros (and map reads, checked in maps.read_map).
+# -k counts the failed reads per site without an event each (count_failed_read): the session
+# warns once per site and gives the totals at the end.
 _READS = frozenset({Helper.probe_read, Helper.probe_read_str, Helper.probe_read_user, Helper.probe_read_kernel,
                     Helper.probe_read_user_str, Helper.probe_read_kernel_str})
 _NOT_READS = frozenset({Helper.map_update_elem, Helper.map_delete_elem, Helper.get_stackid, Helper.send_signal})
@@ -80,18 +83,16 @@ class ProbeCodegen(ExpressionLowering):
         # user space detaches its probes sooner than kt does): exit() sets a flag they test.
         self._after_exit_stops = resolved.kind != "end" and any(
             isinstance(n, ast.Call) and n.name == "exit" for n in ast.walk(sema.program))
-        # FULL_MAP slot -> this run's count of new keys that map refused (count_refused)
-        self._refused: dict[int, ir.Value] = {}
+        # Counters of this run, added to their ARRAY map slot once, in the exit block (ret()):
+        # (map name, slot) -> i64 alloca: new keys a full map refused (count_refused), and
+        # -k's failed reads per helper site (count_failed_read)
+        self._run_counts: dict[tuple[str, int], ir.Value] = {}
+        self._exit_block: ir.Block | None = None
 
     # ---- the program ---------------------------------------------------------------------
     def generate(self) -> None:
         self.b.debug_metadata = self._location(self.probe.span)
         self._alloca_builder.debug_metadata = self.b.debug_metadata
-        for name in sorted({n.name for n in ast.walk(self.probe) if isinstance(n, ast.MapRef)}):
-            slot = self.plan.full_slot(name)
-            if slot is not None:   # zeroed in the entry block: every return adds it (ret())
-                var = self._refused[slot] = self._alloca_builder.alloca(I64, name=f"refused{slot}")
-                self._alloca_builder.store(ir.Constant(I64, 0), var)
         if self._after_exit_stops:
             self._return_if_exited()
         self.resolved.context.prologue(self)
@@ -104,40 +105,68 @@ class ProbeCodegen(ExpressionLowering):
         self.block(self.probe.body)
         self.b.debug_metadata = self._location(self.probe.body.span)
         self.ret()
+        self._finish_exit_block()
         self._alloca_builder.branch(self.func.blocks[1])
 
     def ret(self) -> None:
-        """The program's return after its body ran (its end, `return`, exit()): the new keys
-        full maps refused in this run go to their FULL_MAP slots first."""
+        """Return after the body ran (its end, `return`, exit()): a branch to the exit block,
+        which generate() fills last, once every counter of the program is known."""
+        if self._exit_block is None:
+            self._exit_block = self.func.append_basic_block("exit")
+        self.b.branch(self._exit_block)
+
+    def _finish_exit_block(self) -> None:
+        """The exit block: each counter of the run that is not zero is added to its slot (a
+        branch per counter, here only: a loop of map updates has none), then return 0."""
+        if self._exit_block is None:
+            return
         b = self.b
-        for slot, var in self._refused.items():
+        b.position_at_end(self._exit_block)
+        for (map_name, slot), var in self._run_counts.items():
             n = b.load(var)
             with b.if_then(b.icmp_unsigned("!=", n, ir.Constant(I64, 0)), likely=False):
-                index = self.stack(4, "full_slot")
+                index = self.stack(4, "count_slot")
                 b.store(ir.Constant(I32, slot), b.bitcast(index, I32.as_pointer()))
-                p = self.helper_ptr(Helper.map_lookup_elem, self.map_ptr(FULL_MAP), index)
+                p = self.helper_ptr(Helper.map_lookup_elem, self.map_ptr(map_name), index)
                 with b.if_then(b.icmp_unsigned("!=", p, ir.Constant(p.type, None))):
                     b.atomic_rmw("add", b.bitcast(p, I64.as_pointer()), n, "monotonic")
         b.ret(ir.Constant(I32, 0))
 
+    def _run_count(self, map_name: str, slot: int) -> ir.Value:
+        var = self._run_counts.get((map_name, slot))
+        if var is None:   # zeroed in the entry block, which runs before any use
+            var = self._run_counts[(map_name, slot)] = self._alloca_builder.alloca(I64, name=f"count{slot}")
+            self._alloca_builder.store(ir.Constant(I64, 0), var)
+        return var
+
+    def _add_count(self, map_name: str, slot: int, one: ir.Value) -> None:
+        var = self._run_count(map_name, slot)
+        self.b.store(self.b.add(self.b.load(var), one), var)
+
     def count_refused(self, slot: int, ret: ir.Value, code: int) -> None:
-        """One more refused key for `slot` when the helper's `ret` is `code`, without a branch.
+        """One more refused key for FULL_MAP `slot` when the helper's `ret` is `code`,
+        without a branch.
 
         Why no branch: the verifier explores both sides of every branch on a value it cannot
         know, and a loop of 5,000 map updates with one more such branch each exceeded its
         8,192 pending branches ("The sequence of 8193 jumps is too complex"), where bpftrace
         0.17 and kt without the check pass. So the run adds (ret == code) as arithmetic,
-        ((x - 1) & ~x) >> 63 with x = ret - code (1 only for x == 0), and ret() stores the sum
-        once. The empty inline asm keeps LLVM from folding it back into a compare, which the
-        BPF backend would lower to a branch (BPF has no setcc)."""
+        ((x - 1) & ~x) >> 63 with x = ret - code (1 only for x == 0), and the exit block
+        stores the sum once. The empty inline asm keeps LLVM from folding it back into a
+        compare, which the BPF backend would lower to a branch (BPF has no setcc)."""
         b = self.b
-        var = self._refused.get(slot)
-        if var is None:        # a map update outside the probe's own statements: not counted
-            return
         x = b.sub(ret, ir.Constant(I64, code))
         mixed = b.and_(b.sub(x, ir.Constant(I64, 1)), b.xor(x, ir.Constant(I64, -1)))
         opaque = b.asm(ir.FunctionType(I64, [I64]), "", "=r,0", [mixed], side_effect=False)
-        b.store(b.add(b.load(var), b.lshr(opaque, ir.Constant(I64, 63))), var)
+        self._add_count(FULL_MAP, slot, b.lshr(opaque, ir.Constant(I64, 63)))
+
+    def count_failed_read(self, helper: Helper, ret: ir.Value) -> None:
+        """-k: one more failed read at this site when `ret` is negative (`ret >> 63`,
+        logical), without a branch (count_refused says why); READ_ERRORS_MAP slot i counts
+        helper site i (the sites past its size are not counted)."""
+        site = self._helper_site(helper)
+        if site < READ_ERRORS_SITES:
+            self._add_count(READ_ERRORS_MAP, site, self.b.lshr(ret, ir.Constant(I64, 63)))
 
     # ---- low-level helpers used by builtins and maps -------------------------------------
     def stack(self, size: int, name: str = "") -> ir.Value:
@@ -222,6 +251,8 @@ class ProbeCodegen(ExpressionLowering):
         ret = self._call_helper(helper, I64, args)
         if helper in CHECKED_HELPERS.get(self.options.helper_checks, ()):
             self.check_helper(helper, ret)
+        elif helper in _READS and self.options.helper_checks == 1 and self.source is not None:
+            self.count_failed_read(helper, ret)
         return ret
 
     def current_task_word(self, helper: Helper) -> ir.Value:
@@ -243,13 +274,7 @@ class ProbeCodegen(ExpressionLowering):
         send {HELPER_ERROR; site; result}; user space prints bpftrace's warning for the site."""
         if self.source is None:
             return
-        site = len(self.helper_sites)
-        line, col = self.source.line_col(self.span.start)
-        end_line, end_col = self.source.line_col(self.span.end)
-        text = self.source.text.split("\n")[line - 1]
-        self.helper_sites.append({"helper": helper.name, "file": self.options.source_name, "line": line,
-                                  "col": col, "end_col": end_col if end_line == line else len(text) + 1,
-                                  "text": text})
+        site = self._helper_site(helper)
         b = self.b
         if isinstance(ret.type, ir.PointerType):
             failed = b.icmp_unsigned("==", ret, ir.Constant(ret.type, None))
@@ -268,6 +293,17 @@ class ProbeCodegen(ExpressionLowering):
             b.store(ir.Constant(I64, site), b.gep(rec64, [ir.Constant(I32, 1)]))
             b.store(code, b.gep(rec64, [ir.Constant(I32, 2)]))
             self.emit_event(rec, 24)
+
+    def _helper_site(self, helper: Helper) -> int:
+        """A new entry of `.kt.meta` "helper_errors" for the expression being lowered."""
+        site = len(self.helper_sites)
+        line, col = self.source.line_col(self.span.start)
+        end_line, end_col = self.source.line_col(self.span.end)
+        text = self.source.text.split("\n")[line - 1]
+        self.helper_sites.append({"helper": helper.name, "file": self.options.source_name, "line": line,
+                                  "col": col, "end_col": end_col if end_line == line else len(text) + 1,
+                                  "text": text})
+        return site
 
     def helper_size(self, n: ir.Value, cap: int) -> ir.Value:
         """min(n, cap) as a helper's size argument, in a form every verifier can bound.

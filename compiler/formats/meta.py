@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 3   # 1: untyped; 2: kt_version, kernel_btf, printf sizes, typed attach records;
-                     # 3: events.full/full_maps (new keys a full map refused)
+                     # 3: events.full/full_maps (new keys a full map refused), read_errors
 KT_VERSION = "0.1.0"   # pyproject.toml's version (tests/compiler/test_meta_schema.py checks)
 VMLINUX_BTF = "/sys/kernel/btf/vmlinux"
 
@@ -178,18 +178,21 @@ class EventsMeta:
     # because it was full (map_update_elem's -E2BIG); None: no map can fill (format 3)
     full: str | None = None
     full_maps: tuple[str, ...] = ()
+    # -k: ARRAY map of u64: [i] counts the failed probe reads at helper_errors[i] (format 3)
+    read_errors: str | None = None
 
     @classmethod
     def from_json(cls, v: Any, where: str) -> "EventsMeta":
         d = _obj(v, where)
-        _only(d, ("ringbuf", "lost", "exit_flag", "control", "full", "full_maps"), where)
+        _only(d, ("ringbuf", "lost", "exit_flag", "control", "full", "full_maps", "read_errors"), where)
         full = _get(d, "full", (str, type(None)), where, None)
         full_maps = _strs(d, "full_maps", where)
         if full_maps and full is None:
             raise MetaError(_at(where, "full_maps"), "needs the 'full' map that counts them")
         return cls(_get(d, "ringbuf", str, where), _get(d, "lost", str, where),
                    _get(d, "exit_flag", (int, type(None)), where, None),
-                   _get(d, "control", (str, type(None)), where, None), full, full_maps)
+                   _get(d, "control", (str, type(None)), where, None), full, full_maps,
+                   _get(d, "read_errors", (str, type(None)), where, None))
 
     def to_json(self) -> dict:
         d: dict = {"ringbuf": self.ringbuf, "lost": self.lost}
@@ -200,6 +203,8 @@ class EventsMeta:
         if self.full is not None:
             d["full"] = self.full
             d["full_maps"] = list(self.full_maps)
+        if self.read_errors is not None:
+            d["read_errors"] = self.read_errors
         return d
 
 

@@ -13,7 +13,7 @@ from typing import Mapping
 
 from .. import ast
 from ..formats.events import JOIN_ARG_SIZE, JOIN_ARGS, JOIN_HEADER
-from ..objects import CONTROL_MAP, EVENTS_MAP, EXIT_FLAG, FULL_MAP, LOST_MAP, STACK_RECORD_MAX, stack_map_name
+from ..objects import CONTROL_MAP, EVENTS_MAP, EXIT_FLAG, FULL_MAP, LOST_MAP, READ_ERRORS_MAP, STACK_RECORD_MAX, stack_map_name
 from ..options import DEFAULT_RINGBUF_PAGES, MAX_MAP_KEYS, QUIET_RINGBUF_PAGES
 from ..builtins.formats import call_literal
 from ..formats import meta
@@ -122,9 +122,10 @@ class ResourcePlan:
 
     def to_meta(self, sema: Semantics, source_name: str, helper_errors: tuple = (),
                 kernel_btf: meta.KernelBtf | None = None,
-                tracepoint_layouts: tuple[tuple[str, str], ...] = ()) -> meta.ObjectMeta:
+                tracepoint_layouts: tuple[tuple[str, str], ...] = (), read_errors: bool = False) -> meta.ObjectMeta:
         """The object's `.kt.meta` (kt.compiler.formats.meta), from this plan; `helper_errors`
-        are codegen's checked helper sites (-k), `kernel_btf` the BTF the compilation read."""
+        are codegen's checked helper sites (-k), `kernel_btf` the BTF the compilation read;
+        `read_errors`: -k counts failed probe reads (READ_ERRORS_MAP)."""
         probes, probe_names, func_names = [], [], []
         for i, (r, base) in enumerate(zip(flat_probes(sema), self.probe_bases)):
             probes.append(meta.ProbeMeta(r.section, r.kind, r.name, r.target,
@@ -142,7 +143,8 @@ class ResourcePlan:
             func_names=tuple(func_names),
             maps=tuple(_map_meta(m) for m in self.maps.values()),
             events=meta.EventsMeta(EVENTS_MAP, LOST_MAP, EXIT_FLAG, CONTROL_MAP if self.control else None,
-                                   FULL_MAP if self.full_maps else None, self.full_maps),
+                                   FULL_MAP if self.full_maps else None, self.full_maps,
+                                   READ_ERRORS_MAP if read_errors else None),
             printf=tuple(meta.PrintfMeta(p.id, p.format, tuple(meta.PrintfArg(off, _value_type(t)) for off, t in p.args),
                                          p.size, p.action)
                          for p in sorted(self.printfs.values(), key=lambda p: p.id)),

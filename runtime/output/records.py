@@ -14,7 +14,7 @@ from typing import Any, Iterable
 from ..api import records as r
 from ..api.values import map_value, python_value
 from ..layout import MapMeta
-from .helper_errors import helper_error
+from .helper_errors import failed_reads_text, helper_error
 from .sink import Message, map_full_text
 from .text import format_map, format_value
 
@@ -81,3 +81,6 @@ class RecordsOutput:
 
     def map_full(self, name: str, keys: int) -> r.Notice:
         return r.Notice(map_full_text(name, keys) + "\n")
+
+    def failed_reads(self, site, count: int, total: bool) -> r.Notice:
+        return r.Notice(failed_reads_text(site, count, total) + "\n")

@@ -14,7 +14,7 @@ from typing import Any, Iterable
 
 from ..layout import MapMeta
 from . import json as json_output
-from .helper_errors import helper_error
+from .helper_errors import failed_reads_json, failed_reads_text, helper_error
 from .text import format_map, format_maps, format_value
 
 from .printf_fast import FastPrintf
@@ -87,6 +87,9 @@ class TextOutput:
     def map_full(self, name: str, keys: int) -> Message:
         return Message(map_full_text(name, keys))
 
+    def failed_reads(self, site, count: int, total: bool) -> Message:
+        return Message(failed_reads_text(site, count, total))
+
 
 class JsonOutput:
     """`-f json`: bpftrace 0.17's NDJSON (runtime/output/json.py), every object on stdout."""
@@ -144,6 +147,9 @@ class JsonOutput:
 
     def map_full(self, name: str, keys: int) -> bytes:
         return json_output.map_full(name, keys).encode()
+
+    def failed_reads(self, site, count: int, total: bool) -> bytes:
+        return failed_reads_json(site, count, total).encode()
 
 
 Output = TextOutput | JsonOutput   # and runtime/output/records.py RecordsOutput (the Python API)

@@ -55,6 +55,7 @@ def test_what_the_compiler_writes_reads_back_equal(written):
     assert m.stack_maps() == {3: "kt_stacks_3"}
     # the keyed hash maps, each with a slot counting the new keys it refused when full
     assert (m.events.full, m.events.full_maps) == ("kt_full", ("@c", "@s"))
+    assert m.events.read_errors == "kt_read_errors"    # -k: failed reads counted per site
     assert m.helper_errors and all(s.file == "t.kt" for s in m.helper_errors)
     assert dict(m.tracepoint_layouts).keys() == {"syscalls:sys_enter_openat"}
     assert m.kernel_btf is not None and len(m.kernel_btf.sha256) == 64   # comm reads task_struct

@@ -200,11 +200,12 @@ def _run(command: list[str], args: tuple[str, ...], env: dict, cwd: str, stdin: 
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
-# kt's own line, once per map that refused a new key (0.17 drops keys silently without -k;
-# tests/e2e/test_runtime_faults.py checks it)
+# kt's own lines: once per map that refused a new key (0.17 drops keys silently without -k),
+# -k's counted failed reads (0.17 reports reads only with -kk); tests/e2e/test_runtime_faults.py
 _DROP = re.compile(r"^(Attaching \d+ probes?\.\.\.|Attached \d+ probes?|WARNING: Addrspace is not set|"
                    r".*couldn't set RLIMIT_MEMLOCK.*|Long strings will be pursued in: .*|"
-                   r"kt: warning: map @\w* is full \(\d+ keys?\): .*|\{\"type\": \"map_full\", .*)$")
+                   r"kt: warning: map @\w* is full \(\d+ keys?\): .*|\{\"type\": \"map_full\", .*|"
+                   r"kt: warning: \S+:\d+:\d+-\d+: probe_read\w* failed \d+ times? .*|\{\"type\": \"failed_reads\", .*)$")
 _WARNING_COLUMNS = re.compile(r"^(\S+:\d+):\d+-\d+: WARNING:")
 
 

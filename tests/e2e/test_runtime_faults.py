@@ -138,3 +138,48 @@ def test_the_warning_comes_while_tracing(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# -k and failed probe reads. bpftrace 0.17 checks reads only with -kk (a warning and its event
+# per failure: tests/e2e/test_cli_differential.py kk_string_read); with -k it leaves them
+# unchecked. kt's -k counts them per site in the kernel, without an event per failure (a hot
+# probe reading a bad pointer would flood the output), warns once per site when first seen
+# and gives each site's total at the end if more failed since.
+
+def _read_warning(col: str, helper: str, n: int, total: bool = False) -> str:
+    when = "in total" if total else "(a failed read gives zeros; -kk reports each)"
+    return f"kt: warning: stdin:1:{col}: {helper} failed {n} time{'s' if n != 1 else ''} {when}"
+
+
+READS = 'BEGIN { printf("%s|\\n", str(0)); @x = *(int64*)0; exit(); }'
+
+
+def test_k_counts_failed_reads_per_site():
+    r = run_kt("-k", "-e", READS)
+    assert r.rc == 0, r.err
+    assert sorted(line for line in r.err.splitlines() if line.startswith("kt: warning")) == [
+        _read_warning("25-31", "probe_read_str", 1), _read_warning("39-49", "probe_read_kernel", 1)]
+    assert r.out.splitlines()[0] == "|" and "@x: 0" in r.out      # the reads gave zeros
+    plain = run_kt("-e", READS)
+    assert plain.rc == 0 and "warning" not in plain.err and "WARNING" not in plain.out
+    kk = run_kt("-kk", "-e", READS)                                  # 0.17's: each failure
+    assert kk.rc == 0 and "kt: warning" not in kk.err
+    assert "WARNING: Failed to probe_read_str: Bad address (-14)" in kk.out
+
+
+def test_k_counts_reads_while_tracing_and_gives_the_total():
+    r = run_kt("-k", "-e", "tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @v = *(int64*)8; }",
+               "-c", f"{sys.executable} -c 'import os\nfor _ in range(10): os.getppid()'")
+    assert r.rc == 0, r.err
+    lines = [line for line in r.err.splitlines() if line.startswith("kt: warning")]
+    assert lines and all(": probe_read_kernel failed " in line for line in lines)
+    assert lines[-1] in (_read_warning("60-70", "probe_read_kernel", 10),
+                         _read_warning("60-70", "probe_read_kernel", 10, total=True))
+
+
+def test_k_failed_reads_in_json():
+    r = run_kt("-k", "-f", "json", "-e", "BEGIN { @x = *(int64*)0; exit(); }")
+    assert r.rc == 0, r.err
+    objects = [json.loads(line) for line in r.out.splitlines() if line.strip()]
+    assert {"type": "failed_reads", "data": {"helper": "probe_read_kernel", "line": 1, "col": 14, "count": 1,
+                                             "total": False}} in objects
