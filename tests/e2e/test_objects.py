@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from kt.compiler.formats.elffile import ElfFile
+from kt.compiler.formats.meta import FORMAT_VERSION
 
 from .conftest import run_kt
 
@@ -246,7 +247,8 @@ def _corrupt(data: bytes, how: str) -> bytes:
     if how == "bad schema":
         return _patch_meta(data, b'"agg":"count"', b'"agg":"cnt00"')
     if how == "newer format":
-        return _patch_meta(data, b'"version":2', b'"version":3')
+        # the version is the length of a byte: patched in place (FORMAT_VERSION < 9)
+        return _patch_meta(data, f'"version":{FORMAT_VERSION}'.encode(), f'"version":{FORMAT_VERSION + 1}'.encode())
     if how == "other BTF":
         sha = _meta(data)["kernel_btf"]["sha256"].encode()
         return _patch_meta(data, sha, b"0" * len(sha))
@@ -266,7 +268,8 @@ def _corrupt(data: bytes, how: str) -> bytes:
     ("no .kt.meta", r"a BPF object without a \.kt\.meta section: it was not built by kt"),
     ("bad JSON", r"\.kt\.meta is not valid JSON .*: the object is corrupt"),
     ("bad schema", r"\.kt\.meta: maps\[0\]\.agg: unknown aggregation 'cnt00'"),
-    ("newer format", r"object format 3 is newer than this kt reads \(2\): rebuild with this kt or upgrade kt"),
+    ("newer format", rf"object format {FORMAT_VERSION + 1} is newer than this kt reads \({FORMAT_VERSION}\): "
+                     "rebuild with this kt or upgrade kt"),
     ("other BTF", r"built for the kernel BTF of .* but this kernel \(.*\) has different BTF .*rebuild the object"),
     ("other tracepoint layout", r"tracepoint syscalls:sys_enter_openat's record layout differs .*rebuild"),
 ])
