@@ -16,6 +16,7 @@ import sys
 import pytest
 
 from .conftest import kt_command, run_kt
+from .fifos import Fifos
 
 pytestmark = [pytest.mark.kernel]
 
@@ -101,7 +102,8 @@ CHILD = """
 import os, sys
 for _ in range(10):
     os.getppid()
-open(sys.argv[1], "w").close()   # ten calls made
+with open(sys.argv[1], "w") as f:   # ten calls made (tests/e2e/fifos.py)
+    f.write("r")
 open(sys.argv[2]).read()         # waits until the test has seen the warning
 """
 
@@ -109,9 +111,8 @@ open(sys.argv[2]).read()         # waits until the test has seen the warning
 def test_the_warning_comes_while_tracing(tmp_path):
     """The map fills during the trace and the warning arrives before it ends: the child waits
     on a FIFO that the test opens only after reading the warning."""
-    ready, go = tmp_path / "ready", tmp_path / "go"
-    os.mkfifo(ready)
-    os.mkfifo(go)
+    fifos = Fifos(tmp_path / "fifos")
+    ready, go = fifos.ready, fifos.go
     child = tmp_path / "child.py"
     child.write_text(CHILD)
     proc = subprocess.Popen(kt_command() + ["-e", "tracepoint:syscalls:sys_enter_getppid /pid == cpid/ "
@@ -120,15 +121,13 @@ def test_the_warning_comes_while_tracing(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
                             env={**os.environ, "BPFTRACE_MAP_KEYS_MAX": "4"})
     try:
-        with open(ready) as f:
-            f.read()
+        fifos.wait_ready(proc)
         seen = []
         while not seen or seen[-1] != _warning("@n", 4):
             line = proc.stderr.readline()
             assert line, f"kt's stderr ended before the warning: {seen}"
             seen.append(line.rstrip("\n"))
-        with open(go, "w"):
-            pass
+        fifos.release(proc)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
         assert _warning("@n", 4) not in err            # once

@@ -1,6 +1,6 @@
 /* The workload of tests/e2e/test_exit_paths.py: N calls of tick() and getppid(), then it
- * opens READY for writing (the test's open for reading returns: N calls made), then it waits
- * until the test opens GO; then, by MODE: "finish" calls finish() (the script's exit()),
+ * writes a byte to READY (N calls made: tests/e2e/fifos.py), then it waits until the test
+ * opens GO; then, by MODE: "finish" calls finish() (the script's exit()),
  * "return" exits (the -c child's exit ends the trace), "pause" waits for kt to kill it. */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -18,7 +18,10 @@ int main(int argc, char **argv) {
         tick(i);
         getppid();
     }
-    close(open(argv[1], O_WRONLY));
+    int ready = open(argv[1], O_WRONLY);
+    if (ready < 0 || write(ready, "r", 1) != 1)
+        return 3;
+    close(ready);
     char c;
     int go = open(argv[2], O_RDONLY);
     if (go >= 0) {

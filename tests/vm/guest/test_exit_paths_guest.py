@@ -18,6 +18,7 @@ import pytest
 
 from kt.runtime.attach.kprobe import kt_kprobe_events
 
+from ...e2e.fifos import Fifos
 from ...runtime.kernel_state import bpftool_ids, wait_until
 from .helpers import kt as _kt
 
@@ -38,7 +39,8 @@ CHILD = f"""
 import os, sys, time
 for _ in range({N}):
     os.getppid()
-open(sys.argv[1], "w").close()
+with open(sys.argv[1], "w") as f:
+    f.write("r")
 if sys.argv[3] == "finish":
     open(sys.argv[2]).read()
     os.getuid()
@@ -67,22 +69,19 @@ def _mine(pid: int) -> list[str]:
 def _trace(tmp_path: Path, mode: str, end, env: dict | None = None, stdout=subprocess.PIPE):
     """Run kt on the child, call end(proc) once the child made its calls; returns (status,
     stdout, stderr, the ids kt held, its kprobe_events entries while tracing)."""
-    ready, go = tmp_path / "ready", tmp_path / "go"
-    os.mkfifo(ready)
-    os.mkfifo(go)
+    fifos = Fifos(tmp_path / "fifos")
     child = tmp_path / "child.py"
     child.write_text(CHILD)
     exe = [sys.executable, "-m", "kt.runtime.cli"]
-    proc = subprocess.Popen(exe + ["-e", SCRIPT, "-c", f"{sys.executable} {child} {ready} {go} {mode}"],
+    proc = subprocess.Popen(exe + ["-e", SCRIPT, "-c", f"{sys.executable} {child} {fifos.ready} {fifos.go} {mode}"],
                             stdout=stdout, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                             env={**os.environ, **(env or {})})
     try:
-        with open(ready) as f:
-            f.read()
+        fifos.wait_ready(proc, timeout=600)
         held = _held_ids(proc.pid)
         entries = _mine(proc.pid)
         assert held["prog"] and held["link"], held
-        end(proc, go)
+        end(proc, fifos)
         out, err = proc.communicate(timeout=300)
         return proc.returncode, (out or b"").decode(), err.decode(), held, entries, proc.pid
     finally:
@@ -100,9 +99,8 @@ def _maps(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.startswith("@")]
 
 
-def _go(proc, go) -> None:
-    with open(go, "w"):
-        pass
+def _go(proc, fifos) -> None:
+    fifos.release(proc)
 
 
 @pytest.mark.parametrize("how,env", [
@@ -111,7 +109,7 @@ def _go(proc, go) -> None:
     ("exit", {}),
 ])
 def test_the_trace_ends_and_nothing_is_left(tmp_path, how, env):
-    end = _go if how == "exit" else (lambda proc, go: proc.send_signal(getattr(signal, how)))
+    end = _go if how == "exit" else (lambda proc, fifos: proc.send_signal(getattr(signal, how)))
     rc, out, err, held, entries, pid = _trace(tmp_path, "finish" if how == "exit" else "pause", end, env)
     assert rc == 0, err
     assert _maps(out) == MAPS
@@ -123,9 +121,9 @@ def test_the_trace_ends_and_nothing_is_left(tmp_path, how, env):
 def test_a_closed_stdout_detaches_and_prints_the_maps_on_stderr(tmp_path):
     read_end, write_end = os.pipe()
 
-    def end(proc, go):
+    def end(proc, fifos):
         os.close(read_end)
-        _go(proc, go)
+        _go(proc, fifos)
     try:
         rc, _, err, held, entries, pid = _trace(tmp_path, "finish", end, {"KT_KPROBE_TRACEFS": "1"}, write_end)
     finally:
@@ -138,10 +136,10 @@ def test_a_closed_stdout_detaches_and_prints_the_maps_on_stderr(tmp_path):
 
 
 def test_after_sigkill_only_kprobe_events_entries_survive_and_the_next_kt_removes_them(tmp_path):
-    rc, _, _, held, entries, pid = _trace(tmp_path, "pause", lambda proc, go: proc.kill(), {"KT_KPROBE_TRACEFS": "1"})
+    rc, _, _, held, entries, pid = _trace(tmp_path, "pause", lambda proc, fifos: proc.kill(), {"KT_KPROBE_TRACEFS": "1"})
     assert rc == -signal.SIGKILL
     _released(held)
-    assert entries and _mine(pid) == entries
+    assert entries and _mine(pid) == entries      # the guest runs no other kt
     nxt = _kt("-e", "BEGIN { exit(); }")
     assert nxt.returncode == 0, nxt.stderr
     assert _mine(pid) == []
