@@ -1,5 +1,5 @@
-"""A test and the -c child it traces meet at FIFOs: the child writes a byte to `ready` when it
-has made its calls, and waits to read `go`. Neither side may hang when the other is gone (kt
+"""A test and the -c child it traces meet at FIFOs: the child writes its pid and a newline to
+`ready` when it has made its calls, and waits to read `go`. Neither side may hang when the other is gone (kt
 failed before it started the child, or killed it): every wait here has a deadline and checks
 that the tracer still runs."""
 
@@ -22,13 +22,16 @@ class Fifos:
         # opened before the child exists, so that its blocking open for writing returns
         self._ready_fd = os.open(self.ready, os.O_RDONLY | os.O_NONBLOCK)
 
-    def wait_ready(self, proc: subprocess.Popen, timeout: float = 120) -> None:
-        """Until the child wrote its byte; fails if the tracer ended first."""
+    def wait_ready(self, proc: subprocess.Popen, timeout: float = 120) -> int:
+        """Until the child wrote its line: its pid. Fails if the tracer ended first."""
         deadline = time.monotonic() + timeout
+        got = b""
         try:
             while True:
-                if select.select([self._ready_fd], [], [], 0.2)[0] and os.read(self._ready_fd, 1):
-                    return
+                if select.select([self._ready_fd], [], [], 0.2)[0]:
+                    got += os.read(self._ready_fd, 64)
+                    if got.endswith(b"\n"):
+                        return int(got)
                 if proc.poll() is not None:
                     raise AssertionError(f"the tracer ended (status {proc.returncode}) before the child was ready: "
                                          f"{_stderr(proc)}")

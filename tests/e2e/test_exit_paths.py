@@ -66,13 +66,14 @@ class Run:
 
     def __init__(self, exe: str, tmp_path: Path, mode: str, env: dict | None = None, stdout=subprocess.PIPE):
         self.fifos = Fifos(tmp_path)
+        self.child_pid = 0
         command = f"{exe} {self.fifos.ready} {self.fifos.go} {N} {mode}"
         self.proc = subprocess.Popen(kt_command() + ["-e", SCRIPT.format(exe=exe), "-c", command],
                                      stdout=stdout, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                                      env={**os.environ, **(env or {})})
 
     def ready(self) -> dict[str, set[int]]:
-        self.fifos.wait_ready(self.proc)
+        self.child_pid = self.fifos.wait_ready(self.proc)
         held = _held_ids(self.proc.pid)
         assert held["prog"] and held["map"] and held["link"], held
         return held
@@ -88,6 +89,11 @@ class Run:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        if self.child_pid:   # a SIGKILLed kt leaves its -c child running
+            try:
+                os.kill(self.child_pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def _held_ids(pid: int) -> dict[str, set[int]]:

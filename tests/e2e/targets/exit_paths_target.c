@@ -1,8 +1,9 @@
 /* The workload of tests/e2e/test_exit_paths.py: N calls of tick() and getppid(), then it
- * writes a byte to READY (N calls made: tests/e2e/fifos.py), then it waits until the test
+ * writes its pid to READY (N calls made: tests/e2e/fifos.py), then it waits until the test
  * opens GO; then, by MODE: "finish" calls finish() (the script's exit()),
  * "return" exits (the -c child's exit ends the trace), "pause" waits for kt to kill it. */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,10 +19,9 @@ int main(int argc, char **argv) {
         tick(i);
         getppid();
     }
-    int ready = open(argv[1], O_WRONLY);
-    if (ready < 0 || write(ready, "r", 1) != 1)
+    FILE *ready = fopen(argv[1], "w");
+    if (!ready || fprintf(ready, "%d\n", (int)getpid()) < 0 || fclose(ready))
         return 3;
-    close(ready);
     char c;
     int go = open(argv[2], O_RDONLY);
     if (go >= 0) {
