@@ -103,7 +103,7 @@ import os, sys
 for _ in range(10):
     os.getppid()
 with open(sys.argv[1], "w") as f:   # ten calls made (tests/e2e/fifos.py)
-    f.write(f"{os.getpid()}\n")
+    f.write(f"{os.getpid()}\\n")
 open(sys.argv[2]).read()         # waits until the test has seen the warning
 """
 
