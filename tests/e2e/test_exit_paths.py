@@ -236,3 +236,13 @@ def test_sigkill_leaves_only_tracefs_entries_and_the_next_kt_removes_them(run):
     if left:
         assert sum(f"/kt_{r.proc.pid}_" in line for line in removed) == 2, removed
     assert not [line for line in uprobe_events.read_text().splitlines() if f"/kt_{r.proc.pid}_" in line]
+
+
+def test_an_output_that_refuses_writes():
+    """-o on a full disk (/dev/full: every write is ENOSPC): the same as a closed stdout."""
+    r = subprocess.run(kt_command() + ["-o", "/dev/full", "-e", 'BEGIN { @a[1] = 5; printf("hi\\n"); exit(); }'],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.splitlines()[-2:] == [
+        "@a[1]: 5", "kt: error: writing the output failed (No space left on device): the trace stopped; "
+        "the maps went to stderr"]
