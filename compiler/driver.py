@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 
 from . import elf
@@ -45,6 +46,19 @@ def check(source: SourceFile, options: CompileOptions) -> tuple[Program, Semanti
 
 @deep_stack
 def compile_source(source: SourceFile, options: CompileOptions) -> Compiled:
+    """Compile with Python's cyclic garbage collector paused: nearly every object a compile
+    makes (AST, types, llvmlite IR) lives until it ends, so collections only rescan a growing
+    heap (half of codegen's time for 10,000 statements); reference counting still frees."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _compile(source, options)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _compile(source: SourceFile, options: CompileOptions) -> Compiled:
     btf_reads = vmlinux_reads()   # did this compilation read kernel BTF? (.kt.meta kernel_btf)
     program, sema, sink = check(source, options)
     resources = plan(sema, options.ringbuf_pages, options.map_keys_max)

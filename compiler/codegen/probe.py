@@ -19,6 +19,7 @@ from ..passes.semantic import Semantics
 from ..probes import ResolvedProbe
 from ..types import Ptr, Type, U64, is_word
 from . import maps
+from .chunks import BREAK, CHUNK_THRESHOLD, CONTINUE, Chunker, estimate
 from .expressions import ExpressionLowering, VolatileLoad
 from .places import CTX, Place
 
@@ -40,9 +41,10 @@ class ProbeCodegen(ExpressionLowering):
     def __init__(self, module: ir.Module, func: ir.Function, probe: ast.Probe, resolved: ResolvedProbe,
                  sema: Semantics, plan: ResourcePlan, options: CompileOptions,
                  map_globals: dict[str, ir.GlobalVariable], intrinsics: dict[str, ir.Function],
-                 location=None, probe_base: int = 0, source=None, helper_sites: list | None = None):
+                 location=None, probe_base: int = 0, source=None, helper_sites: list | None = None,
+                 new_scope=None):
         self.module = module
-        self.func = func
+        self.func = self.main_func = func
         self.probe = probe
         self.resolved = resolved
         self.types = sema.types
@@ -70,6 +72,12 @@ class ProbeCodegen(ExpressionLowering):
         # span -> DILocation: instructions carry the line of the statement they come from, so
         # BTF line info (and the verifier's log) can name the kt line.
         self._location = location or (lambda span: None)
+        # A large body is lowered as subprograms (codegen/chunks.py): new_scope(fn, line)
+        # gives a chunk function its debug scope; end_code is what `return`/exit() return
+        # (0 from the program, chunks.ENDED from a chunk).
+        self._new_scope = new_scope
+        self.chunker: Chunker | None = None
+        self.end_code = 0
         self._vars: dict[str, ir.Value] = {}
         self._task_words: dict[Helper, ir.Value] = {}       # see current_task_word
         self._loop_targets: list[tuple[ir.Block, ir.Block]] = []   # (continue, break) of each loop
@@ -88,6 +96,9 @@ class ProbeCodegen(ExpressionLowering):
         if self._after_exit_stops:
             self._return_if_exited()
         self.resolved.context.prologue(self)
+        total = estimate(self.probe.body, self.types) if self._new_scope is not None else 0
+        if total > CHUNK_THRESHOLD:
+            self.chunker = Chunker(self, self._new_scope, total)
         if self.probe.predicate is not None:
             self.b.debug_metadata = self._location(self.probe.predicate.span)
             cond = self.truth(self.expr(self.probe.predicate))
@@ -98,6 +109,8 @@ class ProbeCodegen(ExpressionLowering):
         self.b.debug_metadata = self._location(self.probe.body.span)
         self.b.ret(ir.Constant(I32, 0))
         self._alloca_builder.branch(self.func.blocks[1])
+        if self.chunker is not None:   # the call chain's stack: the program's, then a chunk's
+            self.stack_bytes += self.chunker.frame_bytes + self.chunker.max_chunk_stack
 
     # ---- low-level helpers used by builtins and maps -------------------------------------
     def stack(self, size: int, name: str = "") -> ir.Value:
@@ -385,13 +398,28 @@ class ProbeCodegen(ExpressionLowering):
             self.b.store(ir.Constant(I64, 1), flag)
         # exit() also ends the action, as in 0.17: what follows it in the probe does not run.
         # The rest is unreachable; it goes in a block of its own, as after `return`.
-        self.b.ret(ir.Constant(I32, 0))
+        self.end_probe()
         self.b.position_at_end(self.func.append_basic_block("after_exit"))
 
     # ---- statements ----------------------------------------------------------------------
     def block(self, block: ast.Block) -> None:
+        if self.chunker is not None:
+            self.chunker.statements(block.stmts)
+            return
         for stmt in block.stmts:
             self.stmt(stmt)
+
+    def end_probe(self) -> None:
+        """`return` / after exit(): the probe ends (from a chunk: its caller ends it)."""
+        self.b.ret(ir.Constant(I32, self.end_code))
+
+    def jump(self, kind: str) -> None:
+        """break/continue: to the innermost loop, or out of a chunk whose caller has it."""
+        if self._loop_targets:
+            cont, done = self._loop_targets[-1]
+            self.b.branch(done if kind == "break" else cont)
+        else:
+            self.b.ret(ir.Constant(I32, BREAK if kind == "break" else CONTINUE))
 
     def stmt(self, s) -> None:
         self.b.debug_metadata = self._location(s.span)
@@ -412,10 +440,9 @@ class ProbeCodegen(ExpressionLowering):
             self._while(s)
         elif isinstance(s, ast.Jump):
             if s.kind == "return":   # the probe ends here
-                self.b.ret(ir.Constant(I32, 0))
+                self.end_probe()
             else:
-                cont, done = self._loop_targets[-1]
-                self.b.branch(done if s.kind == "break" else cont)
+                self.jump(s.kind)
             # code after a jump is unreachable; it goes in a block of its own
             self.b.position_at_end(self.func.append_basic_block("after_" + s.kind))
         elif isinstance(s, ast.If):
