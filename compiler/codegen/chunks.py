@@ -46,9 +46,9 @@ MAX_CHUNKS = 200
 GO_ON, ENDED, BREAK, CONTINUE = 0, 1, 2, 3
 
 # Measured on kt's output (BPF instructions per statement / AST nodes per statement): 2-5
-# instructions a node; join() unrolls 16 reads of up to 256 bytes (~4,500 instructions).
+# instructions a node; join() unrolls 16 reads of up to 256 bytes (~750 instructions).
 _NODE_COST = 6
-_CALL_COST = {"join": 4600}
+_CALL_COST = {"join": 800}
 
 
 def estimate(node, types) -> int:
@@ -231,7 +231,7 @@ class Chunker:
     def _chunk(self, group: list) -> ir.Function:
         cg = self.cg
         self.count += 1
-        fn = ir.Function(cg.module, ir.FunctionType(I32, [I8P, I8P, I64]), f"{cg.main_func.name}_{self.count}")
+        fn = ir.Function(cg.module, ir.FunctionType(I32, [I8P, I8P, I64]), cg.module.get_unique_name(f"{cg.main_func.name}__chunk{self.count}"))
         fn.linkage = "internal"
         fn.attributes.add("noinline")
         fn.attributes.add("nounwind")
