@@ -23,6 +23,7 @@ from common import Row, main_for, median  # noqa: E402
 from tracers import ENV, bpftrace_binary, kt_binary  # noqa: E402
 
 SIZES = (1000, 5000, 10000, 20000)
+TIMEOUT = 300   # s; a tracer slower than this on a size is reported as nan
 
 
 def script(n: int) -> str:
@@ -33,8 +34,11 @@ def _timed(argv: list[str], env: dict) -> tuple[float, float, bool]:
     """(wall s, user+sys CPU s of the child, succeeded)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
-    ok = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                        timeout=900).returncode == 0
+    try:
+        ok = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            timeout=TIMEOUT).returncode == 0
+    except subprocess.TimeoutExpired:   # run() killed it
+        return float("nan"), float("nan"), False
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), ok
@@ -55,11 +59,11 @@ def measure(runs: int, sizes=SIZES) -> list[Row]:
                 kt_wall.append(wall)
                 kt_cpu.append(cpu)
                 if not ok:
-                    failed.append("kt")
+                    failed.append("kt" + (f" (over {TIMEOUT} s)" if wall != wall else ""))
                 wall, _, ok = _timed([bt, "--emit-elf", str(Path(tmp) / "bt.o"), str(path)], ENV)
                 bt_wall.append(wall if ok else float("nan"))
                 if not ok:
-                    failed.append("bpftrace")
+                    failed.append("bpftrace" + (f" (over {TIMEOUT} s)" if wall != wall else ""))
             target = "< 10 s" if n == 10000 else ""
             kt_median = median(kt_wall)
             rows.append(Row("compile", f"{n} statements: --emit-elf wall", kt_median, median(bt_wall), "s",
@@ -69,7 +73,7 @@ def measure(runs: int, sizes=SIZES) -> list[Row]:
 
 
 def main() -> None:
-    main_for(measure, default_runs=1)
+    main_for(measure, default_runs=1)   # sizes: SIZES; measure(runs, sizes=...) for others
 
 
 if __name__ == "__main__":
