@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 
-from . import elf
+from . import elf, size_limits
 from .ast import Program
 from .formats.btf import vmlinux_reads
+from .codegen.chunks import estimate
 from .codegen.module import BPF_STACK_LIMIT, build_module
 from .deep_stack import deep_stack
 from .diagnostics import DiagnosticSink
@@ -45,9 +47,23 @@ def check(source: SourceFile, options: CompileOptions) -> tuple[Program, Semanti
 
 @deep_stack
 def compile_source(source: SourceFile, options: CompileOptions) -> Compiled:
+    """Compile with Python's cyclic garbage collector paused: nearly every object a compile
+    makes (AST, types, llvmlite IR) lives until it ends, so collections only rescan a growing
+    heap (half of codegen's time for 10,000 statements); reference counting still frees."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _compile(source, options)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _compile(source: SourceFile, options: CompileOptions) -> Compiled:
     btf_reads = vmlinux_reads()   # did this compilation read kernel BTF? (.kt.meta kernel_btf)
     program, sema, sink = check(source, options)
     resources = plan(sema, options.ringbuf_pages, options.map_keys_max)
+    _too_many_instructions(sema, sink, source)
     module, too_big = build_module(sema, resources, options, source, btf_reads)
     for use in too_big:
         sink.error(use.probe.span, f"{use.name} needs about {use.bytes} bytes of BPF stack; the kernel allows "
@@ -56,6 +72,52 @@ def compile_source(source: SourceFile, options: CompileOptions) -> Compiled:
                    "instead of whole structs")
     sink.raise_if_errors(source)
     optimized = elf.optimize(module)
-    obj = elf.emit_object(optimized)
+    ir_text = str(optimized)
+    obj = _emit(optimized, ir_text, sema, sink, source)
     warnings = tuple(d for d in sink.items if d.severity == "warning")
-    return Compiled(source, program, sema, resources, str(optimized), obj, warnings, module)
+    return Compiled(source, program, sema, resources, ir_text, obj, warnings, module)
+
+
+_INSNS_HINT = "move part of the work to other probes, or use smaller unroll counts"
+
+
+def _too_many_instructions(sema: Semantics, sink: DiagnosticSink, source: SourceFile) -> None:
+    """Probes far beyond the kernel's instruction limit, refused before codegen would spend
+    minutes on them (nested unrolls multiply); the object's exact counts are checked later."""
+    for probe, rs in sema.probes:
+        est = estimate(probe.body, sema.types)
+        if rs and est > 4 * size_limits.MAX_INSNS:
+            sink.error(probe.span, f"{rs[0].name} would compile to about {est:,} BPF instructions; the kernel "
+                       f"loads at most {size_limits.MAX_INSNS:,} in one program (BPF_COMPLEXITY_LIMIT_INSNS)",
+                       _INSNS_HINT)
+    sink.raise_if_errors(source)
+
+
+def _emit(optimized, ir_text: str, sema: Semantics, sink: DiagnosticSink, source: SourceFile) -> bytes:
+    """The object, or the diagnostics of a program too large for LLVM or the kernel
+    (compiler/size_limits.py): never an abort."""
+    probes = {r.program: (probe, r) for probe, rs in sema.probes for r in rs}
+    sizes = size_limits.ir_sizes(ir_text)
+    largest = max(sizes, key=sizes.get, default=None)
+    if largest is not None and sizes[largest] > size_limits.GUARDED_ABOVE:
+        obj = size_limits.emit_in_child(lambda: elf.emit_object(optimized))
+        if isinstance(obj, size_limits.EmitFailure):
+            probe, resolved = probes.get(size_limits.program_of(largest), (sema.program.probes[0], None))
+            sink.error(probe.span, *size_limits.failure_message(resolved.name if resolved else "the probe", obj))
+            sink.raise_if_errors(source)
+    else:
+        obj = elf.emit_object(optimized)
+    for program, (insns, funcs) in size_limits.program_sizes(obj).items():
+        if program not in probes:
+            continue
+        probe, resolved = probes[program]
+        if insns > size_limits.MAX_INSNS:
+            sink.error(probe.span, f"{resolved.name} compiles to {insns:,} BPF instructions; the kernel loads at "
+                       f"most {size_limits.MAX_INSNS:,} in one program (BPF_COMPLEXITY_LIMIT_INSNS)",
+                       _INSNS_HINT)
+        elif funcs > size_limits.MAX_SUBPROGS:
+            sink.error(probe.span, f"{resolved.name} compiles to {funcs} functions; the kernel allows "
+                       f"{size_limits.MAX_SUBPROGS} in one program (BPF_MAX_SUBPROGS)",
+                       "move part of the work to other probes")
+    sink.raise_if_errors(source)
+    return obj

@@ -24,6 +24,7 @@ from kt.compiler.formats.elffile import (SHF_EXECINSTR, SHT_REL, SHT_SYMTAB, STB
                                  ElfFile, Section)
 from kt.compiler.formats.meta import MetaError, ObjectMeta
 
+from .subprograms import Call, LinkError, TextFunction, call_target, link
 from .sys.constants import (
     BPF_F_RDONLY_PROG, BPF_INSN_SIZE, BPF_LD_IMM64_OPCODE, EM_BPF, R_BPF_64_32, R_BPF_64_64, AttachType, BtfKind,
     MapType, ProgType,
@@ -274,6 +275,21 @@ def _ext_slice(info: ExtInfo | None, first: int, last: int) -> ExtInfo | None:
     return ExtInfo(info.rec_size, count, bytes(keep)) if count else None
 
 
+def _ext_concat(parts) -> ExtInfo | None:
+    """Records of several functions placed in one program: (records, first instruction)."""
+    present = [(info, shift) for info, shift in parts if info is not None]
+    if not present:
+        return None
+    rec_size = present[0][0].rec_size
+    out = bytearray()
+    for info, shift in present:
+        for i in range(info.count):
+            rec = info.data[i * info.rec_size:(i + 1) * info.rec_size]
+            (insn,) = struct.unpack_from("<I", rec)
+            out += struct.pack("<I", insn + shift) + rec[4:rec_size]
+    return ExtInfo(rec_size, len(out) // rec_size, bytes(out))
+
+
 # --- maps from the .maps DATASEC ---------------------------------------------------------------
 
 # ``int (*name)[N]`` members: N is the value (libbpf's __uint()).
@@ -436,11 +452,12 @@ class _Reader:
             if s.type == SHT_REL:
                 relocs[s.info] = s
         programs: dict[str, ProgramSpec] = {}
+        text = self._text_functions(relocs, maps, func_infos, line_infos)
         for idx, sec in enumerate(self.sections):
             if not sec.flags & SHF_EXECINSTR or sec.size == 0:
                 continue
             if sec.name == ".text":
-                continue  # subprograms; a call into them is rejected as a relocation below
+                continue  # subprograms: linked into the programs that call them
             rule = section_rule(sec.name)
             if rule is None:
                 raise ObjectFormatError(f"section '{sec.name}': unknown program type (expected "
@@ -456,7 +473,7 @@ class _Reader:
                 raise ObjectFormatError(f"section '{sec.name}': size {len(data)} is not a "
                                         f"multiple of 8")
             rel = relocs.get(idx)
-            all_relocs = self._relocations(sec.name, data, rel, maps) if rel else ()
+            all_relocs, all_calls = self._relocations(sec.name, data, rel, maps) if rel else ((), ())
             for func in funcs:
                 start, end = func.value, func.value + func.size
                 if start % BPF_INSN_SIZE or end % BPF_INSN_SIZE or end > len(data) or end <= start:
@@ -465,21 +482,63 @@ class _Reader:
                 if func.name in programs:
                     raise ObjectFormatError(f"function '{func.name}' is defined twice")
                 first, last = start // BPF_INSN_SIZE, end // BPF_INSN_SIZE
+                try:
+                    insns, prog_relocs, func_info, line_info = link(
+                        data[start:end],
+                        tuple(r._replace(insn_index=r.insn_index - first) for r in all_relocs
+                              if first <= r.insn_index < last),
+                        tuple(c._replace(insn_index=c.insn_index - first) for c in all_calls
+                              if first <= c.insn_index < last),
+                        _ext_slice(func_infos.get(sec.name), first, last),
+                        _ext_slice(line_infos.get(sec.name), first, last), text, _ext_concat)
+                except LinkError as e:
+                    raise ObjectFormatError(f"function '{func.name}': {e}") from None
                 programs[func.name] = ProgramSpec(
                     section=sec.name, name=func.name, prog_type=rule.prog_type,
                     expected_attach_type=rule.expected_attach_type,
-                    attach_target=sec.name[len(rule.prefix) + 1:], insns=data[start:end],
-                    relocations=tuple(r._replace(insn_index=r.insn_index - first) for r in all_relocs
-                                      if first <= r.insn_index < last),
-                    func_info=_ext_slice(func_infos.get(sec.name), first, last),
-                    line_info=_ext_slice(line_infos.get(sec.name), first, last),
+                    attach_target=sec.name[len(rule.prefix) + 1:], insns=insns,
+                    relocations=prog_relocs, func_info=func_info, line_info=line_info,
                 )
         return programs
 
+    def _text_functions(self, relocs: dict[int, Section], maps: dict[str, MapSpec],
+                        func_infos: dict[str, ExtInfo], line_infos: dict[str, ExtInfo]
+                        ) -> dict[int, TextFunction]:
+        """`.text`'s functions (static or global) by first instruction, each with its own
+        relocations, calls and ext-info records."""
+        for idx, sec in enumerate(self.sections):
+            if sec.name == ".text" and sec.flags & SHF_EXECINSTR and sec.size:
+                break
+        else:
+            return {}
+        data = self.elf.section_data(sec)
+        rel = relocs.get(idx)
+        all_relocs, all_calls = self._relocations(".text", data, rel, maps) if rel else ((), ())
+        out = {}
+        for sym in self.symbols:
+            if sym.shndx != idx or sym.type != STT_FUNC or sym.size == 0:
+                continue
+            start, end = sym.value, sym.value + sym.size
+            if start % BPF_INSN_SIZE or end % BPF_INSN_SIZE or end > len(data):
+                raise ObjectFormatError(f"section '.text': function '{sym.name}' at "
+                                        f"{start:#x}..{end:#x} is not whole instructions in it")
+            first, last = start // BPF_INSN_SIZE, end // BPF_INSN_SIZE
+            out[first] = TextFunction(
+                name=sym.name, start=first, insns=data[start:end],
+                relocations=tuple(r._replace(insn_index=r.insn_index - first) for r in all_relocs
+                                  if first <= r.insn_index < last),
+                calls=tuple(c._replace(insn_index=c.insn_index - first) for c in all_calls
+                            if first <= c.insn_index < last),
+                func_info=_ext_slice(func_infos.get(".text"), first, last),
+                line_info=_ext_slice(line_infos.get(".text"), first, last))
+        return out
+
     def _relocations(self, section: str, insns: bytes, rel: Section,
-                     maps: dict[str, MapSpec]) -> tuple[Relocation, ...]:
+                     maps: dict[str, MapSpec]) -> tuple[tuple[Relocation, ...], tuple[Call, ...]]:
+        """The section's map and global references, and its bpf-to-bpf calls into `.text`."""
         symbols = self.elf.symbol_list(self.sections[rel.link]) if rel.link < len(self.sections) else []
         out = []
+        calls = []
         for offset, rtype, sym_index in self.elf.relocations(rel):
             if sym_index >= len(symbols):
                 raise ObjectFormatError(f"section '{section}' offset {offset:#x}: relocation "
@@ -488,8 +547,15 @@ class _Reader:
             home = self.sections[sym.shndx].name if sym.shndx is not None else "SHN_UNDEF"
             where = f"section '{section}' offset {offset:#x}"
             if rtype == R_BPF_64_32:
-                raise ObjectFormatError(f"{where}: call to '{sym.name or home}' (bpf-to-bpf "
-                                        f"calls are not supported; inline the function)")
+                if home != ".text" or offset % BPF_INSN_SIZE or offset + 8 > len(insns):
+                    raise ObjectFormatError(f"{where}: call to '{sym.name or home}' in '{home}' "
+                                            f"(bpf-to-bpf calls must go to functions in .text)")
+                try:
+                    calls.append(Call(offset // BPF_INSN_SIZE,
+                                      call_target(insns, offset // BPF_INSN_SIZE, sym.value)))
+                except LinkError as e:
+                    raise ObjectFormatError(f"{where}: {e}") from None
+                continue
             if rtype != R_BPF_64_64:
                 raise ObjectFormatError(f"{where}: unsupported relocation type {rtype}")
             if offset % BPF_INSN_SIZE or offset + 16 > len(insns) \
@@ -510,7 +576,7 @@ class _Reader:
                 raise ObjectFormatError(f"{where}: reference to '{sym.name}' with a non-zero "
                                         f"addend (an offset into a map definition)")
             out.append(Relocation(offset // BPF_INSN_SIZE, sym.name))
-        return tuple(out)
+        return tuple(out), tuple(calls)
 
     def _meta(self) -> ObjectMeta | None:
         """The typed `.kt.meta` (kt.compiler.formats.meta); None when the object has none."""

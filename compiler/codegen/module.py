@@ -39,6 +39,18 @@ def _intrinsics(module: ir.Module) -> dict[str, ir.Function]:
 BPF_STACK_LIMIT = 512
 
 
+# LLVM's BTF writer looks each string up by a linear scan of those it has (BTFStringTable::
+# addString), and a line's text is one string: 20,000 distinct lines cost ~20 s of emission.
+# Longer scripts embed blank lines instead: the line numbers stay, the verifier log then
+# names FILE:LINE without quoting it (runtime/load_errors.py prints either).
+QUOTED_LINES_MAX = 2000
+
+
+def _embedded_source(text: str) -> str:
+    lines = text.count("\n")
+    return text if lines <= QUOTED_LINES_MAX else "\n" * lines
+
+
 def _runtime_values(module: ir.Module, di: DebugInfo, sema: Semantics) -> dict[str, ir.GlobalVariable]:
     """The `.rodata` u64s the runtime fills (objects.RUNTIME_VALUES), only those the script
     uses: an object without them has no `.rodata` map to create."""
@@ -93,6 +105,14 @@ def _tracepoint_layouts(sema: Semantics, tracefs: str) -> tuple[tuple[str, str],
     return tuple(sorted(out.items()))
 
 
+def _chunk_scopes(di: DebugInfo, source: SourceFile):
+    """(chunk function, line) -> its span -> DILocation maker (codegen/chunks.py)."""
+    def new_scope(fn: ir.Function, line: int):
+        scope = di.subprogram(fn, line, ("ctx", "frame", "target"), local=True)
+        return lambda span: di.location(scope, *source.line_col(span.start))
+    return new_scope
+
+
 @dataclass(frozen=True, slots=True)
 class StackUse:
     probe: ast.Probe
@@ -110,7 +130,7 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions,
     module = ir.Module(name=options.source_name)
     module.triple = TRIPLE
     module.data_layout = DATALAYOUT
-    di = DebugInfo(module, options.source_name, source.text)
+    di = DebugInfo(module, options.source_name, _embedded_source(source.text))
 
     map_globals: dict[str, ir.GlobalVariable] = {}
     defs = event_map_defs(di, plan.ringbuf_bytes, plan.scratch_size, plan.stack_limits, plan.control,
@@ -145,7 +165,7 @@ def build_module(sema: Semantics, plan: ResourcePlan, options: CompileOptions,
             scope = di.subprogram(fn, line)
             cg = ProbeCodegen(module, fn, probe, resolved, sema, plan, options, map_globals, intrinsics,
                               lambda span, scope=scope: di.location(scope, *source.line_col(span.start)),
-                              probe_base, source, helper_sites)
+                              probe_base, source, helper_sites, _chunk_scopes(di, source))
             cg.generate()
             if cg.stack_bytes > BPF_STACK_LIMIT:
                 too_big.append(StackUse(probe, resolved.name, cg.stack_bytes))

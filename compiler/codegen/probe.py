@@ -20,6 +20,7 @@ from ..passes.semantic import Semantics
 from ..probes import ResolvedProbe
 from ..types import Ptr, Type, U64, is_word
 from . import maps
+from .chunks import BREAK, CHUNK_THRESHOLD, CONTINUE, Chunker, estimate
 from .expressions import ExpressionLowering, VolatileLoad
 from .places import CTX, Place
 
@@ -43,9 +44,10 @@ class ProbeCodegen(ExpressionLowering):
     def __init__(self, module: ir.Module, func: ir.Function, probe: ast.Probe, resolved: ResolvedProbe,
                  sema: Semantics, plan: ResourcePlan, options: CompileOptions,
                  map_globals: dict[str, ir.GlobalVariable], intrinsics: dict[str, ir.Function],
-                 location=None, probe_base: int = 0, source=None, helper_sites: list | None = None):
+                 location=None, probe_base: int = 0, source=None, helper_sites: list | None = None,
+                 new_scope=None):
         self.module = module
-        self.func = func
+        self.func = self.main_func = func
         self.probe = probe
         self.resolved = resolved
         self.types = sema.types
@@ -73,6 +75,12 @@ class ProbeCodegen(ExpressionLowering):
         # span -> DILocation: instructions carry the line of the statement they come from, so
         # BTF line info (and the verifier's log) can name the kt line.
         self._location = location or (lambda span: None)
+        # A large body is lowered as subprograms (codegen/chunks.py): new_scope(fn, line)
+        # gives a chunk function its debug scope; end_code is what `return`/exit() return
+        # (0 from the program, chunks.ENDED from a chunk).
+        self._new_scope = new_scope
+        self.chunker: Chunker | None = None
+        self.end_code = 0
         self._vars: dict[str, ir.Value] = {}
         self._task_words: dict[Helper, ir.Value] = {}       # see current_task_word
         self._loop_targets: list[tuple[ir.Block, ir.Block]] = []   # (continue, break) of each loop
@@ -88,6 +96,7 @@ class ProbeCodegen(ExpressionLowering):
         # -k's failed reads per helper site (count_failed_read)
         self._run_counts: dict[tuple[str, int], ir.Value] = {}
         self._exit_block: ir.Block | None = None
+        self._exit_code: ir.Value | None = None             # i32 slot: what the exit block returns
 
     # ---- the program ---------------------------------------------------------------------
     def generate(self) -> None:
@@ -96,6 +105,9 @@ class ProbeCodegen(ExpressionLowering):
         if self._after_exit_stops:
             self._return_if_exited()
         self.resolved.context.prologue(self)
+        total = estimate(self.probe.body, self.types) if self._new_scope is not None else 0
+        if total > CHUNK_THRESHOLD:
+            self.chunker = Chunker(self, self._new_scope, total)
         if self.probe.predicate is not None:
             self.b.debug_metadata = self._location(self.probe.predicate.span)
             cond = self.truth(self.expr(self.probe.predicate))
@@ -107,17 +119,27 @@ class ProbeCodegen(ExpressionLowering):
         self.ret()
         self._finish_exit_block()
         self._alloca_builder.branch(self.func.blocks[1])
+        if self.chunker is not None:   # the call chain's stack: the program's, then a chunk's
+            self.stack_bytes += self.chunker.frame_bytes + self.chunker.max_chunk_stack
 
     def ret(self) -> None:
-        """Return after the body ran (its end, `return`, exit()): a branch to the exit block,
-        which generate() fills last, once every counter of the program is known."""
+        """Return after the body ran (its end, `return`, exit()): `end_code` (0; a chunk's
+        ENDED, which tells its caller to end the probe) through the exit block."""
+        self.leave(self.end_code)
+
+    def leave(self, code: int) -> None:
+        """Return `code` from the current function through its exit block, which
+        _finish_exit_block fills last, once every counter of the function is known."""
         if self._exit_block is None:
             self._exit_block = self.func.append_basic_block("exit")
+            self._exit_code = self._alloca_builder.alloca(I32, name="exit_code")
+        self.b.store(ir.Constant(I32, code), self._exit_code)
         self.b.branch(self._exit_block)
 
     def _finish_exit_block(self) -> None:
         """The exit block: each counter of the run that is not zero is added to its slot (a
-        branch per counter, here only: a loop of map updates has none), then return 0."""
+        branch per counter, here only: a loop of map updates has none), then the code given
+        to leave(). A chunk has its own counters and exit block (codegen/chunks.py)."""
         if self._exit_block is None:
             return
         b = self.b
@@ -130,7 +152,7 @@ class ProbeCodegen(ExpressionLowering):
                 p = self.helper_ptr(Helper.map_lookup_elem, self.map_ptr(map_name), index)
                 with b.if_then(b.icmp_unsigned("!=", p, ir.Constant(p.type, None))):
                     b.atomic_rmw("add", b.bitcast(p, I64.as_pointer()), n, "monotonic")
-        b.ret(ir.Constant(I32, 0))
+        b.ret(b.load(self._exit_code))
 
     def _run_count(self, map_name: str, slot: int) -> ir.Value:
         var = self._run_counts.get((map_name, slot))
@@ -198,12 +220,19 @@ class ProbeCodegen(ExpressionLowering):
     # which the optimizer does not merge back into one.
     _MEM_CHUNK = 1024
 
-    def memset0(self, ptr: ir.Value, size: int) -> None:
+    def memset0(self, ptr: ir.Value, size: int, align8: bool = False) -> None:
+        """Zero `size` bytes. `align8`: ptr is 8-byte aligned (a map value at an offset that
+        is a multiple of 8), which LLVM cannot see through a helper's result: the store
+        sequence is then of u64s, not of single bytes (join()'s 256-byte slots were 256
+        stores each, 4,500 instructions a join)."""
         pieces = size > self._MEM_CHUNK
         for off in range(0, size, self._MEM_CHUNK):
             n = min(self._MEM_CHUNK, size - off)
-            self.b.call(self._intr["memset"], [self.offset(ptr, off), ir.Constant(I8, 0), ir.Constant(I64, n),
-                                               ir.Constant(I1, pieces)])
+            call = self.b.call(self._intr["memset"], [self.offset(ptr, off), ir.Constant(I8, 0), ir.Constant(I64, n),
+                                                      ir.Constant(I1, pieces)])
+            if align8:
+                call.arg_attributes[0] = ir.ArgumentAttributes()
+                call.arg_attributes[0].align = 8
 
     def memcpy(self, dst: ir.Value, src: ir.Value, size: int) -> None:
         pieces = size > self._MEM_CHUNK
@@ -425,7 +454,7 @@ class ProbeCodegen(ExpressionLowering):
                     arg = b.load(b.bitcast(slot, I64.as_pointer()))
                     with b.if_then(b.icmp_unsigned("!=", arg, ir.Constant(I64, 0))):
                         dst = self.offset(rec, JOIN_HEADER.size + i * arg_size)
-                        self.memset0(dst, arg_size)
+                        self.memset0(dst, arg_size, align8=JOIN_HEADER.size % 8 == 0 and arg_size % 8 == 0)
                         self.helper(Helper.probe_read_str, dst, ir.Constant(I64, arg_size), b.inttoptr(arg, I8P))
                         b.store(ir.Constant(I64, i + 1), count)
             self.emit_event(rec, size)
@@ -466,8 +495,19 @@ class ProbeCodegen(ExpressionLowering):
 
     # ---- statements ----------------------------------------------------------------------
     def block(self, block: ast.Block) -> None:
+        if self.chunker is not None:
+            self.chunker.statements(block.stmts)
+            return
         for stmt in block.stmts:
             self.stmt(stmt)
+
+    def jump(self, kind: str) -> None:
+        """break/continue: to the innermost loop, or out of a chunk whose caller has it."""
+        if self._loop_targets:
+            cont, done = self._loop_targets[-1]
+            self.b.branch(done if kind == "break" else cont)
+        else:
+            self.leave(BREAK if kind == "break" else CONTINUE)
 
     def stmt(self, s) -> None:
         self.b.debug_metadata = self._location(s.span)
@@ -490,8 +530,7 @@ class ProbeCodegen(ExpressionLowering):
             if s.kind == "return":   # the probe ends here
                 self.ret()
             else:
-                cont, done = self._loop_targets[-1]
-                self.b.branch(done if s.kind == "break" else cont)
+                self.jump(s.kind)
             # code after a jump is unreachable; it goes in a block of its own
             self.b.position_at_end(self.func.append_basic_block("after_" + s.kind))
         elif isinstance(s, ast.If):

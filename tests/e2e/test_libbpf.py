@@ -89,6 +89,19 @@ def test_aggregation_values_are_structs_in_btf(tmp_path):
     assert "VAR 'AT_mx' type_id=" in raw and "VAR 'kt_events' type_id=" in raw
 
 
+def test_a_probe_split_into_subprograms_loads_with_libbpf(loader, tmp_path):
+    """A long body's chunks are static functions in .text (compiler/codegen/chunks.py),
+    which libbpf appends to the program that calls them, as kt's loader does."""
+    script = tmp_path / "long.kt"
+    script.write_text("tracepoint:syscalls:sys_enter_openat /pid == cpid/ {\n"
+                      + "@ = count();\n" * 400 + "}\n")
+    obj = emit(tmp_path, script)
+    run = run_loader(loader, obj, "--dump", "AT_", command=["/bin/true"])
+    check_every_program(run, obj)
+    (_, value), = run.dumps["AT_"]
+    assert per_cpu_sum(value) % 400 == 0 and per_cpu_sum(value) > 0
+
+
 def test_raw_tracepoint_attaches_by_name(loader, tmp_path):
     obj = emit(tmp_path, "rawtracepoint:sys_enter /pid == cpid/ { @ = count(); }")
     run = run_loader(loader, obj, "--dump", "AT_", command=["/bin/true"])

@@ -193,22 +193,49 @@ entry:
         parse_object(b.build())
 
 
-def test_bpf_to_bpf_call_is_rejected():
+def test_bpf_to_bpf_call_links_the_text_subprogram():
+    """A call into .text (a static noinline function) is linked as libbpf does: the
+    subprogram appended after the program, the call's imm the distance to it."""
     b = ObjectBuilder(extra_ir="""
-@h = dso_local global i64 0, align 8
 define internal i64 @helper(i64 %x) #1 {
-  store volatile i64 %x, ptr @h, align 8
-  ret i64 %x
+  %y = mul i64 %x, 7
+  ret i64 %y
 }
 attributes #1 = { noinline nounwind }
 """)
     b.program("p", "tracepoint/a/b", """
 entry:
-  %r = call i64 @helper(i64 3)
+  %x = ptrtoint ptr %ctx to i64
+  %r = call i64 @helper(i64 %x)
   %t = trunc i64 %r to i32
   ret i32 %t{dbg}
 """)
-    with pytest.raises(ObjectFormatError, match="bpf-to-bpf calls are not supported"):
+    spec = parse_object(b.build())
+    insns = spec.programs["p"].insns
+    calls = [i for i in range(len(insns) // 8) if insns[8 * i] == 0x85 and insns[8 * i + 1] >> 4 == 1]
+    assert len(calls) == 1
+    (imm,) = struct.unpack_from("<i", insns, 8 * calls[0] + 4)
+    target = calls[0] + 1 + imm
+    exits = [i for i in range(len(insns) // 8) if insns[8 * i] == 0x95]
+    assert exits[0] < target <= exits[-1]   # after the program's own exit, inside the program
+
+
+def test_call_into_another_section_is_rejected():
+    b = ObjectBuilder(extra_ir="""
+define internal i64 @helper(i64 %x) #1 section "tracepoint/c/d" {
+  %y = mul i64 %x, 7
+  ret i64 %y
+}
+attributes #1 = { noinline nounwind }
+""")
+    b.program("p", "tracepoint/a/b", """
+entry:
+  %x = ptrtoint ptr %ctx to i64
+  %r = call i64 @helper(i64 %x)
+  %t = trunc i64 %r to i32
+  ret i32 %t{dbg}
+""")
+    with pytest.raises(ObjectFormatError, match="bpf-to-bpf calls must go to functions in .text"):
         parse_object(b.build())
 
 
