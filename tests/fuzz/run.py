@@ -9,7 +9,6 @@ finds becomes a regression test (tests/fuzz/test_regressions.py). Needs root and
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -43,11 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--examples", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=int(time.time()))
     ap.add_argument("--only", choices=KINDS, action="append")
-    ap.add_argument("--findings", help="write findings as JSON lines here")
+    ap.add_argument("--findings", help="append each finding to this file as a JSON line, as found")
     args = ap.parse_args(argv)
     total = Figures()
     for kind in args.only or KINDS:
-        figures = Figures()
+        figures = Figures(log=args.findings)
         with Worker() as worker:
             run_kind(kind, args.examples, args.seed, figures, worker)
         print(figures.report(f"{kind}: seed {args.seed}, {args.examples} examples"), flush=True)
@@ -56,10 +55,6 @@ def main(argv: list[str] | None = None) -> int:
         total.findings += [(kind + ": " + k, s, d) for k, s, d in figures.findings]
     for kind, src, detail in total.findings:
         print(f"\n=== {kind}\n{src}\n--- {detail[-2000:]}")
-    if args.findings:
-        with open(args.findings, "a") as f:
-            for kind, src, detail in total.findings:
-                f.write(json.dumps({"kind": kind, "src": src, "detail": detail}) + "\n")
     return 1 if total.findings else 0
 
 

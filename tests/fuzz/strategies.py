@@ -426,8 +426,15 @@ class Gen:
         ]
         if self.structs:
             s = self.choice(self.structs)
-            extras += [f"$sp = (struct {s.name} *)curtask; print(*$sp)", f"@sv = *(struct {s.name} *)curtask",
-                       f"print(((struct {s.name} *)curtask)->{s.fields[-1][0]})"]
+            f0 = s.fields[0][0]
+            sp = f"$sp = (struct {s.name} *)curtask"
+            extras += [f"{sp}; print(*$sp)", f"@sv = *(struct {s.name} *)curtask",
+                       f"print(((struct {s.name} *)curtask)->{s.fields[-1][0]})",
+                       f"{sp}; if ($sp != 0) {{ print($sp->{f0}) }}", f"{sp}; print(($sp + 1)->{f0})",
+                       f"{sp}; @ptrs[$sp] = count()", f"{sp}; @pv = $sp", f"{sp}; print(($sp == 0, $sp > 0))",
+                       f"{sp}; print(&$sp->{f0})", f"{sp}; $sp++; print($sp ? 1 : 2)"]
+        extras += ["$q = (int32 *)curtask; print(*$q); print($q[1])", "print((uint8 *)curtask + 2)",
+                   "$pp = (struct task_struct **)curtask; print(*$pp != 0)"]
         return [self.choice(extras) for _ in range(self.n(0, 3))]
 
     # ---- scripts ---------------------------------------------------------------------------
