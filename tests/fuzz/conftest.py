@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 from .harness import Figures, Worker
 
 # The bounded, seeded runs of the suite: the same examples every time (derandomize), no
 # example database (CI starts clean; a local database would make runs differ), no deadline
-# (a loaded 2-core machine is slow). KT_FUZZ_EXAMPLES raises max_examples (harness.examples).
+# (a loaded 2-core machine is slow), no shrinking (each step is a compile or a trace: minutes;
+# the failure names its whole program). KT_FUZZ_EXAMPLES raises max_examples (harness.examples).
 settings.register_profile("kt-fuzz", derandomize=True, database=None, deadline=None, print_blob=True,
+                          phases=[Phase.explicit, Phase.reuse, Phase.generate],
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                                  HealthCheck.filter_too_much])
 
