@@ -14,7 +14,10 @@ Modes:
   PID_PLACEHOLDER and filled in by the harness) and every builtin usable there; an
   `interval` probe ends the trace.
 
-There is no `for` over maps: kt's grammar has none yet (0.17 has none either).
+There is no `for` over maps: kt's grammar has none yet (0.17 has none either). Not generated:
+join() (needs an execve tracepoint the worker does not fire), and as valid uses override(),
+path(), unwatch(), system(), signal() (kprobe/kfunc/watchpoint or --unsafe only): those appear
+only among the misuses, which must get a diagnostic.
 """
 
 from __future__ import annotations
@@ -422,6 +425,7 @@ class Gen:
             'print(probe)', "print(comm)", 'cat("/proc/self/stat")', "print(curtask->comm)",
             "@p[curtask] = 1", "print(uptr(arg0))" if kind == "uprobe" else "print(ctx)",
             "print(func)" if kind in ("uprobe", "uretprobe") else "print(cpu)",
+            'print(*uaddr("__libc_single_threaded"))' if kind in ("uprobe", "uretprobe") else "print(numaid)",
             'print(macaddr(kaddr("do_sys_openat2")))', 'print(macaddr(curtask->comm))',
         ]
         if self.structs:
