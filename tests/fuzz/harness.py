@@ -327,10 +327,16 @@ KNOWN: list[tuple[str, object]] = [
     # null check is dropped (the verifier refuses the load), or a whole block is (a kfunc
     # extern is left in .ksyms, which kt's object reader refuses with a traceback).
     ("faults: division by zero must give 0 in every form (issue 10); the verifier refuses a map "
-     "value divided into, as LLVM drops its null check", lambda src, detail: "map_value_or_null" in detail
-     or "!read_ok" in detail),
+     "value divided into, as LLVM drops its null check",
+     lambda src, detail: "map_value_or_null" in detail and re.search(r"[/%] *\(?@", src) is not None),
     ("faults: division by zero must give 0 in every form (issue 10); UB leaves a .ksyms extern in the object",
      lambda src, detail: "DATASEC '.ksyms' has no ELF section" in detail),
+    ("unassigned: zero() after a strcontains() condition is refused by the verifier",
+     lambda src, detail: "!read_ok" in detail and "zero(" in src and "strcontains(" in src),
+    # args->X of a libc uprobe reads libc's whole separate DWARF (libc6-dbg): about a minute on
+    # this machine, past the worker's timeout. Not a hang, but slow; reported, not fixed.
+    ("unassigned: uprobe args of libc read all of libc6-dbg's DWARF (~60 s)",
+     lambda src, detail: "no answer within" in detail and "uprobe:libc" in src and "args" in src),
 ]
 
 

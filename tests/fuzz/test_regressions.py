@@ -106,3 +106,24 @@ def test_a_comparison_with_an_unsigned_operand_is_unsigned_as_in_0_17(worker):
 def test_integer_map_keys_print_signed_as_in_0_17(worker):
     assert runs(worker, 'BEGIN { @m[uid - 1] = 0; @k[~sizeof(int8)] = 1; exit() }').out == \
         "\n\n@k[-2]: 1\n@m[-1]: 0\n"
+
+
+# Found by test_fuzz_run's compare mode (long run, seed 303): `x % $v` with $v == 0 printed 1
+# where 0.17 printed 0; reduced: kt gives 5 for `5 / $z` (and 0 for `5 % $z`) with $z == 0.
+@pytest.mark.kernel
+@pytest.mark.xfail(strict=True, reason="faults (issue 10, listed: division and modulo by zero must give 0 in "
+                                       "every form): a divisor that is 0 at run time")
+def test_division_by_a_zero_variable_gives_0(worker):
+    out = runs(worker, 'BEGIN { $z = strcontains("a", "b"); print(5 / $z); print(5 % $z); '
+                       'print(-5 / $z); exit() }').out
+    assert out == "0\n0\n0\n"
+
+
+# Found by test_fuzz_run (long run, seed 303: END probe, reduced by hand): the verifier refuses
+# the program ("R3 !read_ok": a register read before it was written) when zero() follows a
+# strcontains() condition. Not an item of issue 10's list.
+@pytest.mark.kernel
+@pytest.mark.xfail(strict=True, reason="unassigned (found by fuzz): zero() after a strcontains() condition "
+                                       "is refused by the verifier (R3 !read_ok)")
+def test_zero_after_a_strcontains_condition_passes_the_verifier(worker):
+    runs(worker, 'END { if (strcontains(str(curtask->comm, 3), "ab")) { @m0 = 1; zero(@m0) } ++@m0 }')
