@@ -54,6 +54,7 @@ def tokens(text: str) -> list[str]:
 def mutate(draw, text: str) -> str:
     toks = tokens(text) or [""]
     for _ in range(draw(st.integers(1, 4))):
+        toks = toks or [""]   # a truncation may have left nothing
         op = draw(st.sampled_from(["delete", "duplicate", "swap", "replace", "word", "number", "chars",
                                    "truncate", "line", "nest", "delete_span"]))
         n = len(toks)
