@@ -322,18 +322,8 @@ def documented_difference(src: str, kt_out: str, bt_out: str, bt_err: str = "") 
 # xfail(strict=True) regression test in test_regressions.py naming its owner): the bounded
 # runs count them as "known" and go on. The lead removes an entry with its xfail.
 KNOWN: list[tuple[str, object]] = [
-    ("faults: `if` nested ~200 deep is a RecursionError in parse (issue 10)",
-     lambda src, detail: "RecursionError" in detail or "maximum recursion depth" in detail),
     ("large: LLVM's BPF backend exits on 'BPF stack limit is exceeded' (issue 10: per-CPU scratch or a diagnostic)",
      lambda src, detail: "stack limit is exceeded" in detail),
-    # x / y where LLVM can assume y != 0 (division by zero is UB in LLVM IR): a map value's
-    # null check is dropped (the verifier refuses the load), or a whole block is (a kfunc
-    # extern is left in .ksyms, which kt's object reader refuses with a traceback).
-    ("faults: division by zero must give 0 in every form (issue 10); the verifier refuses a map "
-     "value divided into, as LLVM drops its null check",
-     lambda src, detail: "map_value_or_null" in detail and re.search(r"[/%] *\(?@", src) is not None),
-    ("faults: division by zero must give 0 in every form (issue 10); UB leaves a .ksyms extern in the object",
-     lambda src, detail: "DATASEC '.ksyms' has no ELF section" in detail),
     ("unassigned: zero() after a strcontains() condition is refused by the verifier",
      lambda src, detail: "!read_ok" in detail and "zero(" in src and "strcontains(" in src),
     # args->X of a libc uprobe reads libc's whole separate DWARF (libc6-dbg): about a minute on
