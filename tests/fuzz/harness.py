@@ -144,6 +144,12 @@ class Figures:
         self.counts[key] += n
 
     log: str | None = None                          # findings appended here as JSON lines, as found
+    diagnostics: collections.Counter = field(default_factory=collections.Counter)   # first message, digits as _
+
+    def diagnosed(self, detail: str) -> None:
+        first = detail.splitlines()[0] if detail else ""
+        message = first.split(" error: ", 1)[-1]
+        self.diagnostics[re.sub(r"'[^']*'|\d+", "_", message)[:80]] += 1
 
     def find(self, kind: str, src: str, detail: str) -> None:
         self.counts["finding:" + kind] += 1
@@ -155,6 +161,9 @@ class Figures:
     def report(self, title: str) -> str:
         lines = [f"{title} ({time.monotonic() - self.started:.0f} s)"]
         lines += [f"  {k}: {v}" for k, v in sorted(self.counts.items())]
+        if self.diagnostics:
+            lines.append("  most common diagnostics:")
+            lines += [f"    {v} {k}" for k, v in self.diagnostics.most_common(8)]
         return "\n".join(lines)
 
 
@@ -165,9 +174,11 @@ BAD = ("exception", "abort", "hang")
 
 def check_compile(worker: Worker, src: str, figures: Figures, what: str = "compile") -> Reply:
     """Property: compiling raises nothing but a diagnostic, never aborts, never hangs."""
-    reply = worker.submit(src, run=False)
+    reply = worker.submit(src.replace(PID_PLACEHOLDER, str(worker_pid(worker))), run=False)
     figures.add("generated")
     figures.add({"accepted": "accepted", "diagnostic": "rejected with a diagnostic"}.get(reply.status, reply.status))
+    if reply.status == "diagnostic":
+        figures.diagnosed(reply.detail)
     if reply.status in BAD:
         figures.find(f"{what} {reply.status}", src, reply.detail)
     return reply
@@ -179,6 +190,7 @@ def check_run(worker: Worker, src: str, figures: Figures) -> Reply:
     figures.add("generated")
     if reply.status == "diagnostic":
         figures.add("rejected with a diagnostic")
+        figures.diagnosed(reply.detail)
         return reply
     if reply.status == "ran":
         figures.add("accepted")
