@@ -98,11 +98,14 @@ def _emit(optimized, ir_text: str, sema: Semantics, sink: DiagnosticSink, source
     (compiler/size_limits.py): never an abort."""
     probes = {r.program: (probe, r) for probe, rs in sema.probes for r in rs}
     sizes = size_limits.ir_sizes(ir_text)
+    stacks = size_limits.ir_stacks(ir_text)
     largest = max(sizes, key=sizes.get, default=None)
-    if largest is not None and sizes[largest] > size_limits.GUARDED_ABOVE:
+    if largest is not None and (sizes[largest] > size_limits.GUARDED_ABOVE
+                                or max(stacks.values()) > size_limits.STACK_GUARDED_ABOVE):
         obj = size_limits.emit_in_child(lambda: elf.emit_object(optimized))
         if isinstance(obj, size_limits.EmitFailure):
-            probe, resolved = probes.get(size_limits.program_of(largest), (sema.program.probes[0], None))
+            culprit = size_limits.failed_function(obj) or largest
+            probe, resolved = probes.get(size_limits.program_of(culprit), (sema.program.probes[0], None))
             sink.error(probe.span, *size_limits.failure_message(resolved.name if resolved else "the probe", obj))
             sink.raise_if_errors(source)
     else:

@@ -32,6 +32,12 @@ CHUNK_SEPARATOR = "__chunk"          # a chunk of program P is P__chunkN (codege
 # kt's output has 1-4 BPF instructions per counted IR line, so this stays clear of 32,767.
 GUARDED_ABOVE = 6000
 
+# Bytes of allocas (ir_stacks) above which the object is emitted in a child process too: LLVM's
+# BPF backend ends the process (exit status 1, "Looks like the BPF stack limit is exceeded")
+# when a function's frame passes 512 bytes, and register spills come on top of the allocas;
+# kt's own estimate (codegen's stack_bytes) counts buffers, not every temporary.
+STACK_GUARDED_ABOVE = 256
+
 _DEFINE = re.compile(r'^define [^@]*@"?([\w.$]+)"?\(', re.M)
 _MEM = re.compile(r"@llvm\.mem(?:set|cpy)[^(]*\((?:ptr[^,]*?align (\d+)[^,]*,)?[^\n]*?i64 (\d+), i1")
 
@@ -49,6 +55,37 @@ def ir_sizes(ir_text: str) -> dict[str, int]:
             size += int(n) // (8 if align and int(align) >= 8 else 1)
         out[name] = size
     return out
+
+
+_ALLOCA = re.compile(r"= alloca (?:\[(\d+) x i(\d+)\]|i(\d+)|(\S+))")
+
+
+def ir_stacks(ir_text: str) -> dict[str, int]:
+    """Bytes of allocas of each function of an optimized module (an alloca of another type
+    counts as 64 bytes)."""
+    starts = [(m.start(), m.group(1)) for m in _DEFINE.finditer(ir_text)]
+    out = {}
+    for i, (at, name) in enumerate(starts):
+        end = starts[i + 1][0] if i + 1 < len(starts) else len(ir_text)
+        total = 0
+        for count, width, scalar, other in _ALLOCA.findall(ir_text, at, end):
+            if count:
+                total += int(count) * max(int(width) // 8, 1)
+            elif scalar:
+                total += max(int(scalar) // 8, 1)
+            else:
+                total += 64
+        out[name] = total
+    return out
+
+
+_IN_FUNCTION = re.compile(r"in function ([\w.$]+)")
+
+
+def failed_function(failure: "EmitFailure") -> str | None:
+    """The function LLVM names in its message, if it names one."""
+    m = _IN_FUNCTION.search(failure.message)
+    return m.group(1) if m else None
 
 
 def program_of(function: str) -> str:

@@ -134,6 +134,12 @@ def _lower_strcontains(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
     found, start, j = slot("found"), slot("start"), slot("j")
     b.store(zero, found)
     b.store(zero, start)
+    # The haystack byte under comparison. Zeroed here too, not only in `compare`: otherwise
+    # its value entering the loop is undefined to LLVM, which may then store that undefined
+    # register when the slot is reused, and the verifier refuses the read (R3 !read_ok;
+    # found by tests/fuzz).
+    h_slot = b.bitcast(cg.stack(8, "h"), I8.as_pointer())
+    b.store(zero8, h_slot)
     func = b.function
     outer, inner, compare, matched, advance, done = (func.append_basic_block(n) for n in (
         "sc.outer", "sc.inner", "sc.compare", "sc.matched", "sc.advance", "sc.done"))
@@ -160,7 +166,6 @@ def _lower_strcontains(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
     # compare: the haystack's byte start + j (0 past its end) against the needle's
     b.position_at_end(compare)
     k = b.add(b.load(start), b.load(j))
-    h_slot = b.bitcast(cg.stack(8, "h"), I8.as_pointer())
     b.store(zero8, h_slot)
     with b.if_then(b.icmp_unsigned("<", k, ir.Constant(I64, hsize))):
         b.store(b.load(b.gep(hay, [k])), h_slot)

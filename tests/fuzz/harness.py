@@ -307,15 +307,14 @@ DOCUMENTED: list[tuple[str, object]] = [
     ("division by zero (a divisor that is or may be 0): kt gives 0, 0.17 x or garbage", _division_by_zero),
     (">> of a negative value: kt's is arithmetic, 0.17's logical", _arithmetic_shift),
     ("-x of a narrow integer: 0.17 zero-extends the result", _narrow_negation),
+    ("an integer's sign: a comparison is a signed 0/1 in kt (0.17: unsigned when an operand is); "
+     "unsigned keys print unsigned (0.17: every integer key signed)", _same_bits_other_sign),
 ]
 
 # Differences that are findings, not yet fixed, with a regression test each
 # (test_regressions.py, xfail(strict=True)): the long run counts them apart so that new
-# findings stand out; the bounded test accepts them.
-OPEN_DIFFERENCES: list[tuple[str, object]] = [
-    ("open: an integer's sign (0.17: a comparison with an unsigned operand is unsigned; an integer "
-     "map key prints signed)", _same_bits_other_sign),
-]
+# findings stand out; the bounded test accepts them. None open now.
+OPEN_DIFFERENCES: list[tuple[str, object]] = []
 
 
 def open_difference(src: str, kt_out: str, bt_out: str, bt_err: str = "") -> str | None:
@@ -336,10 +335,6 @@ def documented_difference(src: str, kt_out: str, bt_out: str, bt_err: str = "") 
 # xfail(strict=True) regression test in test_regressions.py naming its owner): the bounded
 # runs count them as "known" and go on. The lead removes an entry with its xfail.
 KNOWN: list[tuple[str, object]] = [
-    ("large: LLVM's BPF backend exits on 'BPF stack limit is exceeded' (issue 10: per-CPU scratch or a diagnostic)",
-     lambda src, detail: "stack limit is exceeded" in detail),
-    ("unassigned: zero() after a strcontains() condition is refused by the verifier",
-     lambda src, detail: "!read_ok" in detail and "zero(" in src and "strcontains(" in src),
     # args->X of a libc uprobe reads libc's whole separate DWARF (libc6-dbg): about a minute on
     # this machine, past the worker's timeout. Not a hang, but slow; reported, not fixed.
     ("unassigned: uprobe args of libc read all of libc6-dbg's DWARF (~60 s)",
