@@ -430,7 +430,7 @@ def test_what_kt_cannot_use_of_a_header_is_named(tmp_path):
     header = tmp_path / "decl.h"
     header.write_text("#define A 1\nint foo(int x);\n")
     r = run_kt("--include", str(header), "-e", 'BEGIN { printf("%d\\n", A); exit(); }')
-    assert r.rc == 1 and "syntax error: unexpected 'int'" in r.err
+    assert r.rc == 1 and "syntax error: 'int' is not a probe" in r.err
     assert r.err.endswith(f"kt: note: stdin:4 is line 2 of {header}; kt uses a header's struct, union, enum "
                           "and typedef definitions and #define constants\n")
 

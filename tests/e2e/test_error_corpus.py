@@ -48,15 +48,41 @@ def _directives(text: str) -> dict[str, str]:
     return out
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
+@functools.cache
+def _kt_for_nobody() -> str:
+    """A directory uid 65534 can read holding the package `kt` (a copy of this checkout's
+    sources, laid out as installed: kt/__init__.py is api/__init__.py), for its PYTHONPATH. The
+    editable install's finder lives in the interpreter's site-packages, which another user's
+    interpreter may not see, and the checkout may sit under a directory only root enters."""
+    import atexit
+    import shutil
+    import tempfile
+    top = Path(tempfile.mkdtemp(prefix="kt-nobody-"))
+    atexit.register(shutil.rmtree, top, True)
+    pkg = top / "kt"
+    ignore = shutil.ignore_patterns("__pycache__")
+    for name in ("compiler", "runtime", "grammar"):
+        shutil.copytree(REPO / name, pkg / name, ignore=ignore)
+    shutil.copy(REPO / "api" / "__init__.py", pkg / "__init__.py")
+    for d in (top, *top.rglob("*")):
+        d.chmod(0o755 if d.is_dir() else 0o644)
+    return str(top)
+
+
 @functools.cache
 def _python_for_nobody() -> str:
-    """An interpreter uid 65534 may run: this one, unless it lives in a directory only root can
-    enter (pyenv under /root), else the system's python3. Either runs the same kt sources, since
-    the refusal comes before anything beyond the standard library is imported."""
+    """An interpreter uid 65534 may run that finds kt: this one, unless it lives in a directory
+    only root can enter (pyenv under /root), else the system's python3. Either runs the same kt
+    sources, since the refusal comes before anything beyond the standard library is imported."""
+    env = {**os.environ, "PYTHONPATH": _kt_for_nobody()}
     for exe in (sys.executable, "/usr/bin/python3"):
-        if subprocess.run([*NOBODY, exe, "-c", "pass"], capture_output=True).returncode == 0:
+        if subprocess.run([*NOBODY, exe, "-c", "import kt.runtime.cli"], capture_output=True, env=env,
+                          cwd="/").returncode == 0:
             return exe
-    pytest.skip("no Python interpreter that uid 65534 can run")
+    pytest.fail("no Python interpreter that uid 65534 can run kt with")
 
 
 def _command(case: Path, directives: dict[str, str]) -> list[str]:
@@ -78,6 +104,8 @@ def _command(case: Path, directives: dict[str, str]) -> list[str]:
 
 def _env(directives: dict[str, str]) -> dict[str, str]:
     env = dict(os.environ)
+    if directives.get("kt-as") == "nobody":
+        env["PYTHONPATH"] = _kt_for_nobody()
     for item in shlex.split(directives.get("kt-env", "")):
         name, _, value = item.partition("=")
         env[name] = value
