@@ -42,14 +42,19 @@ _DEFINE = re.compile(r'^define [^@]*@"?([\w.$]+)"?\(', re.M)
 _MEM = re.compile(r"@llvm\.mem(?:set|cpy)[^(]*\((?:ptr[^,]*?align (\d+)[^,]*,)?[^\n]*?i64 (\d+), i1")
 
 
+def _functions(ir_text: str):
+    """(name, text) of each function defined in a module's IR text."""
+    starts = [(m.start(), m.group(1)) for m in _DEFINE.finditer(ir_text)]
+    for i, (at, name) in enumerate(starts):
+        end = starts[i + 1][0] if i + 1 < len(starts) else len(ir_text)
+        yield name, ir_text[at:end]
+
+
 def ir_sizes(ir_text: str) -> dict[str, int]:
     """Estimated BPF instructions of each function of an optimized module: its lines, plus
     what LLVM expands memset/memcpy into (a store per 8 bytes, per byte when unaligned)."""
-    starts = [(m.start(), m.group(1)) for m in _DEFINE.finditer(ir_text)]
     out = {}
-    for i, (at, name) in enumerate(starts):
-        end = starts[i + 1][0] if i + 1 < len(starts) else len(ir_text)
-        body = ir_text[at:end]
+    for name, body in _functions(ir_text):
         size = body.count("\n")
         for align, n in _MEM.findall(body):
             size += int(n) // (8 if align and int(align) >= 8 else 1)
@@ -63,12 +68,10 @@ _ALLOCA = re.compile(r"= alloca (?:\[(\d+) x i(\d+)\]|i(\d+)|(\S+))")
 def ir_stacks(ir_text: str) -> dict[str, int]:
     """Bytes of allocas of each function of an optimized module (an alloca of another type
     counts as 64 bytes)."""
-    starts = [(m.start(), m.group(1)) for m in _DEFINE.finditer(ir_text)]
     out = {}
-    for i, (at, name) in enumerate(starts):
-        end = starts[i + 1][0] if i + 1 < len(starts) else len(ir_text)
+    for name, body in _functions(ir_text):
         total = 0
-        for count, width, scalar, other in _ALLOCA.findall(ir_text, at, end):
+        for count, width, scalar, other in _ALLOCA.findall(body):
             if count:
                 total += int(count) * max(int(width) // 8, 1)
             elif scalar:
