@@ -286,16 +286,18 @@ def same_tree(a: object, b: object) -> bool:
     return a == b
 
 
-def walk(node: object):
-    """Every AST node under (and including) `node`, parents first, children in field order.
-    An explicit stack, not recursive generators: those cost the depth at every node (a
-    10,000-term `a + a + ...` chain took minutes) and hit Python's recursion limit."""
+def walk(node: object, skip: type | tuple[type, ...] = ()):
+    """Every AST node under (and including) `node`, parents first, children in field order;
+    nodes of a `skip` type are yielded, but not what is under them. An explicit stack, not
+    recursive generators: those cost the depth at every node (a 10,000-term `a + a + ...`
+    chain took minutes) and hit Python's recursion limit."""
     stack = [node]
     while stack:
         item = stack.pop()
         if isinstance(item, Node):
             yield item
-            stack.extend(getattr(item, f.name) for f in reversed(_fields(type(item))))
+            if not isinstance(item, skip):
+                stack.extend(getattr(item, f.name) for f in reversed(_fields(type(item))))
         elif isinstance(item, list):
             stack.extend(reversed(item))
 

@@ -55,14 +55,7 @@ def estimate(node, types) -> int:
     """A rough count of the BPF instructions `node` lowers to (unroll bodies counted N
     times): enough to decide where to split, not how big the program is."""
     total = 0
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, list):
-            stack.extend(n)
-            continue
-        if not isinstance(n, ast.Node):
-            continue
+    for n in ast.walk(node, skip=ast.Unroll):
         if isinstance(n, ast.Unroll):
             total += n.count * estimate(n.body, types)
             continue
@@ -72,53 +65,23 @@ def estimate(node, types) -> int:
         t = types.get(n) if hasattr(types, "get") else None
         if isinstance(t, Str):
             total += t.size // 4       # zeroing and copying its bytes
-        for f in n.__dataclass_fields__:
-            v = getattr(n, f)
-            if isinstance(v, (ast.Node, list)):
-                stack.append(v)
     return total
 
 
 def _loose_jumps(stmts) -> set[str]:
     """break/continue in `stmts` that leave them (not inside a while of their own)."""
-    found: set[str] = set()
-    stack = list(stmts)
-    while stack:
-        n = stack.pop()
-        if isinstance(n, list):
-            stack.extend(n)
-        elif isinstance(n, ast.While):
-            continue
-        elif isinstance(n, ast.Jump):
-            if n.kind != "return":
-                found.add(n.kind)
-        elif isinstance(n, ast.Node):
-            for f in n.__dataclass_fields__:
-                v = getattr(n, f)
-                if isinstance(v, (ast.Node, list)):
-                    stack.append(v)
-    return found
+    return {n.kind for n in ast.walk(stmts, skip=ast.While)
+            if isinstance(n, ast.Jump) and n.kind != "return"}
 
 
 def frame_layout(body: ast.Block, types) -> tuple[dict[str, int], int]:
     """Each variable's byte offset in the frame, and the frame's size in u64 slots."""
     slots: dict[str, int] = {}
-    stack = [body]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, list):
-            stack.extend(n)
-            continue
-        if not isinstance(n, ast.Node):
-            continue
+    for n in ast.walk(body):
         if isinstance(n, ast.Var):
             t = types.get(n)
             if t is not None:
                 slots[n.name] = max(slots.get(n.name, 1), (t.size + 7) // 8)
-        for f in n.__dataclass_fields__:
-            v = getattr(n, f)
-            if isinstance(v, (ast.Node, list)):
-                stack.append(v)
     offsets, at = {}, 0
     for name in sorted(slots):
         offsets[name] = at * 8
