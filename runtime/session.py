@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable
 
-from ..compiler.formats.meta import ObjectMeta, ProbeMeta
+from ..compiler.formats.meta import ObjectMeta, ProbeMeta, entries_per_key
 from .agg_arrays import view_aggregation_arrays
 from .attach import Links
 from .attach.special import run_once
@@ -499,11 +499,8 @@ class Session:
                 continue
             self._full_warned.add(name)
             mm = next(m for m in obj.meta.maps if m.name == name)
-            entries = obj.maps[mm.bpf_name].max_entries
-            if mm.agg == "hist":         # a BPF entry per (key, bucket): resources.py's sizes
-                entries //= 66
-            elif mm.agg == "lhist":
-                entries //= (mm.lhist.max - mm.lhist.min) // mm.lhist.step + 2
+            lhist = (mm.lhist.min, mm.lhist.max, mm.lhist.step) if mm.lhist else None
+            entries = obj.maps[mm.bpf_name].max_entries // entries_per_key(mm.agg, lhist)
             self._say(self.output.map_full(name, entries))
 
     def _report_failed_reads(self, obj, total: bool = False) -> None:

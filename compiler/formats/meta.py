@@ -73,6 +73,18 @@ class Lhist:
         return self.buckets + 1
 
 
+def entries_per_key(agg: str, lhist: tuple[int, int, int] | None) -> int:
+    """BPF entries one user key of a map may take: a bucket each for hist (its (..., 0)
+    entry, [0], then 64 powers of two) and lhist (below min, each step, above max); else 1.
+    The compiler sizes maps by it, the session counts a full map's keys by it."""
+    if agg == "hist":
+        return 66
+    if agg == "lhist":
+        lo, hi, step = lhist
+        return (hi - lo) // step + 2
+    return 1
+
+
 @dataclass(frozen=True, slots=True)
 class MapMeta:
     name: str              # "@x", "@" — as the user wrote it; also the print order key

@@ -251,12 +251,8 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = 
                 value = U64
         else:
             agg, value, percpu = "none", info.value, False
-        size = 1 if info.key is None else map_keys_max
         lhist = info.value.params if agg == "lhist" else ()
-        if agg == "hist":
-            size *= 66        # every bucket of every key: (..., 0), [0], then 64 powers of two
-        elif agg == "lhist":
-            size *= (lhist[1] - lhist[0]) // lhist[2] + 2
+        size = (1 if info.key is None else map_keys_max) * meta.entries_per_key(agg, lhist)
         signed = isinstance(info.value, Agg) and info.value.value.signed
         array = agg != "none" and info.key is None and name not in deleted
         maps[name] = MapPlan(name, bpf_map_name(name), agg, info.key, value, percpu,
