@@ -310,13 +310,18 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
 
 
 def _write_file(path: str, data: bytes) -> int | None:
-    """Write --emit-elf/--emit-llvm output; None, or the exit status after 0.17's -o words."""
+    """Write --emit-elf/--emit-llvm output; None, or the exit status after the error line."""
     try:
         with open(path, "wb") as f:
             f.write(data)
     except OSError as err:
-        return _fail(f'Failed to open output file: "{path}": {err.strerror}')
+        return _cannot_open(path, err)
     return None
+
+
+def _cannot_open(path: str, err: OSError) -> int:
+    """0.17's words for an output file (-o, --emit-elf, --emit-llvm) that cannot be written."""
+    return _fail(f'Failed to open output file: "{path}": {err.strerror}')
 
 
 def _compile_for_cache(source: SourceFile, options: CompileOptions, key: str | None):
@@ -340,7 +345,7 @@ def _trace(opts, env, elf: bytes, child, pid: int, start_ns: int, queue_limit: i
     try:
         out = open_output(opts.output, opts.buffering)
     except OSError as err:
-        return _fail(f'Failed to open output file: "{opts.output}": {err.strerror}')
+        return _cannot_open(opts.output, err)
     status = None
     try:
         session = Session(elf, out=out, quiet=opts.quiet, verbose=opts.verbose, child=child,
