@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from llvmlite import ir
 
 from ..formats.bpf_enums import MapType
-from ..helpers import BPF_ANY, BPF_NOEXIST, Helper
+from ..helpers import BPF_ANY, Helper
 from ..objects import (CONTROL_MAP, CONTROL_RING_BYTES, EVENTS_MAP, FULL_MAP, LOST_MAP, READ_ERRORS_MAP,
                        READ_ERRORS_SITES, SCRATCH_MAP, stack_map_name)
 from ..passes.resources import MapPlan

@@ -7,7 +7,6 @@ elf.py optimizes it and writes the object.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from dataclasses import dataclass
 

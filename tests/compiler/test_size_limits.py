@@ -4,7 +4,6 @@ diagnostic, not an abort of the compiler's process."""
 
 from __future__ import annotations
 
-import pytest
 
 from kt.compiler import size_limits
 from kt.compiler.codegen import chunks
