@@ -27,7 +27,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -165,18 +164,10 @@ def test_sigusr1_prints_the_maps_and_the_trace_goes_on(run):
     _assert_released(held)
 
 
-def test_exit_in_a_probe(run):
-    r = run("finish")
-    held = r.ready()
-    r.go()
-    rc, out, err = r.finish()
-    assert rc == 0, err
-    assert _maps(out) == ALL_MAPS
-    _assert_released(held)
-
-
-def test_the_child_exiting(run):
-    r = run("return")
+@pytest.mark.parametrize("child", ["finish", "return"], ids=["exit_in_a_probe", "the_child_exiting"])
+def test_the_trace_ending_by_itself(run, child):
+    """exit() in a probe (the child's "finish" call fires it), or the -c child returning."""
+    r = run(child)
     held = r.ready()
     r.go()
     rc, out, err = r.finish()
