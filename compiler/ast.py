@@ -96,14 +96,16 @@ class Cast(Node):
 
 @dataclass(slots=True, eq=False)
 class Index(Node):
-    """base[index]: an element of a C array or of the memory a pointer points to."""
+    """base[index]: an element of a C array or of the memory a pointer points to, or of a tuple
+    when index is a constant expression (then `element` is its value, set by the checker)."""
     base: "Expr"
     index: "Expr"
+    element: int | None = None
 
 
 @dataclass(slots=True, eq=False)
 class TupleLit(Node):
-    """(a, b, ...): a tuple of two or more values."""
+    """(a, b, ...), (a,) or (): a tuple of any number of values."""
     elems: list["Expr"]
 
 

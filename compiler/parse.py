@@ -168,6 +168,9 @@ class _ToAst(Transformer):
     def expr_stmt(self, meta, children):
         return ast.ExprStmt(_span(meta), children[0])
 
+    def discard(self, meta, children):
+        return ast.ExprStmt(_span(meta), children[2])
+
     def assign(self, meta, children):
         target, op, value = children
         return ast.Assign(_span(meta), target, str(op), value)

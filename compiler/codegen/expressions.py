@@ -135,6 +135,9 @@ class ExpressionLowering:
         if isinstance(e, ast.TupleField):
             base_t = self.types[e.base]
             return Place(LOCAL, self.offset(self.expr(e.base), base_t.offsets[e.index]))
+        if isinstance(e, ast.Index) and e.element is not None:   # a tuple's constant index
+            base_t = self.types[e.base]
+            return Place(LOCAL, self.offset(self.expr(e.base), base_t.offsets[e.element]))
         v = self.expr(e)
         if is_word(self.types[e]):
             slot = self.stack(8, "val")

@@ -15,6 +15,7 @@ from .. import ast
 from ..builtins import BUILTIN_VARS, FUNCTIONS
 from ..diagnostics import did_you_mean
 from ..positionals import COUNT
+from ..cdecl import const_eval
 from ..formats.numbers import c_integer
 from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, Str, Tuple, Type, U64, Void,
                      printable, unify, widen)
@@ -193,6 +194,18 @@ class ExpressionChecker:
         if not isinstance(index_t, Int):
             self.sink.error(e.index.span, f"an index must be an integer, this is {index_t}")
             return None
+        if isinstance(base_t, Tuple):   # (1, "a")[1 - 1] (bpftrace 0.23): a constant index
+            n = const_eval(e.index, {})
+            if n is None:
+                self.sink.error(e.index.span, "a tuple's index must be a constant expression",
+                                "write $t.N, or an integer expression of literals")
+                return None
+            if not 0 <= n < len(base_t.elems):
+                self.sink.error(e.index.span, f"index {n} is out of bounds for a tuple of "
+                                f"{len(base_t.elems)} elements")
+                return None
+            e.element = n
+            return base_t.elems[n]
         if isinstance(base_t, Array):
             if isinstance(e.index, ast.IntLit) and base_t.count and not 0 <= e.index.value < base_t.count:
                 self.sink.error(e.index.span, f"index {e.index.value} is out of bounds for {base_t} "
