@@ -445,6 +445,10 @@ def _resolve_kfunc(retprobe: bool):
         from .formats import btf as kbtf
 
         parts = [p for p in ap.parts if p]
+        if len(parts) >= 2 and parts[0] == "bpf":
+            sink.error(ap.span, f"{ap.provider}:bpf:... (tracing running BPF programs, bpftrace 0.24) "
+                       "is not supported", f"trace kernel functions: {ap.provider}:FUNCTION")
+            return None
         if len(parts) not in (1, 2):
             sink.error(ap.span, f"{kind} needs a function: '{kind}:FUNCTION'")
             return None
@@ -477,7 +481,19 @@ def _resolve_rawtracepoint(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticS
     name = parts[-1]
     full = f"rawtracepoint:{name}"
     return [ResolvedProbe("rawtracepoint", full, f"raw_tp/{name}", name, {"name": name}, (full,), (),
-                          ArgsArrayContext())]
+                          ArgsArrayContext(_raw_tracepoint_args(name)))]
+
+
+def _raw_tracepoint_args(name: str) -> tuple[FuncArg, ...] | None:
+    """`args.NAME` of a raw tracepoint (bpftrace 0.24) from the kernel's `btf_trace_NAME`
+    typedef; None (argN only, as 0.17) without BTF or without the typedef."""
+    from .formats import btf as kbtf
+
+    try:
+        params = kbtf.vmlinux_btf().raw_tracepoint_params(name)
+    except (LookupError, OSError, ValueError):
+        return None
+    return tuple(FuncArg(p.name, p.slot, p.size, p.signed, p.is_pointer, p.type) for p in params)
 
 
 # ---- watchpoint / asyncwatchpoint (compiler/watchpoints.py) --------------------------------

@@ -556,14 +556,33 @@ class Btf:
         variadic = bool(params) and params[-1] == Param("", 0)
         if variadic:
             params.pop()
+        out = self._proto_params(params)
+        slot = sum(fp.slots for fp in out)
+        ret = None if proto.ref == 0 else self._func_param(len(out), "retval", proto.ref, slot)
+        return FuncSignature(func_id, f.name, f.linkage, proto.id, out, ret, variadic)
+
+    def _proto_params(self, params) -> tuple[FuncParam, ...]:
         out: list[FuncParam] = []
         slot = 0
         for i, p in enumerate(params):
             fp = self._func_param(i, p.name, p.type, slot)
             out.append(fp)
             slot += fp.slots
-        ret = None if proto.ref == 0 else self._func_param(len(out), "retval", proto.ref, slot)
-        return FuncSignature(func_id, f.name, f.linkage, proto.id, tuple(out), ret, variadic)
+        return tuple(out)
+
+    def raw_tracepoint_params(self, name: str) -> tuple[FuncParam, ...]:
+        """The arguments of raw tracepoint ``name``, named: the kernel's per-tracepoint stub
+        `__probestub_NAME` (Linux 6.5+) or the BPF trampoline of a tracepoint that is its own
+        event class, `__bpf_trace_NAME`; both are `void f(void *__data, ARGS...)`
+        (BtfNotFound, a LookupError, if the kernel has neither)."""
+        for func in (f"__probestub_{name}", f"__bpf_trace_{name}"):
+            func_id = self.find(func, Kind.FUNC)
+            if func_id is None:
+                continue
+            proto = self.type(self.type(func_id).ref)
+            if proto.kind == Kind.FUNC_PROTO and proto.params:
+                return self._proto_params(list(proto.params)[1:])
+        raise BtfNotFound(f"no raw tracepoint '{name}' in BTF")
 
     def func_params(self, name: str) -> tuple[FuncParam, ...]:
         """The parameters of function ``name`` (BtfNotFound, a LookupError, if there is no

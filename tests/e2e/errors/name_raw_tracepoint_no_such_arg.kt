@@ -1,0 +1,1 @@
+rawtracepoint:sched_process_exec { print(args.nosuch); }
