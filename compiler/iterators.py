@@ -45,6 +45,10 @@ class IterContext(ProbeContext):
 def iter_target(ap: ast.AttachPoint, env, sink: DiagnosticSink) -> str | None:
     """The iterator's name, or None after reporting what is wrong (0.17's words)."""
     parts = [p for p in ap.parts if p]
+    if len(parts) == 2 and parts[0] in ITERATORS:
+        sink.error(ap.span, "pinning an iterator to a file (iter:NAME:PIN) is "
+                   "not supported: kt leaves nothing pinned behind", f"write iter:{parts[0]}")
+        return None
     if len(parts) != 1:
         sink.error(ap.span, "iter should specify a iterator's name")
         return None

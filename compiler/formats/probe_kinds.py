@@ -34,7 +34,7 @@ PROBE_KIND_ALIASES: dict[str, tuple[str, ...]] = {
 _CANONICAL = {alias: name for name, aliases in PROBE_KIND_ALIASES.items() for alias in (name, *aliases)}
 
 # The iterators bpftrace 0.17 knows (semantic_analyser.cpp; -l 'iter:*' lists these).
-ITERATORS = ("task", "task_file")
+ITERATORS = ("task", "task_file", "task_vma")   # task_vma: bpftrace 0.21
 
 
 def canonical_kind(provider: str) -> str | None:
