@@ -51,6 +51,13 @@ class Semantics:
     positionals: PositionalPlan = PositionalPlan()   # $N's slots and baked values
 
 
+
+# Probe types of newer bpftrace that kt does not provide: run modes of bpftrace itself.
+REFUSED_PROBE_TYPES = {
+    "test": "'test:' probes (bpftrace 0.25, run by 'bpftrace --test') are not supported",
+    "bench": "'bench:' probes (bpftrace 0.24, run by 'bpftrace --bench') are not supported",
+}
+
 def _keyable(t: Type) -> bool:
     if isinstance(t, Tuple):
         return all(_keyable(e) for e in t.elems)
@@ -350,7 +357,9 @@ def analyse(program: ast.Program, options: CompileOptions, sink: DiagnosticSink)
             if ap is None:
                 continue
             kind = probes.lookup(ap.provider)
-            if kind is None:
+            if kind is None and ap.provider in REFUSED_PROBE_TYPES:
+                sink.error(ap.span, REFUSED_PROBE_TYPES[ap.provider])
+            elif kind is None:
                 sink.error(ap.span, f"unknown probe type '{ap.provider}'",
                            did_you_mean(ap.provider, probes.provider_names()) if ap.provider else "")
             elif kind.alone and len(probe.attach_points) > 1:

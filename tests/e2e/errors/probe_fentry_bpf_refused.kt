@@ -1,0 +1,1 @@
+fentry:bpf:some_prog { @ = count(); }

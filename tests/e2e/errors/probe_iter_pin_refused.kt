@@ -1,0 +1,1 @@
+iter:task:list { printf("%d\n", ctx->task->pid); }

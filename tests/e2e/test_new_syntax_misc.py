@@ -1,0 +1,89 @@
+"""Newer bpftrace syntax that no other test_new_* file owns: one-element and empty tuples, a tuple
+indexed like an array with a constant expression (bpftrace 0.23's docs), `_ = expr` (the discard
+expression), `iter:task_vma`, and `args` of raw tracepoints from BTF (0.24). Where 0.17 has a
+spelling of the same script, bpftrace 0.17 runs it and the outputs must match."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import run_kt
+from .test_differential import NEEDS_BPFTRACE, _bpftrace, _kt
+
+pytestmark = [pytest.mark.kernel]
+
+
+@NEEDS_BPFTRACE
+@pytest.mark.parametrize("new, old", [
+    # A tuple indexed with [constant] is the same element as .N.
+    ('BEGIN { $a = (1, "hello"); $b = (3, 4, $a); print($a[1]); print($b[1 + 1]); print($b[2][0]); '
+     '@m[$b[0 * 5]] = $a[1]; exit(); }',
+     'BEGIN { $a = (1, "hello"); $b = (3, 4, $a); print($a.1); print($b.2); print($b.2.0); '
+     '@m[$b.0] = $a.1; exit(); }'),
+    # `_ = expr` computes expr and drops it: the map still counts.
+    ('BEGIN { @c[1] = 3; _ = @c[1]; _ = 5 * 2; printf("%d\\n", 7); exit(); }',
+     'BEGIN { @c[1] = 3; @c[1]; 5 * 2; printf("%d\\n", 7); exit(); }'),
+], ids=["tuple_index", "discard"])
+def test_same_as_017_spelling(new: str, old: str) -> None:
+    assert _kt(new, None) == _without_attaching(_bpftrace(old, None))
+
+
+def _without_attaching(out: str) -> str:
+    """bpftrace 0.17's stdout without its first line, "Attaching N probes..." (kt's is on stderr)."""
+    assert out.startswith("Attaching ")
+    return out.split("\n", 1)[1]
+
+
+def test_one_element_and_empty_tuples() -> None:
+    r = run_kt("-e", 'BEGIN { $a = (1,); $e = (); print($a); print($e); print(($a, "x")); @t[(7,)] = (2,); exit(); }')
+    assert r.rc == 0, r.err
+    # One element prints like a key of one value; the empty tuple as ().
+    assert r.out.split("\n\n\n")[0].splitlines() == ["(1)", "()", "((1), x)"]
+    assert "@t[7]: (2)" in r.out
+
+
+def test_iter_task_vma_counts_the_childs_mappings() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; print('up', flush=True); time.sleep(60)"],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "up\n"   # started: its mappings stay as they are
+        with open(f"/proc/{child.pid}/maps") as f:
+            lines = [line for line in f if "[vsyscall]" not in line]   # the gate page is no VMA
+        mappings, lowest = len(lines), min(int(line.split("-")[0], 16) for line in lines)
+        r = run_kt("-e", 'iter:task_vma /ctx->task->pid == $1/ { @n = count(); @first = min(ctx->vma->vm_start); }',
+                   str(child.pid))
+    finally:
+        child.kill()
+        child.wait()
+    assert r.rc == 0, r.err
+    assert f"@n: {mappings}" in r.out   # one call per mapping of the (single-threaded) child
+    assert f"@first: {lowest}" in r.out
+
+
+@NEEDS_BPFTRACE
+def test_raw_tracepoint_args_match_the_tracepoint() -> None:
+    """rawtracepoint:sched_process_exec's args come from the kernel's BTF and are the values the
+    tracepoint of the same name records (0.17 has no args in raw tracepoints: it runs the
+    tracepoint spelling)."""
+    new = ('rawtracepoint:sched_process_exec /pid == cpid/ { printf("%d %s\\n", args.old_pid == pid, '
+           'str(args.bprm->filename)); }')
+    old = ('tracepoint:sched:sched_process_exec /pid == cpid/ { printf("%d %s\\n", args->old_pid == pid, '
+           'str(args->filename)); }')
+    out = _kt(new, "/usr/bin/true")
+    assert "1 /usr/bin/true" in out.splitlines()
+    assert out == _without_attaching(_bpftrace(old, "/usr/bin/true"))
+
+
+def test_newer_features_kt_refuses_name_themselves() -> None:
+    cases = {
+        "test:okay { }": "'test:' probes (bpftrace 0.25",
+        "bench:x { }": "'bench:' probes (bpftrace 0.24",
+        "fentry:bpf:prog { }": "fentry:bpf:... (tracing running BPF programs, bpftrace 0.24) is not supported",
+        "iter:task:pinned { }": "pinning an iterator to a file (iter:NAME:PIN) is not supported",
+    }
+    for script, message in cases.items():
+        r = run_kt("-e", script, env={"PATH": os.environ["PATH"]})
+        assert r.rc == 1 and message in r.err and "Traceback" not in r.err, (script, r.err)
