@@ -84,6 +84,7 @@ class TypeName(Node):
     `pointers` stars (`struct Foo **` has 2)."""
     base: str        # the words as written, one space between: "unsigned int", "struct Foo"
     pointers: int = 0
+    array: int | None = None   # `TYPE[N]` (N, or 0 for `TYPE[]`), an array cast's target
 
 
 @dataclass(slots=True, eq=False)

@@ -129,6 +129,8 @@ class TypeScope:
         t: Type = _plain(base)
         for _ in range(node.pointers):
             t = Ptr(t)
+        if node.array is not None:   # TYPE[N]; TYPE[] (count 0) only in an array cast
+            t = Array(t, node.array)
         return in_space(t, space)
 
     def _base(self, words: str, span, sink: DiagnosticSink) -> Type | None:

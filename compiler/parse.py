@@ -198,9 +198,14 @@ class _ToAst(Transformer):
 
     def type_name(self, meta, children):
         base, *stars = children
+        dim = stars.pop() if stars and isinstance(stars[-1], _Dim) else None
         for star in stars:
             _expect_star(star)
-        return ast.TypeName(_span(meta), _type_words(base), len(stars))
+        return ast.TypeName(_span(meta), _type_words(base), len(stars),
+                            None if dim is None else dim.count)
+
+    def type_dim(self, meta, children):
+        return _Dim(int_value(children[0]) if children and children[0] is not None else 0)
 
     def addr_of(self, meta, children):
         _op, operand = children
@@ -345,6 +350,12 @@ class _NotAStar(Exception):
 
     def __init__(self, token):
         self.token = token
+
+
+@dataclass(frozen=True, slots=True)
+class _Dim:
+    """The `[N]` of an array cast's type (0: `[]`, the size from the value)."""
+    count: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -268,6 +268,12 @@ class ExpressionLowering:
             return self._binary(e)
         if isinstance(e, ast.Conditional):
             return self._conditional(e)
+        if isinstance(e, ast.Cast) and isinstance(self.types[e], Array):   # (int8[8])x: its bytes
+            slot = self.stack(8, "array_cast")
+            b.store(self.expr(e.operand), b.bitcast(slot, I64.as_pointer()))
+            return slot
+        if isinstance(e, ast.Cast) and isinstance(self.types[e.operand], Array):   # (uint64)$arr
+            return self.load(Place(LOCAL, self.expr(e.operand)), self.types[e])
         if isinstance(e, ast.Cast):
             t = self.types[e]
             v = self.expr(e.operand)

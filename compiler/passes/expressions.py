@@ -333,6 +333,8 @@ class ExpressionChecker:
         target = self.scope.type_name(e.type, space, self.sink)
         if target is None:
             return None
+        if e.type.array is not None or isinstance(t, Array):
+            return self._array_cast(e, t, target)
         if not isinstance(t, (Int, Ptr)):
             self.sink.error(e.operand.span, f"only integers and pointers can be cast, this is {t}")
             return None
@@ -341,6 +343,30 @@ class ExpressionChecker:
         self.sink.error(e.type.span, f"cannot cast to {target}",
                         f"cast to a pointer and dereference: *({target} *)addr" if isinstance(target, Record) else "")
         return None
+
+    def _array_cast(self: "Checker", e: ast.Cast, t: Type, target: Type) -> Type | None:
+        """`(int8[8])x` / `(uint64)$arr` (bpftrace 0.20): an integer's bytes as an array of
+        integers, or such an array as one integer; both sides have one size."""
+        if isinstance(target, Array):
+            elem = target.elem
+            if not isinstance(elem, Int):
+                self.sink.error(e.type.span, f"an array cast makes an array of integers, not of {elem}")
+                return None
+            if not isinstance(t, Int):
+                self.sink.error(e.operand.span, f"only an integer casts to an array, this is {t}")
+                return None
+            count = target.count or t.size // elem.size
+            if count * elem.size != t.size:
+                self.sink.error(e.span, f"cannot cast {t} ({t.size} bytes) to {elem}[{target.count or ''}] "
+                                f"({count * elem.size} bytes): an array cast keeps the size")
+                return None
+            return Array(elem, count)
+        if not isinstance(target, Int) or not isinstance(t.elem, Int) or t.size != target.size:
+            self.sink.error(e.span, f"cannot cast {t} ({t.size} bytes) to {target}"
+                            + (f" ({target.size} bytes)" if isinstance(target, Int) else "")
+                            + ": an array of integers casts to an integer of its size")
+            return None
+        return target
 
     def _conditional(self: "Checker", e: ast.Conditional, value_used: bool) -> Type | None:
         self.check_condition(e.cond, "a condition")

@@ -87,3 +87,14 @@ def test_newer_features_kt_refuses_name_themselves() -> None:
     for script, message in cases.items():
         r = run_kt("-e", script, env={"PATH": os.environ["PATH"]})
         assert r.rc == 1 and message in r.err and "Traceback" not in r.err, (script, r.err)
+
+
+def test_array_casts_as_the_docs_example() -> None:
+    """bpftrace's docs ("Array casts"): `(int8[8])12345` is the integer's bytes, and casting the
+    array back gives the integer; `[]` takes the count from the value's size."""
+    r = run_kt("-e", 'BEGIN { $a = (int8[8])12345; printf("%x %x\\n", $a[0], $a[1]); printf("%d\\n", (uint64)$a); '
+                     '$b = (uint16[])(uint32)0x10002; @m[$b] = (uint32)$b; print($b); exit(); }')
+    assert r.rc == 0, r.err
+    assert r.out.splitlines()[:3] == ["39 30", "12345", "[2,1]"]
+    assert "@m[[2,1]]: 65538" in r.out
+    assert run_kt("-e", 'BEGIN { printf("%d\\n", (uint32)pton("127.0.0.1") == 0x0100007f); exit(); }').out.splitlines()[0] == "1"

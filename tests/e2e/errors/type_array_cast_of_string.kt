@@ -1,0 +1,1 @@
+BEGIN { $a = (uint8[4])"abc"; }
