@@ -195,6 +195,7 @@ class While(Node):
 class Unroll(Node):
     count: int
     body: Block
+    count_param: "Positional | None" = None   # unroll($1): the count, read by the checker
 
 
 @dataclass(slots=True, eq=False)

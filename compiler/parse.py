@@ -156,7 +156,9 @@ class _ToAst(Transformer):
 
     def unroll_stmt(self, meta, children):
         count, body = children
-        return ast.Unroll(_span(meta), int(str(count), 0), body)
+        if count.type == "POSITIONAL":   # unroll($1), as 0.17: the parameter's value, baked
+            return ast.Unroll(_span(meta), 0, body, self.positional(count, [count]))
+        return ast.Unroll(_span(meta), int_value(count), body)
 
     def while_stmt(self, meta, children):
         cond, body = children

@@ -20,6 +20,7 @@ from ..attach_positionals import attach_point_parameters, expand_attach_point, e
 from ..positionals import PositionalPlan, PositionalUses
 from ..syscall_dispatch import merge_syscall_tracepoints
 from ..builtins import FUNCTIONS
+from ..builtins.records import literal_int
 from ..cdecl import TypeScope
 from ..diagnostics import DiagnosticSink, did_you_mean
 from ..options import CompileOptions
@@ -146,6 +147,14 @@ class Checker(ExpressionChecker):
         elif isinstance(stmt, ast.Assign):
             self._assign(stmt)
         elif isinstance(stmt, ast.Unroll):
+            if stmt.count_param is not None:
+                count = literal_int(self, stmt.count_param)
+                if count is None:
+                    given = self.options.positional[stmt.count_param.index - 1]
+                    self.sink.error(stmt.count_param.span, f'${stmt.count_param.index} used numerically '
+                                    f'but given "{given}"')
+                    return
+                stmt.count = count
             if not 1 <= stmt.count <= 100:
                 self.sink.error(stmt.span, f"unroll count must be from 1 to 100, not {stmt.count}")
             self._block(stmt.body)

@@ -98,3 +98,15 @@ def test_array_casts_as_the_docs_example() -> None:
     assert r.out.splitlines()[:3] == ["39 30", "12345", "[2,1]"]
     assert "@m[[2,1]]: 65538" in r.out
     assert run_kt("-e", 'BEGIN { printf("%d\\n", (uint32)pton("127.0.0.1") == 0x0100007f); exit(); }').out.splitlines()[0] == "1"
+
+
+@NEEDS_BPFTRACE
+@pytest.mark.parametrize("arg", ["3", "1", "100"])
+def test_unroll_count_from_a_positional_parameter(arg: str) -> None:
+    """`unroll($1)` (bpftrace's softirqstat.bt): 0.17 already takes it, kt did not. The count is
+    baked into the object, as other compile-time uses of $N."""
+    script = 'BEGIN { $i = 0; unroll($1) { $i++; } printf("%d\\n", $i); exit(); }'
+    r = run_kt("-e", script, arg)
+    assert r.rc == 0, r.err
+    theirs = subprocess.run(["bpftrace", "-e", script, arg], capture_output=True, text=True, timeout=60)
+    assert r.out == _without_attaching(theirs.stdout)
