@@ -26,7 +26,12 @@ pytestmark = [pytest.mark.kernel]
     # `_ = expr` computes expr and drops it: the map still counts.
     ('BEGIN { @c[1] = 3; _ = @c[1]; _ = 5 * 2; printf("%d\\n", 7); exit(); }',
      'BEGIN { @c[1] = 3; @c[1]; 5 * 2; printf("%d\\n", 7); exit(); }'),
-], ids=["tuple_index", "discard"])
+    # if/while conditions without parentheses (bpftrace's newer syscount.bt: `if $sysname {`).
+    ('BEGIN { $x = 1; if $x { printf("a\\n"); } if $x == 2 { printf("b\\n"); } else if $x { printf("c\\n"); } '
+     '$i = 0; while $i < 3 { $i++; } print($i); exit(); }',
+     'BEGIN { $x = 1; if ($x) { printf("a\\n"); } if ($x == 2) { printf("b\\n"); } else if ($x) { printf("c\\n"); } '
+     '$i = 0; while ($i < 3) { $i++; } print($i); exit(); }'),
+], ids=["tuple_index", "discard", "conditions_without_parentheses"])
 def test_same_as_017_spelling(new: str, old: str) -> None:
     assert _kt(new, None) == _without_attaching(_bpftrace(old, None))
 
