@@ -203,7 +203,18 @@ class Jump(Node):
     kind: str  # "break" | "continue" | "return"
 
 
-Stmt = ExprStmt | Assign | If | While | Unroll | Jump
+@dataclass(slots=True, eq=False)
+class Let(Node):
+    """`let $x[: type] [= value];` (bpftrace 0.22): a variable of the enclosing block. The
+    scopes pass (compiler/scopes.py) turns each into an assignment; what reaches the later
+    passes is only `let $x;` with neither type nor value: its slot is zeroed there, and its
+    type is what its assignments give it."""
+    var: Var
+    type: "TypeName | None" = None
+    value: "Expr | None" = None
+
+
+Stmt = ExprStmt | Assign | If | While | Unroll | Jump | Let
 
 
 # ---- C type definitions (between probes) -------------------------------------------------
@@ -253,6 +264,20 @@ class CTypedef(Node):
 CDefinition = CStruct | CEnum | CTypedef
 
 
+# ---- macros (bpftrace 0.24+) ----------------------------------------------------------
+
+@dataclass(slots=True, eq=False)
+class MacroDef(Node):
+    """`macro name(x, $v, @m) { stmts; value }`: expanded where it is called, before the
+    passes (compiler/macros.py). `value` is the body's last statement when that is an
+    expression without a `;` after it."""
+    name: str
+    params: list[str]            # as written: "x", "$v", "@m"
+    body: Block
+    has_value: bool
+    name_span: Span
+
+
 # ---- probes ------------------------------------------------------------------------------
 
 @dataclass(slots=True, eq=False)
@@ -273,6 +298,7 @@ class Probe(Node):
 class Program(Node):
     probes: list[Probe]
     definitions: list[CDefinition] = field(default_factory=list)   # in source order
+    macros: list[MacroDef] = field(default_factory=list)
 
 
 def same_tree(a: object, b: object) -> bool:

@@ -128,6 +128,8 @@ class ExpressionLowering:
             if isinstance(base_t, Ptr):
                 step = b.mul(self.expr(e.index), ir.Constant(I64, base_t.stride))
                 return Place(base_t.space, b.add(self.expr(e.base), step))
+            if isinstance(base_t, Str):   # a string's bytes: an int8 array of its size
+                base_t = Array(Int(8, True), base_t.size)
             if isinstance(base_t, Array) and isinstance(e.index, ast.IntLit):
                 return self.place(e.base).plus(self, e.index.value * base_t.elem.size)
             if isinstance(base_t, Array):

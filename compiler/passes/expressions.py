@@ -212,6 +212,12 @@ class ExpressionChecker:
                                 f"(0 to {base_t.count - 1})")
                 return None
             return base_t.elem
+        if isinstance(base_t, Str):   # string indexing (newer bpftrace): one byte, an int8
+            if isinstance(e.index, ast.IntLit) and not 0 <= e.index.value < base_t.size:
+                self.sink.error(e.index.span, f"index {e.index.value} is out of bounds for {base_t} "
+                                f"(0 to {base_t.size - 1})")
+                return None
+            return Int(8, True)
         if isinstance(base_t, Ptr):
             if isinstance(base_t.pointee, (Void, Opaque)):
                 self.sink.error(e.span, f"cannot index a {base_t}: cast it to a typed pointer first")

@@ -146,6 +146,11 @@ class Checker(ExpressionChecker):
             self.check(stmt.expr, value_used=False)
         elif isinstance(stmt, ast.Assign):
             self._assign(stmt)
+        elif isinstance(stmt, ast.Let):   # `let $x;` (compiler/scopes.py): typed by its assignments
+            name = stmt.var.name
+            if name not in self._vars and name not in self._probe_assigns:
+                self._vars[name] = S64    # never assigned: an int64 0, as bpftrace's
+            self.saw_variable(stmt.var, name)
         elif isinstance(stmt, ast.Unroll):
             if stmt.count_param is not None:
                 count = literal_int(self, stmt.count_param)
