@@ -216,7 +216,7 @@ class _Copy:
         if not isinstance(n, ast.Node):
             return n
         if isinstance(n, ast.Builtin) and n.name in self.exprs:
-            return _plain_copy(self.exprs[n.name])
+            return _plain_copy(self.exprs[n.name], self.span)
         if isinstance(n, ast.Var):
             if n.name in self.variables:
                 return ast.Var(self.span(n.span), self.variables[n.name])
@@ -234,13 +234,16 @@ class _Copy:
         return type(n)(**values)
 
 
-def _plain_copy(n):
-    """A deep copy of an argument's expression (nodes are keyed by identity: never shared)."""
+def _plain_copy(n, span):
+    """A deep copy of an argument's expression (nodes are keyed by identity: never shared),
+    its spans still the argument's text, naming the call (`span`) unless they name one."""
     if isinstance(n, list):
-        return [_plain_copy(x) for x in n]
+        return [_plain_copy(x, span) for x in n]
+    if isinstance(n, Span):
+        return n if isinstance(n, ExpandedSpan) else span(n)
     if not isinstance(n, ast.Node):
         return n
-    return type(n)(**{f.name: _plain_copy(getattr(n, f.name)) for f in dataclasses.fields(n)})
+    return type(n)(**{f.name: _plain_copy(getattr(n, f.name), span) for f in dataclasses.fields(n)})
 
 
 def expand_macros(program: ast.Program, sink: DiagnosticSink, source: SourceFile) -> None:

@@ -205,7 +205,6 @@ _NOT_SUPPORTED = (
      "assign the variable instead: $x = 0;"),
     (re.compile(r"(?:^|[;}])\s*config\s*$"), None, "the 'config = { ... }' block (bpftrace 0.20+) is not supported",
      "kt is configured by environment variables"),
-    (re.compile(r"(?:^|[;}])\s*macro\s*$"), None, "macros (bpftrace 0.24+) are not supported", ""),
     (re.compile(r"(?:^|[;}])\s*import\s*$"), None, "'import' (bpftrace 0.26) is not supported", ""),
     (re.compile(r"(?:^|[;}])\s*(begin|end)\s*$"), None,
      "lowercase 'begin'/'end' probes (bpftrace 0.24+) are not supported", "write BEGIN or END"),
