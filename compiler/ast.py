@@ -111,6 +111,15 @@ class TupleLit(Node):
 
 
 @dataclass(slots=True, eq=False)
+class RecordLit(Node):
+    """(x = 1, y = 2) (bpftrace 0.25): a record, a struct value with the fields' layout that
+    a tuple of the same values has; `.x` reads a field, and it prints as a struct."""
+    names: list[str]
+    elems: list["Expr"]
+    name_spans: list[Span]
+
+
+@dataclass(slots=True, eq=False)
 class TupleField(Node):
     """tuple.N: the tuple's element N (from 0)."""
     base: "Expr"
@@ -156,7 +165,7 @@ class Conditional(Node):
 
 
 Expr = (IntLit | StrLit | Builtin | Positional | Var | MapRef | Call | Field | Unary | Binary | Conditional
-        | Cast | Index | TupleLit | TupleField | Sizeof | Offsetof | AddrOf | IncDec)
+        | Cast | Index | TupleLit | RecordLit | TupleField | Sizeof | Offsetof | AddrOf | IncDec)
 
 
 # ---- statements --------------------------------------------------------------------------
@@ -309,7 +318,7 @@ def same_tree(a: object, b: object) -> bool:
         return all(
             same_tree(getattr(a, f.name), getattr(b, f.name))
             for f in fields(a)
-            if f.name not in ("span", "name_span", "index_span")
+            if f.name not in ("span", "name_span", "index_span", "name_spans")
         )
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(same_tree(x, y) for x, y in zip(a, b))

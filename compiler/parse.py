@@ -242,6 +242,14 @@ class _ToAst(Transformer):
     def tuple(self, meta, children):
         return ast.TupleLit(_span(meta), list(children))
 
+    def record(self, meta, children):
+        names = [str(name) for name, _ in children]
+        return ast.RecordLit(_span(meta), names, [value for _, value in children], [_span(n) for n, _ in children])
+
+    def record_field(self, meta, children):
+        name, _assign, value = children
+        return (name, value)
+
     def tuple_field(self, meta, children):
         base, index = children
         return ast.TupleField(_span(meta), base, int(str(index)), _span(index))

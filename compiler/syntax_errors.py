@@ -208,8 +208,6 @@ _NOT_SUPPORTED = (
     (re.compile(r"(?:^|[;}])\s*import\s*$"), None, "'import' (bpftrace 0.26) is not supported", ""),
     (re.compile(r"(?:^|[;}])\s*(begin|end)\s*$"), None,
      "lowercase 'begin'/'end' probes (bpftrace 0.24+) are not supported", "write BEGIN or END"),
-    (re.compile(r"[(,]\s*[A-Za-z_]\w*\s*$"), "=", "records '(name = value, ...)' (bpftrace 0.25+) are not supported",
-     "use a tuple: (value, ...)"),
     (re.compile(r"\d\s*\.\s*$"), ".", "ranges 'a..b' (bpftrace 0.24+) are not supported", ""),
     (re.compile(r"__attribute__\s*$"), None, "GCC attributes in C definitions are not supported", ""),
     (re.compile(r"\bif\s*\((?:[^{};]*)\)\s*$"), None, "an if needs braces", "if (cond) { ... }"),

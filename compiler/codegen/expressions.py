@@ -182,6 +182,11 @@ class ExpressionLowering:
             for sub, st, off in zip(e.elems, t.elems, t.offsets):
                 self.store_value(self.offset(dst, off), st, sub)
             return
+        if isinstance(e, ast.RecordLit) and isinstance(t, Record):   # field by field, by name
+            for name, sub in zip(e.names, e.elems):
+                m = t.struct.member(name)
+                self.store_value(self.offset(dst, m.offset), m.type, sub)
+            return
         if is_word(t):
             self._store_word(self.expr(e), dst, t.size)
             return
@@ -249,7 +254,7 @@ class ExpressionLowering:
             return self._field(e)
         if isinstance(e, (ast.Index, ast.TupleField)):
             return self.load(self.place(e), self.types[e])
-        if isinstance(e, ast.TupleLit):
+        if isinstance(e, (ast.TupleLit, ast.RecordLit)):
             t = self.types[e]
             buf = self.stack(t.size, "tuple")
             self.memset0(buf, t.size)

@@ -17,7 +17,7 @@ from ..diagnostics import did_you_mean
 from ..positionals import COUNT
 from ..cdecl import const_eval
 from ..formats.numbers import c_integer
-from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, Str, Tuple, Type, U64, Void,
+from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, Str, Tuple, Type, U64, Void, record_type,
                      printable, unify, widen)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,6 +87,8 @@ class ExpressionChecker:
             return self._index(e)
         if isinstance(e, ast.TupleLit):
             return self._tuple(e)
+        if isinstance(e, ast.RecordLit):
+            return self._record(e)
         if isinstance(e, ast.TupleField):
             return self._tuple_field(e)
         if isinstance(e, ast.Unary):
@@ -236,6 +238,18 @@ class ExpressionChecker:
                 self.sink.error(x.span, f"a tuple cannot hold {t}")
                 return None
         return Tuple(tuple(widen(t) for t in ts))
+
+    def _record(self: "Checker", e: ast.RecordLit) -> Type | None:
+        """A record: its fields laid out as a tuple of the same values is; records with the
+        same names and field types are one type (one StructDef), so they assign and compare."""
+        for i, name in enumerate(e.names):
+            if name in e.names[:i]:
+                self.sink.error(e.name_spans[i], f"the record has two fields named '{name}'")
+                return None
+        layout = self._tuple(ast.TupleLit(e.span, e.elems))
+        if layout is None:
+            return None
+        return record_type(tuple(e.names), layout)
 
     def _tuple_field(self: "Checker", e: ast.TupleField) -> Type | None:
         base_t = self.check(e.base)

@@ -126,7 +126,6 @@ import pytest  # noqa: E402
     ("BEGIN { for ($i : 0..5) { } }", "'for' loops (bpftrace 0.21+) are not supported"),
     ("config = { max_strlen = 128 } BEGIN { }", "the 'config = { ... }' block (bpftrace 0.20+) is not supported"),
     ("begin { }", "lowercase 'begin'/'end' probes (bpftrace 0.24+) are not supported"),
-    ("BEGIN { $r = (x = 1, y = 2); }", "records '(name = value, ...)' (bpftrace 0.25+) are not supported"),
     ("struct Foo { int a; } __attribute__((packed)); BEGIN { }", "GCC attributes in C definitions are not supported"),
     ('BEGIN { if (1) printf("x"); }', "an if needs braces"),
     ("#if 1\nBEGIN { }\n#endif", "this preprocessor directive is not supported"),

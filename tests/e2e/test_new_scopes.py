@@ -62,6 +62,20 @@ CASES = {
         '@c[*(int8 *)arg0, *(int8 *)(arg0 + 1)] = count(); @d[*(int8 *)(arg1 + 2) + arg2] = count(); '
         '@n = sum(*(int8 *)(arg0 + 1)); }',
         T),
+    # A record prints as 0.17 prints a struct: the same fields read from the target's struct.
+    "record_prints_as_a_struct_uprobe": (
+        'struct Addr { uint8_t v6[16]; uint8_t v4[4]; uint32_t ip; } '
+        'uprobe:{t}:use_addr /pid == cpid/ { $a = (struct Addr *)arg0; '
+        'let $r = (v6 = $a->v6, v4 = $a->v4, ip = $a->ip); print($r); @ip[$r.v4[0]] = $r.ip; }',
+        'struct Addr { uint8_t v6[16]; uint8_t v4[4]; uint32_t ip; } '
+        'uprobe:{t}:use_addr /pid == cpid/ { $a = (struct Addr *)arg0; print(*$a); @ip[$a->v4[0]] = $a->ip; }',
+        T),
+    "records_in_begin": (
+        'BEGIN { $v = (x = 1, y = 2); $t = (a = 0, b = -1, c = "str", e = $v); '
+        'printf("EV %d %d %s %d\\n", $t.a, $t.b, $t.c, $t.e.y); @m[$t.e.x] = $t.e.y; exit(); }',
+        'BEGIN { $t = (0, -1, "str", (1, 2)); printf("EV %d %d %s %d\\n", $t.0, $t.1, $t.2, $t.3.1); '
+        '@m[$t.3.0] = $t.3.1; exit(); }',
+        None),
     "macros_on_a_timer": (
         'macro ms(n) { n * 1000000 } '
         'macro remember($v, @m) { @m = $v; $v += 1; } '
@@ -154,6 +168,24 @@ def test_let_and_macros_travel_in_the_object(tmp_path: Path) -> None:
     run = run_kt(str(obj), timeout=120)
     assert run.rc == 0, run.err
     assert "16 e 0" in run.out.splitlines()
+
+
+def test_docs_record_printing() -> None:
+    """bpftrace's own test of record printing (tests/runtime/record) prints the same here."""
+    run = run_kt("-e", 'BEGIN { $v = (x=1, y=2); $t = (a=0, b=1, c="str", d=(5, 6), e=$v); print($t); exit(); }',
+                 timeout=120)
+    assert run.rc == 0, run.err
+    assert run.out.split("\n")[0] == "{ .a = 0, .b = 1, .c = str, .d = (5, 6), .e = { .x = 1, .y = 2 } }"
+
+
+def test_records_of_one_shape_are_one_type() -> None:
+    """A record variable takes records of the same field names with longer strings; records
+    are map keys and values."""
+    run = run_kt("-e", 'BEGIN { $r = (x = 1, y = "a"); $r = (x = 2, y = "longer"); @m[$r] = (n = 3); '
+                 'print($r.y); exit(); }', timeout=120)
+    assert run.rc == 0, run.err
+    assert run.out.splitlines()[0] == "longer"
+    assert "@m[{.x=2,.y=longer}]: { .n = 3 }" in run.out.splitlines()
 
 
 def test_sibling_lets_get_their_own_slots() -> None:
