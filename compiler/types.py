@@ -22,6 +22,9 @@ from typing import Callable
 
 KERNEL = "kernel"
 USER = "user"
+# `&$x` (bpftrace 0.25): a scratch variable's slot on the BPF stack, read as kernel memory is;
+# it means nothing once the probe has returned, so no map may hold it.
+STACK = "stack"
 
 
 @dataclass(frozen=True, slots=True)

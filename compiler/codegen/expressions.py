@@ -270,7 +270,8 @@ class ExpressionLowering:
                 return b.neg(v)
             return b.not_(v)
         if isinstance(e, ast.AddrOf):
-            return self.place(e.operand).addr
+            place = self.place(e.operand)   # &$x: the slot's address, as an integer
+            return b.ptrtoint(place.addr, I64) if place.space == LOCAL else place.addr
         if isinstance(e, ast.Binary):
             return self._binary(e)
         if isinstance(e, ast.Conditional):

@@ -17,7 +17,7 @@ from ..diagnostics import did_you_mean
 from ..positionals import COUNT
 from ..cdecl import const_eval
 from ..formats.numbers import c_integer
-from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, Str, Tuple, Type, U64, Void, record_type,
+from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, Str, Tuple, Type, U64, Void, record_type, STACK,
                      printable, unify, widen)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -449,6 +449,8 @@ class ExpressionChecker:
                 return t.space
             if isinstance(t, (Record, Array)):
                 return self.memory_space(e.base)
+        if isinstance(e, ast.Var):   # its slot on the BPF stack (bpftrace 0.25's &$x)
+            return STACK
         return None
 
     def _addr_of(self: "Checker", e: ast.AddrOf) -> Type | None:
@@ -457,9 +459,8 @@ class ExpressionChecker:
             return None
         space = self.memory_space(e.operand)
         if space is None:
-            self.sink.error(e.span, "'&' takes the address of a struct member or array element in memory",
-                            "variables and map values live in the BPF program: they have no address "
-                            "a probe can use")
+            self.sink.error(e.span, "'&' takes the address of a scratch variable, or of a struct member or "
+                            "array element in memory", "map values live in BPF maps: kt gives them no address")
             return None
         if isinstance(e.operand, ast.Field) and isinstance(self.types.get(e.operand.base), (Ptr, Record)):
             base = self.types[e.operand.base]

@@ -76,6 +76,11 @@ CASES = {
         'BEGIN { $t = (0, -1, "str", (1, 2)); printf("EV %d %d %s %d\\n", $t.0, $t.1, $t.2, $t.3.1); '
         '@m[$t.3.0] = $t.3.1; exit(); }',
         None),
+    "addr_of_variable_tracepoint": (
+        'tracepoint:syscalls:sys_enter_openat /pid == cpid/ { $fd = args.dfd; $p = &$fd; '
+        '$name = str(args.filename); $s = &$name; @[*$p, *$s] = count(); }',
+        'tracepoint:syscalls:sys_enter_openat /pid == cpid/ { @[args->dfd, str(args->filename)] = count(); }',
+        "/usr/bin/cat /etc/hostname"),
     "macros_on_a_timer": (
         'macro ms(n) { n * 1000000 } '
         'macro remember($v, @m) { @m = $v; $v += 1; } '
