@@ -81,6 +81,13 @@ CASES = {
         '$name = str(args.filename); $s = &$name; @[*$p, *$s] = count(); }',
         'tracepoint:syscalls:sys_enter_openat /pid == cpid/ { @[args->dfd, str(args->filename)] = count(); }',
         "/usr/bin/cat /etc/hostname"),
+    # 0.25's `.` dereferences as `->` does: args.x and pointer.member (DWARF uprobe args)
+    "args_dot_auto_deref_uprobe": (
+        'uprobe:{d}:takes_ptr /pid == cpid/ { printf("EV %d %d %d %d %s\\n", args.box.n, args.box.a.y, args.pt.x, '
+        'args.box.p.y, str(args.box.label)); }',
+        'uprobe:{d}:takes_ptr /pid == cpid/ { printf("EV %d %d %d %d %s\\n", args->box->n, args->box->a.y, '
+        'args->pt->x, args->box->p->y, str(args->box->label)); }',
+        "{d}"),
     "macros_on_a_timer": (
         'macro ms(n) { n * 1000000 } '
         'macro remember($v, @m) { @m = $v; $v += 1; } '
@@ -97,18 +104,25 @@ def target(tmp_path_factory) -> str:
     return str(out)
 
 
-def _fill(text: str | None, t: str) -> str | None:
-    return None if text is None else text.replace("{t}", t)
+@pytest.fixture(scope="module")
+def dwarf_target(tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("scopes") / "dwarf_target"
+    subprocess.run(["gcc", "-g", "-O0", "-o", str(out), str(TARGETS / "dwarf_target.c")], check=True)
+    return str(out)
+
+
+def _fill(text: str | None, t: str, d: str = "") -> str | None:
+    return None if text is None else text.replace("{t}", t).replace("{d}", d)
 
 
 @NEEDS_BPFTRACE
 @pytest.mark.parametrize("name", list(CASES))
-def test_new_syntax_prints_what_017_prints(name: str, target: str) -> None:
+def test_new_syntax_prints_what_017_prints(name: str, target: str, dwarf_target: str) -> None:
     new, old, command = CASES[name]
-    command = _fill(command, target)
-    expected = _comparable(_bpftrace(_fill(old, target), command))
+    command = _fill(command, target, dwarf_target)
+    expected = _comparable(_bpftrace(_fill(old, target, dwarf_target), command))
     assert expected, "bpftrace 0.17 printed nothing: the case proves nothing"
-    assert _comparable(_kt(_fill(new, target), command)) == expected
+    assert _comparable(_kt(_fill(new, target, dwarf_target), command)) == expected
 
 
 DOCS_MACROS = """
