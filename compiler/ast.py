@@ -111,6 +111,15 @@ class TupleLit(Node):
 
 
 @dataclass(slots=True, eq=False)
+class RecordLit(Node):
+    """(x = 1, y = 2) (bpftrace 0.25): a record, a struct value with the fields' layout that
+    a tuple of the same values has; `.x` reads a field, and it prints as a struct."""
+    names: list[str]
+    elems: list["Expr"]
+    name_spans: list[Span]
+
+
+@dataclass(slots=True, eq=False)
 class TupleField(Node):
     """tuple.N: the tuple's element N (from 0)."""
     base: "Expr"
@@ -156,7 +165,7 @@ class Conditional(Node):
 
 
 Expr = (IntLit | StrLit | Builtin | Positional | Var | MapRef | Call | Field | Unary | Binary | Conditional
-        | Cast | Index | TupleLit | TupleField | Sizeof | Offsetof | AddrOf | IncDec)
+        | Cast | Index | TupleLit | RecordLit | TupleField | Sizeof | Offsetof | AddrOf | IncDec)
 
 
 # ---- statements --------------------------------------------------------------------------
@@ -203,7 +212,18 @@ class Jump(Node):
     kind: str  # "break" | "continue" | "return"
 
 
-Stmt = ExprStmt | Assign | If | While | Unroll | Jump
+@dataclass(slots=True, eq=False)
+class Let(Node):
+    """`let $x[: type] [= value];` (bpftrace 0.22): a variable of the enclosing block. The
+    scopes pass (compiler/scopes.py) turns each into an assignment; what reaches the later
+    passes is only `let $x;` with neither type nor value: its slot is zeroed there, and its
+    type is what its assignments give it."""
+    var: Var
+    type: "TypeName | None" = None
+    value: "Expr | None" = None
+
+
+Stmt = ExprStmt | Assign | If | While | Unroll | Jump | Let
 
 
 # ---- C type definitions (between probes) -------------------------------------------------
@@ -253,6 +273,20 @@ class CTypedef(Node):
 CDefinition = CStruct | CEnum | CTypedef
 
 
+# ---- macros (bpftrace 0.24+) ----------------------------------------------------------
+
+@dataclass(slots=True, eq=False)
+class MacroDef(Node):
+    """`macro name(x, $v, @m) { stmts; value }`: expanded where it is called, before the
+    passes (compiler/macros.py). `value` is the body's last statement when that is an
+    expression without a `;` after it."""
+    name: str
+    params: list[str]            # as written: "x", "$v", "@m"
+    body: Block
+    has_value: bool
+    name_span: Span
+
+
 # ---- probes ------------------------------------------------------------------------------
 
 @dataclass(slots=True, eq=False)
@@ -273,6 +307,7 @@ class Probe(Node):
 class Program(Node):
     probes: list[Probe]
     definitions: list[CDefinition] = field(default_factory=list)   # in source order
+    macros: list[MacroDef] = field(default_factory=list)
 
 
 def same_tree(a: object, b: object) -> bool:
@@ -283,7 +318,7 @@ def same_tree(a: object, b: object) -> bool:
         return all(
             same_tree(getattr(a, f.name), getattr(b, f.name))
             for f in fields(a)
-            if f.name not in ("span", "name_span", "index_span")
+            if f.name not in ("span", "name_span", "index_span", "name_spans")
         )
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(same_tree(x, y) for x, y in zip(a, b))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from dataclasses import dataclass
 
@@ -13,7 +14,9 @@ from .codegen.module import BPF_STACK_LIMIT, build_module
 from .deep_stack import deep_stack
 from .diagnostics import DiagnosticSink
 from .options import CompileOptions
+from .macros import expand_macros, expansion_hint
 from .parse import parse
+from .scopes import resolve_scopes
 from .passes.resources import ResourcePlan, plan
 from .passes.semantic import Semantics, analyse
 from .source import SourceFile
@@ -40,9 +43,23 @@ def check(source: SourceFile, options: CompileOptions) -> tuple[Program, Semanti
     """Parse and analyse; raises CompileError with every error of the failing stage."""
     program = parse(source)
     sink = DiagnosticSink()
+    for stage in (expand_macros, resolve_scopes):
+        stage(program, sink, source)
+        _raise_if_errors(sink, source, program)
     sema = analyse(program, options, sink)
-    sink.raise_if_errors(source)
+    _raise_if_errors(sink, source, program)
     return program, sema, sink
+
+
+def _raise_if_errors(sink: DiagnosticSink, source: SourceFile, program: Program) -> None:
+    if program.macros:   # an error in a macro's expansion also names the call
+        sink.items = [_in_expansion(d, source) for d in sink.items]
+    sink.raise_if_errors(source)
+
+
+def _in_expansion(d, source: SourceFile):
+    hint = expansion_hint(source, d.span)
+    return dataclasses.replace(d, hints=(*d.hints, hint)) if hint else d
 
 
 @deep_stack

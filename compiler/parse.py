@@ -126,7 +126,29 @@ class _ToAst(Transformer):
         span = _span(meta) if not meta.empty else Span(0, 0)
         probes = [i for i in items if isinstance(i, ast.Probe)]
         definitions = [i for i in items if isinstance(i, (ast.CStruct, ast.CEnum, ast.CTypedef))]
-        return ast.Program(span, probes, definitions)
+        macros = [i for i in items if isinstance(i, ast.MacroDef)]
+        return ast.Program(span, probes, definitions, macros)
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self._text = text
+
+    def let_stmt(self, meta, children):
+        var, type_name, _assign, value = children
+        return ast.Let(_span(meta), ast.Var(_span(var), str(var)), type_name, value)
+
+    def macro_def(self, meta, children):
+        name, *rest = children
+        body = rest[-1]
+        params = [p for p in rest[:-1] if p is not None]
+        # The body's value: its last statement, an expression with no ';' before the '}'.
+        last = body.stmts[-1] if body.stmts else None
+        has_value = (isinstance(last, ast.ExprStmt)
+                     and ";" not in self._text[last.span.end:body.span.end])
+        return ast.MacroDef(_span(meta), str(name), params, body, has_value, _span(name))
+
+    def macro_param(self, meta, children):
+        return str(children[0])
 
     def probe(self, meta, children):
         attach_points, predicate, body = children
@@ -219,6 +241,14 @@ class _ToAst(Transformer):
 
     def tuple(self, meta, children):
         return ast.TupleLit(_span(meta), list(children))
+
+    def record(self, meta, children):
+        names = [str(name) for name, _ in children]
+        return ast.RecordLit(_span(meta), names, [value for _, value in children], [_span(n) for n, _ in children])
+
+    def record_field(self, meta, children):
+        name, _assign, value = children
+        return (name, value)
 
     def tuple_field(self, meta, children):
         base, index = children
@@ -340,7 +370,10 @@ class _ToAst(Transformer):
         return ast.Positional(_span(meta), int(text[1:]))
 
     def builtin(self, meta, children):
-        return ast.Builtin(_span(meta), str(children[0]))
+        name = str(children[0])
+        if name in ("true", "false"):   # bool literals (bpftrace 0.25): kt's bools are 1 and 0
+            return ast.IntLit(_span(meta), int(name == "true"))
+        return ast.Builtin(_span(meta), name)
 
     def call(self, meta, children):
         name, *args = children
@@ -486,7 +519,7 @@ def parse(source: SourceFile) -> ast.Program:
             "error", too_deep, f"the script is nested too deeply: kt's limit is {MAX_DEPTH:,} levels of "
             "syntax (each block, operator and parenthesis is one or more)", ("split the expression or the block with variables",))])
     try:
-        program = _ToAst().transform(tree)
+        program = _ToAst(source.text if positions.expansions else text).transform(tree)
     except VisitError as err:
         if isinstance(err.orig_exc, _NotAStar):
             tok = err.orig_exc.token

@@ -22,6 +22,9 @@ from typing import Callable
 
 KERNEL = "kernel"
 USER = "user"
+# `&$x` (bpftrace 0.25): a scratch variable's slot on the BPF stack, read as kernel memory is;
+# it means nothing once the probe has returned, so no map may hold it.
+STACK = "stack"
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,7 +358,13 @@ def unify(a: Type, b: Type) -> Type | None:
     if isinstance(a, Int) and isinstance(b, Ptr):
         return b
     if isinstance(a, Record) and isinstance(b, Record):
-        return a if a.struct is b.struct else None
+        if a.struct is b.struct:
+            return a
+        ra, rb = record_layout(a), record_layout(b)   # records: field by field, as tuples
+        if ra is None or rb is None or ra[0] != rb[0]:
+            return None
+        layout = unify(ra[1], rb[1])
+        return None if layout is None else record_type(ra[0], layout)
     if isinstance(a, Array) and isinstance(b, Array):
         return a if a == b else None
     if isinstance(a, Sym) and a == b:
@@ -365,6 +374,30 @@ def unify(a: Type, b: Type) -> Type | None:
     if isinstance(a, Agg) and isinstance(b, Agg) and a.kind == b.kind and a.params == b.params:
         return Agg(a.kind, Int(64, a.value.signed and b.value.signed), params=a.params)
     return None
+
+
+# Records (bpftrace 0.25's `(x = 1, y = 2)`): one StructDef per field names and layout, so
+# that two records of one shape are one type; the layout tuple of each, for unify().
+_RECORDS: dict[tuple[tuple[str, ...], "Tuple"], StructDef] = {}
+_RECORD_LAYOUTS: dict[StructDef, tuple[tuple[str, ...], "Tuple"]] = {}
+
+
+def record_type(names: tuple[str, ...], layout: "Tuple") -> Record:
+    """The record whose fields are `names`, laid out as the tuple `layout`."""
+    key = (names, layout)
+    struct = _RECORDS.get(key)
+    if struct is None:
+        members = tuple(Member(n, off, t) for n, off, t in zip(names, layout.offsets, layout.elems))
+        fields = ", ".join(f"{n} = {t}" for n, t in zip(names, layout.elems))
+        struct = StructDef("record", f"({fields})", layout.size, members, align=layout.align)
+        _RECORDS[key] = struct
+        _RECORD_LAYOUTS[struct] = key
+    return Record(struct)
+
+
+def record_layout(t: "Type") -> tuple[tuple[str, ...], "Tuple"] | None:
+    """A record type's field names and tuple layout; None for any other type."""
+    return _RECORD_LAYOUTS.get(t.struct) if isinstance(t, Record) else None
 
 
 def printable(t: Type) -> bool:

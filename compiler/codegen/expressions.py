@@ -128,6 +128,8 @@ class ExpressionLowering:
             if isinstance(base_t, Ptr):
                 step = b.mul(self.expr(e.index), ir.Constant(I64, base_t.stride))
                 return Place(base_t.space, b.add(self.expr(e.base), step))
+            if isinstance(base_t, Str):   # a string's bytes: an int8 array of its size
+                base_t = Array(Int(8, True), base_t.size)
             if isinstance(base_t, Array) and isinstance(e.index, ast.IntLit):
                 return self.place(e.base).plus(self, e.index.value * base_t.elem.size)
             if isinstance(base_t, Array):
@@ -179,6 +181,11 @@ class ExpressionLowering:
         if isinstance(e, ast.TupleLit) and isinstance(t, Tuple):
             for sub, st, off in zip(e.elems, t.elems, t.offsets):
                 self.store_value(self.offset(dst, off), st, sub)
+            return
+        if isinstance(e, ast.RecordLit) and isinstance(t, Record):   # field by field, by name
+            for name, sub in zip(e.names, e.elems):
+                m = t.struct.member(name)
+                self.store_value(self.offset(dst, m.offset), m.type, sub)
             return
         if is_word(t):
             self._store_word(self.expr(e), dst, t.size)
@@ -247,7 +254,7 @@ class ExpressionLowering:
             return self._field(e)
         if isinstance(e, (ast.Index, ast.TupleField)):
             return self.load(self.place(e), self.types[e])
-        if isinstance(e, ast.TupleLit):
+        if isinstance(e, (ast.TupleLit, ast.RecordLit)):
             t = self.types[e]
             buf = self.stack(t.size, "tuple")
             self.memset0(buf, t.size)
@@ -263,7 +270,8 @@ class ExpressionLowering:
                 return b.neg(v)
             return b.not_(v)
         if isinstance(e, ast.AddrOf):
-            return self.place(e.operand).addr
+            place = self.place(e.operand)   # &$x: the slot's address, as an integer
+            return b.ptrtoint(place.addr, I64) if place.space == LOCAL else place.addr
         if isinstance(e, ast.Binary):
             return self._binary(e)
         if isinstance(e, ast.Conditional):

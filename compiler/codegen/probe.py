@@ -521,6 +521,10 @@ class ProbeCodegen(ExpressionLowering):
             self.expr(s.expr)
         elif isinstance(s, ast.Assign):
             self._assign(s)
+        elif isinstance(s, ast.Let):   # `let $x;`: the variable starts as 0 here
+            t = self.types.get(s.var)
+            if t is not None:
+                self.memset0(self._var_slot(s.var.name, t), t.size)
         elif isinstance(s, ast.Unroll):
             for _ in range(s.count):
                 self.block(s.body)

@@ -17,7 +17,7 @@ from ..diagnostics import did_you_mean
 from ..positionals import COUNT
 from ..cdecl import const_eval
 from ..formats.numbers import c_integer
-from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, Str, Tuple, Type, U64, Void,
+from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, Str, Tuple, Type, U64, Void, record_type, STACK,
                      printable, unify, widen)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,6 +87,8 @@ class ExpressionChecker:
             return self._index(e)
         if isinstance(e, ast.TupleLit):
             return self._tuple(e)
+        if isinstance(e, ast.RecordLit):
+            return self._record(e)
         if isinstance(e, ast.TupleField):
             return self._tuple_field(e)
         if isinstance(e, ast.Unary):
@@ -212,6 +214,12 @@ class ExpressionChecker:
                                 f"(0 to {base_t.count - 1})")
                 return None
             return base_t.elem
+        if isinstance(base_t, Str):   # string indexing (newer bpftrace): one byte, an int8
+            if isinstance(e.index, ast.IntLit) and not 0 <= e.index.value < base_t.size:
+                self.sink.error(e.index.span, f"index {e.index.value} is out of bounds for {base_t} "
+                                f"(0 to {base_t.size - 1})")
+                return None
+            return Int(8, True)
         if isinstance(base_t, Ptr):
             if isinstance(base_t.pointee, (Void, Opaque)):
                 self.sink.error(e.span, f"cannot index a {base_t}: cast it to a typed pointer first")
@@ -230,6 +238,18 @@ class ExpressionChecker:
                 self.sink.error(x.span, f"a tuple cannot hold {t}")
                 return None
         return Tuple(tuple(widen(t) for t in ts))
+
+    def _record(self: "Checker", e: ast.RecordLit) -> Type | None:
+        """A record: its fields laid out as a tuple of the same values is; records with the
+        same names and field types are one type (one StructDef), so they assign and compare."""
+        for i, name in enumerate(e.names):
+            if name in e.names[:i]:
+                self.sink.error(e.name_spans[i], f"the record has two fields named '{name}'")
+                return None
+        layout = self._tuple(ast.TupleLit(e.span, e.elems))
+        if layout is None:
+            return None
+        return record_type(tuple(e.names), layout)
 
     def _tuple_field(self: "Checker", e: ast.TupleField) -> Type | None:
         base_t = self.check(e.base)
@@ -429,6 +449,8 @@ class ExpressionChecker:
                 return t.space
             if isinstance(t, (Record, Array)):
                 return self.memory_space(e.base)
+        if isinstance(e, ast.Var):   # its slot on the BPF stack (bpftrace 0.25's &$x)
+            return STACK
         return None
 
     def _addr_of(self: "Checker", e: ast.AddrOf) -> Type | None:
@@ -437,9 +459,8 @@ class ExpressionChecker:
             return None
         space = self.memory_space(e.operand)
         if space is None:
-            self.sink.error(e.span, "'&' takes the address of a struct member or array element in memory",
-                            "variables and map values live in the BPF program: they have no address "
-                            "a probe can use")
+            self.sink.error(e.span, "'&' takes the address of a scratch variable, or of a struct member or "
+                            "array element in memory", "map values live in BPF maps: kt gives them no address")
             return None
         if isinstance(e.operand, ast.Field) and isinstance(self.types.get(e.operand.base), (Ptr, Record)):
             base = self.types[e.operand.base]

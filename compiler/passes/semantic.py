@@ -26,8 +26,8 @@ from ..diagnostics import DiagnosticSink, did_you_mean
 from ..options import CompileOptions
 from ..probes import ProbeEnv, ResolvedProbe
 from ..source import Span
-from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, Str, Sym, Tuple, Type, Void,
-                     unify, widen)
+from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, STACK, Str, Sym, Tuple, Type, Void,
+                     record_layout, unify, widen)
 from .expressions import ExpressionChecker
 
 __all__ = ["MapInfo", "Semantics", "Checker", "analyse"]
@@ -146,6 +146,11 @@ class Checker(ExpressionChecker):
             self.check(stmt.expr, value_used=False)
         elif isinstance(stmt, ast.Assign):
             self._assign(stmt)
+        elif isinstance(stmt, ast.Let):   # `let $x;` (compiler/scopes.py): typed by its assignments
+            name = stmt.var.name
+            if name not in self._vars and name not in self._probe_assigns:
+                self._vars[name] = S64    # never assigned: an int64 0, as bpftrace's
+            self.saw_variable(stmt.var, name)
         elif isinstance(stmt, ast.Unroll):
             if stmt.count_param is not None:
                 count = literal_int(self, stmt.count_param)
@@ -190,7 +195,7 @@ class Checker(ExpressionChecker):
                 old = self.maps.get(stmt.target.name)
                 if not self._compound_ok(stmt, old.value if old is not None else S64, value_t):
                     return
-            if not self._storable_value(stmt.value, value_t):
+            if not self._storable_value(stmt.value, value_t) or _holds_stack_pointer(self.sink, stmt.value, value_t):
                 return
             self._define_map(stmt.target, value_t, stmt.value.span)
             return
@@ -268,6 +273,8 @@ class Checker(ExpressionChecker):
             return None
         ts = [self.check(k) for k in ref.keys]
         for k, t in zip(ref.keys, ts):
+            if _holds_stack_pointer(self.sink, k, t):
+                return None
             if t is not None and not _keyable(t):
                 self.sink.error(k.span, f"a map key must be an integer, a string, a symbol, a tuple, an array "
                                 f"or a struct, this is {t}")
@@ -322,6 +329,23 @@ class Checker(ExpressionChecker):
             self.sink.error(e.span, f"map '{e.name}' holds {info.value}; its value is only printed, not read")
             return None
         return info.value
+
+
+def _holds_stack_pointer(sink: DiagnosticSink, node: ast.Node, t: Type | None) -> bool:
+    """Report a map key or value holding `&$x` (a BPF stack address: gone when the probe ends)."""
+    def inside(t) -> bool:
+        if isinstance(t, Ptr):
+            return t.space == STACK
+        if isinstance(t, Tuple):
+            return any(inside(e) for e in t.elems)
+        if isinstance(t, Record) and record_layout(t) is not None:
+            return inside(record_layout(t)[1])
+        return False
+    if t is not None and inside(t):
+        sink.error(node.span, "a map cannot hold the address of a scratch variable (&$x): it points into the "
+                   "probe's stack, which is gone when the probe returns", "store the value itself")
+        return True
+    return False
 
 
 def _key_desc(t: Type | None) -> str:

@@ -1,0 +1,2 @@
+// bpftrace 0.17: ERROR: syntax error (no let)
+BEGIN { let $a = 1; let $a = 2; }

@@ -1,0 +1,3 @@
+// bpftrace 0.17: ERROR: syntax error (no macros)
+macro bump() { @x++ }
+BEGIN { @x = 1; bump(); }

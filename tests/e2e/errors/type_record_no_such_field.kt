@@ -1,0 +1,2 @@
+// bpftrace 0.17: ERROR: syntax error (no records)
+BEGIN { $r = (x = 1, y = 2); print($r.z); }
