@@ -41,6 +41,23 @@ def _check_agg(kind: str, nargs: int):
 
 
 LHIST_MAX_BUCKETS = 1000
+HIST_MAX_BITS = 5    # bpftrace 0.20's hist(n, k): 2^k buckets per power of two, 0 <= k <= 5
+
+
+def _check_hist(checker: "Checker", call: ast.Call) -> Type | None:
+    """hist(value) is 0.17's; hist(value, k) (bpftrace 0.20) splits each power of two into
+    2^k buckets, k an integer literal from 0 to 5 (params=(k,) tells the two apart)."""
+    if not check_arity(checker, call, 1, 2):
+        return None
+    agg = _agg_value(checker, call, "hist", call.args[0])
+    if agg is None or len(call.args) == 1:
+        return agg
+    k = literal_int(checker, call.args[1])
+    if k is None or not 0 <= k <= HIST_MAX_BITS:
+        checker.sink.error(call.args[1].span,
+                           f"hist()'s k (buckets per power of two: 2^k) must be an integer literal from 0 to {HIST_MAX_BITS}")
+        return None
+    return Agg("hist", agg.value, params=(k,))
 
 
 def _check_lhist(checker: "Checker", call: ast.Call) -> Type | None:
@@ -128,6 +145,7 @@ FUNCTIONS = (
     Function("max", "largest value", _check_agg("max", 1), None, agg="max"),
     Function("avg", "average of the values (integer)", _check_agg("avg", 1), None, agg="avg"),
     Function("stats", "count, average and total of the values", _check_agg("stats", 1), None, agg="stats"),
-    Function("hist", "power-of-two histogram of the values", _check_agg("hist", 1), None, agg="hist"),
+    Function("hist", "power-of-two histogram of the values: hist(value[, k]), 2^k buckets per power of two",
+             _check_hist, None, agg="hist"),
     Function("lhist", "linear histogram: lhist(value, min, max, step)", _check_lhist, None, agg="lhist"),
 )

@@ -219,6 +219,30 @@ def log2_bucket(cg: "ProbeCodegen", v: ir.Value, signed: bool) -> ir.Value:
     return b.select(b.icmp_signed("<", v, zero), zero, idx)
 
 
+def log2k_bucket(cg: "ProbeCodegen", v: ir.Value, k: int) -> ir.Value:
+    """hist(v, k)'s bucket (bpftrace 0.20), over all 64 bits: 0 for v < 0; v + 1 for
+    v < 2^k; else, with m = floor(log2(v)) and l = m - k, ((l + 1) << k) + 1 plus the k bits
+    after the highest one ((v >> l) & (2^k - 1)). Values 0 .. 2^(k+1) - 1 get a bucket
+    each, every higher power of two 2^k buckets. Branch-free: a binary search for m, selects."""
+    b = cg.b
+    zero = ir.Constant(I64, 0)
+    mask = (1 << k) - 1
+    m = zero
+    x = v
+    for shift in (32, 16, 8, 4, 2, 1):
+        big = b.icmp_unsigned(">=", x, ir.Constant(I64, 1 << shift))
+        x = b.select(big, b.lshr(x, ir.Constant(I64, shift)), x)
+        m = b.select(big, b.add(m, ir.Constant(I64, shift)), m)
+    # l is negative only for v < 2^k, whose index is the other arm: masked, the shift stays
+    # defined (an LLVM shift by 64 or more is poison)
+    l = b.and_(b.sub(m, ir.Constant(I64, k)), ir.Constant(I64, 63))
+    sub = b.and_(b.lshr(v, l), ir.Constant(I64, mask))
+    big_idx = b.add(b.add(b.shl(b.add(l, ir.Constant(I64, 1)), ir.Constant(I64, k)), sub), ir.Constant(I64, 1))
+    small = b.icmp_unsigned("<=", v, ir.Constant(I64, mask))
+    idx = b.select(small, b.add(v, ir.Constant(I64, 1)), big_idx)
+    return b.select(b.icmp_signed("<", v, zero), zero, idx)
+
+
 def linear_bucket(cg: "ProbeCodegen", v: ir.Value, signed: bool, lo: int, hi: int, step: int) -> ir.Value:
     """lhist()'s bucket: 0 below min, 1 + (v - min) / step inside, the last one at max or above
     (compared as signed numbers, as bpftrace 0.17 does)."""
@@ -237,8 +261,11 @@ def aggregate(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, arg: ir.Value 
     key = build_key(cg, plan, key_exprs)
     if plan.bucketed:
         signed = plan.value_signed
-        bucket = (log2_bucket(cg, arg, signed) if plan.agg == "hist"
-                  else linear_bucket(cg, arg, signed, *plan.lhist))
+        if plan.agg == "hist":
+            bucket = (log2_bucket(cg, arg, signed) if plan.hist_bits is None
+                      else log2k_bucket(cg, arg, plan.hist_bits))
+        else:
+            bucket = linear_bucket(cg, arg, signed, *plan.lhist)
         b.store(bucket, b.bitcast(cg.offset(key, plan.bucket_offset), I64.as_pointer()))
     p = lookup(cg, plan, key)
     p64 = b.bitcast(p, I64.as_pointer())

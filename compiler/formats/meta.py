@@ -73,12 +73,23 @@ class Lhist:
         return self.buckets + 1
 
 
-def entries_per_key(agg: str, lhist: tuple[int, int, int] | None) -> int:
+HIST_MAX_BITS = 5
+
+
+def hist_k_buckets(bits: int) -> int:
+    """Buckets of hist(v, k) with k = `bits` (bpftrace 0.20): index 0 (..., 0), then one per
+    value 0 .. 2^(k+1) - 1, then 2^k per power of two up to 2^63: the largest index, of
+    2^63 - 1, is (64 - k) * 2^k."""
+    return (64 - bits) * (1 << bits) + 1
+
+
+def entries_per_key(agg: str, lhist: tuple[int, int, int] | None, hist_bits: int | None = None) -> int:
     """BPF entries one user key of a map may take: a bucket each for hist (its (..., 0)
-    entry, [0], then 64 powers of two) and lhist (below min, each step, above max); else 1.
+    entry, [0], then 64 powers of two; hist(v, k): hist_k_buckets) and lhist (below min,
+    each step, above max); else 1.
     The compiler sizes maps by it, the session counts a full map's keys by it."""
     if agg == "hist":
-        return 66
+        return 66 if hist_bits is None else hist_k_buckets(hist_bits)
     if agg == "lhist":
         lo, hi, step = lhist
         return (hi - lo) // step + 2
@@ -96,6 +107,8 @@ class MapMeta:
     # rounded up to 8; 0 for a scalar map, whose BPF key is only the bucket index)
     bucket_offset: int | None = None
     lhist: Lhist | None = None   # lhist: min, max, step
+    # hist(v, k)'s k, 0 .. 5 (bpftrace 0.20: 2^k buckets per power of two); None: 0.17's hist(v)
+    hist_bits: int | None = None
 
     def __post_init__(self) -> None:
         if self.agg not in AGGS:
@@ -114,6 +127,12 @@ class MapMeta:
             raise ValueError(f"map {self.name}: only hist/lhist maps have a bucket_offset")
         if (self.agg == "lhist") != (self.lhist is not None):
             raise ValueError(f"map {self.name}: an lhist() map, and only it, has 'lhist' parameters")
+        if self.hist_bits is not None:
+            if self.agg != "hist":
+                raise ValueError(f"map {self.name}: only hist() maps have hist_bits")
+            if (not isinstance(self.hist_bits, int) or isinstance(self.hist_bits, bool)
+                    or not 0 <= self.hist_bits <= HIST_MAX_BITS):
+                raise ValueError(f"map {self.name}: hist_bits must be an integer from 0 to {HIST_MAX_BITS}")
 
     @property
     def percpu(self) -> bool:
@@ -136,7 +155,7 @@ class MapMeta:
         """Bytes of one BPF value (one CPU's slot for per-CPU maps, before 8-byte rounding)."""
         return percpu_value_size(self.agg, self.value)
 
-    _KEYS = ("name", "bpf_name", "agg", "key", "value", "bucket_offset", "lhist")
+    _KEYS = ("name", "bpf_name", "agg", "key", "value", "bucket_offset", "lhist", "hist_bits")
 
     @classmethod
     def from_json(cls, v: Any, where: str = "map") -> "MapMeta":
@@ -157,7 +176,8 @@ class MapMeta:
             name=name, bpf_name=_get(d, "bpf_name", str, where), agg=agg,
             key=None if key is None else _type(key, _at(where, "key")),
             value=_type(_get(d, "value", dict, where), _at(where, "value")),
-            bucket_offset=_get(d, "bucket_offset", int, where, None), lhist=lhist))
+            bucket_offset=_get(d, "bucket_offset", int, where, None), lhist=lhist,
+            hist_bits=_get(d, "hist_bits", int, where, None)))
 
     def to_json(self) -> dict:
         d: dict = {"name": self.name, "bpf_name": self.bpf_name, "agg": self.agg,
@@ -167,6 +187,8 @@ class MapMeta:
             d["bucket_offset"] = self.bucket_offset
         if self.lhist is not None:
             d["lhist"] = {"min": self.lhist.min, "max": self.lhist.max, "step": self.lhist.step}
+        if self.hist_bits is not None:
+            d["hist_bits"] = self.hist_bits
         return d
 
 

@@ -42,6 +42,7 @@ class MapPlan:
     # the bucket index (0 otherwise). sum() then keeps {sum, set}: every entry of an array
     # exists, so the `set` word tells a sum that was never updated from a sum of 0.
     array: bool = False
+    hist_bits: int | None = None       # hist(v, k)'s k (bpftrace 0.20); None: 0.17's hist(v)
 
     @property
     def bucketed(self) -> bool:
@@ -185,7 +186,7 @@ def _value_type(t: Type) -> meta.Type:
 def _map_meta(m: MapPlan) -> meta.MapMeta:
     return meta.MapMeta(m.name, m.bpf_name, m.agg, None if m.key is None else _value_type(m.key),
                         _value_type(m.value), m.bucket_offset if m.bucketed else None,
-                        meta.Lhist(*m.lhist) if m.agg == "lhist" else None)
+                        meta.Lhist(*m.lhist) if m.agg == "lhist" else None, m.hist_bits)
 
 
 def flat_probes(sema: Semantics) -> list:
@@ -252,11 +253,12 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = 
         else:
             agg, value, percpu = "none", info.value, False
         lhist = info.value.params if agg == "lhist" else ()
-        size = (1 if info.key is None else map_keys_max) * meta.entries_per_key(agg, lhist)
+        bits = info.value.params[0] if agg == "hist" and info.value.params else None
+        size = (1 if info.key is None else map_keys_max) * meta.entries_per_key(agg, lhist, bits)
         signed = isinstance(info.value, Agg) and info.value.value.signed
         array = agg != "none" and info.key is None and name not in deleted
         maps[name] = MapPlan(name, bpf_map_name(name), agg, info.key, value, percpu,
-                             min(size, 1 << 20), lhist, signed, array)
+                             min(size, 1 << 20), lhist, signed, array, bits)
 
     printfs: dict[ast.Call, PrintfPlan] = {}
     for node in ast.walk(sema.program):

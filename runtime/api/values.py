@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from .. import hist_buckets
 from ..formatted import Formatted
 from ..layout import Avg, Histogram, MapMeta
 from ..layout import Stats as _Stats
@@ -76,7 +77,9 @@ def buckets(meta: MapMeta, hist: Histogram) -> list[Bucket]:
     lh = meta.lhist
     out = []
     for i in range(first, last + 1):
-        if lh is None:
+        if lh is None and meta.hist_bits is not None:
+            low, high = hist_buckets.bounds(i, meta.hist_bits)
+        elif lh is None:
             low, high = ((None, 0) if i == 0 else (0, 1) if i == 1 else
                          (1 << (i - 2), 1 << (i - 1)))
         elif i == 0:
