@@ -166,6 +166,9 @@ def map_entries(meta: MapMeta, raw_items: Iterable[tuple[bytes, Iterable[bytes] 
     key by key, the key decoded (None for a scalar map) and the value from reduce_percpu."""
     if meta.agg in HIST_AGGS:
         return group_buckets(meta, raw_items, ctx)
+    if meta.agg == "tseries":
+        from .tseries import group_intervals
+        return group_intervals(meta, raw_items, ctx)
     return [(None if meta.key is None else decode(meta.key, k, ctx=ctx), reduce_percpu(meta, v, ctx))
             for k, v in raw_items]
 

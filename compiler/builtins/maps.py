@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import ast
+from ..formats.meta import TSERIES_FUNCS, TSERIES_MAX_INTERVALS
 from ..types import Agg, Int, Type, U64, Void
-from .records import Function, check_arity, literal_int
+from .records import Function, check_arity, literal_int, literal_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..codegen.probe import ProbeCodegen
@@ -84,6 +85,34 @@ def _check_lhist(checker: "Checker", call: ast.Call) -> Type | None:
     return Agg("lhist", agg.value, params=(lo, hi, step))
 
 
+def _check_tseries(checker: "Checker", call: ast.Call) -> Type | None:
+    """tseries(value, interval_ns, intervals[, "avg"|"max"|"min"|"sum"]) (bpftrace 0.24): the
+    interval and the count are integer literals, the aggregation a string literal."""
+    if not check_arity(checker, call, 3, 4):
+        return None
+    agg = _agg_value(checker, call, "tseries", call.args[0])
+    if agg is None:
+        return None
+    params = []
+    for arg, what, hi in ((call.args[1], "interval (nanoseconds)", None),
+                          (call.args[2], "number of intervals", TSERIES_MAX_INTERVALS)):
+        value = literal_int(checker, arg)
+        if value is None or value <= 0 or (hi is not None and value > hi):
+            bound = f" from 1 to {hi}" if hi is not None else " above 0"
+            checker.sink.error(arg.span, f"tseries()'s {what} must be an integer literal{bound}")
+            return None
+        params.append(value)
+    func = "none"
+    if len(call.args) == 4:
+        text = literal_text(call.args[3])
+        func = text.decode("utf-8", "surrogateescape") if text is not None else ""
+        if func not in TSERIES_FUNCS[1:]:
+            checker.sink.error(call.args[3].span,
+                               'tseries()\'s aggregation must be "avg", "max", "min" or "sum"')
+            return None
+    return Agg("tseries", agg.value, params=(*params, TSERIES_FUNCS.index(func)))
+
+
 def deleted_element(call: ast.Call) -> ast.MapRef | None:
     """The element delete() removes: delete(@m[k]), delete(@m, k) (the newer spelling, which
     0.17 refuses), or delete(@m) of a scalar map."""
@@ -148,4 +177,6 @@ FUNCTIONS = (
     Function("hist", "power-of-two histogram of the values: hist(value[, k]), 2^k buckets per power of two",
              _check_hist, None, agg="hist"),
     Function("lhist", "linear histogram: lhist(value, min, max, step)", _check_lhist, None, agg="lhist"),
+    Function("tseries", "time series: tseries(value, interval_ns, intervals[, \"avg\"|\"max\"|\"min\"|\"sum\"])",
+             _check_tseries, None, agg="tseries"),
 )

@@ -78,6 +78,10 @@ def user_map_def(di: DebugInfo, plan: MapPlan) -> MapDef:
     elif plan.agg == "sum" and plan.array:
         value_dtype = di.struct("kt_sum", 16, [("value", di.int_type(64, True), 64, 0),
                                                ("set", di.int_type(64, False), 64, 64)])
+    elif plan.agg == "tseries":
+        u64 = di.int_type(64, False)
+        value_dtype = di.struct("kt_tseries", 24, [("value", di.int_type(64, True), 64, 0), ("meta", u64, 64, 64),
+                                                  ("epoch", u64, 64, 128)])
     elif plan.agg in ("avg", "stats"):
         value_dtype = di.struct("kt_avg", 16, [("total", di.int_type(64, True), 64, 0),
                                                ("count", di.int_type(64, False), 64, 64)])
@@ -257,6 +261,9 @@ def linear_bucket(cg: "ProbeCodegen", v: ir.Value, signed: bool, lo: int, hi: in
 def aggregate(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, arg: ir.Value | None) -> None:
     """count/sum/min/max/avg/stats/hist/lhist into this CPU's slot; a missing key is created
     with its first value."""
+    if plan.agg == "tseries":
+        tseries_update(cg, plan, key_exprs, arg)
+        return
     b = cg.b
     key = build_key(cg, plan, key_exprs)
     if plan.bucketed:
@@ -293,6 +300,54 @@ def aggregate(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, arg: ir.Value 
             update(cg, plan, key, init, BPF_ANY)
         with otherwise:
             _add_to_slot(cg, plan, p64, arg)
+
+
+def tseries_update(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, arg: ir.Value) -> None:
+    """tseries(v, interval, n[, agg]) (bpftrace 0.24): epoch = TAI ns / interval, the ring
+    bucket epoch % n of the key; this CPU's {value, meta, epoch} restarts when its epoch is
+    older, else takes v by the aggregation (none: the last value, meta its time; avg: the sum,
+    meta the count; min, max, sum). User space combines the CPUs of the latest epoch."""
+    b = cg.b
+    interval, intervals, func = plan.tseries
+    key = build_key(cg, plan, key_exprs)
+    now = cg.helper(Helper.ktime_get_tai_ns)
+    epoch = b.udiv(now, ir.Constant(I64, interval))
+    bucket = b.urem(epoch, ir.Constant(I64, intervals))
+    b.store(bucket, b.bitcast(cg.offset(key, plan.bucket_offset), I64.as_pointer()))
+    first_meta = now if func == "none" else ir.Constant(I64, 1 if func == "avg" else 0)
+    p = lookup(cg, plan, key)
+    p64 = b.bitcast(p, I64.as_pointer())
+    absent = b.icmp_unsigned("==", p, ir.Constant(p.type, None))
+    with b.if_else(absent) as (then, otherwise):
+        with then:
+            init = cg.stack(24, "init")
+            init64 = b.bitcast(init, I64.as_pointer())
+            b.store(arg, init64)
+            b.store(first_meta, b.gep(init64, [ir.Constant(I32, 1)]))
+            b.store(epoch, b.gep(init64, [ir.Constant(I32, 2)]))
+            update(cg, plan, key, init, BPF_ANY)
+        with otherwise:
+            meta_p = b.gep(p64, [ir.Constant(I32, 1)])
+            epoch_p = b.gep(p64, [ir.Constant(I32, 2)])
+            stale = b.icmp_unsigned("!=", b.load(epoch_p), epoch)
+            with b.if_else(stale) as (restart, same):
+                with restart:
+                    b.store(arg, p64)
+                    b.store(first_meta, meta_p)
+                    b.store(epoch, epoch_p)
+                with same:
+                    cur = b.load(p64)
+                    if func == "none":
+                        b.store(arg, p64)
+                        b.store(now, meta_p)
+                    elif func in ("sum", "avg"):
+                        b.store(b.add(cur, arg), p64)
+                        if func == "avg":
+                            b.store(b.add(b.load(meta_p), ir.Constant(I64, 1)), meta_p)
+                    else:
+                        op = "<" if func == "min" else ">"
+                        better = (b.icmp_signed if plan.value.signed else b.icmp_unsigned)(op, arg, cur)
+                        b.store(b.select(better, arg, cur), p64)
 
 
 def _add_to_slot(cg: "ProbeCodegen", plan: MapPlan, p64: ir.Value, arg: ir.Value | None) -> None:

@@ -221,12 +221,19 @@ def format_map(meta: MapMeta, entries: Iterable[tuple[Any, Any]], top: int = 0,
         items = [(None, 0)]
     if not items:
         return ""
-    items = sort_entries(meta, items)
+    if meta.agg != "tseries":
+        items = sort_entries(meta, items)
     if meta.agg != "stats" and top and len(items) > top:
         items = items[len(items) - top:]
     if div == 0:
         div = 1
-    if meta.agg in ("hist", "lhist"):
+    if meta.agg == "tseries":
+        from .tseries import format_json
+        kind = "tseries"
+        pairs = format_json(meta, items)
+        items = [(k, None) for k, _ in pairs]
+        values = [v for _, v in pairs]
+    elif meta.agg in ("hist", "lhist"):
         kind = "hist"
         values = [_hist_json(meta, v, div) for _, v in items]
     else:

@@ -503,6 +503,9 @@ def format_map(meta: MapMeta, entries: Iterable[tuple[Any, Any]], top: int = 0,
     maps, Histograms from kt.runtime.layout.group_buckets (kt.runtime.layout.map_entries gives
     either from a map's raw items)."""
     items = list(entries)
+    if meta.agg == "tseries":   # bpftrace 0.24: no 0.17 counterpart, 0.26's layout
+        from .tseries import format_text
+        return format_text(meta, items, format_key)
     if meta.key is None and meta.agg == "count" and not items:
         items = [(None, 0)]
     items = sort_entries(meta, items)
