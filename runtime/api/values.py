@@ -92,11 +92,34 @@ def buckets(meta: MapMeta, hist: Histogram) -> list[Bucket]:
     return out
 
 
+class Interval(NamedTuple):
+    """One tseries() interval: its start (CLOCK_REALTIME ns) and value (None: no value)."""
+    start_ns: int
+    value: int | None
+
+
+def _tseries_value(meta: MapMeta, entries: list) -> Any:
+    """A tseries() map: the intervals bpftrace prints for each key, as Interval lists."""
+    from ..output.tseries import tai_to_wall_ns
+    from ..tseries import shown_intervals
+    step = meta.tseries.interval_ns
+    offset = tai_to_wall_ns(0)
+    shown = {python_value(k): [Interval(e * step + offset, v) for e, v in rows]
+             for k, rows in shown_intervals(meta, entries)}
+    if meta.key is None:
+        if not shown:
+            raise KeyError(meta.name)
+        return shown[None]
+    return shown
+
+
 def map_value(meta: MapMeta, entries: list) -> Any:
     """A map's (key, value) entries (runtime/layout.py map_entries) as its Python value: the
     value of a scalar map (KeyError when it has none, as bpftrace prints nothing then; a
     count() map reads 0, as 0.17 prints `@: 0`), else a dict in bpftrace's print order."""
     items = list(entries)
+    if meta.agg == "tseries":
+        return _tseries_value(meta, items)
     if meta.key is None and meta.agg == "count" and not items:
         items = [(None, 0)]
 
@@ -110,4 +133,4 @@ def map_value(meta: MapMeta, entries: list) -> Any:
     return {python_value(k): value(v) for k, v in sort_entries(meta, items)}
 
 
-__all__ = ["Stats", "Bucket", "python_value", "buckets", "map_value"]
+__all__ = ["Stats", "Bucket", "Interval", "python_value", "buckets", "map_value"]
