@@ -318,6 +318,34 @@ def tseries_update(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, arg: ir.V
     p = lookup(cg, plan, key)
     p64 = b.bitcast(p, I64.as_pointer())
     absent = b.icmp_unsigned("==", p, ir.Constant(p.type, None))
+
+    def write_existing() -> None:
+        meta_p = b.gep(p64, [ir.Constant(I32, 1)])
+        epoch_p = b.gep(p64, [ir.Constant(I32, 2)])
+        stale = b.icmp_unsigned("!=", b.load(epoch_p), epoch)   # also a never-written slot: 0
+        with b.if_else(stale) as (restart, same):
+            with restart:
+                b.store(arg, p64)
+                b.store(first_meta, meta_p)
+                b.store(epoch, epoch_p)
+            with same:
+                cur = b.load(p64)
+                if func == "none":
+                    b.store(arg, p64)
+                    b.store(now, meta_p)
+                elif func in ("sum", "avg"):
+                    b.store(b.add(cur, arg), p64)
+                    if func == "avg":
+                        b.store(b.add(b.load(meta_p), ir.Constant(I64, 1)), meta_p)
+                else:
+                    op = "<" if func == "min" else ">"
+                    better = (b.icmp_signed if plan.value.signed else b.icmp_unsigned)(op, arg, cur)
+                    b.store(b.select(better, arg, cur), p64)
+
+    if plan.array:      # a keyless tseries: a PERCPU_ARRAY of its ring, every bucket exists
+        with b.if_then(b.not_(absent)):
+            write_existing()
+        return
     with b.if_else(absent) as (then, otherwise):
         with then:
             init = cg.stack(24, "init")
@@ -327,27 +355,7 @@ def tseries_update(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, arg: ir.V
             b.store(epoch, b.gep(init64, [ir.Constant(I32, 2)]))
             update(cg, plan, key, init, BPF_ANY)
         with otherwise:
-            meta_p = b.gep(p64, [ir.Constant(I32, 1)])
-            epoch_p = b.gep(p64, [ir.Constant(I32, 2)])
-            stale = b.icmp_unsigned("!=", b.load(epoch_p), epoch)
-            with b.if_else(stale) as (restart, same):
-                with restart:
-                    b.store(arg, p64)
-                    b.store(first_meta, meta_p)
-                    b.store(epoch, epoch_p)
-                with same:
-                    cur = b.load(p64)
-                    if func == "none":
-                        b.store(arg, p64)
-                        b.store(now, meta_p)
-                    elif func in ("sum", "avg"):
-                        b.store(b.add(cur, arg), p64)
-                        if func == "avg":
-                            b.store(b.add(b.load(meta_p), ir.Constant(I64, 1)), meta_p)
-                    else:
-                        op = "<" if func == "min" else ">"
-                        better = (b.icmp_signed if plan.value.signed else b.icmp_unsigned)(op, arg, cur)
-                        b.store(b.select(better, arg, cur), p64)
+            write_existing()
 
 
 def _add_to_slot(cg: "ProbeCodegen", plan: MapPlan, p64: ir.Value, arg: ir.Value | None) -> None:

@@ -265,7 +265,7 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = 
         size = (1 if info.key is None else map_keys_max) * meta.entries_per_key(
             agg, lhist, bits, tseries[1] if tseries else None)
         signed = isinstance(info.value, Agg) and info.value.value.signed
-        array = agg not in ("none", "tseries") and info.key is None and name not in deleted
+        array = agg != "none" and info.key is None and name not in deleted
         maps[name] = MapPlan(name, bpf_map_name(name), agg, info.key, value, percpu,
                              min(size, 1 << 20), lhist, signed, array, bits, tseries)
 

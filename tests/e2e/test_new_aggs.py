@@ -229,3 +229,13 @@ def test_tseries_python_api_intervals():
     (interval,) = t.maps["@t"]
     assert interval.value == 8
     assert abs(interval.start_ns - time.time_ns()) < 2 * LONG
+
+
+def test_tseries_clear_and_zero_keyless_and_keyed():
+    script = _begin(f"@t = tseries(1, {LONG}, 3); @u = tseries(2, {LONG}, 3); @k[1] = tseries(3, {LONG}, 3); "
+                    f"@z[1] = tseries(4, {LONG}, 3); clear(@t); zero(@z);")
+    out = run_kt("-e", script)
+    assert out.rc == 0, out.err
+    lines = out.out.splitlines()
+    assert "@u:" in lines and "@k[1]:" in lines
+    assert not any(line.startswith(("@t", "@z")) for line in lines)
