@@ -239,3 +239,14 @@ def test_tseries_clear_and_zero_keyless_and_keyed():
     lines = out.out.splitlines()
     assert "@u:" in lines and "@k[1]:" in lines
     assert not any(line.startswith(("@t", "@z")) for line in lines)
+
+
+def test_tseries_microsecond_intervals_show_microseconds():
+    out = run_kt("-e", "interval:ms:1 { @n = @n + 1; @t = tseries(@n, 500000, 50); if (@n == 5) { exit(); } }")
+    assert out.rc == 0, out.err
+    chart = _chart(out.out, "@t:")
+    # as 0.26 pads it: to the width in bytes, and "μ" is two
+    assert chart[1] == "hh:mm:ss.μs    |" + "_" * 51 + "|"
+    rows = [_ROW.match(line) for line in chart[2:-2]]
+    assert rows and all(rows) and all(len(r.group(1)) == 15 for r in rows)
+    assert all(r.group(1).endswith(("000", "500")) for r in rows)
