@@ -17,7 +17,7 @@ import time
 import pytest
 
 from .conftest import run_kt
-from .test_differential import CHILD_ENV, NEEDS_BPFTRACE, _bpftrace, _comparable, _kt
+from .test_differential import NEEDS_BPFTRACE, _bpftrace, _comparable, _kt
 
 pytestmark = [pytest.mark.kernel]
 
