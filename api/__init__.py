@@ -17,6 +17,7 @@ _API = {
     "ObjectError": "kt.runtime.api.errors", "TraceError": "kt.runtime.api.errors",
     "Diagnostic": "kt.runtime.api.errors",
     "Stats": "kt.runtime.api.values", "Bucket": "kt.runtime.api.values",
+    "Interval": "kt.runtime.api.values",
     "Printf": "kt.runtime.api.records", "Print": "kt.runtime.api.records",
     "MapPrint": "kt.runtime.api.records", "Time": "kt.runtime.api.records",
     "Join": "kt.runtime.api.records", "Cat": "kt.runtime.api.records",

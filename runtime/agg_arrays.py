@@ -7,10 +7,10 @@ while the printers (and 0.17) distinguish a map that holds a value from an empty
 gives the rest of the runtime the hash map's keys and presence:
 
 - an entry is present when a CPU's slot says it was updated (count, hist, lhist: a count
-  above 0; sum, min, max: the `set` word; avg, stats: the count word), or when zero() kept
+  above 0; sum, min, max: the `set` word; avg, stats: the count word; tseries: the epoch), or when zero() kept
   it (zero keeps keys: `@ = avg(5); zero(@)` prints `@: 0`);
 - clear() and delete() zero the entry on every CPU and forget that it was kept;
-- keys are the hash map's: u64 0 for a scalar, the u64 bucket index for a hist/lhist.
+- keys are the hash map's: u64 0 for a scalar, the u64 bucket index for a hist/lhist/tseries.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class AggregationArray:
         self.map = kmap
         self.meta = meta
         # The word of a CPU's slot that is non-zero once the probe updated it.
-        self._word = 0 if meta.agg in ("count", "hist", "lhist") else 1
+        self._word = 0 if meta.agg in ("count", "hist", "lhist") else 2 if meta.agg == "tseries" else 1
         self._kept: set[int] = set()
 
     def __getattr__(self, name: str) -> Any:

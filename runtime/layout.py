@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from ..compiler.formats.meta import (
-    AGGS, HIST_AGGS, Lhist, MapMeta, PrintfArg, PrintfMeta, percpu_value_size,
+    AGGS, HIST_AGGS, Lhist, MapMeta, PrintfArg, PrintfMeta, hist_k_buckets, percpu_value_size,
 )
 from .values import (
     STACK_LIMIT, STACK_MODES, ArrayType, ArrayValue, Bits, BufType, DecodeContext, InetType,
@@ -116,7 +116,7 @@ class Histogram:
 def hist_buckets(meta: MapMeta) -> int:
     """How many buckets a Histogram of this hist/lhist map has."""
     if meta.agg == "hist":
-        return HIST_MAX_INDEX + 1
+        return HIST_MAX_INDEX + 1 if meta.hist_bits is None else hist_k_buckets(meta.hist_bits)
     if meta.agg == "lhist" and meta.lhist is not None:
         return meta.lhist.last + 1
     raise ValueError(f"map {meta.name} is not a hist()/lhist() map")
@@ -166,6 +166,9 @@ def map_entries(meta: MapMeta, raw_items: Iterable[tuple[bytes, Iterable[bytes] 
     key by key, the key decoded (None for a scalar map) and the value from reduce_percpu."""
     if meta.agg in HIST_AGGS:
         return group_buckets(meta, raw_items, ctx)
+    if meta.agg == "tseries":
+        from .tseries import group_intervals
+        return group_intervals(meta, raw_items, ctx)
     return [(None if meta.key is None else decode(meta.key, k, ctx=ctx), reduce_percpu(meta, v, ctx))
             for k, v in raw_items]
 

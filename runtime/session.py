@@ -500,7 +500,8 @@ class Session:
             self._full_warned.add(name)
             mm = next(m for m in obj.meta.maps if m.name == name)
             lhist = (mm.lhist.min, mm.lhist.max, mm.lhist.step) if mm.lhist else None
-            entries = obj.maps[mm.bpf_name].max_entries // entries_per_key(mm.agg, lhist)
+            entries = obj.maps[mm.bpf_name].max_entries // entries_per_key(mm.agg, lhist, mm.hist_bits,
+                                                                          mm.tseries.intervals if mm.tseries else None)
             self._say(self.output.map_full(name, entries))
 
     def _report_failed_reads(self, obj, total: bool = False) -> None:

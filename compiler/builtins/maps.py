@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import ast
+from ..formats.meta import TSERIES_FUNCS, TSERIES_MAX_INTERVALS
 from ..types import Agg, Int, Type, U64, Void
-from .records import Function, check_arity, literal_int
+from .records import Function, check_arity, literal_int, literal_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..codegen.probe import ProbeCodegen
@@ -41,6 +42,23 @@ def _check_agg(kind: str, nargs: int):
 
 
 LHIST_MAX_BUCKETS = 1000
+HIST_MAX_BITS = 5    # bpftrace 0.20's hist(n, k): 2^k buckets per power of two, 0 <= k <= 5
+
+
+def _check_hist(checker: "Checker", call: ast.Call) -> Type | None:
+    """hist(value) is 0.17's; hist(value, k) (bpftrace 0.20) splits each power of two into
+    2^k buckets, k an integer literal from 0 to 5 (params=(k,) tells the two apart)."""
+    if not check_arity(checker, call, 1, 2):
+        return None
+    agg = _agg_value(checker, call, "hist", call.args[0])
+    if agg is None or len(call.args) == 1:
+        return agg
+    k = literal_int(checker, call.args[1])
+    if k is None or not 0 <= k <= HIST_MAX_BITS:
+        checker.sink.error(call.args[1].span,
+                           f"hist()'s k (buckets per power of two: 2^k) must be an integer literal from 0 to {HIST_MAX_BITS}")
+        return None
+    return Agg("hist", agg.value, params=(k,))
 
 
 def _check_lhist(checker: "Checker", call: ast.Call) -> Type | None:
@@ -65,6 +83,34 @@ def _check_lhist(checker: "Checker", call: ast.Call) -> Type | None:
         checker.sink.error(call.span, f"lhist() with {(hi - lo) // step} buckets: at most {LHIST_MAX_BUCKETS}")
         return None
     return Agg("lhist", agg.value, params=(lo, hi, step))
+
+
+def _check_tseries(checker: "Checker", call: ast.Call) -> Type | None:
+    """tseries(value, interval_ns, intervals[, "avg"|"max"|"min"|"sum"]) (bpftrace 0.24): the
+    interval and the count are integer literals, the aggregation a string literal."""
+    if not check_arity(checker, call, 3, 4):
+        return None
+    agg = _agg_value(checker, call, "tseries", call.args[0])
+    if agg is None:
+        return None
+    params = []
+    for arg, what, hi in ((call.args[1], "interval (nanoseconds)", None),
+                          (call.args[2], "number of intervals", TSERIES_MAX_INTERVALS)):
+        value = literal_int(checker, arg)
+        if value is None or value <= 0 or (hi is not None and value > hi):
+            bound = f" from 1 to {hi}" if hi is not None else " above 0"
+            checker.sink.error(arg.span, f"tseries()'s {what} must be an integer literal{bound}")
+            return None
+        params.append(value)
+    func = "none"
+    if len(call.args) == 4:
+        text = literal_text(call.args[3])
+        func = text.decode("utf-8", "surrogateescape") if text is not None else ""
+        if func not in TSERIES_FUNCS[1:]:
+            checker.sink.error(call.args[3].span,
+                               'tseries()\'s aggregation must be "avg", "max", "min" or "sum"')
+            return None
+    return Agg("tseries", agg.value, params=(*params, TSERIES_FUNCS.index(func)))
 
 
 def deleted_element(call: ast.Call) -> ast.MapRef | None:
@@ -128,6 +174,9 @@ FUNCTIONS = (
     Function("max", "largest value", _check_agg("max", 1), None, agg="max"),
     Function("avg", "average of the values (integer)", _check_agg("avg", 1), None, agg="avg"),
     Function("stats", "count, average and total of the values", _check_agg("stats", 1), None, agg="stats"),
-    Function("hist", "power-of-two histogram of the values", _check_agg("hist", 1), None, agg="hist"),
+    Function("hist", "power-of-two histogram of the values: hist(value[, k]), 2^k buckets per power of two",
+             _check_hist, None, agg="hist"),
     Function("lhist", "linear histogram: lhist(value, min, max, step)", _check_lhist, None, agg="lhist"),
+    Function("tseries", "time series: tseries(value, interval_ns, intervals[, \"avg\"|\"max\"|\"min\"|\"sum\"])",
+             _check_tseries, None, agg="tseries"),
 )

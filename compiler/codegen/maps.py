@@ -78,6 +78,10 @@ def user_map_def(di: DebugInfo, plan: MapPlan) -> MapDef:
     elif plan.agg == "sum" and plan.array:
         value_dtype = di.struct("kt_sum", 16, [("value", di.int_type(64, True), 64, 0),
                                                ("set", di.int_type(64, False), 64, 64)])
+    elif plan.agg == "tseries":
+        u64 = di.int_type(64, False)
+        value_dtype = di.struct("kt_tseries", 24, [("value", di.int_type(64, True), 64, 0), ("meta", u64, 64, 64),
+                                                  ("epoch", u64, 64, 128)])
     elif plan.agg in ("avg", "stats"):
         value_dtype = di.struct("kt_avg", 16, [("total", di.int_type(64, True), 64, 0),
                                                ("count", di.int_type(64, False), 64, 64)])
@@ -219,6 +223,30 @@ def log2_bucket(cg: "ProbeCodegen", v: ir.Value, signed: bool) -> ir.Value:
     return b.select(b.icmp_signed("<", v, zero), zero, idx)
 
 
+def log2k_bucket(cg: "ProbeCodegen", v: ir.Value, k: int) -> ir.Value:
+    """hist(v, k)'s bucket (bpftrace 0.20), over all 64 bits: 0 for v < 0; v + 1 for
+    v < 2^k; else, with m = floor(log2(v)) and l = m - k, ((l + 1) << k) + 1 plus the k bits
+    after the highest one ((v >> l) & (2^k - 1)). Values 0 .. 2^(k+1) - 1 get a bucket
+    each, every higher power of two 2^k buckets. Branch-free: a binary search for m, selects."""
+    b = cg.b
+    zero = ir.Constant(I64, 0)
+    mask = (1 << k) - 1
+    m = zero
+    x = v
+    for shift in (32, 16, 8, 4, 2, 1):
+        big = b.icmp_unsigned(">=", x, ir.Constant(I64, 1 << shift))
+        x = b.select(big, b.lshr(x, ir.Constant(I64, shift)), x)
+        m = b.select(big, b.add(m, ir.Constant(I64, shift)), m)
+    # l is negative only for v < 2^k, whose index is the other arm: masked, the shift stays
+    # defined (an LLVM shift by 64 or more is poison)
+    l = b.and_(b.sub(m, ir.Constant(I64, k)), ir.Constant(I64, 63))
+    sub = b.and_(b.lshr(v, l), ir.Constant(I64, mask))
+    big_idx = b.add(b.add(b.shl(b.add(l, ir.Constant(I64, 1)), ir.Constant(I64, k)), sub), ir.Constant(I64, 1))
+    small = b.icmp_unsigned("<=", v, ir.Constant(I64, mask))
+    idx = b.select(small, b.add(v, ir.Constant(I64, 1)), big_idx)
+    return b.select(b.icmp_signed("<", v, zero), zero, idx)
+
+
 def linear_bucket(cg: "ProbeCodegen", v: ir.Value, signed: bool, lo: int, hi: int, step: int) -> ir.Value:
     """lhist()'s bucket: 0 below min, 1 + (v - min) / step inside, the last one at max or above
     (compared as signed numbers, as bpftrace 0.17 does)."""
@@ -233,12 +261,18 @@ def linear_bucket(cg: "ProbeCodegen", v: ir.Value, signed: bool, lo: int, hi: in
 def aggregate(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, arg: ir.Value | None) -> None:
     """count/sum/min/max/avg/stats/hist/lhist into this CPU's slot; a missing key is created
     with its first value."""
+    if plan.agg == "tseries":
+        tseries_update(cg, plan, key_exprs, arg)
+        return
     b = cg.b
     key = build_key(cg, plan, key_exprs)
     if plan.bucketed:
         signed = plan.value_signed
-        bucket = (log2_bucket(cg, arg, signed) if plan.agg == "hist"
-                  else linear_bucket(cg, arg, signed, *plan.lhist))
+        if plan.agg == "hist":
+            bucket = (log2_bucket(cg, arg, signed) if plan.hist_bits is None
+                      else log2k_bucket(cg, arg, plan.hist_bits))
+        else:
+            bucket = linear_bucket(cg, arg, signed, *plan.lhist)
         b.store(bucket, b.bitcast(cg.offset(key, plan.bucket_offset), I64.as_pointer()))
     p = lookup(cg, plan, key)
     p64 = b.bitcast(p, I64.as_pointer())
@@ -266,6 +300,62 @@ def aggregate(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, arg: ir.Value 
             update(cg, plan, key, init, BPF_ANY)
         with otherwise:
             _add_to_slot(cg, plan, p64, arg)
+
+
+def tseries_update(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list, arg: ir.Value) -> None:
+    """tseries(v, interval, n[, agg]) (bpftrace 0.24): epoch = TAI ns / interval, the ring
+    bucket epoch % n of the key; this CPU's {value, meta, epoch} restarts when its epoch is
+    older, else takes v by the aggregation (none: the last value, meta its time; avg: the sum,
+    meta the count; min, max, sum). User space combines the CPUs of the latest epoch."""
+    b = cg.b
+    interval, intervals, func = plan.tseries
+    key = build_key(cg, plan, key_exprs)
+    now = cg.helper(Helper.ktime_get_tai_ns)
+    epoch = b.udiv(now, ir.Constant(I64, interval))
+    bucket = b.urem(epoch, ir.Constant(I64, intervals))
+    b.store(bucket, b.bitcast(cg.offset(key, plan.bucket_offset), I64.as_pointer()))
+    first_meta = now if func == "none" else ir.Constant(I64, 1 if func == "avg" else 0)
+    p = lookup(cg, plan, key)
+    p64 = b.bitcast(p, I64.as_pointer())
+    absent = b.icmp_unsigned("==", p, ir.Constant(p.type, None))
+
+    def write_existing() -> None:
+        meta_p = b.gep(p64, [ir.Constant(I32, 1)])
+        epoch_p = b.gep(p64, [ir.Constant(I32, 2)])
+        stale = b.icmp_unsigned("!=", b.load(epoch_p), epoch)   # also a never-written slot: 0
+        with b.if_else(stale) as (restart, same):
+            with restart:
+                b.store(arg, p64)
+                b.store(first_meta, meta_p)
+                b.store(epoch, epoch_p)
+            with same:
+                cur = b.load(p64)
+                if func == "none":
+                    b.store(arg, p64)
+                    b.store(now, meta_p)
+                elif func in ("sum", "avg"):
+                    b.store(b.add(cur, arg), p64)
+                    if func == "avg":
+                        b.store(b.add(b.load(meta_p), ir.Constant(I64, 1)), meta_p)
+                else:
+                    op = "<" if func == "min" else ">"
+                    better = (b.icmp_signed if plan.value.signed else b.icmp_unsigned)(op, arg, cur)
+                    b.store(b.select(better, arg, cur), p64)
+
+    if plan.array:      # a keyless tseries: a PERCPU_ARRAY of its ring, every bucket exists
+        with b.if_then(b.not_(absent)):
+            write_existing()
+        return
+    with b.if_else(absent) as (then, otherwise):
+        with then:
+            init = cg.stack(24, "init")
+            init64 = b.bitcast(init, I64.as_pointer())
+            b.store(arg, init64)
+            b.store(first_meta, b.gep(init64, [ir.Constant(I32, 1)]))
+            b.store(epoch, b.gep(init64, [ir.Constant(I32, 2)]))
+            update(cg, plan, key, init, BPF_ANY)
+        with otherwise:
+            write_existing()
 
 
 def _add_to_slot(cg: "ProbeCodegen", plan: MapPlan, p64: ir.Value, arg: ir.Value | None) -> None:

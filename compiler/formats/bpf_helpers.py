@@ -31,3 +31,4 @@ class Helper(IntEnum):
     get_current_task_btf = 158
     get_func_ip = 173
     get_attach_cookie = 174
+    ktime_get_tai_ns = 208     # 6.1: tseries() epochs (TAI: intervals start on wall-clock boundaries)

@@ -30,7 +30,7 @@ __all__ = [
     "FORMAT_VERSION", "KT_VERSION", "MetaError", "ObjectMeta", "ProbeMeta", "MapMeta", "Lhist", "PrintfMeta",
     "PrintfArg", "EventsMeta", "HelperErrorSite", "KernelBtf", "Attach", "SpecialAttach",
     "TracepointAttach", "KprobeAttach", "UprobeAttach", "UprobeTarget", "PerfEventAttach",
-    "FuncAttach", "NameAttach", "WatchpointAttach", "Positionals", "PositionalSlot", "ATTACH_KINDS", "AGGS", "HIST_AGGS",
+    "FuncAttach", "NameAttach", "WatchpointAttach", "Positionals", "PositionalSlot", "ATTACH_KINDS", "AGGS", "HIST_AGGS", "BUCKETED_AGGS", "Tseries",
     "PRINTF_ACTIONS", "attach_from_json", "percpu_value_size", "tracepoint_layout_digest",
 ]
 
@@ -42,8 +42,31 @@ VMLINUX_BTF = "/sys/kernel/btf/vmlinux"
 
 # ---- maps -------------------------------------------------------------------------------------
 
-AGGS = ("none", "count", "sum", "min", "max", "avg", "stats", "hist", "lhist")
+AGGS = ("none", "count", "sum", "min", "max", "avg", "stats", "hist", "lhist", "tseries")
 HIST_AGGS = ("hist", "lhist")
+BUCKETED_AGGS = ("hist", "lhist", "tseries")   # BPF key: the user key, then a u64 bucket index
+TSERIES_FUNCS = ("none", "avg", "max", "min", "sum")   # tseries()'s 4th argument ("none": absent)
+TSERIES_MAX_INTERVALS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Tseries:
+    """tseries(v, interval_ns, intervals[, agg])'s parameters (bpftrace 0.24; the map's
+    "tseries" object). Bucket i of a key holds epoch e = TAI ns / interval_ns, i = e % intervals,
+    as {i64 value, u64 meta (the last write's TAI ns; avg: the count), u64 epoch} per CPU."""
+    interval_ns: int
+    intervals: int
+    agg: str = "none"
+
+    def __post_init__(self) -> None:
+        for f in ("interval_ns", "intervals"):
+            v = getattr(self, f)
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"tseries {f} must be a positive integer, not {v!r}")
+        if self.intervals > TSERIES_MAX_INTERVALS:
+            raise ValueError(f"tseries intervals must be at most {TSERIES_MAX_INTERVALS}")
+        if self.agg not in TSERIES_FUNCS:
+            raise ValueError(f"tseries agg must be one of {', '.join(TSERIES_FUNCS)}, not {self.agg!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,15 +96,29 @@ class Lhist:
         return self.buckets + 1
 
 
-def entries_per_key(agg: str, lhist: tuple[int, int, int] | None) -> int:
+HIST_MAX_BITS = 5
+
+
+def hist_k_buckets(bits: int) -> int:
+    """Buckets of hist(v, k) with k = `bits` (bpftrace 0.20): index 0 (..., 0), then one per
+    value 0 .. 2^(k+1) - 1, then 2^k per power of two up to 2^63: the largest index, of
+    2^63 - 1, is (64 - k) * 2^k."""
+    return (64 - bits) * (1 << bits) + 1
+
+
+def entries_per_key(agg: str, lhist: tuple[int, int, int] | None, hist_bits: int | None = None,
+                    intervals: int | None = None) -> int:
     """BPF entries one user key of a map may take: a bucket each for hist (its (..., 0)
-    entry, [0], then 64 powers of two) and lhist (below min, each step, above max); else 1.
+    entry, [0], then 64 powers of two; hist(v, k): hist_k_buckets) and lhist (below min,
+    each step, above max); else 1.
     The compiler sizes maps by it, the session counts a full map's keys by it."""
     if agg == "hist":
-        return 66
+        return 66 if hist_bits is None else hist_k_buckets(hist_bits)
     if agg == "lhist":
         lo, hi, step = lhist
         return (hi - lo) // step + 2
+    if agg == "tseries":
+        return intervals or 1   # one ring bucket per interval
     return 1
 
 
@@ -96,13 +133,16 @@ class MapMeta:
     # rounded up to 8; 0 for a scalar map, whose BPF key is only the bucket index)
     bucket_offset: int | None = None
     lhist: Lhist | None = None   # lhist: min, max, step
+    # hist(v, k)'s k, 0 .. 5 (bpftrace 0.20: 2^k buckets per power of two); None: 0.17's hist(v)
+    hist_bits: int | None = None
+    tseries: Tseries | None = None   # tseries: interval, intervals, aggregation
 
     def __post_init__(self) -> None:
         if self.agg not in AGGS:
             raise ValueError(f"map {self.name}: unknown aggregation '{self.agg}'")
         if self.agg != "none" and not isinstance(self.value, IntType):
             raise ValueError(f"map {self.name}: {self.agg}() maps hold integers, not {self.value}")
-        if self.agg in HIST_AGGS:
+        if self.agg in BUCKETED_AGGS:
             off = self.bucket_offset
             if not isinstance(off, int) or isinstance(off, bool):
                 raise ValueError(f"map {self.name}: {self.agg}() maps need a bucket_offset")
@@ -111,9 +151,17 @@ class MapMeta:
                 raise ValueError(f"map {self.name}: bucket_offset {off} must be a multiple of 8 "
                                  f"at or past the key's {user} bytes")
         elif self.bucket_offset is not None:
-            raise ValueError(f"map {self.name}: only hist/lhist maps have a bucket_offset")
+            raise ValueError(f"map {self.name}: only hist/lhist/tseries maps have a bucket_offset")
+        if (self.agg == "tseries") != (self.tseries is not None):
+            raise ValueError(f"map {self.name}: a tseries() map, and only it, has 'tseries' parameters")
         if (self.agg == "lhist") != (self.lhist is not None):
             raise ValueError(f"map {self.name}: an lhist() map, and only it, has 'lhist' parameters")
+        if self.hist_bits is not None:
+            if self.agg != "hist":
+                raise ValueError(f"map {self.name}: only hist() maps have hist_bits")
+            if (not isinstance(self.hist_bits, int) or isinstance(self.hist_bits, bool)
+                    or not 0 <= self.hist_bits <= HIST_MAX_BITS):
+                raise ValueError(f"map {self.name}: hist_bits must be an integer from 0 to {HIST_MAX_BITS}")
 
     @property
     def percpu(self) -> bool:
@@ -121,13 +169,13 @@ class MapMeta:
 
     @property
     def bucketed(self) -> bool:
-        """hist/lhist: the BPF key is the user key, then a u64 bucket index."""
-        return self.agg in HIST_AGGS
+        """hist/lhist/tseries: the BPF key is the user key, then a u64 bucket index."""
+        return self.agg in BUCKETED_AGGS
 
     @property
     def key_size(self) -> int:
         """Bytes of the BPF key."""
-        if self.agg in HIST_AGGS:
+        if self.agg in BUCKETED_AGGS:
             return self.bucket_offset + 8   # type: ignore[operator]  # checked in __post_init__
         return 8 if self.key is None else self.key.size
 
@@ -136,7 +184,7 @@ class MapMeta:
         """Bytes of one BPF value (one CPU's slot for per-CPU maps, before 8-byte rounding)."""
         return percpu_value_size(self.agg, self.value)
 
-    _KEYS = ("name", "bpf_name", "agg", "key", "value", "bucket_offset", "lhist")
+    _KEYS = ("name", "bpf_name", "agg", "key", "value", "bucket_offset", "lhist", "hist_bits", "tseries")
 
     @classmethod
     def from_json(cls, v: Any, where: str = "map") -> "MapMeta":
@@ -153,11 +201,19 @@ class MapMeta:
             w = _at(where, "lhist")
             _only(p, ("min", "max", "step"), w)
             lhist = _checked(w, lambda: Lhist(*(_get(p, f, int, w) for f in ("min", "max", "step"))))
+        tseries = None
+        if "tseries" in d:
+            t = _get(d, "tseries", dict, where)
+            w = _at(where, "tseries")
+            _only(t, ("interval_ns", "intervals", "agg"), w)
+            tseries = _checked(w, lambda: Tseries(_get(t, "interval_ns", int, w), _get(t, "intervals", int, w),
+                                                  _get(t, "agg", str, w)))
         return _checked(where, lambda: cls(
             name=name, bpf_name=_get(d, "bpf_name", str, where), agg=agg,
             key=None if key is None else _type(key, _at(where, "key")),
             value=_type(_get(d, "value", dict, where), _at(where, "value")),
-            bucket_offset=_get(d, "bucket_offset", int, where, None), lhist=lhist))
+            bucket_offset=_get(d, "bucket_offset", int, where, None), lhist=lhist,
+            hist_bits=_get(d, "hist_bits", int, where, None), tseries=tseries))
 
     def to_json(self) -> dict:
         d: dict = {"name": self.name, "bpf_name": self.bpf_name, "agg": self.agg,
@@ -167,6 +223,11 @@ class MapMeta:
             d["bucket_offset"] = self.bucket_offset
         if self.lhist is not None:
             d["lhist"] = {"min": self.lhist.min, "max": self.lhist.max, "step": self.lhist.step}
+        if self.hist_bits is not None:
+            d["hist_bits"] = self.hist_bits
+        if self.tseries is not None:
+            d["tseries"] = {"interval_ns": self.tseries.interval_ns, "intervals": self.tseries.intervals,
+                            "agg": self.tseries.agg}
         return d
 
 
@@ -175,6 +236,8 @@ def percpu_value_size(agg: str, value: Type) -> int:
         return 16          # {i64 value|total; u64 set|count}
     if agg in ("count", "sum", "hist", "lhist"):
         return 8
+    if agg == "tseries":
+        return 24          # {i64 value; u64 meta; u64 epoch}
     return value.size
 
 

@@ -42,11 +42,13 @@ class MapPlan:
     # the bucket index (0 otherwise). sum() then keeps {sum, set}: every entry of an array
     # exists, so the `set` word tells a sum that was never updated from a sum of 0.
     array: bool = False
+    hist_bits: int | None = None       # hist(v, k)'s k (bpftrace 0.20); None: 0.17's hist(v)
+    tseries: tuple[int, int, str] = ()  # tseries(v, interval_ns, intervals, agg) (bpftrace 0.24)
 
     @property
     def bucketed(self) -> bool:
-        """hist/lhist: the BPF key is the user key followed by a u64 bucket index."""
-        return self.agg in ("hist", "lhist")
+        """hist/lhist/tseries: the BPF key is the user key followed by a u64 bucket index."""
+        return self.agg in ("hist", "lhist", "tseries")
 
     @property
     def bucket_offset(self) -> int:
@@ -65,6 +67,8 @@ class MapPlan:
         """Bytes of one BPF value (per CPU for per-CPU maps)."""
         if self.agg in ("min", "max", "avg", "stats") or (self.array and self.agg == "sum"):
             return 16
+        if self.agg == "tseries":
+            return 24     # {value, meta, epoch}
         return self.value.size
 
 
@@ -185,7 +189,8 @@ def _value_type(t: Type) -> meta.Type:
 def _map_meta(m: MapPlan) -> meta.MapMeta:
     return meta.MapMeta(m.name, m.bpf_name, m.agg, None if m.key is None else _value_type(m.key),
                         _value_type(m.value), m.bucket_offset if m.bucketed else None,
-                        meta.Lhist(*m.lhist) if m.agg == "lhist" else None)
+                        meta.Lhist(*m.lhist) if m.agg == "lhist" else None, m.hist_bits,
+                        meta.Tseries(*m.tseries) if m.tseries else None)
 
 
 def flat_probes(sema: Semantics) -> list:
@@ -252,11 +257,17 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = 
         else:
             agg, value, percpu = "none", info.value, False
         lhist = info.value.params if agg == "lhist" else ()
-        size = (1 if info.key is None else map_keys_max) * meta.entries_per_key(agg, lhist)
+        bits = info.value.params[0] if agg == "hist" and info.value.params else None
+        tseries = ()
+        if agg == "tseries":
+            interval, intervals, func = info.value.params
+            tseries = (interval, intervals, meta.TSERIES_FUNCS[func])
+        size = (1 if info.key is None else map_keys_max) * meta.entries_per_key(
+            agg, lhist, bits, tseries[1] if tseries else None)
         signed = isinstance(info.value, Agg) and info.value.value.signed
         array = agg != "none" and info.key is None and name not in deleted
         maps[name] = MapPlan(name, bpf_map_name(name), agg, info.key, value, percpu,
-                             min(size, 1 << 20), lhist, signed, array)
+                             min(size, 1 << 20), lhist, signed, array, bits, tseries)
 
     printfs: dict[ast.Call, PrintfPlan] = {}
     for node in ast.walk(sema.program):

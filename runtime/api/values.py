@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from .. import hist_buckets
 from ..formatted import Formatted
 from ..layout import Avg, Histogram, MapMeta
 from ..layout import Stats as _Stats
@@ -76,7 +77,9 @@ def buckets(meta: MapMeta, hist: Histogram) -> list[Bucket]:
     lh = meta.lhist
     out = []
     for i in range(first, last + 1):
-        if lh is None:
+        if lh is None and meta.hist_bits is not None:
+            low, high = hist_buckets.bounds(i, meta.hist_bits)
+        elif lh is None:
             low, high = ((None, 0) if i == 0 else (0, 1) if i == 1 else
                          (1 << (i - 2), 1 << (i - 1)))
         elif i == 0:
@@ -89,11 +92,34 @@ def buckets(meta: MapMeta, hist: Histogram) -> list[Bucket]:
     return out
 
 
+class Interval(NamedTuple):
+    """One tseries() interval: its start (CLOCK_REALTIME ns) and value (None: no value)."""
+    start_ns: int
+    value: int | None
+
+
+def _tseries_value(meta: MapMeta, entries: list) -> Any:
+    """A tseries() map: the intervals bpftrace prints for each key, as Interval lists."""
+    from ..output.tseries import tai_to_wall_ns
+    from ..tseries import shown_intervals
+    step = meta.tseries.interval_ns
+    offset = tai_to_wall_ns(0)
+    shown = {python_value(k): [Interval(e * step + offset, v) for e, v in rows]
+             for k, rows in shown_intervals(meta, entries)}
+    if meta.key is None:
+        if not shown:
+            raise KeyError(meta.name)
+        return shown[None]
+    return shown
+
+
 def map_value(meta: MapMeta, entries: list) -> Any:
     """A map's (key, value) entries (runtime/layout.py map_entries) as its Python value: the
     value of a scalar map (KeyError when it has none, as bpftrace prints nothing then; a
     count() map reads 0, as 0.17 prints `@: 0`), else a dict in bpftrace's print order."""
     items = list(entries)
+    if meta.agg == "tseries":
+        return _tseries_value(meta, items)
     if meta.key is None and meta.agg == "count" and not items:
         items = [(None, 0)]
 
@@ -107,4 +133,4 @@ def map_value(meta: MapMeta, entries: list) -> Any:
     return {python_value(k): value(v) for k, v in sort_entries(meta, items)}
 
 
-__all__ = ["Stats", "Bucket", "python_value", "buckets", "map_value"]
+__all__ = ["Stats", "Bucket", "Interval", "python_value", "buckets", "map_value"]

@@ -52,6 +52,7 @@ import re
 from typing import Any, Iterable
 
 from ..layout import ArrayValue, Avg, Histogram, MapMeta, RecordValue, Stats
+from .. import hist_buckets
 from ..values import Pointer
 from .text import (EXIT_SEPARATOR, KEY_INDENT, _divided, _s32, format_value, nonempty_range,
                    sort_entries)
@@ -190,6 +191,9 @@ def _hist_bucket(meta: MapMeta, i: int) -> str:
         return f'"min": {(i - 1) * lh.step + lh.min}, "max": {i * lh.step + lh.min - 1}, '
     if i == 0:
         return '"max": -1, '
+    if meta.hist_bits is not None:   # hist(v, k): 0.26's closed bounds, low and high - 1
+        low, high = hist_buckets.bounds(i, meta.hist_bits)
+        return f'"min": {low}, "max": {high - 1}, '
     if i <= 2:
         return f'"min": {i - 1}, "max": {i - 1}, '
     # `1 << (i - 2)` and `(1 << (i - 1)) - 1` in C ints (x86 masks the shift count)
@@ -217,12 +221,19 @@ def format_map(meta: MapMeta, entries: Iterable[tuple[Any, Any]], top: int = 0,
         items = [(None, 0)]
     if not items:
         return ""
-    items = sort_entries(meta, items)
+    if meta.agg != "tseries":
+        items = sort_entries(meta, items)
     if meta.agg != "stats" and top and len(items) > top:
         items = items[len(items) - top:]
     if div == 0:
         div = 1
-    if meta.agg in ("hist", "lhist"):
+    if meta.agg == "tseries":
+        from .tseries import format_json
+        kind = "tseries"
+        pairs = format_json(meta, items)
+        items = [(k, None) for k, _ in pairs]
+        values = [v for _, v in pairs]
+    elif meta.agg in ("hist", "lhist"):
         kind = "hist"
         values = [_hist_json(meta, v, div) for _, v in items]
     else:

@@ -83,6 +83,7 @@ from typing import Any, Iterable, Sequence
 
 import struct
 
+from .. import hist_buckets
 from ..layout import (ArrayType, ArrayValue, Avg, InetType, Histogram, IntType, KSym, KsymType, Lhist,
                       MapMeta, ProbeType, RecordType, RecordValue, Stack, StackType, Stats, StrType,
                       TupleType, Type, USym, UsymType, encode)
@@ -473,7 +474,10 @@ def hist_rows(meta: MapMeta, value: Histogram, div: int = 1) -> str:
     rows = []
     for i in range(first, last + 1):
         count = value.counts[i] & _U64
-        label = hist_label(i) if lh is None else lhist_label(i, lh)
+        if lh is not None:
+            label = lhist_label(i, lh)
+        else:
+            label = hist_label(i) if meta.hist_bits is None else hist_buckets.label(i, meta.hist_bits)
         shown = count // div if lh is None else count
         bar = "@" * bar_width(count, max_value)
         rows.append(f"{label:<16}{shown:>8} |{bar:<{BAR_COLUMNS}}|\n")
@@ -499,6 +503,9 @@ def format_map(meta: MapMeta, entries: Iterable[tuple[Any, Any]], top: int = 0,
     maps, Histograms from kt.runtime.layout.group_buckets (kt.runtime.layout.map_entries gives
     either from a map's raw items)."""
     items = list(entries)
+    if meta.agg == "tseries":   # bpftrace 0.24: no 0.17 counterpart, 0.26's layout
+        from .tseries import format_text
+        return format_text(meta, items, format_key)
     if meta.key is None and meta.agg == "count" and not items:
         items = [(None, 0)]
     items = sort_entries(meta, items)

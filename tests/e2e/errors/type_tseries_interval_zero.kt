@@ -1,0 +1,1 @@
+BEGIN { @t = tseries(1, 0, 5); }
