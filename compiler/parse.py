@@ -17,6 +17,7 @@ from lark.exceptions import UnexpectedInput, VisitError
 from . import ast
 from .deep_stack import MAX_DEPTH, deep_stack
 from .diagnostics import CompileError, Diagnostic
+from .formats.durations import duration_ns
 from .preprocess import function_macro, preprocess_positions, typedef_names
 from .source import SourceFile, Span
 from .syntax_errors import not_supported, syntax_diagnostic
@@ -347,6 +348,10 @@ class _ToAst(Transformer):
 
     def int_lit(self, meta, children):
         return ast.IntLit(_span(meta), int_value(children[0]))
+
+    def duration_lit(self, meta, children):
+        """`100ms` (bpftrace 0.26): integer nanoseconds."""
+        return ast.IntLit(_span(meta), duration_ns(str(children[0])))
 
     def string(self, meta, children):
         tok = children[0]

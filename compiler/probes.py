@@ -17,6 +17,7 @@ from typing import Callable
 
 from . import ast
 from .diagnostics import DiagnosticSink, did_you_mean
+from .formats.durations import duration_ns
 from .formats.numbers import attach_count
 from .contexts import NO_CONTEXT, ArgsArrayContext, FuncArg, ProbeContext, RegsContext, TracepointContext, UsdtContext
 from .formats.probe_kinds import PROBE_KIND_ALIASES
@@ -388,8 +389,11 @@ def _timer(kind: str):
     def resolve(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
         from .formats.perf_events import PerfEventSpecError, timer_event
 
+        if len(ap.parts) == 1 and duration_ns(ap.parts[0]) is not None:
+            return _timer_duration(kind, ap, sink)
         if len(ap.parts) != 2:
-            sink.error(ap.span, f"{kind} needs a unit and a count: '{kind}:s|ms|us|hz:N'")
+            sink.error(ap.span, f"{kind} needs a unit and a count: '{kind}:s|ms|us|hz:N' or '{kind}:DURATION' "
+                       "(100ms, 1s, ...)")
             return None
         unit, count_text = ap.parts
         if attach_count(count_text) is None:
@@ -403,6 +407,26 @@ def _timer(kind: str):
         name = f"{kind}:{unit}:{_positive(count_text)}"   # as 0.17: interval:ms:0x10 is interval:ms:16
         return [ResolvedProbe(kind, name, "perf_event", name, event.attach(), (name,), (), RegsContext())]
     return resolve
+
+
+def _timer_duration(kind: str, ap: ast.AttachPoint, sink: DiagnosticSink):
+    """`interval:1s`, `profile:100ms` (bpftrace 0.26's durations): the period in the largest
+    of 0.17's units (s, ms, us) that holds it whole; the probe is named as written."""
+    from .formats.perf_events import TIME_UNITS, PerfEventSpecError, timer_event
+
+    period = duration_ns(ap.parts[0])
+    unit = next((u for u, ns in TIME_UNITS.items() if period and period % ns == 0), None)
+    if unit is None:
+        sink.error(ap.span, f"{kind}:{ap.parts[0]}: a timer's period must be a positive whole number of "
+                   "microseconds")
+        return None
+    try:
+        event = timer_event(kind, unit, period // TIME_UNITS[unit])
+    except PerfEventSpecError as err:
+        sink.error(ap.span, str(err))
+        return None
+    name = f"{kind}:{ap.parts[0]}"
+    return [ResolvedProbe(kind, name, "perf_event", name, event.attach(), (name,), (), RegsContext())]
 
 
 def _positive(text: str) -> int:

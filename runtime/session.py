@@ -214,7 +214,7 @@ class Session:
             if self._lost_seen:
                 self._say(self.output.lost_total(self._lost_seen))
             self._print_maps(obj, meta, separator=True)
-            return 0
+            return self._exit_code(obj)
         except (SessionError, KeyboardInterrupt):
             raise
         except Exception as err:
@@ -445,6 +445,16 @@ class Session:
         ends = dict(zip(bases, bases[1:] + [len(meta.probe_names)]))
         return sum(1 if program_of(p) in self._multi_sections else max(1, ends[p.probe_base] - p.probe_base)
                    for p in probes)
+
+    def _exit_code(self, obj) -> int:
+        """kt's exit status: exit(code)'s code (the flag holds code + 1), 0 without exit()."""
+        index = obj.meta.events.exit_flag
+        lost_map = obj.maps.get(obj.meta.events.lost)
+        if index is None or lost_map is None:
+            return 0
+        raw = lost_map.lookup(struct.pack("<I", index))
+        flag = struct.unpack_from("<Q", raw)[0] if raw is not None else 0
+        return (flag - 1) & 0xFF if flag else 0
 
     def _exit_flag_set(self, obj) -> bool:
         """Whether exit() ran: besides its record, it sets entry `exit_flag` of the lost map

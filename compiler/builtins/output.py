@@ -109,12 +109,18 @@ def _lower_signal(cg: "ProbeCodegen", call: ast.Call) -> None:
 
 
 def _check_exit(checker: "Checker", call: ast.Call) -> Type | None:
-    check_arity(checker, call, 0, 0)
+    """exit([code]) (the code: bpftrace 0.26): kt's exit status becomes code's low 8 bits."""
+    if not check_arity(checker, call, 0, 1):
+        return Void()
+    if call.args:
+        t = checker.check(call.args[0])
+        if t is not None and not isinstance(t, Int):
+            checker.sink.error(call.args[0].span, f"exit()'s code must be an integer, this is {t}")
     return Void()
 
 
 def _lower_exit(cg: "ProbeCodegen", call: ast.Call) -> None:
-    cg.emit_exit()
+    cg.emit_exit(cg.expr(call.args[0]) if call.args else None)
     return None
 
 
@@ -204,7 +210,7 @@ FUNCTIONS = (
     Function("cat", "print a file: cat(fmt, args...)", _check_cat, _lower_printf),
     Function("signal", "send a signal to the current task (needs --unsafe): signal(SIG)", _check_signal,
              _lower_signal),
-    Function("exit", "end the trace: print maps and exit", _check_exit, _lower_exit),
+    Function("exit", "end the trace: print maps and exit with status code: exit([code])", _check_exit, _lower_exit),
     Function("print", "print a map now: print(@name[, top[, div]]), or any value: print(value)", _check_print,
              _lower_print),
     Function("join", "print an array of strings: join(argv[, delim])", _check_join, _lower_join),

@@ -479,7 +479,11 @@ class ProbeCodegen(ExpressionLowering):
                 self.b.position_at_end(self.func.append_basic_block("after_exited"))
         self._release_since(0)
 
-    def emit_exit(self) -> None:
+    def emit_exit(self, code: ir.Value | None = None) -> None:
+        """exit([code]): the flag holds the code plus one (bpftrace 0.26's exit(code); the
+        runtime's exit status is the flag minus one, its low 8 bits)."""
+        flag_value = ir.Constant(I64, 1) if code is None else \
+            self.b.add(self.b.and_(code, ir.Constant(I64, 0xFF)), ir.Constant(I64, 1))
         rec = self.stack(8, "exit")
         self.b.store(ir.Constant(I64, EventId.EXIT), self.b.bitcast(rec, I64.as_pointer()))
         self.emit_event(rec, 8, control=True)
@@ -487,7 +491,7 @@ class ProbeCodegen(ExpressionLowering):
         # ring buffer, or it was lost (a full ring), and ends the trace either way.
         flag = self._exit_flag()
         with self.b.if_then(self.b.icmp_unsigned("!=", flag, ir.Constant(I64.as_pointer(), None))):
-            self.b.store(ir.Constant(I64, 1), flag)
+            self.b.store(flag_value, flag)
         # exit() also ends the action, as in 0.17: what follows it in the probe does not run.
         # The rest is unreachable; it goes in a block of its own, as after `return`.
         self.ret()
