@@ -33,4 +33,5 @@ def stack_map_name(limit: int) -> str:
 # these and freezes it). Not constants in the code, so one object serves every run: cpid is
 # the -c child's pid (0 without -c), start_ns kt's CLOCK_MONOTONIC start (`elapsed`).
 RODATA_SECTION = ".rodata"
-RUNTIME_VALUES = {"cpid": "kt_cpid", "elapsed": "kt_start_ns"}   # builtin -> global's name
+# ncpus: the running machine's possible CPUs.
+RUNTIME_VALUES = {"cpid": "kt_cpid", "elapsed": "kt_start_ns", "ncpus": "kt_ncpus"}   # builtin -> global's name

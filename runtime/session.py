@@ -39,6 +39,7 @@ from .pump import DEFAULT_QUEUE_LIMIT, EventPump
 from .spec import parse_object
 from .symbols import Symbolizer, UserSymbols, value_context
 from .sys.constants import AttachType
+from .sys.cpus import possible_cpus
 from .sys.syscall import SyscallError
 
 # The signals that end the trace (END runs, maps print), besides SIGUSR1 (maps print, the
@@ -281,7 +282,7 @@ class Session:
         except PositionalError as err:
             raise SessionError(str(err)) from None
         return {"kt_cpid": self.child.pid if self.child is not None else 0, "kt_start_ns": self.start_ns,
-                **values}
+                "kt_ncpus": len(possible_cpus()), **values}
 
     def _notice(self, text: str) -> None:
         """A line an attachment reports while the trace runs (from its own thread: one write),

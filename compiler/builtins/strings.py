@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from llvmlite import ir
 
 from .. import ast
-from ..types import Array, Int, Str, Type, U64
+from ..types import Array, Int, S64, Str, Type, U64
 from .records import Function, I64, check_arity, literal_int, literal_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -117,7 +117,60 @@ def _check_strcontains(checker: "Checker", call: ast.Call) -> Type | None:
 
 
 def _lower_strcontains(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
-    """A bounded loop over the start positions, and in it one over the needle's bytes, each
+    return _search(cg, call)[0]
+
+
+def _check_strstr(checker: "Checker", call: ast.Call) -> Type | None:
+    """strstr(haystack, needle) (bpftrace 0.24): the index of needle's first occurrence, -1
+    when there is none (0 for an empty needle)."""
+    if len(call.args) != 2:
+        checker.sink.error(call.span, f"strstr() requires 2 arguments ({len(call.args)} provided)")
+        return None
+    return S64 if _string_args(checker, call, 2) else None
+
+
+def _lower_strstr(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
+    found, start = _search(cg, call)
+    return cg.b.select(cg.b.icmp_unsigned("!=", found, ir.Constant(I64, 0)), start, ir.Constant(I64, -1))
+
+
+def _check_strlen(checker: "Checker", call: ast.Call) -> Type | None:
+    """strlen(s) (bpftrace 0.24): the bytes before the string's NUL (its size without one)."""
+    if len(call.args) != 1:
+        checker.sink.error(call.span, f"strlen() requires 1 argument ({len(call.args)} provided)")
+        return None
+    t = checker.check(call.args[0])
+    if t is not None and not isinstance(t, Str) and not (isinstance(t, Array) and t.elem.size == 1):
+        checker.sink.error(call.args[0].span, f"strlen() needs a string or a char array, this is {t}",
+                           "read a string from a pointer with str()" if isinstance(t, Int) else "")
+        return None
+    return U64 if t is not None else None
+
+
+def _lower_strlen(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
+    """A bounded loop up to the NUL or the end of the buffer."""
+    b = cg.b
+    s, size = cg.expr(call.args[0]), cg.types[call.args[0]].size
+    index = b.bitcast(cg.stack(8, "len"), I64.as_pointer())
+    b.store(ir.Constant(I64, 0), index)
+    head, body, done = (b.function.append_basic_block(f"strlen.{n}") for n in ("head", "body", "done"))
+    b.branch(head)
+    b.position_at_end(head)
+    i = b.load(index)
+    b.cbranch(b.icmp_unsigned("<", i, ir.Constant(I64, size)), body, done)
+    b.position_at_end(body)
+    byte = b.load(b.gep(s, [i]))
+    with b.if_then(b.icmp_unsigned("==", byte, ir.Constant(I8, 0))):
+        b.branch(done)
+    b.store(b.add(i, ir.Constant(I64, 1)), index)
+    b.branch(head)
+    b.position_at_end(done)
+    return b.load(index)
+
+
+def _search(cg: "ProbeCodegen", call: ast.Call) -> tuple[ir.Value, ir.Value]:
+    """(found, start): whether the needle occurs in the haystack, and where (when found).
+    A bounded loop over the start positions, and in it one over the needle's bytes, each
     stopping at the first difference or NUL. Unrolled, the search of two 64-byte values spills
     past the 512-byte stack (bpftrace 0.17's does); as loops, the verifier walks each
     iteration once (kernels since 5.3 take bounded loops), the counters known at every step."""
@@ -187,7 +240,7 @@ def _lower_strcontains(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
             b.store(ir.Constant(I64, hsize + 1), start)
     b.branch(outer)
     b.position_at_end(done)
-    return b.load(found)
+    return b.load(found), b.load(start)
 
 
 def _pton_bytes(text: bytes) -> bytes | None:
@@ -229,6 +282,9 @@ FUNCTIONS = (
              _check_strncmp, _lower_strncmp),
     Function("strcontains", "1 when a string contains another: strcontains(haystack, needle)",
              _check_strcontains, _lower_strcontains),
+    Function("strstr", "the index of a string in another, -1 when absent: strstr(haystack, needle)",
+             _check_strstr, _lower_strstr),
+    Function("strlen", "the length of a string (before its NUL): strlen(s)", _check_strlen, _lower_strlen),
     Function("pton", "an IPv4/IPv6 address literal as bytes (network order): pton(\"127.0.0.1\")",
              _check_pton, _lower_pton),
 )

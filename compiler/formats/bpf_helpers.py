@@ -27,6 +27,8 @@ class Helper(IntEnum):
     probe_read_kernel = 113
     probe_read_user_str = 114
     probe_read_kernel_str = 115
+    jiffies64 = 118
+    ktime_get_boot_ns = 125
     ringbuf_output = 130
     get_current_task_btf = 158
     get_func_ip = 173
