@@ -79,7 +79,7 @@ def compile_source(source: SourceFile, options: CompileOptions) -> Compiled:
 def _compile(source: SourceFile, options: CompileOptions) -> Compiled:
     btf_reads = vmlinux_reads()   # did this compilation read kernel BTF? (.kt.meta kernel_btf)
     program, sema, sink = check(source, options)
-    resources = plan(sema, options.ringbuf_pages, options.map_keys_max)
+    resources = plan(sema, options.ringbuf_pages, options.map_keys_max, source)
     _too_many_instructions(sema, sink, source)
     module, too_big = build_module(sema, resources, options, source, btf_reads)
     for use in too_big:

@@ -48,6 +48,7 @@ class Decoders:
     unwatch: Callable[[int], None] = lambda addr: None
     err: object = sys.stderr
     cat_limit: int = 0
+    no_warnings: bool = False       # --no-warnings: warnf() prints nothing
     fast: dict[int, FastPrintf] = field(default_factory=dict)
     slow: dict[int, Decoder] = field(default_factory=dict)
 
@@ -59,6 +60,8 @@ class Decoders:
                 self.slow[pf.id] = self._system(pf, segments)
             elif pf.action == "cat":
                 self.slow[pf.id] = self._cat(pf, segments)
+            elif pf.action in ("errorf", "warnf"):
+                self.slow[pf.id] = self._diagnostic(pf, segments)
             else:
                 fast = compile_printf(segments, pf.args, pf.size)
                 wrapped = None if fast is None else self.output.printf_fast(fast)
@@ -109,6 +112,19 @@ class Decoders:
                 print(error, file=self.err, flush=True)
             return self.output.cat(data)
         return cat
+
+    def _diagnostic(self, pf: PrintfMeta, segments) -> Decoder:
+        """errorf()/warnf(): the message (its place and level are in the format) on stderr, in
+        order with the output; warnf() prints nothing with --no-warnings."""
+        def diagnostic(rec: bytes) -> bytes:
+            if pf.action == "warnf" and self.no_warnings:
+                return b""
+            text = render_bytes(segments, printf_args(pf, rec, self.values))
+            self.flush()
+            self.err.write(text.decode("utf-8", "surrogateescape"))
+            self.err.flush()
+            return b""
+        return diagnostic
 
     # ---- map actions, in event order ---------------------------------------------------------
     def _kernel_map(self, index: int):

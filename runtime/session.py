@@ -169,7 +169,8 @@ class Session:
                 control_map = obj.maps[control_name]
                 control = RingBuffer(control_map.fd, control_map.max_entries)
             decoders = Decoders(meta, obj, self.output, self._values, flush=lambda: self._pump.flush(),
-                                unwatch=self._unwatch, err=self.err, cat_limit=self._cat_limit)
+                                unwatch=self._unwatch, err=self.err, cat_limit=self._cat_limit,
+                                no_warnings=self.no_warnings)
             pump = self._pump = EventPump(ring, control, decoders, self.out, self.queue_limit)
             probes = meta.probes
             programs = {program_of(p): obj.programs[program_of(p)] for p in probes}

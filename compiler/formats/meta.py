@@ -283,7 +283,7 @@ class EventsMeta:
         return d
 
 
-PRINTF_ACTIONS = ("printf", "system", "cat")
+PRINTF_ACTIONS = ("printf", "system", "cat", "errorf", "warnf")   # errorf/warnf: to stderr
 
 
 class PrintfArg(NamedTuple):

@@ -19,6 +19,7 @@ from ..builtins.formats import call_literal
 from ..formats import meta
 from ..formats.value_types import type_from_json
 from ..builtins.output import whole_map_print
+from ..source import SourceFile
 from ..types import Agg, Sym, Type, U64, to_json, widen
 from .semantic import Semantics
 
@@ -208,7 +209,8 @@ RING_RECORDS = 1 << 15          # records of the largest printf the event ring h
 MAX_RING_PAGES = 1 << 14        # 64 MiB
 
 
-PRINT_CALLS = ("printf", "time", "print", "join", "system", "cat")
+PRINT_CALLS = ("printf", "time", "print", "join", "system", "cat", "errorf", "warnf")
+PRINTF_CALLS = ("printf", "system", "cat", "errorf", "warnf")   # records of a format and its values
 # Probes that fire a bounded number of times (once, or at a timer's rate): what they print
 # fits a small ring.
 LOW_RATE_KINDS = ("begin", "end", "interval")
@@ -245,7 +247,21 @@ def _deleted_maps(sema: Semantics) -> set[str]:
             if isinstance(n, ast.Call) and n.name == "delete" and (ref := deleted_element(n)) is not None}
 
 
-def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = MAX_MAP_ENTRIES) -> ResourcePlan:
+def _located_message(call: ast.Call, fmt: str, source: SourceFile | None) -> str:
+    """errorf()/warnf() (bpftrace 0.24): the message after the call's place and its level, as
+    0.26 prints them: `stdin:1:9-62: ERROR: text` (the end column is past the call's last)."""
+    level = "ERROR" if call.name == "errorf" else "WARNING"
+    where = "stdin"
+    if source is not None:
+        line, col = source.line_col(call.span.start)
+        end_line, end_col = source.line_col(max(call.span.end - 1, call.span.start))
+        name = source.name.replace("%", "%%")
+        where = f"{name}:{line}:{col}-{end_col + 1}" if end_line == line else f"{name}:{line}-{end_line}"
+    return f"{where}: {level}: {fmt}\n"
+
+
+def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = MAX_MAP_ENTRIES,
+         source: SourceFile | None = None) -> ResourcePlan:
     maps = {}
     deleted = _deleted_maps(sema)
     for name in sorted(sema.maps):
@@ -271,7 +287,7 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = 
 
     printfs: dict[ast.Call, PrintfPlan] = {}
     for node in ast.walk(sema.program):
-        if isinstance(node, ast.Call) and node.name in ("printf", "system", "cat") and node in sema.types:
+        if isinstance(node, ast.Call) and node.name in PRINTF_CALLS and node in sema.types:
             offset = 8
             args = []
             for arg in node.args[1:]:
@@ -280,6 +296,8 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = 
                 args.append((offset, t))
                 offset += t.size
             fmt = node.args[0].value.decode("utf-8", "surrogateescape")
+            if node.name in ("errorf", "warnf"):
+                fmt = _located_message(node, fmt, source)
             printfs[node] = PrintfPlan(len(printfs), fmt, tuple(args), _align(offset, 8), node.name)
     if ringbuf_pages is None:
         ringbuf_pages = _ring_pages(sema, printfs)
