@@ -31,13 +31,19 @@ U64_SIZE = 8
 
 @dataclass(frozen=True, slots=True)
 class PositionalSlot:
-    index: int    # N of $N; COUNT for $#
-    kind: str     # "int" (u64), "str" (char[size]), "count" (u64: $#)
+    index: int    # N of $N; COUNT for $#; 0 for a named argument
+    kind: str     # "int" (u64), "str" (char[size]), "count" (u64: $#); getopt(): "opt_int",
+                  # "opt_bool" (u64), "opt_str" (char[size])
     size: int
     symbol: str   # the .rodata global's name
+    name: str = ""      # getopt()'s name
+    default: str = ""   # getopt()'s default, as text ("1"/"0" for a bool)
 
     def to_meta(self) -> dict:
-        return {"index": self.index, "kind": self.kind, "size": self.size, "symbol": self.symbol}
+        d = {"index": self.index, "kind": self.kind, "size": self.size, "symbol": self.symbol}
+        if self.kind.startswith("opt_"):
+            d.update(name=self.name, default=self.default)
+        return d
 
 
 def slot_symbol(index: int, kind: str) -> str:
@@ -52,6 +58,9 @@ class PositionalPlan:
 
     def slot(self, index: int, kind: str) -> PositionalSlot:
         return next(s for s in self.slots if s.index == index and s.kind == kind)
+
+    def named(self, name: str) -> PositionalSlot:
+        return next(s for s in self.slots if s.kind.startswith("opt_") and s.name == name)
 
     def to_meta(self) -> dict | None:
         """`.kt.meta` "positionals", or None when the script uses no parameter."""
@@ -69,6 +78,7 @@ class PositionalUses:
         self.strlen = strlen
         self._slots: dict[tuple[int, str], PositionalSlot] = {}
         self._baked: dict[int, str | None] = {}
+        self._named: dict[str, PositionalSlot] = {}
 
     def text(self, index: int) -> str | None:
         """The compile's argument $index (None when not given)."""
@@ -86,10 +96,17 @@ class PositionalUses:
             self._slots[key] = PositionalSlot(index, kind, size, slot_symbol(index, kind))
         return self._slots[key]
 
+    def named(self, name: str, kind: str, default: str, size: int = U64_SIZE) -> PositionalSlot | None:
+        """getopt(name, default)'s slot (bpftrace 0.24); None when the name was already taken
+        with another type or default."""
+        slot = PositionalSlot(0, kind, size, f"kt_opt_{name.replace('-', '_')}", name, default)
+        return self._named.setdefault(name, slot) if self._named.get(name, slot) == slot else None
+
     def bake(self, index: int) -> None:
         """$index's value (COUNT: $#) is compiled into the object."""
         self._baked[index] = str(len(self.args)) if index == COUNT else self.text(index)
 
     def plan(self) -> PositionalPlan:
-        return PositionalPlan(tuple(sorted(self._slots.values(), key=lambda s: (s.index, s.kind))),
+        return PositionalPlan(tuple(sorted(self._slots.values(), key=lambda s: (s.index, s.kind)))
+                              + tuple(self._named[n] for n in sorted(self._named)),
                               tuple(sorted(self._baked.items())))

@@ -247,7 +247,9 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
         queue_limit = queue_bytes(os.environ.get("KT_QUEUE_MB"))
     except EnvError as err:
         return _fail(str(err))
-    options = CompileOptions(positional=tuple(positional), cpid=child.pid if child else 0,
+    from ..compiler.formats.named_args import split_args
+    # $1.. are the arguments that are not named (--name=value: getopt(), filled at run time)
+    options = CompileOptions(positional=split_args(positional)[0], cpid=child.pid if child else 0,
                              command=child.argv[0] if child else "",
                              start_ns=start_ns, tracefs=root, source_name=source.name,
                              ringbuf_pages=rb_pages, pid=pid, unsafe=opts.unsafe,
@@ -271,7 +273,7 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
         if not opts.no_warnings:
             for w in entry.warnings:
                 print(w, file=sys.stderr)
-        return _trace(opts, env, entry.elf, child, pid, start_ns, queue_limit, options.positional)
+        return _trace(opts, env, entry.elf, child, pid, start_ns, queue_limit, tuple(positional))
     from ..compiler.diagnostics import CompileError
     from ..compiler.driver import compile_source
     try:
@@ -306,7 +308,7 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
         return 0
     if opts.emit_elf:
         return _write_file(opts.emit_elf, compiled.elf) or 0
-    return _trace(opts, env, compiled.elf, child, pid, start_ns, queue_limit, options.positional)
+    return _trace(opts, env, compiled.elf, child, pid, start_ns, queue_limit, tuple(positional))
 
 
 def _write_file(path: str, data: bytes) -> int | None:

@@ -10,6 +10,7 @@ filled, with 0.17's words; a value the compiler baked in (an attach point, lhist
 from __future__ import annotations
 
 from ..compiler.formats.meta import Positionals
+from ..compiler.formats.named_args import bool_value, split_args
 from ..compiler.formats.numbers import c_integer, parameter_int
 
 __all__ = ["PositionalError", "positional_values"]
@@ -28,6 +29,12 @@ def positional_values(entry: Positionals | None, args: tuple[str, ...]) -> dict[
     from the object's "positionals" entry (kt.compiler.formats.meta.Positionals; None: the
     script uses no parameter). Raises PositionalError when a baked value differs or an integer
     slot is given text."""
+    args, named = split_args(args)
+    options = {s.name: s for s in (entry.slots if entry is not None else ()) if s.kind.startswith("opt_")}
+    for name in named:
+        if name not in options:
+            known = ", ".join(f"--{n}" for n in sorted(options)) or "none"
+            raise PositionalError(f"unknown named argument --{name}: the script's getopt() options are {known}")
     if entry is None:
         return {}
     for index, then in entry.baked:
@@ -40,7 +47,9 @@ def positional_values(entry: Positionals | None, args: tuple[str, ...]) -> dict[
     for slot in entry.slots:
         index, kind, symbol = slot.index, slot.kind, slot.symbol
         text = args[index - 1] if 1 <= index <= len(args) else None
-        if kind == "count":
+        if kind.startswith("opt_"):
+            values[symbol] = _option_value(slot, named)
+        elif kind == "count":
             values[symbol] = len(args)
         elif kind == "str":   # cut to size - 1 bytes and NUL-terminated, as 0.17's str($N)
             data = (text or "").encode("utf-8", "surrogateescape")[:slot.size - 1]
@@ -58,3 +67,24 @@ def positional_values(entry: Positionals | None, args: tuple[str, ...]) -> dict[
 
 def _described(value: str | None) -> str:
     return "not given" if value is None else value or '""'
+
+
+def _option_value(slot, named: dict[str, str | None]) -> int | bytes:
+    """getopt()'s value (bpftrace 0.24): the named argument's, else the default; typed by the
+    default (an integer, a string, a bool: `--flag`, `--flag=true|1|false|0`)."""
+    given = slot.name in named
+    text = named.get(slot.name) if given else slot.default
+    if slot.kind == "opt_bool":
+        value = bool_value(text)
+        if value is None:
+            raise PositionalError(f"--{slot.name}={text}: a boolean option takes true, 1, false or 0")
+        return int(value)
+    if text is None:
+        raise PositionalError(f"--{slot.name} needs a value: --{slot.name}=VALUE")
+    if slot.kind == "opt_int":
+        number = parameter_int(text)
+        if number is None:
+            raise PositionalError(f"--{slot.name}={text}: the option is an integer (its default is {slot.default})")
+        return number & 0xFFFFFFFFFFFFFFFF
+    data = text.encode("utf-8", "surrogateescape")[:slot.size - 1]
+    return data + bytes(slot.size - len(data))

@@ -4,20 +4,22 @@ Records are grouped by family, a module each: variables (pid, comm, argN, ...), 
 (printf, print, exit, ...), maps (aggregations, delete, clear, zero), memory (str, buf, ntop,
 ...), addresses (uaddr, cgroupid, kptr, uptr), strings (strncmp, strcontains, pton),
 registers (reg, sargN, numaid), kernel (override, path), stacks (kstack, ustack, ksym, usym), formats (username, strerror, strftime, ...), watch
-(unwatch) and system (nsecs(clock), jiffies, ncpus, ppid, pcomm, usermode, probetype).
+(unwatch) system (nsecs(clock), jiffies, ncpus, ppid, pcomm, usermode, probetype) and named_args
+(getopt).
 A record holds its type rule (used by passes/semantic.py) and its lowering (called by codegen/probe.py); see records.py.
 """
 
 from __future__ import annotations
 
-from . import addresses, formats, kernel, maps, memory, output, registers, stacks, strings, system, variables, watch
+from . import (addresses, formats, kernel, maps, memory, named_args, output, registers, stacks, strings, system,
+               variables, watch)
 from .records import BuiltinVar, Function
 
 BUILTIN_VARS: dict[str, BuiltinVar] = {b.name: b for b in (*variables.VARIABLES, *stacks.VARIABLES,
                                                             *registers.VARIABLES, *formats.VARIABLES,
                                                             *system.VARIABLES)}
 FUNCTIONS: dict[str, Function] = {f.name: f for family in (output, maps, memory, addresses, stacks, strings, registers,
-                                                                formats, kernel, watch, system)
+                                                                formats, kernel, watch, system, named_args)
                                   for f in family.FUNCTIONS}
 
 __all__ = ["BUILTIN_VARS", "FUNCTIONS", "BuiltinVar", "Function"]

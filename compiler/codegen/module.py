@@ -72,7 +72,7 @@ def _positional_slots(module: ir.Module, di: DebugInfo, sema: Semantics) -> dict
     str($N), filled by the runtime from the run's arguments."""
     out = {}
     for slot in sema.positionals.slots:
-        if slot.kind == "str":
+        if slot.kind in ("str", "opt_str"):
             t = ir.ArrayType(I8, slot.size)
             dt = di.array(di.basic("char", 8, "DW_ATE_signed_char"), 8, slot.size)
         else:

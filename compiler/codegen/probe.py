@@ -267,7 +267,10 @@ class ProbeCodegen(ExpressionLowering):
     def positional_str(self, index: int) -> ir.Value:
         """str($N): a stack copy of its `.rodata` char slot. The copy is volatile for the reason
         runtime_value's load is: the global's initializer (zeros) is not what the program sees."""
-        slot = self.positional_plan.slot(index, "str")
+        return self.slot_str(self.positional_plan.slot(index, "str"))
+
+    def slot_str(self, slot) -> ir.Value:
+        """A stack copy of a `.rodata` char slot (str($N), getopt()'s strings)."""
         buf = self.stack(slot.size, "arg")
         src = self.b.bitcast(self._maps[slot.symbol], I8P)
         for off in range(0, slot.size, self._MEM_CHUNK):

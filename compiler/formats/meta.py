@@ -398,22 +398,28 @@ class PositionalSlot:
     kind: str
     size: int
     symbol: str
+    name: str = ""       # getopt()'s slots ("opt_int", "opt_bool", "opt_str"): the option's name
+    default: str = ""    # and its default as text ("1"/"0" for a bool)
 
     def __post_init__(self) -> None:
-        if self.kind not in ("int", "str", "count"):
+        if self.kind not in ("int", "str", "count", "opt_int", "opt_bool", "opt_str"):
             raise ValueError(f"unknown slot kind '{self.kind}'")
-        if self.size < 1 or (self.kind != "str" and self.size != 8):
+        if self.size < 1 or (self.kind not in ("str", "opt_str") and self.size != 8):
             raise ValueError(f"a {self.kind} slot of {self.size} bytes")
 
     @classmethod
     def from_json(cls, v: Any, where: str) -> "PositionalSlot":
         d = _obj(v, where)
-        _only(d, ("index", "kind", "size", "symbol"), where)
+        _only(d, ("index", "kind", "size", "symbol", "name", "default"), where)
         return _checked(where, lambda: cls(_get(d, "index", int, where), _get(d, "kind", str, where),
-                                           _get(d, "size", int, where), _get(d, "symbol", str, where)))
+                                           _get(d, "size", int, where), _get(d, "symbol", str, where),
+                                           _get(d, "name", str, where, ""), _get(d, "default", str, where, "")))
 
     def to_json(self) -> dict:
-        return {"index": self.index, "kind": self.kind, "size": self.size, "symbol": self.symbol}
+        d = {"index": self.index, "kind": self.kind, "size": self.size, "symbol": self.symbol}
+        if self.kind.startswith("opt_"):
+            d.update(name=self.name, default=self.default)
+        return d
 
 
 @dataclass(frozen=True, slots=True)
