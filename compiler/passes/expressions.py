@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from .. import ast
 from ..builtins import BUILTIN_VARS, FUNCTIONS
+from ..builtins.refused import REFUSED_FUNCTIONS
 from ..diagnostics import did_you_mean
 from ..positionals import COUNT
 from ..cdecl import const_eval
@@ -149,6 +150,10 @@ class ExpressionChecker:
         rec = FUNCTIONS.get(e.name)
         if rec is None and e.name in BUILTIN_VARS:
             self.sink.error(e.span, f"'{e.name}' takes no arguments", f"write it as {e.name}")
+            return None
+        if rec is None and e.name in REFUSED_FUNCTIONS:   # bpftrace's newer stdlib
+            release, hint = REFUSED_FUNCTIONS[e.name]
+            self.sink.error(e.name_span, f"{e.name}() (bpftrace {release}) is not supported", hint)
             return None
         if rec is None:
             self.sink.error(e.name_span, f"unknown function '{e.name}'", did_you_mean(e.name, list(FUNCTIONS)))
