@@ -93,7 +93,8 @@ def syntax_diagnostic(source: SourceFile, err: UnexpectedInput) -> Diagnostic:
             word = re.match(r"\w+", text[pos:]).group(0)
             return Diagnostic("error", Span(pos, pos + len(word)), f"invalid number '{word}'",
                               ("integers are decimal (1000, 1_000, 1e3), octal (0755) or hex (0x3e8), "
-                               "with an optional u/l suffix",))
+                               "with an optional u/l suffix; durations are an integer and ns, us, ms, s, m, h or d "
+                               "(100ms)",))
         return Diagnostic("error", Span(pos, pos + 1), f"syntax error: unexpected character '{ch}'",
                           _expected_hint(err.allowed or set()))
     if isinstance(err, UnexpectedEOF):

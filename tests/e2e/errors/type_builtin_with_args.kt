@@ -1,2 +1,2 @@
-// bpftrace 0.17: ERROR: Unknown function: nsecs
-BEGIN { @x = nsecs(1); }
+// bpftrace 0.17: ERROR: Unknown function: cpu
+BEGIN { @x = cpu(1); }

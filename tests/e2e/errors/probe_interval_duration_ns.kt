@@ -1,0 +1,2 @@
+// bpftrace 0.17: ERROR: syntax error
+interval:500ns { exit(); }

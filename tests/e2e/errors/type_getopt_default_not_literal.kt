@@ -1,0 +1,2 @@
+// bpftrace 0.17: ERROR: Unknown function: getopt
+BEGIN { @x = getopt("n", $1); }

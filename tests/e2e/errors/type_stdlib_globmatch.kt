@@ -1,0 +1,2 @@
+// bpftrace 0.17: ERROR: Unknown function: globmatch
+BEGIN { if (globmatch("abc", "a*")) { exit(); } }
