@@ -25,6 +25,11 @@ class IntLit(Node):
 
 
 @dataclass(slots=True, eq=False)
+class BoolLit(IntLit):
+    """`true`/`false`: kt's bools are the integers 1 and 0; getopt() types its option by it."""
+
+
+@dataclass(slots=True, eq=False)
 class StrLit(Node):
     value: bytes  # escapes already decoded, no terminating NUL
 

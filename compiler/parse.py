@@ -377,7 +377,7 @@ class _ToAst(Transformer):
     def builtin(self, meta, children):
         name = str(children[0])
         if name in ("true", "false"):   # bool literals (bpftrace 0.25): kt's bools are 1 and 0
-            return ast.IntLit(_span(meta), int(name == "true"))
+            return ast.BoolLit(_span(meta), int(name == "true"))
         return ast.Builtin(_span(meta), name)
 
     def call(self, meta, children):

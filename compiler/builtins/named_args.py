@@ -22,11 +22,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def _bool_literal(node) -> bool | None:
-    """`true`/`false`: builtin names here, or the parser's boolean literal where it has one."""
-    if isinstance(node, ast.Builtin) and node.name in ("true", "false"):
-        return node.name == "true"
-    value = getattr(node, "value", None)
-    return value if isinstance(value, bool) else None
+    """`true`/`false` (the parser's integer literals 1 and 0, marked as written)."""
+    if isinstance(node, ast.BoolLit):
+        return bool(node.value)
+    return None
 
 
 def _option(checker: "Checker", call: ast.Call):
