@@ -469,17 +469,22 @@ class ExpressionLowering:
         n = min(asize, csize)
         if n > 16:   # two long strings: a loop (unrolled, str(a) == str(b) spills past the stack)
             return b.zext(strings_equal(self, a, asize, c, csize, max(asize, csize)), I64)
-        if asize == csize:
-            acc = ir.Constant(I1, 1)
-        else:  # past the shorter buffer, the longer string must end too
+        # Branch-free: BPF has no set-on-condition, so a select per byte became two branches
+        # per byte, and the verifier walked every path (comm == curtask->group_leader->comm
+        # passed its 1M-instruction limit). `alive` is all ones until the first NUL of a;
+        # any differing byte while alive makes `diff` non-zero.
+        alive = ir.Constant(I64, -1)
+        diff = ir.Constant(I64, 0)
+        for i in range(n):
+            x = b.zext(b.load(self.offset(a, i)), I64)
+            y = b.zext(b.load(self.offset(c, i)), I64)
+            diff = b.or_(diff, b.and_(b.xor(x, y), alive))
+            nonzero = b.lshr(b.add(x, ir.Constant(I64, 255)), ir.Constant(I64, 8))   # 1 if x != 0
+            alive = b.and_(alive, b.neg(nonzero))
+        if asize != csize:   # past the shorter buffer, the longer string must end too
             longer = a if asize > csize else c
-            acc = b.icmp_unsigned("==", b.load(self.offset(longer, n)), ir.Constant(I8, 0))
-        for i in reversed(range(n)):
-            x = b.load(self.offset(a, i))
-            y = b.load(self.offset(c, i))
-            ended = b.icmp_unsigned("==", x, ir.Constant(I8, 0))
-            acc = b.select(b.icmp_unsigned("==", x, y), b.select(ended, ir.Constant(I1, 1), acc), ir.Constant(I1, 0))
-        return b.zext(acc, I64)
+            diff = b.or_(diff, b.and_(b.zext(b.load(self.offset(longer, n)), I64), alive))
+        return b.zext(b.icmp_unsigned("==", diff, ir.Constant(I64, 0)), I64)
 
     def _bytes_equal(self: "ProbeCodegen", a: ir.Value, c: ir.Value, size: int) -> ir.Value:
         """1 when `size` bytes at a and c are equal (arrays: every element), else 0."""
