@@ -213,6 +213,23 @@ class Unroll(Node):
 
 
 @dataclass(slots=True, eq=False)
+class ForMap(Node):
+    """`for ($kv : @m) { ... }` (bpftrace 0.21): $kv is (key, value) of each element."""
+    var: Var
+    map: MapRef
+    body: Block
+
+
+@dataclass(slots=True, eq=False)
+class ForRange(Node):
+    """`for ($i : start..end) { ... }` (bpftrace 0.24): start <= $i < end, bounds read once."""
+    var: Var
+    start: Expr
+    end: Expr
+    body: Block
+
+
+@dataclass(slots=True, eq=False)
 class Jump(Node):
     kind: str  # "break" | "continue" | "return"
 
@@ -228,7 +245,7 @@ class Let(Node):
     value: "Expr | None" = None
 
 
-Stmt = ExprStmt | Assign | If | While | Unroll | Jump | Let
+Stmt = ExprStmt | Assign | If | While | Unroll | ForMap | ForRange | Jump | Let
 
 
 # ---- C type definitions (between probes) -------------------------------------------------

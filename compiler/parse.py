@@ -187,6 +187,15 @@ class _ToAst(Transformer):
         cond, body = children
         return ast.While(_span(meta), cond, body)
 
+    def for_stmt(self, meta, children):
+        var, source, body = children
+        if isinstance(source, tuple):
+            return ast.ForRange(_span(meta), var, source[0], source[1], body)
+        return ast.ForMap(_span(meta), var, source, body)
+
+    def for_range(self, meta, children):
+        return (children[0], children[2])
+
     def jump_stmt(self, meta, children):
         return ast.Jump(_span(meta), str(children[0]))
 

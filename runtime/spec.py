@@ -563,6 +563,14 @@ class _Reader:
                 raise ObjectFormatError(f"{where}: R_BPF_64_64 does not point at an ld_imm64 "
                                         f"instruction")
             addend = struct.unpack_from("<i", insns, offset + 4)[0]
+            if home == ".text":
+                # A function's address (a for loop's callback): LLVM names the section
+                # symbol with the byte offset as addend, or the function with addend 0.
+                if (sym.value + addend) % BPF_INSN_SIZE:
+                    raise ObjectFormatError(f"{where}: address of '{sym.name or home}' + {addend} "
+                                            f"is not an instruction")
+                calls.append(Call(offset // BPF_INSN_SIZE, (sym.value + addend) // BPF_INSN_SIZE, True))
+                continue
             if home in DATA_SECTIONS and home in maps:
                 # A global: the symbol's offset in its section (a section symbol's is 0) plus
                 # the addend LLVM leaves in the instruction's imm.

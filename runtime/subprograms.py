@@ -18,14 +18,17 @@ from typing import NamedTuple
 BPF_INSN_SIZE = 8
 BPF_CALL_OPCODE = 0x85       # BPF_JMP | BPF_CALL
 BPF_PSEUDO_CALL = 1          # src_reg of a call whose imm is a relative instruction offset
+BPF_PSEUDO_FUNC = 4          # src_reg of an ld_imm64 loading a subprogram's address (5.13)
 
 
 class Call(NamedTuple):
     """A bpf-to-bpf call at instruction ``insn_index`` of its section, to instruction
-    ``target`` of `.text`."""
+    ``target`` of `.text`; with ``func_ptr``, an ld_imm64 of that function's address instead
+    (a callback given to bpf_for_each_map_elem or bpf_loop: compiler/codegen/loops.py)."""
 
     insn_index: int
     target: int
+    func_ptr: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +70,9 @@ def link(insns: bytes, relocations: tuple, calls: tuple[Call, ...], func_info, l
     relocs = list(relocations)
     fis, lis = [(func_info, 0)], [(line_info, 0)]
     placed: dict[int, int] = {}            # `.text` start -> position in the program
-    pending = [(c.insn_index, c.target) for c in calls]
+    pending = [(c.insn_index, c.target, c.func_ptr) for c in calls]
     while pending:
-        at, target = pending.pop(0)
+        at, target, func_ptr = pending.pop(0)
         fn = text.get(target)
         if fn is None:
             raise LinkError(f"call at instruction {at} reaches `.text` instruction {target}, "
@@ -79,8 +82,13 @@ def link(insns: bytes, relocations: tuple, calls: tuple[Call, ...], func_info, l
             placed[target] = base
             code += fn.insns
             relocs += [r._replace(insn_index=r.insn_index + base) for r in fn.relocations]
-            pending += [(c.insn_index + base, c.target) for c in fn.calls]
+            pending += [(c.insn_index + base, c.target, c.func_ptr) for c in fn.calls]
             fis.append((fn.func_info, base))
             lis.append((fn.line_info, base))
+        # The same relative offset for both (the verifier: insn_idx + imm + 1); an address is
+        # an ld_imm64 whose src_reg says BPF_PSEUDO_FUNC (libbpf's RELO_SUBPROG_ADDR).
         struct.pack_into("<i", code, at * BPF_INSN_SIZE + 4, placed[target] - (at + 1))
+        if func_ptr:
+            regs = at * BPF_INSN_SIZE + 1
+            code[regs] = (code[regs] & 0x0F) | (BPF_PSEUDO_FUNC << 4)
     return bytes(code), tuple(relocs), concat_ext(fis), concat_ext(lis)

@@ -70,7 +70,7 @@ def estimate(node, types) -> int:
 
 def _loose_jumps(stmts) -> set[str]:
     """break/continue in `stmts` that leave them (not inside a while of their own)."""
-    return {n.kind for n in ast.walk(stmts, skip=ast.While)
+    return {n.kind for n in ast.walk(stmts, skip=(ast.While, ast.ForMap, ast.ForRange))
             if isinstance(n, ast.Jump) and n.kind != "return"}
 
 

@@ -145,7 +145,7 @@ class DebugInfo:
         (ctx, frame, target)."""
         ptr = self.m.add_debug_info("DIDerivedType", {"tag": ir.DIToken("DW_TAG_pointer_type"),
                                                       "baseType": None, "size": 64})
-        arg_types = [ptr if name != "target" else self.int_type(64, False) for name in args]
+        arg_types = [ptr if name not in ("target", "index") else self.int_type(64, False) for name in args]
         fn_type = self.m.add_debug_info("DISubroutineType", {"types": self.m.add_metadata([self.int_type(), *arg_types])})
         flags = "DISPFlagLocalToUnit | DISPFlagDefinition | DISPFlagOptimized" if local else \
             "DISPFlagDefinition | DISPFlagOptimized"

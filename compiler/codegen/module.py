@@ -106,8 +106,8 @@ def _tracepoint_layouts(sema: Semantics, tracefs: str) -> tuple[tuple[str, str],
 
 def _chunk_scopes(di: DebugInfo, source: SourceFile):
     """(chunk function, line) -> its span -> DILocation maker (codegen/chunks.py)."""
-    def new_scope(fn: ir.Function, line: int):
-        scope = di.subprogram(fn, line, ("ctx", "frame", "target"), local=True)
+    def new_scope(fn: ir.Function, line: int, args: tuple[str, ...] = ("ctx", "frame", "target")):
+        scope = di.subprogram(fn, line, args, local=True)
         return lambda span: di.location(scope, *source.line_col(span.start))
     return new_scope
 

@@ -20,6 +20,7 @@ from ..passes.semantic import Semantics
 from ..probes import ResolvedProbe
 from ..types import Ptr, Type, U64, is_word
 from . import maps
+from .loops import lower_for
 from .chunks import BREAK, CHUNK_THRESHOLD, CONTINUE, Chunker, estimate
 from .expressions import ExpressionLowering, VolatileLoad
 from .places import CTX, Place
@@ -97,6 +98,9 @@ class ProbeCodegen(ExpressionLowering):
         self._run_counts: dict[tuple[str, int], ir.Value] = {}
         self._exit_block: ir.Block | None = None
         self._exit_code: ir.Value | None = None             # i32 slot: what the exit block returns
+        # How the exit block returns its code: None, `ret` it; a for loop's callback maps it
+        # to the 0/1 the kernel wants (codegen/loops.py).
+        self._return_code = None
 
     # ---- the program ---------------------------------------------------------------------
     def generate(self) -> None:
@@ -152,7 +156,11 @@ class ProbeCodegen(ExpressionLowering):
                 p = self.helper_ptr(Helper.map_lookup_elem, self.map_ptr(map_name), index)
                 with b.if_then(b.icmp_unsigned("!=", p, ir.Constant(p.type, None))):
                     b.atomic_rmw("add", b.bitcast(p, I64.as_pointer()), n, "monotonic")
-        b.ret(b.load(self._exit_code))
+        code = b.load(self._exit_code)
+        if self._return_code is None:
+            b.ret(code)
+        else:
+            self._return_code(code)
 
     def _run_count(self, map_name: str, slot: int) -> ir.Value:
         var = self._run_counts.get((map_name, slot))
@@ -537,6 +545,8 @@ class ProbeCodegen(ExpressionLowering):
                 self.block(s.body)
         elif isinstance(s, ast.While):
             self._while(s)
+        elif isinstance(s, (ast.ForMap, ast.ForRange)):
+            lower_for(self, s)
         elif isinstance(s, ast.Jump):
             if s.kind == "return":   # the probe ends here
                 self.ret()

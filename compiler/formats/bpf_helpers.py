@@ -33,4 +33,7 @@ class Helper(IntEnum):
     get_current_task_btf = 158
     get_func_ip = 173
     get_attach_cookie = 174
+    for_each_map_elem = 164      # 5.13: `for ($kv : @m)` (compiler/codegen/loops.py)
+    loop = 181                   # 5.17: `for ($i : a..b)`
+    map_lookup_percpu_elem = 195  # 5.19: a count()/sum() element's value on one CPU
     ktime_get_tai_ns = 208     # 6.1: tseries() epochs (TAI: intervals start on wall-clock boundaries)

@@ -29,6 +29,7 @@ from ..source import Span
 from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, STACK, Str, Sym, Tuple, Type, Void,
                      record_layout, unify, widen)
 from .expressions import ExpressionChecker
+from .loop_checks import check_for_map, check_for_range
 
 __all__ = ["MapInfo", "Semantics", "Checker", "analyse"]
 
@@ -168,9 +169,13 @@ class Checker(ExpressionChecker):
             self._loops += 1
             self._block(stmt.body)
             self._loops -= 1
+        elif isinstance(stmt, ast.ForMap):
+            check_for_map(self, stmt)
+        elif isinstance(stmt, ast.ForRange):
+            check_for_range(self, stmt)
         elif isinstance(stmt, ast.Jump):
             if stmt.kind != "return" and not self._loops:
-                self.sink.error(stmt.span, f"'{stmt.kind}' outside of a while loop")
+                self.sink.error(stmt.span, f"'{stmt.kind}' outside of a loop")
         elif isinstance(stmt, ast.If):
             self.check_condition(stmt.cond, "an if condition")
             self._block(stmt.then)
