@@ -51,12 +51,16 @@ def _names(nodes) -> set[str]:
     return {n.name for n in nodes if isinstance(n, ast.Var)}
 
 
-def shared_variables(probe: ast.Probe, loop) -> list[str]:
-    """Variables of the loop's body (and its variable) also used elsewhere in the probe."""
+def shared_variables(probe: ast.Probe, loop) -> dict[str, ast.Var]:
+    """Variables of the loop's body also used elsewhere in the probe, each with a use outside
+    (its type); the loop's own variable is the loop's alone (passes/loop_checks.py)."""
     inside = {id(n) for n in ast.walk(loop.body)} | {id(loop.var)}
-    body_names = _names(ast.walk(loop.body)) | {loop.var.name}
-    outside = {n.name for n in ast.walk(probe) if isinstance(n, ast.Var) and id(n) not in inside}
-    return sorted(body_names & outside)
+    body_names = _names(ast.walk(loop.body)) - {loop.var.name}
+    out: dict[str, ast.Var] = {}
+    for n in ast.walk(probe):
+        if isinstance(n, ast.Var) and id(n) not in inside and n.name in body_names:
+            out.setdefault(n.name, n)
+    return dict(sorted(out.items()))
 
 
 def lower_for(cg, s) -> None:
@@ -75,7 +79,7 @@ def lower_for(cg, s) -> None:
     b.store(b.ptrtoint(cg.ctx, I64), word(CTX))
     b.store(cg.target_index if cg.target_index is not None else ir.Constant(I64, 0), word(TARGET))
     for i, name in enumerate(shared):
-        slot = cg._vars[name] if name in cg._vars else cg._var_slot(name, cg.types[_a_use(cg.probe, name)])
+        slot = cg._vars[name] if name in cg._vars else cg._var_slot(name, cg.types[shared[name]])
         b.store(b.ptrtoint(slot, I64), word(FIRST_VAR + i))
     if isinstance(s, ast.ForRange):
         start = cg.expr(s.start)
@@ -95,11 +99,7 @@ def lower_for(cg, s) -> None:
         b.position_at_end(cg.func.append_basic_block("after_loop_ended"))
 
 
-def _a_use(probe: ast.Probe, name: str) -> ast.Node:
-    return next(n for n in ast.walk(probe) if isinstance(n, ast.Var) and n.name == name)
-
-
-def _callback(cg, s, shared: list[str], arg_names: tuple[str, ...], arg_types: list) -> ir.Function:
+def _callback(cg, s, shared: dict[str, ast.Var], arg_names: tuple[str, ...], arg_types: list) -> ir.Function:
     fn = ir.Function(cg.module, ir.FunctionType(I64, arg_types),
                      cg.module.get_unique_name(f"{cg.main_func.name}__for"))
     fn.linkage = "internal"      # a static function: the kernel calls back only those
@@ -176,36 +176,52 @@ def _load_element(cg, plan, t: Tuple, slot, key, value) -> None:
     if plan.agg == "none":
         cg.memcpy(cg.offset(slot, value_off), value, value_t.size)
         return
-    # A per-CPU element: every CPU's value, found by the key (the copy on the stack).
-    out = b.bitcast(cg.offset(slot, value_off), I64P)
-    found = cg._alloca_builder.alloca(I1, name="found")
-    b.store(ir.Constant(I1, 0), found)
-    cpu = cg._alloca_builder.alloca(I64, name="cpu")
-    b.store(ir.Constant(I64, 0), cpu)
-    check = cg.func.append_basic_block("cpu_check")
-    step = cg.func.append_basic_block("cpu_step")
-    done = cg.func.append_basic_block("cpu_done")
-    b.branch(check)
-    b.position_at_end(check)
-    i = b.load(cpu)
-    b.cbranch(b.icmp_unsigned("<", i, ir.Constant(I64, MAX_CPUS)), step, done)
-    b.position_at_end(step)
-    p = cg.helper_ptr(Helper.map_lookup_percpu_elem, cg.map_ptr(plan.bpf_name), cg.offset(slot, key_off), i)
-    more = cg.func.append_basic_block("cpu_value")
-    b.cbranch(b.icmp_unsigned("==", p, ir.Constant(I8P, None)), done, more)
-    b.position_at_end(more)
+    # A per-CPU element: every CPU's value, found by the key (the copy on the stack), in a
+    # bpf_loop of its own (a plain loop over 4096 CPUs is too many jumps for the verifier).
+    state = cg._alloca_builder.alloca(ir.ArrayType(I64, 3), name="cpu_walk")
+    state.align = 8
+    cg.stack_bytes += 24
+    words = b.bitcast(state, I64P)
+    b.store(b.ptrtoint(cg.offset(slot, key_off), I64), words)
+    b.store(b.ptrtoint(cg.offset(slot, value_off), I64), b.gep(words, [ir.Constant(I64, 1)]))
+    b.store(ir.Constant(I64, 0), b.gep(words, [ir.Constant(I64, 2)]))
+    walk = _cpu_walk(cg, plan)
+    cg.helper(Helper.loop, ir.Constant(I64, MAX_CPUS), b.bitcast(walk, I8P), b.bitcast(words, I8P),
+              ir.Constant(I64, 0))
+
+
+def _cpu_walk(cg, plan) -> ir.Function:
+    """`long walk(u64 cpu, u64 *state)`, state = {key*, value*, found}: adds (count, sum) or
+    compares (min, max: only CPUs that set it) this CPU's value; stops past the last CPU."""
+    fn = ir.Function(cg.module, ir.FunctionType(I64, [I64, I8P]),
+                     cg.module.get_unique_name(f"{cg.main_func.name}__cpus"))
+    fn.linkage = "internal"
+    fn.attributes.add("noinline")
+    fn.attributes.add("nounwind")
+    fn.args[0].name, fn.args[1].name = "index", "data"
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    if cg._new_scope is not None:
+        b.debug_metadata = cg._new_scope(fn, 0, ("index", "data"))(cg.span)
+    state = b.bitcast(fn.args[1], I64P)
+    key = b.inttoptr(b.load(state), I8P)
+    out = b.inttoptr(b.load(b.gep(state, [ir.Constant(I64, 1)])), I64P)
+    found = b.gep(state, [ir.Constant(I64, 2)])
+    lookup = b.inttoptr(ir.Constant(I64, int(Helper.map_lookup_percpu_elem)),
+                        ir.FunctionType(I8P, [I8P, I8P, I64]).as_pointer())
+    p = b.call(lookup, [b.bitcast(cg._maps[plan.bpf_name], I8P), key, fn.args[0]])
+    with b.if_then(b.icmp_unsigned("==", p, ir.Constant(I8P, None)), likely=False):
+        b.ret(ir.Constant(I64, 1))
     words = b.bitcast(p, I64P)
     v = b.load(words)
     if plan.agg in ("count", "sum"):
         b.store(b.add(b.load(out), v), out)
-    else:   # {value, set}: only CPUs that set it count
+    else:
         is_set = b.icmp_unsigned("!=", b.load(b.gep(words, [ir.Constant(I64, 1)])), ir.Constant(I64, 0))
         with b.if_then(is_set):
             old = b.load(out)
             better = b.icmp_signed("<" if plan.agg == "min" else ">", v, old)
-            take = b.or_(b.not_(b.load(found)), better)
+            take = b.or_(b.icmp_unsigned("==", b.load(found), ir.Constant(I64, 0)), better)
             b.store(b.select(take, v, old), out)
-            b.store(ir.Constant(I1, 1), found)
-    b.store(b.add(i, ir.Constant(I64, 1)), cpu)
-    b.branch(check)
-    b.position_at_end(done)
+            b.store(ir.Constant(I64, 1), found)
+    b.ret(ir.Constant(I64, 0))
+    return fn

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .. import ast
-from ..types import Agg, Int, S64, Tuple, Type, unify
+from ..types import Agg, Int, S64, Tuple, Type
 
 if TYPE_CHECKING:  # pragma: no cover
     from .semantic import Checker
@@ -30,6 +30,7 @@ def loop_value_type(value: Type) -> Type:
 def check_for_map(checker: "Checker", stmt: ast.ForMap) -> None:
     ref = stmt.map
     info = checker.maps.get(ref.name)
+    t = None
     if ref.keys:
         checker.sink.error(ref.span, f"a for loop iterates a whole map: for ($kv : {ref.name}), "
                            f"not one element")
@@ -44,8 +45,8 @@ def check_for_map(checker: "Checker", stmt: ast.ForMap) -> None:
                            f"values, count(), sum(), min() and max() (bpftrace 0.26's rule)")
     else:
         checker.types[ref] = info.value
-        _bind(checker, stmt.var, Tuple((info.key, loop_value_type(info.value))))
-    _body(checker, stmt.body)
+        t = Tuple((info.key, loop_value_type(info.value)))
+    _scoped_body(checker, stmt, t)
 
 
 def check_for_range(checker: "Checker", stmt: ast.ForRange) -> None:
@@ -57,25 +58,34 @@ def check_for_range(checker: "Checker", stmt: ast.ForRange) -> None:
             ok = False
         elif t is None:
             ok = False
-    if ok:
-        _bind(checker, stmt.var, S64)
-    _body(checker, stmt.body)
+    _scoped_body(checker, stmt, S64 if ok else None)
 
 
-def _bind(checker: "Checker", var: ast.Var, t: Type) -> None:
-    old = checker._vars.get(var.name)
-    if old is not None:
-        new = unify(old, t)
-        if new is None:
-            checker.sink.error(var.span, f"variable '{var.name}' holds {old}; the loop gives it {t}")
-            return
-        t = new
-    checker._vars[var.name] = t
-    checker.types[var] = t
-    checker.saw_variable(var, var.name)
-
-
-def _body(checker: "Checker", body: ast.Block) -> None:
+def _scoped_body(checker: "Checker", stmt, t: Type | None) -> None:
+    """The body, with the loop's variable bound to `t` inside it only (bpftrace's scope: each
+    loop has its own, and it may not shadow a variable of the probe)."""
+    var = stmt.var
+    name = var.name
+    if name in checker._vars:
+        checker.sink.error(var.span, f"the loop variable '{name}' shadows a variable of the probe: "
+                           f"give the loop another name")
+        t = None
+    nodes = checker._var_nodes.setdefault(name, [])
+    mark = len(nodes)
+    if t is not None:
+        checker._vars[name] = t
+        checker.types[var] = t
+        checker.saw_variable(var, name)
+    else:
+        checker._failed_vars.add(name)   # its uses are not reported again
     checker._loops += 1
-    checker._block(body)
+    checker._block(stmt.body)
     checker._loops -= 1
+    if t is None:
+        return
+    # Its uses get the loop's type here; the probe's final unification (check_probe) never
+    # sees them, so a variable of the same name after the loop is another variable.
+    final = checker._vars.pop(name, t)
+    for node in nodes[mark:]:
+        checker.types[node] = final
+    del nodes[mark:]
