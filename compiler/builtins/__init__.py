@@ -11,14 +11,14 @@ A record holds its type rule (used by passes/semantic.py) and its lowering (call
 
 from __future__ import annotations
 
-from . import (addresses, formats, kernel, maps, memory, named_args, output, registers, stacks, strings, system,
+from . import (addresses, formats, kernel, map_queries, maps, memory, named_args, output, registers, stacks, strings, system,
                variables, watch)
 from .records import BuiltinVar, Function
 
 BUILTIN_VARS: dict[str, BuiltinVar] = {b.name: b for b in (*variables.VARIABLES, *stacks.VARIABLES,
                                                             *registers.VARIABLES, *formats.VARIABLES,
                                                             *system.VARIABLES)}
-FUNCTIONS: dict[str, Function] = {f.name: f for family in (output, maps, memory, addresses, stacks, strings, registers,
+FUNCTIONS: dict[str, Function] = {f.name: f for family in (output, maps, map_queries, memory, addresses, stacks, strings, registers,
                                                                 formats, kernel, watch, system, named_args)
                                   for f in family.FUNCTIONS}
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from llvmlite import ir
+
 from .. import ast
 from ..formats.meta import TSERIES_FUNCS, TSERIES_MAX_INTERVALS
 from ..types import Agg, Int, Type, U64, Void
@@ -134,12 +136,12 @@ def _check_delete(checker: "Checker", call: ast.Call) -> Type | None:
         checker.sink.error(call.span, "delete() takes one map element: delete(@name[key]) or delete(@name, key)")
         return None
     checker.check_map_element(target)
-    return Void()
+    return U64   # 0.26: whether an element was deleted (0.17's returned nothing)
 
 
-def _lower_delete(cg: "ProbeCodegen", call: ast.Call) -> None:
-    cg.delete_element(deleted_element(call))
-    return None
+def _lower_delete(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
+    ret = cg.delete_element(deleted_element(call))
+    return cg.b.zext(cg.b.icmp_signed("==", ret, ir.Constant(ret.type, 0)), ir.IntType(64))
 
 
 def _check_whole_map(checker: "Checker", call: ast.Call) -> Type | None:

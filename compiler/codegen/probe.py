@@ -470,9 +470,9 @@ class ProbeCodegen(ExpressionLowering):
                         b.store(ir.Constant(I64, i + 1), count)
             self.emit_event(rec, size)
 
-    def delete_element(self, ref: ast.MapRef) -> None:
+    def delete_element(self, ref: ast.MapRef) -> ir.Value:
         plan = self.plan.maps[ref.name]
-        self.helper(Helper.map_delete_elem, self.map_ptr(plan.bpf_name), maps.build_key(self, plan, ref.keys))
+        return self.helper(Helper.map_delete_elem, self.map_ptr(plan.bpf_name), maps.build_key(self, plan, ref.keys))
 
     def _exit_flag(self) -> ir.Value:
         """The flag exit() sets: entry EXIT_FLAG of the LOST_MAP array, as an i64* (NULL
