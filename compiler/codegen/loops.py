@@ -87,7 +87,11 @@ def lower_for(cg, s) -> None:
         b.store(start, word(START))
         count = b.select(b.icmp_signed("<", start, end), b.sub(end, start), ir.Constant(I64, 0))
         fn = _callback(cg, s, shared, ("index", "data"), [I64, I8P])
-        cg.helper(Helper.loop, count, b.bitcast(fn, I8P), b.bitcast(words, I8P), ir.Constant(I64, 0))
+        # No call for an empty range: the verifier skips the callback of a bpf_loop it knows
+        # runs 0 times, removes it as dead code and then fails on its address (6.18: "verifier
+        # bug: No program to jit"); behind this branch the address is dead code too.
+        with b.if_then(b.icmp_signed(">", count, ir.Constant(I64, 0))):
+            cg.helper(Helper.loop, count, b.bitcast(fn, I8P), b.bitcast(words, I8P), ir.Constant(I64, 0))
     else:
         plan = cg.plan.maps[s.map.name]
         fn = _callback(cg, s, shared, ("map", "key", "value", "data"), [I8P, I8P, I8P, I8P])
