@@ -59,11 +59,8 @@ def _check_has_key(checker: "Checker", call: ast.Call) -> Type | None:
 
 
 def _lower_has_key(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
-    from ..codegen import maps   # codegen imports the registry, not the other way round
     ref = call.args[0]
-    plan = cg.plan.maps[ref.name]
-    p = maps.lookup(cg, plan, maps.build_key(cg, plan, [call.args[1]]))
-    return cg.b.zext(cg.b.icmp_unsigned("!=", p, ir.Constant(p.type, None)), I64)
+    return cg.has_element(ast.MapRef(ref.span, ref.name, [call.args[1]]))
 
 
 def _check_len(checker: "Checker", call: ast.Call) -> Type | None:

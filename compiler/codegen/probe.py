@@ -470,6 +470,12 @@ class ProbeCodegen(ExpressionLowering):
                         b.store(ir.Constant(I64, i + 1), count)
             self.emit_event(rec, size)
 
+    def has_element(self, ref: ast.MapRef) -> ir.Value:
+        """1 when the map has the element (has_key()), else 0: one lookup."""
+        plan = self.plan.maps[ref.name]
+        p = maps.lookup(self, plan, maps.build_key(self, plan, ref.keys))
+        return self.b.zext(self.b.icmp_unsigned("!=", p, ir.Constant(p.type, None)), I64)
+
     def delete_element(self, ref: ast.MapRef) -> ir.Value:
         plan = self.plan.maps[ref.name]
         return self.helper(Helper.map_delete_elem, self.map_ptr(plan.bpf_name), maps.build_key(self, plan, ref.keys))

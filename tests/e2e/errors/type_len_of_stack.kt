@@ -1,0 +1,2 @@
+// bpftrace 0.17: ERROR: Unknown function: len
+BEGIN { print(len(kstack)); }
