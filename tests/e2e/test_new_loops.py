@@ -117,6 +117,10 @@ DOC_EXAMPLES = {
                        ["3", "deleted", "0 2", "2"]),
     "exit_inside_a_loop_ends_the_probe": ('BEGIN { for ($i : 0..5) { if ($i == 2) { exit(); } printf("%d\\n", $i); } '
                                           'printf("after\\n"); }', ["0", "1"]),
+    # The kernel lets a hash map's own walk update and delete its elements.
+    "map_changed_by_its_own_loop": ('BEGIN { @m[1] = 1; @m[2] = 2; @m[3] = 3; for ($kv : @m) { if ($kv.0 == 2) '
+                                    '{ delete(@m, $kv.0); } else { @m[$kv.0] = $kv.1 * 10; } } '
+                                    'printf("%d %d %d\\n", len(@m), @m[1], @m[3]); clear(@m); exit(); }', ["2 10 30"]),
     "return_inside_a_map_loop": ('BEGIN { @m[1] = 1; for ($kv : @m) { printf("in\\n"); return; } printf("after\\n"); } '
                                  'BEGIN { clear(@m); exit(); }', ["in"]),
 }
@@ -177,3 +181,15 @@ def test_misuse_is_a_located_error(name):
     assert r.rc != 0
     assert "error: " in r.err and message in r.err, r.err
     assert "^" in r.err
+
+
+def test_loops_in_a_probe_split_into_chunks(tmp_path):
+    """A body large enough to be lowered as subprograms (codegen/chunks.py) with loops among
+    its statements: the callbacks share the chunks' frame of variables."""
+    body = "\n".join(f"@x[{i % 7}] = {i};" for i in range(1500))
+    script = tmp_path / "big.bt"
+    script.write_text("BEGIN {\n$t = 0;\n" + body + "\nfor ($kv : @x) { $t += $kv.1; }\n" + body
+                      + '\nfor ($i : 0..3) { $t++; }\nprintf("t=%d\\n", $t); clear(@x); exit(); }\n')
+    r = run_kt(str(script), timeout=300)
+    assert r.rc == 0, r.err
+    assert "t=%d" % (sum(range(1493, 1500)) + 3) in r.out.splitlines()
