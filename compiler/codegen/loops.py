@@ -180,14 +180,22 @@ def _load_element(cg, plan, t: Tuple, slot, key, value) -> None:
     if plan.agg == "none":
         cg.memcpy(cg.offset(slot, value_off), value, value_t.size)
         return
-    # A per-CPU element: every CPU's value, found by the key (the copy on the stack), in a
-    # bpf_loop of its own (a plain loop over 4096 CPUs is too many jumps for the verifier).
+    # A per-CPU element: every CPU's value, found by the key (the copy on the stack).
+    percpu_total(cg, plan, cg.offset(slot, key_off), cg.offset(slot, value_off))
+
+
+def percpu_total(cg, plan, key, out) -> None:
+    """Write to `out` (an i64 slot, zero) the count()/sum() total or the min()/max() extreme
+    over the CPUs of the element under `key`: a bpf_loop of its own (a plain loop over 4096
+    CPUs is too many jumps for the verifier). Also how `@c` of a count() map is read in an
+    expression (bpftrace 0.2x's "PERCPU types": `(int64)@c`, `@s == 12`)."""
+    b = cg.b
     state = cg._alloca_builder.alloca(ir.ArrayType(I64, 3), name="cpu_walk")
     state.align = 8
     cg.stack_bytes += 24
     words = b.bitcast(state, I64P)
-    b.store(b.ptrtoint(cg.offset(slot, key_off), I64), words)
-    b.store(b.ptrtoint(cg.offset(slot, value_off), I64), b.gep(words, [ir.Constant(I64, 1)]))
+    b.store(b.ptrtoint(key, I64), words)
+    b.store(b.ptrtoint(out, I64), b.gep(words, [ir.Constant(I64, 1)]))
     b.store(ir.Constant(I64, 0), b.gep(words, [ir.Constant(I64, 2)]))
     walk = _cpu_walk(cg, plan)
     cg.helper(Helper.loop, ir.Constant(I64, MAX_CPUS), b.bitcast(walk, I8P), b.bitcast(words, I8P),

@@ -171,9 +171,22 @@ def update(cg: "ProbeCodegen", plan: MapPlan, key: ir.Value, value: ir.Value, fl
         cg.count_refused(slot, ret, -E2BIG)
 
 
+# Aggregations whose value an expression may read (bpftrace 0.2x, "PERCPU types"): the total
+# or extreme over the CPUs, as the map prints.
+READABLE_AGGS = ("count", "sum", "min", "max")
+
+
 def read_map(cg: "ProbeCodegen", plan: MapPlan, key_exprs: list) -> ir.Value:
     """The value under a key, or zero (empty string) when the key is absent."""
     key = build_key(cg, plan, key_exprs)
+    if plan.agg in READABLE_AGGS:   # a per-CPU aggregation read as one integer
+        from .loops import percpu_total
+
+        slot = cg.stack(8, "mapval")
+        slot64 = cg.b.bitcast(slot, I64.as_pointer())
+        cg.b.store(ir.Constant(I64, 0), slot64)
+        percpu_total(cg, plan, key, slot)
+        return cg.b.load(slot64)
     p = lookup(cg, plan, key)
     if cg.options.helper_checks >= 2:   # -kk: bpftrace 0.17 reports a read of a missing key
         cg.check_helper(Helper.map_lookup_elem, p)

@@ -330,8 +330,11 @@ class Checker(ExpressionChecker):
         info = self.check_map_element(e)
         if info is None:
             return None
+        if isinstance(info.value, Agg) and info.value.kind in ("count", "sum", "min", "max"):
+            return S64   # its total (extreme) over the CPUs, read with bpf_loop (Linux 5.19+)
         if isinstance(info.value, Agg):
-            self.sink.error(e.span, f"map '{e.name}' holds {info.value}; its value is only printed, not read")
+            self.sink.error(e.span, f"map '{e.name}' holds {info.value}; its value is only printed, not read",
+                            "count(), sum(), min() and max() maps can be read")
             return None
         return info.value
 

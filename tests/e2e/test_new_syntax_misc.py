@@ -115,3 +115,25 @@ def test_unroll_count_from_a_positional_parameter(arg: str) -> None:
     assert r.rc == 0, r.err
     theirs = subprocess.run(["bpftrace", "-e", script, arg], capture_output=True, text=True, timeout=60)
     assert r.out == _without_attaching(theirs.stdout)
+
+
+def test_percpu_aggregations_read_as_integers_docs_example() -> None:
+    """bpftrace's docs ("PERCPU types"): count() and sum() maps read in expressions are their
+    totals over the CPUs; min()/max() their extremes; a missing key reads 0."""
+    r = run_kt("-e", 'BEGIN { @c = count(); @s = sum(3); @s = sum(9); if (@s == 12) { '
+                     'printf("%d %d\\n", (int64)@c, (int64)@s); } @k[1] = count(); @k[1] = count(); '
+                     '@mn = min(5); @mn = min(-2); @mx[2] = max(7); '
+                     'printf("%d %d %d %d\\n", @k[1], @k[2], @mn, @mx[2]); exit(); }')
+    assert r.rc == 0, r.err
+    assert r.out.splitlines()[:2] == ["1 12", "2 0 -2 7"]
+
+
+def test_percpu_count_read_in_end_equals_the_printed_map() -> None:
+    """Events of the child on every CPU it ran on: the value END reads is the map's total."""
+    r = run_kt("-e", 'tracepoint:syscalls:sys_enter_openat /pid == cpid/ { @opens = count(); @bytes[comm] = sum(2); } '
+                     'END { printf("read %d %d\\n", @opens, @bytes["cat"]); }',
+               "-c", "/usr/bin/cat /etc/hostname /etc/os-release /etc/passwd")
+    assert r.rc == 0, r.err
+    opens = int(r.out.split("@opens: ")[1].split()[0])
+    assert opens > 3
+    assert f"read {opens} {2 * opens}" in r.out
