@@ -20,7 +20,7 @@ from .diagnostics import DiagnosticSink, did_you_mean
 from .formats.durations import duration_ns
 from .formats.numbers import attach_count
 from .contexts import NO_CONTEXT, ArgsArrayContext, FuncArg, ProbeContext, RegsContext, TracepointContext, UsdtContext
-from .formats.probe_kinds import PROBE_KIND_ALIASES
+from .formats.probe_kinds import PROBE_KIND_ALIASES, canonical_kind
 from .formats.tracepoints import TracepointNotFound, all_tracepoints, read_format
 from .watchpoints import WatchpointContext, watchpoint_target
 from .iterators import IterContext, iter_target
@@ -575,7 +575,7 @@ _BY_NAME = {alias: k for k in PROBE_KINDS for alias in (k.name, *k.aliases)}
 
 
 def lookup(provider: str) -> ProbeKind | None:
-    return _BY_NAME.get(provider)
+    return _BY_NAME.get(provider) or _BY_NAME.get(canonical_kind(provider) or "")
 
 
 def allows(kind: str, what: str) -> bool:

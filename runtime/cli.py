@@ -254,7 +254,7 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
                              start_ns=start_ns, tracefs=root, source_name=source.name,
                              ringbuf_pages=rb_pages, pid=pid, unsafe=opts.unsafe,
                              strlen=env.strlen, map_keys_max=env.map_keys_max,
-                             helper_checks=opts.helper_checks,
+                             helper_checks=opts.helper_checks, env_set=env.given,
                              **_machine_facts())
     stages = DEBUG_STAGES[opts.debug_stage] if opts.debug_stage else DEBUG_LEVELS.get(opts.debug, ())
     if not (stages or opts.debug or opts.emit_llvm or opts.emit_elf):
@@ -356,6 +356,7 @@ def _trace(opts, env, elf: bytes, child, pid: int, start_ns: int, queue_limit: i
                           max_probes=env.max_probes, log_size=env.log_size,
                           user_symbols=not env.no_user_symbols, demangle=not env.no_cpp_demangle,
                           cache_user_symbols=env.cache_user_symbols, start_ns=start_ns, positional=positional,
+                          env_given=env.given,
                           **({} if queue_limit is None else {"queue_limit": queue_limit}))
         status = session.run()
     except SessionFault as err:
