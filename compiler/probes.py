@@ -93,6 +93,26 @@ def _resolve_special(label: str):
     return resolve
 
 
+# Signals a `self:signal:SIG` probe may name: bpftrace 0.26 documents SIGUSR1 only (kt's other
+# signals end the trace).
+SELF_SIGNALS = ("SIGUSR1",)
+
+
+def _resolve_self(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
+    """`self:signal:SIGUSR1` (bpftrace 0.22): run by the session, as BEGIN is, each time kt
+    receives the signal; it shares BEGIN/END's bare `raw_tp` section."""
+    if len(ap.parts) != 2 or ap.parts[0] != "signal":
+        sink.error(ap.span, f"a self probe is 'self:signal:SIGNAL', got '{ap.raw}'")
+        return None
+    sig = ap.parts[1]
+    if sig not in SELF_SIGNALS:
+        sink.error(ap.span, f"self:signal takes {', '.join(SELF_SIGNALS)}, not '{sig}'",
+                   "SIGINT, SIGTERM and SIGHUP end the trace (END probes run then)")
+        return None
+    name = f"self:signal:{sig}"
+    return [ResolvedProbe("self", name, "raw_tp", "", {}, (name,), ())]
+
+
 # ---- tracepoint ----------------------------------------------------------------------------
 
 def _resolve_tracepoint(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
@@ -548,6 +568,8 @@ def _resolve_iter(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
 PROBE_KINDS: tuple[ProbeKind, ...] = (
     ProbeKind("BEGIN", PROBE_KIND_ALIASES["BEGIN"], _resolve_special("BEGIN"), "once, before every other probe", run_once=True),
     ProbeKind("END", PROBE_KIND_ALIASES["END"], _resolve_special("END"), "once, when the trace ends", run_once=True),
+    ProbeKind("self", PROBE_KIND_ALIASES["self"], _resolve_self, "each time kt receives a signal (self:signal:SIGUSR1)",
+              run_once=True),
     ProbeKind("tracepoint", PROBE_KIND_ALIASES["tracepoint"], _resolve_tracepoint, "a kernel tracepoint"),
     ProbeKind("kprobe", PROBE_KIND_ALIASES["kprobe"], _resolve_kprobe(False), "entry of a kernel function (+offset)",
               allows=frozenset({"override"})),

@@ -106,6 +106,7 @@ class Session:
     _use_kprobe_multi: bool = False
     _multi_sections: set = field(default_factory=set)   # wildcard kprobes on one kprobe_multi link
     _values: object = None
+    _on_signal: list = field(default_factory=list)   # self:signal:SIGUSR1 probes: (program, probe)
 
     def __post_init__(self) -> None:
         self.output = self.api_output if self.api_output is not None else output_for(self.json)
@@ -190,6 +191,7 @@ class Session:
             if not self.quiet:   # in JSON mode this status is output, as in bpftrace
                 self._say(self.output.attached(self._targets(probes, meta)))
 
+            self._on_signal = [(programs[program_of(p)], p) for p in probes if p.kind == "self"]
             for p in probes:
                 if p.kind == "begin":
                     self._run_special(programs[program_of(p)], p)
@@ -490,15 +492,20 @@ class Session:
 
     def _signalled(self, wake_r: int, obj) -> bool:
         """The signals that arrived (set_wakeup_fd writes one byte per signal): SIGUSR1 prints
-        every map now, as 0.17 does (without the exit's "\n\n"), and tracing goes on;
-        SIGINT/SIGTERM/SIGHUP end the trace (True)."""
+        every map now, as 0.17 does (without the exit's "\n\n"), and tracing goes on — or,
+        when the script has self:signal:SIGUSR1 probes (bpftrace 0.22), runs them instead (they
+        print what they want); SIGINT/SIGTERM/SIGHUP end the trace (True)."""
         try:
             signums = os.read(wake_r, 512)
         except BlockingIOError:
             return False
         end = False
         for signum in signums:
-            if signum == signal.SIGUSR1:
+            if signum == signal.SIGUSR1 and self._on_signal:
+                for program, probe in self._on_signal:
+                    self._run_special(program, probe)
+                self._pump.drain()
+            elif signum == signal.SIGUSR1:
                 self._print_maps(obj, obj.meta, separator=False)
             else:
                 end = True

@@ -13,6 +13,7 @@ from __future__ import annotations
 PROBE_KIND_ALIASES: dict[str, tuple[str, ...]] = {
     "BEGIN": (),
     "END": (),
+    "self": (),        # self:signal:SIGUSR1 (bpftrace 0.22)
     "tracepoint": ("t",),
     "kprobe": ("k",),
     "kretprobe": ("kr",),

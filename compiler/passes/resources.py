@@ -216,7 +216,7 @@ PRINT_CALLS = ("printf", "time", "print", "join", "system", "cat", "errorf", "wa
 PRINTF_CALLS = ("printf", "system", "cat", "errorf", "warnf")   # records of a format and its values
 # Probes that fire a bounded number of times (once, or at a timer's rate): what they print
 # fits a small ring.
-LOW_RATE_KINDS = ("begin", "end", "interval")
+LOW_RATE_KINDS = ("begin", "end", "self", "interval")
 LOW_RATE_RING_PAGES = 256       # 1 MiB
 
 
