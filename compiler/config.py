@@ -36,8 +36,8 @@ class Key:
 
 
 _KEYS = (
-    Key("max_strlen", "uint", "compile", env=("STRLEN", "MAX_STRLEN")),
-    Key("max_map_keys", "uint", "compile", env=("MAP_KEYS_MAX", "MAX_MAP_KEYS")),
+    Key("max_strlen", "uint", "compile", env=("STRLEN",)),
+    Key("max_map_keys", "uint", "compile", env=("MAP_KEYS_MAX",)),
     Key("perf_rb_pages", "uint", "compile", env=("PERF_RB_PAGES", "RB_PAGES")),
     # Run-time keys: the session applies them (formats/meta.py RUN_CONFIG names their variables).
     Key("log_size", "uint", "run", env=RUN_CONFIG["log_size"][1]),

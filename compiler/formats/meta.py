@@ -572,14 +572,15 @@ class ObjectMeta:
 
 
 # The run-time config keys (compiler/config.py KEYS with where="run"): their JSON types and the
-# environment variables (KT_X/BPFTRACE_X, as X) that win over them (bpftrace 0.26's rule).
+# environment variables kt reads for the same setting (KT_X/BPFTRACE_X, as X: runtime/cli_env.py),
+# which win over them (bpftrace 0.26's rule).
 RUN_CONFIG: dict[str, tuple[type, tuple[str, ...]]] = {
     "log_size": (int, ("LOG_SIZE",)),
     "max_probes": (int, ("MAX_PROBES",)),
     "max_bpf_progs": (int, ("MAX_BPF_PROGS",)),
-    "max_cat_bytes": (int, ("CAT_BYTES_MAX", "MAX_CAT_BYTES")),
-    "print_maps_on_exit": (bool, ("PRINT_MAPS_ON_EXIT",)),
-    "cpp_demangle": (bool, ("NO_CPP_DEMANGLE", "CPP_DEMANGLE")),
+    "max_cat_bytes": (int, ("CAT_BYTES_MAX",)),
+    "print_maps_on_exit": (bool, ()),
+    "cpp_demangle": (bool, ("NO_CPP_DEMANGLE",)),
     "cache_user_symbols": (str, ("CACHE_USER_SYMBOLS",)),
 }
 
