@@ -310,6 +310,8 @@ class Session:
                 self.demangle = value
             elif key == "cache_user_symbols":
                 self.cache_user_symbols = value != "NONE"
+            elif key == "print_maps_on_exit" and self.api_output is not None:
+                continue   # the API's final snapshot of the maps is the exit's print (docs/api.md)
             elif key != "max_bpf_progs":   # 0.17 checks it and applies no limit of its own (cli_env)
                 setattr(self, key, value)
 

@@ -571,6 +571,11 @@ class ObjectMeta:
         return d
 
 
+# The environment variables (KT_X/BPFTRACE_X, as X) that set what a config block's compile-time
+# keys set (max_strlen, max_map_keys, perf_rb_pages): the CLI passes those that are set to the
+# compiler (CompileOptions.env_set, part of the cache key).
+COMPILE_CONFIG_ENV = frozenset({"STRLEN", "MAP_KEYS_MAX", "PERF_RB_PAGES", "RB_PAGES"})
+
 # The run-time config keys (compiler/config.py KEYS with where="run"): their JSON types and the
 # environment variables kt reads for the same setting (KT_X/BPFTRACE_X, as X: runtime/cli_env.py),
 # which win over them (bpftrace 0.26's rule).
