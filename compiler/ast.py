@@ -325,11 +325,33 @@ class Probe(Node):
     body: Block
 
 
+# ---- the preamble: config block, map declarations (bpftrace 0.20+, compiler/config.py) ------
+
+@dataclass(slots=True, eq=False)
+class ConfigItem(Node):
+    key: str                  # as written: "max_strlen", "BPFTRACE_MAX_STRLEN"
+    key_span: Span
+    value: int | str          # an integer, a string literal's text, or a bare word (perf, true)
+    value_span: Span
+    quoted: bool = False      # the value was a string literal
+
+
+@dataclass(slots=True, eq=False)
+class MapDecl(Node):
+    name: str                 # "@m"
+    kind: str                 # as written: "hash", "lruhash", "percpuhash", ...
+    kind_span: Span
+    max_entries: int
+    entries_span: Span
+
+
 @dataclass(slots=True, eq=False)
 class Program(Node):
     probes: list[Probe]
     definitions: list[CDefinition] = field(default_factory=list)   # in source order
     macros: list[MacroDef] = field(default_factory=list)
+    config: list[ConfigItem] = field(default_factory=list)         # `config = { k = v; ... }`
+    map_decls: list[MapDecl] = field(default_factory=list)         # `let @m = hash(N);`
 
 
 def same_tree(a: object, b: object) -> bool:

@@ -13,6 +13,8 @@ from .codegen.chunks import estimate
 from .codegen.module import BPF_STACK_LIMIT, build_module
 from .deep_stack import deep_stack
 from .diagnostics import DiagnosticSink
+from .config import script_config
+from .map_decls import declared_maps
 from .options import CompileOptions
 from .macros import expand_macros, expansion_hint
 from .parse import parse
@@ -41,14 +43,22 @@ class Compiled:
 @deep_stack
 def check(source: SourceFile, options: CompileOptions) -> tuple[Program, Semantics, DiagnosticSink]:
     """Parse and analyse; raises CompileError with every error of the failing stage."""
+    program, sema, sink, _, _ = _check(source, options)
+    return program, sema, sink
+
+
+def _check(source: SourceFile, options: CompileOptions):
     program = parse(source)
     sink = DiagnosticSink()
+    settings = script_config(program, options, sink)   # the config block (bpftrace 0.20+)
+    _raise_if_errors(sink, source, program)
     for stage in (expand_macros, resolve_scopes):
         stage(program, sink, source)
         _raise_if_errors(sink, source, program)
-    sema = analyse(program, options, sink)
+    sema = analyse(program, settings.options, sink)
+    decls = declared_maps(program, sema, settings, sink) if not sink.errors else {}
     _raise_if_errors(sink, source, program)
-    return program, sema, sink
+    return program, sema, sink, settings, decls
 
 
 def _raise_if_errors(sink: DiagnosticSink, source: SourceFile, program: Program) -> None:
@@ -78,8 +88,9 @@ def compile_source(source: SourceFile, options: CompileOptions) -> Compiled:
 
 def _compile(source: SourceFile, options: CompileOptions) -> Compiled:
     btf_reads = vmlinux_reads()   # did this compilation read kernel BTF? (.kt.meta kernel_btf)
-    program, sema, sink = check(source, options)
-    resources = plan(sema, options.ringbuf_pages, options.map_keys_max, source)
+    program, sema, sink, settings, decls = _check(source, options)
+    options = settings.options
+    resources = plan(sema, options.ringbuf_pages, options.map_keys_max, source, decls, settings.run)
     _too_many_instructions(sema, sink, source)
     module, too_big = build_module(sema, resources, options, source, btf_reads)
     for use in too_big:

@@ -44,6 +44,7 @@ class CompileOptions:
     # glob -> probe-able kernel functions (kprobe wildcards); symbol -> address (kaddr()).
     kernel_functions: Callable[[str], list[str]] | None = None
     kernel_symbol: Callable[[str], int | None] | None = None
+    possible_cpus: Callable[[], int] | None = None
     # -p PID: uprobes on libraries resolve through that process's mappings.
     pid: int = 0
     # --unsafe: allow system() and signal(), which act on the machine, not just observe it.
@@ -54,3 +55,6 @@ class CompileOptions:
     map_keys_max: int = MAX_MAP_KEYS
     # -k (1) / -kk (2): report helper calls that fail at run time (HELPER_ERROR events).
     helper_checks: int = 0
+    # The settings the environment gave (runtime/cli_env.py names: "STRLEN", "MAP_KEYS_MAX",
+    # "PERF_RB_PAGES", "RB_PAGES"): they win over a config block's (compiler/config.py).
+    env_set: frozenset[str] = frozenset()

@@ -128,7 +128,10 @@ class _ToAst(Transformer):
         probes = [i for i in items if isinstance(i, ast.Probe)]
         definitions = [i for i in items if isinstance(i, (ast.CStruct, ast.CEnum, ast.CTypedef))]
         macros = [i for i in items if isinstance(i, ast.MacroDef)]
-        return ast.Program(span, probes, definitions, macros)
+        config = [c for i in items if isinstance(i, list) for c in i]
+        decls = [i for i in items if isinstance(i, ast.MapDecl)]
+        _preamble_order(items)
+        return ast.Program(span, probes, definitions, macros, config, decls)
 
     def __init__(self, text: str = "") -> None:
         super().__init__()
@@ -150,6 +153,27 @@ class _ToAst(Transformer):
 
     def macro_param(self, meta, children):
         return str(children[0])
+
+    def config_block(self, meta, children):
+        items = [c for c in children if isinstance(c, ast.ConfigItem)]
+        if not items:   # `config = {}`: nothing to set, but still a block before the probes
+            items = [ast.ConfigItem(_span(meta), "", _span(meta), "", _span(meta))]
+        return items
+
+    def config_item(self, meta, children):
+        key, _, value = children
+        text = str(value)
+        if value.type == "INT":
+            parsed: int | str = int_value(value)
+        elif value.type == "STRING":
+            parsed = decode_string(text[1:-1]).decode("utf-8", "surrogateescape")
+        else:
+            parsed = text
+        return ast.ConfigItem(_span(meta), str(key), _span(key), parsed, _span(value), value.type == "STRING")
+
+    def map_decl(self, meta, children):
+        name, _, kind, entries = children
+        return ast.MapDecl(_span(meta), str(name), str(kind), _span(kind), int_value(entries), _span(entries))
 
     def probe(self, meta, children):
         attach_points, predicate, body = children
@@ -418,6 +442,25 @@ class _BadLiteral(Exception):
     def __init__(self, token, message: str):
         self.token = token
         self.message = message
+
+
+def _preamble_order(items) -> None:
+    """bpftrace's preamble comes first: a config block or a map declaration after a probe is an
+    error there, and one config block is all a script has."""
+    seen_probe = seen_config = False
+    for item in items:
+        if isinstance(item, ast.Probe):
+            seen_probe = True
+        elif isinstance(item, list) or isinstance(item, ast.MapDecl):
+            what = "the config block" if isinstance(item, list) else "a map declaration"
+            span = item[0].span if isinstance(item, list) else item.span
+            if seen_probe:
+                raise _BadLiteral(_Where(span.start, span.end),
+                                  f"{what} must come before the probes (bpftrace's preamble)")
+            if isinstance(item, list):
+                if seen_config:
+                    raise _BadLiteral(_Where(span.start, span.end), "a script has one config block")
+                seen_config = True
 
 
 def _expect_star(tok) -> None:

@@ -20,7 +20,7 @@ from .diagnostics import DiagnosticSink, did_you_mean
 from .formats.durations import duration_ns
 from .formats.numbers import attach_count
 from .contexts import NO_CONTEXT, ArgsArrayContext, FuncArg, ProbeContext, RegsContext, TracepointContext, UsdtContext
-from .formats.probe_kinds import PROBE_KIND_ALIASES
+from .formats.probe_kinds import PROBE_KIND_ALIASES, canonical_kind
 from .formats.tracepoints import TracepointNotFound, all_tracepoints, read_format
 from .watchpoints import WatchpointContext, watchpoint_target
 from .iterators import IterContext, iter_target
@@ -91,6 +91,26 @@ def _resolve_special(label: str):
         # raw tracepoint named BEGIN, which fails. BEGIN and END share the section.
         return [ResolvedProbe(label.lower(), label, "raw_tp", "", {}, (label,), ())]
     return resolve
+
+
+# Signals a `self:signal:SIG` probe may name: bpftrace 0.26 documents SIGUSR1 only (kt's other
+# signals end the trace).
+SELF_SIGNALS = ("SIGUSR1",)
+
+
+def _resolve_self(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
+    """`self:signal:SIGUSR1` (bpftrace 0.22): run by the session, as BEGIN is, each time kt
+    receives the signal; it shares BEGIN/END's bare `raw_tp` section."""
+    if len(ap.parts) != 2 or ap.parts[0] != "signal":
+        sink.error(ap.span, f"a self probe is 'self:signal:SIGNAL', got '{ap.raw}'")
+        return None
+    sig = ap.parts[1]
+    if sig not in SELF_SIGNALS:
+        sink.error(ap.span, f"self:signal takes {', '.join(SELF_SIGNALS)}, not '{sig}'",
+                   "SIGINT, SIGTERM and SIGHUP end the trace (END probes run then)")
+        return None
+    name = f"self:signal:{sig}"
+    return [ResolvedProbe("self", name, "raw_tp", "", {}, (name,), ())]
 
 
 # ---- tracepoint ----------------------------------------------------------------------------
@@ -548,6 +568,8 @@ def _resolve_iter(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
 PROBE_KINDS: tuple[ProbeKind, ...] = (
     ProbeKind("BEGIN", PROBE_KIND_ALIASES["BEGIN"], _resolve_special("BEGIN"), "once, before every other probe", run_once=True),
     ProbeKind("END", PROBE_KIND_ALIASES["END"], _resolve_special("END"), "once, when the trace ends", run_once=True),
+    ProbeKind("self", PROBE_KIND_ALIASES["self"], _resolve_self, "each time kt receives a signal (self:signal:SIGUSR1)",
+              run_once=True),
     ProbeKind("tracepoint", PROBE_KIND_ALIASES["tracepoint"], _resolve_tracepoint, "a kernel tracepoint"),
     ProbeKind("kprobe", PROBE_KIND_ALIASES["kprobe"], _resolve_kprobe(False), "entry of a kernel function (+offset)",
               allows=frozenset({"override"})),
@@ -575,7 +597,7 @@ _BY_NAME = {alias: k for k in PROBE_KINDS for alias in (k.name, *k.aliases)}
 
 
 def lookup(provider: str) -> ProbeKind | None:
-    return _BY_NAME.get(provider)
+    return _BY_NAME.get(provider) or _BY_NAME.get(canonical_kind(provider) or "")
 
 
 def allows(kind: str, what: str) -> bool:

@@ -200,13 +200,7 @@ def _literal_name(terminal: str) -> str | None:
 # stops so that the message names the feature instead of the token. Each: a pattern on the text
 # before the error, the offending token's text (None: any), and the message.
 _NOT_SUPPORTED = (
-    (re.compile(r"\blet\s*$"), None, "'let' declarations (bpftrace 0.22+) are not supported",
-     "assign the variable instead: $x = 0;"),
-    (re.compile(r"(?:^|[;}])\s*config\s*$"), None, "the 'config = { ... }' block (bpftrace 0.20+) is not supported",
-     "kt is configured by environment variables"),
     (re.compile(r"(?:^|[;}])\s*import\s*$"), None, "'import' (bpftrace 0.26) is not supported", ""),
-    (re.compile(r"(?:^|[;}])\s*(begin|end)\s*$"), None,
-     "lowercase 'begin'/'end' probes (bpftrace 0.24+) are not supported", "write BEGIN or END"),
     (re.compile(r"\S\s*$"), "..", "a range 'a..b' is only the bounds of a for loop: for ($i : a..b)", ""),
     (re.compile(r"__attribute__\s*$"), None, "GCC attributes in C definitions are not supported", ""),
     (re.compile(r"\bif\s*\((?:[^{};]*)\)\s*$"), None, "an if needs braces", "if (cond) { ... }"),

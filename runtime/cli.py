@@ -247,6 +247,7 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
         queue_limit = queue_bytes(os.environ.get("KT_QUEUE_MB"))
     except EnvError as err:
         return _fail(str(err))
+    from ..compiler.formats.meta import COMPILE_CONFIG_ENV   # spec.py imports it for the run anyway
     from ..compiler.formats.named_args import split_args
     # $1.. are the arguments that are not named (--name=value: getopt(), filled at run time)
     options = CompileOptions(positional=split_args(positional)[0], cpid=child.pid if child else 0,
@@ -255,6 +256,7 @@ def _run(opts, env, source: SourceFile, positional: list[str], child, pid: int, 
                              ringbuf_pages=rb_pages, pid=pid, unsafe=opts.unsafe,
                              strlen=env.strlen, map_keys_max=env.map_keys_max,
                              helper_checks=opts.helper_checks,
+                             env_set=env.given & COMPILE_CONFIG_ENV,
                              **_machine_facts())
     stages = DEBUG_STAGES[opts.debug_stage] if opts.debug_stage else DEBUG_LEVELS.get(opts.debug, ())
     if not (stages or opts.debug or opts.emit_llvm or opts.emit_elf):
@@ -356,6 +358,7 @@ def _trace(opts, env, elf: bytes, child, pid: int, start_ns: int, queue_limit: i
                           max_probes=env.max_probes, log_size=env.log_size,
                           user_symbols=not env.no_user_symbols, demangle=not env.no_cpp_demangle,
                           cache_user_symbols=env.cache_user_symbols, start_ns=start_ns, positional=positional,
+                          env_given=env.given,
                           **({} if queue_limit is None else {"queue_limit": queue_limit}))
         status = session.run()
     except SessionFault as err:

@@ -35,6 +35,9 @@ class Environment:
     no_user_symbols: bool = False     # BPFTRACE_NO_USER_SYMBOLS: usym/ustack as addresses
     cache_user_symbols: bool = True   # BPFTRACE_CACHE_USER_SYMBOLS
     no_cpp_demangle: bool = False     # BPFTRACE_NO_CPP_DEMANGLE
+    # Every KT_X / BPFTRACE_X that is set, as X: these win over a script's config block
+    # (bpftrace 0.26's rule; compiler/config.py, Session.apply_config).
+    given: frozenset[str] = frozenset()
 
 
 def _lookup(env: Mapping[str, str], name: str) -> tuple[str, str] | None:
@@ -104,6 +107,7 @@ def read_environment(env: Mapping[str, str] | None = None) -> Environment:
         no_user_symbols=_bool(env, "NO_USER_SYMBOLS", d.no_user_symbols),
         cache_user_symbols=_bool(env, "CACHE_USER_SYMBOLS", d.cache_user_symbols),
         no_cpp_demangle=_bool(env, "NO_CPP_DEMANGLE", d.no_cpp_demangle),
+        given=frozenset(k.split("_", 1)[1] for k in env if k.startswith(("KT_", "BPFTRACE_"))),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def machine_facts() -> dict:
     """What the compiler may ask of this machine: kprobe wildcard expansion and kernel symbol
-    addresses (kaddr). Given as functions so that nothing is read unless a script needs it."""
+    addresses (kaddr), the possible CPUs (a config block's perf_rb_pages). Given as functions so that nothing is read unless a script needs it."""
     def kernel_functions(pattern: str) -> list[str]:
         from .attach.kprobe import expand_kprobe_wildcard
         return expand_kprobe_wildcard(pattern)
@@ -17,4 +17,9 @@ def machine_facts() -> dict:
         except (LookupError, OSError):
             return None
 
-    return {"kernel_functions": kernel_functions, "kernel_symbol": kernel_symbol}
+    def possible_cpus() -> int:
+        from .sys.cpus import num_possible_cpus
+        return num_possible_cpus()
+
+    return {"kernel_functions": kernel_functions, "kernel_symbol": kernel_symbol,
+            "possible_cpus": possible_cpus}

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable
 
-from ..compiler.formats.meta import ObjectMeta, ProbeMeta, entries_per_key
+from ..compiler.formats.meta import RUN_CONFIG, ObjectMeta, ProbeMeta, entries_per_key
 from .agg_arrays import view_aggregation_arrays
 from .attach import Links
 from .attach.special import run_once
@@ -90,6 +90,9 @@ class Session:
     # writes signal numbers to (SIGTERM ends the trace, SIGUSR1 prints the maps) instead of
     # kt's signal handlers, which Python allows only in the main thread; and a call made when
     # everything is attached, BEGIN ran and the -c child is released (the event loop starts).
+    # KT_X/BPFTRACE_X set in the environment (as X): they win over the object's config block.
+    env_given: frozenset[str] = frozenset()
+    print_maps_on_exit: bool = True   # a config block's print_maps_on_exit (bpftrace 0.26)
     api_output: Output | None = None
     wake_fd: int | None = None
     started: Callable[[], None] | None = None
@@ -103,6 +106,7 @@ class Session:
     _use_kprobe_multi: bool = False
     _multi_sections: set = field(default_factory=set)   # wildcard kprobes on one kprobe_multi link
     _values: object = None
+    _on_signal: list = field(default_factory=list)   # self:signal:SIGUSR1 probes: (program, probe)
 
     def __post_init__(self) -> None:
         self.output = self.api_output if self.api_output is not None else output_for(self.json)
@@ -127,6 +131,7 @@ class Session:
             raise SessionError(str(err)) from None
         spec = self._choose_kprobe_multi(spec, meta)
         self._check_cat_limit()
+        self._apply_config(meta)
         # 0.17's count: one per target (a syscall dispatch program serves hundreds)
         wanted = self._targets(meta.probes, meta) if meta.probes else 0
         if wanted > self.max_probes:
@@ -186,6 +191,7 @@ class Session:
             if not self.quiet:   # in JSON mode this status is output, as in bpftrace
                 self._say(self.output.attached(self._targets(probes, meta)))
 
+            self._on_signal = [(programs[program_of(p)], p) for p in probes if p.kind == "self"]
             for p in probes:
                 if p.kind == "begin":
                     self._run_special(programs[program_of(p)], p)
@@ -215,7 +221,8 @@ class Session:
             self._report_failed_reads(obj, total=True)
             if self._lost_seen:
                 self._say(self.output.lost_total(self._lost_seen))
-            self._print_maps(obj, meta, separator=True)
+            if self.print_maps_on_exit:
+                self._print_maps(obj, meta, separator=True)
             return self._exit_code(obj)
         except (SessionError, KeyboardInterrupt):
             raise
@@ -290,6 +297,23 @@ class Session:
         printed as 0.17 prints such messages: a text line, or a lost_events object in JSON."""
         self.out.write(self.output.notice(text))
         self.out.flush()
+
+    def _apply_config(self, meta: ObjectMeta) -> None:
+        """The script's config block's run-time keys (.kt.meta "config"), except where the
+        environment sets the same setting, which wins (bpftrace 0.26's rule)."""
+        for key, value in meta.config:
+            if any(name in self.env_given for name in RUN_CONFIG[key][1]):
+                continue
+            if key == "max_cat_bytes":
+                self._cat_limit = value
+            elif key == "cpp_demangle":
+                self.demangle = value
+            elif key == "cache_user_symbols":
+                self.cache_user_symbols = value != "NONE"
+            elif key == "print_maps_on_exit" and self.api_output is not None:
+                continue   # the API's final snapshot of the maps is the exit's print (docs/api.md)
+            elif key != "max_bpf_progs":   # 0.17 checks it and applies no limit of its own (cli_env)
+                setattr(self, key, value)
 
     def _check_cat_limit(self) -> None:
         try:   # checked whether or not the script uses cat(), as 0.17 does
@@ -470,15 +494,20 @@ class Session:
 
     def _signalled(self, wake_r: int, obj) -> bool:
         """The signals that arrived (set_wakeup_fd writes one byte per signal): SIGUSR1 prints
-        every map now, as 0.17 does (without the exit's "\n\n"), and tracing goes on;
-        SIGINT/SIGTERM/SIGHUP end the trace (True)."""
+        every map now, as 0.17 does (without the exit's "\n\n"), and tracing goes on — or,
+        when the script has self:signal:SIGUSR1 probes (bpftrace 0.22), runs them instead (they
+        print what they want); SIGINT/SIGTERM/SIGHUP end the trace (True)."""
         try:
             signums = os.read(wake_r, 512)
         except BlockingIOError:
             return False
         end = False
         for signum in signums:
-            if signum == signal.SIGUSR1:
+            if signum == signal.SIGUSR1 and self._on_signal:
+                for program, probe in self._on_signal:
+                    self._run_special(program, probe)
+                self._pump.drain()
+            elif signum == signal.SIGUSR1:
                 self._print_maps(obj, obj.meta, separator=False)
             else:
                 end = True

@@ -87,7 +87,12 @@ def user_map_def(di: DebugInfo, plan: MapPlan) -> MapDef:
                                                ("count", di.int_type(64, False), 64, 64)])
     else:
         value_dtype = di.of(plan.value, f"{base}_value")
-    map_type = MAP_PERCPU_ARRAY if plan.array else MAP_PERCPU_HASH if plan.percpu else MAP_HASH
+    if plan.array:
+        map_type = MAP_PERCPU_ARRAY
+    elif plan.lru:      # a declared lruhash / percpulruhash (bpftrace 0.20+)
+        map_type = MapType.LRU_PERCPU_HASH if plan.percpu else MapType.LRU_HASH
+    else:
+        map_type = MAP_PERCPU_HASH if plan.percpu else MAP_HASH
     return MapDef(plan.bpf_name, map_type, plan.max_entries, key_dtype, value_dtype)
 
 

@@ -471,6 +471,9 @@ class ObjectMeta:
     # attached to: its args->field offsets were compiled from that format
     tracepoint_layouts: tuple[tuple[str, str], ...] = ()
     positionals: Positionals | None = None   # None: the script uses no $N or $#
+    # A config block's run-time settings (compiler/config.py), which the session applies where
+    # the environment does not set them: (key, value) in key order.
+    config: tuple[tuple[str, int | bool | str], ...] = ()
 
     def stack_maps(self) -> dict[int, str]:
         return dict(self.stacks)
@@ -516,6 +519,7 @@ class ObjectMeta:
             kernel_btf=None if d.get("kernel_btf") is None else KernelBtf.from_json(d["kernel_btf"], "kernel_btf"),
             tracepoint_layouts=tuple(sorted(_string_map(d, "tracepoint_layouts"))),
             positionals=None if d.get("positionals") is None else Positionals.from_json(d["positionals"], "positionals"),
+            config=_run_config(d),
         )
         meta._check()
         return meta
@@ -562,7 +566,40 @@ class ObjectMeta:
             d["tracepoint_layouts"] = dict(self.tracepoint_layouts)
         if self.positionals is not None:
             d["positionals"] = self.positionals.to_json()
+        if self.config:
+            d["config"] = dict(self.config)
         return d
+
+
+# The environment variables (KT_X/BPFTRACE_X, as X) that set what a config block's compile-time
+# keys set (max_strlen, max_map_keys, perf_rb_pages): the CLI passes those that are set to the
+# compiler (CompileOptions.env_set, part of the cache key).
+COMPILE_CONFIG_ENV = frozenset({"STRLEN", "MAP_KEYS_MAX", "PERF_RB_PAGES", "RB_PAGES"})
+
+# The run-time config keys (compiler/config.py KEYS with where="run"): their JSON types and the
+# environment variables kt reads for the same setting (KT_X/BPFTRACE_X, as X: runtime/cli_env.py),
+# which win over them (bpftrace 0.26's rule).
+RUN_CONFIG: dict[str, tuple[type, tuple[str, ...]]] = {
+    "log_size": (int, ("LOG_SIZE",)),
+    "max_probes": (int, ("MAX_PROBES",)),
+    "max_bpf_progs": (int, ("MAX_BPF_PROGS",)),
+    "max_cat_bytes": (int, ("CAT_BYTES_MAX",)),
+    "print_maps_on_exit": (bool, ()),
+    "cpp_demangle": (bool, ("NO_CPP_DEMANGLE",)),
+    "cache_user_symbols": (str, ("CACHE_USER_SYMBOLS",)),
+}
+
+
+def _run_config(d: Mapping[str, Any]) -> tuple[tuple[str, int | bool | str], ...]:
+    out = []
+    for k, v in _get(d, "config", dict, "", {}).items():
+        want = RUN_CONFIG.get(k, (None,))[0]
+        if want is None:
+            raise MetaError(_at("config", k), f"unknown run-time config key (known: {', '.join(RUN_CONFIG)})")
+        if type(v) is not want:
+            raise MetaError(_at("config", k), f"must be {want.__name__}, not {_json_name(v)}")
+        out.append((k, v))
+    return tuple(sorted(out))
 
 
 def _string_map(d: Mapping[str, Any], key: str) -> list[tuple[str, str]]:

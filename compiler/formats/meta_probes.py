@@ -12,7 +12,7 @@ from .meta_read import MetaError, _at, _checked, _get, _list, _obj, _only, _strs
 
 @dataclass(frozen=True, slots=True)
 class SpecialAttach:
-    """begin, end: run once with BPF_PROG_TEST_RUN; nothing to attach."""
+    """begin, end, self (a signal): run with BPF_PROG_TEST_RUN; nothing to attach."""
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any], where: str) -> "SpecialAttach":
@@ -193,7 +193,7 @@ Attach = Union[SpecialAttach, TracepointAttach, KprobeAttach, UprobeAttach, Perf
 
 # Each probe kind's attach record (docs/object-format.md "Probe kinds").
 ATTACH_KINDS: dict[str, type] = {
-    "begin": SpecialAttach, "end": SpecialAttach,
+    "begin": SpecialAttach, "end": SpecialAttach, "self": SpecialAttach,
     "tracepoint": TracepointAttach,
     "kprobe": KprobeAttach, "kretprobe": KprobeAttach,
     "uprobe": UprobeAttach, "uretprobe": UprobeAttach, "usdt": UprobeAttach,

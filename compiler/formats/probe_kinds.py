@@ -13,6 +13,7 @@ from __future__ import annotations
 PROBE_KIND_ALIASES: dict[str, tuple[str, ...]] = {
     "BEGIN": (),
     "END": (),
+    "self": (),        # self:signal:SIGUSR1 (bpftrace 0.22)
     "tracepoint": ("t",),
     "kprobe": ("k",),
     "kretprobe": ("kr",),
@@ -37,6 +38,13 @@ _CANONICAL = {alias: name for name, aliases in PROBE_KIND_ALIASES.items() for al
 ITERATORS = ("task", "task_file", "task_vma")   # task_vma: bpftrace 0.21
 
 
+# bpftrace 0.24 made provider names case-insensitive (`begin`, `Tracepoint:`, `KPROBE:`). The
+# one- and two-letter aliases stay as written: `U` (usdt) and `u` (uprobe) are different kinds.
+_FOLDED = {alias.lower(): name for name, aliases in PROBE_KIND_ALIASES.items()
+           for alias in (name, *aliases) if len(alias) > 2}
+
+
 def canonical_kind(provider: str) -> str | None:
-    """The kind a provider word names ("t" -> "tracepoint"), None for an unknown word."""
-    return _CANONICAL.get(provider)
+    """The kind a provider word names ("t" -> "tracepoint", "Tracepoint" -> "tracepoint"),
+    None for an unknown word."""
+    return _CANONICAL.get(provider) or _FOLDED.get(provider.lower())

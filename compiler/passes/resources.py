@@ -45,6 +45,7 @@ class MapPlan:
     array: bool = False
     hist_bits: int | None = None       # hist(v, k)'s k (bpftrace 0.20); None: 0.17's hist(v)
     tseries: tuple[int, int, str] = ()  # tseries(v, interval_ns, intervals, agg) (bpftrace 0.24)
+    lru: bool = False        # declared lruhash/percpulruhash (bpftrace 0.20+): an LRU_* map type
 
     @property
     def bucketed(self) -> bool:
@@ -100,12 +101,13 @@ class ResourcePlan:
     cgroup_path_filters: Mapping[ast.Call, int] = field(default_factory=dict)
     control: bool = False   # the script sends control records: a CONTROL_MAP ring takes them
                             # when the event ring is full (runtime/pump.py)
+    run_config: tuple[tuple[str, int | bool | str], ...] = ()   # .kt.meta "config" (compiler/config.py)
 
     @property
     def full_maps(self) -> tuple[str, ...]:
         """The maps that can fill (keyed hash maps), in the order of their FULL_MAP slots: a
         scalar map has one key, and an array every entry, so neither refuses a new key."""
-        return tuple(name for name, m in self.maps.items() if m.key is not None and not m.array)
+        return tuple(name for name, m in self.maps.items() if m.key is not None and not m.array and not m.lru)
 
     def full_slot(self, name: str) -> int | None:
         """The FULL_MAP slot counting the new keys map `name` refused, or None."""
@@ -165,6 +167,7 @@ class ResourcePlan:
             kernel_btf=kernel_btf,
             tracepoint_layouts=tracepoint_layouts,
             positionals=_positionals(sema.positionals.to_meta()),
+            config=self.run_config,
         )
 
 
@@ -213,7 +216,7 @@ PRINT_CALLS = ("printf", "time", "print", "join", "system", "cat", "errorf", "wa
 PRINTF_CALLS = ("printf", "system", "cat", "errorf", "warnf")   # records of a format and its values
 # Probes that fire a bounded number of times (once, or at a timer's rate): what they print
 # fits a small ring.
-LOW_RATE_KINDS = ("begin", "end", "interval")
+LOW_RATE_KINDS = ("begin", "end", "self", "interval")
 LOW_RATE_RING_PAGES = 256       # 1 MiB
 
 
@@ -261,7 +264,11 @@ def _located_message(call: ast.Call, fmt: str, source: SourceFile | None) -> str
 
 
 def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = MAX_MAP_ENTRIES,
-         source: SourceFile | None = None) -> ResourcePlan:
+         source: SourceFile | None = None, decls: Mapping[str, "DeclaredMap"] | None = None,
+         run_config: tuple[tuple[str, int | bool | str], ...] = ()) -> ResourcePlan:
+    """`decls`: the maps a `let @m = KIND(N);` declares (compiler/map_decls.py), whose N
+    replaces max_map_keys and whose kind may make the map LRU."""
+    decls = decls or {}
     maps = {}
     deleted = _deleted_maps(sema)
     for name in sorted(sema.maps):
@@ -278,12 +285,16 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = 
         if agg == "tseries":
             interval, intervals, func = info.value.params
             tseries = (interval, intervals, meta.TSERIES_FUNCS[func])
-        size = (1 if info.key is None else map_keys_max) * meta.entries_per_key(
-            agg, lhist, bits, tseries[1] if tseries else None)
+        decl = decls.get(name)
+        keys = decl.max_entries if decl is not None and info.key is not None else \
+            1 if info.key is None else map_keys_max
+        size = keys * meta.entries_per_key(agg, lhist, bits, tseries[1] if tseries else None)
         signed = isinstance(info.value, Agg) and info.value.value.signed
-        array = agg != "none" and info.key is None and name not in deleted
+        array = agg != "none" and info.key is None and name not in deleted and \
+            (decl is None or decl.kind == "percpuarray")
         maps[name] = MapPlan(name, bpf_map_name(name), agg, info.key, value, percpu,
-                             min(size, 1 << 20), lhist, signed, array, bits, tseries)
+                             size if decl is not None else min(size, 1 << 20), lhist, signed, array, bits, tseries,
+                             lru=decl is not None and decl.lru)
 
     printfs: dict[ast.Call, PrintfPlan] = {}
     for node in ast.walk(sema.program):
@@ -324,4 +335,5 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = 
                         MappingProxyType({c: i for i, c in enumerate(cgroup_paths)}),
                         control=any(isinstance(n, ast.Call) and n.name in CONTROL_CALLS and n in sema.types
                                     and (n.name != "print" or whole_map_print(n))
-                                    for n in ast.walk(sema.program)))
+                                    for n in ast.walk(sema.program)),
+                        run_config=run_config)

@@ -124,8 +124,9 @@ import pytest  # noqa: E402
 
 @pytest.mark.parametrize("script, message", [
     ("BEGIN { $r = 0..5; }", "a range 'a..b' is only the bounds of a for loop: for ($i : a..b)"),
-    ("config = { max_strlen = 128 } BEGIN { }", "the 'config = { ... }' block (bpftrace 0.20+) is not supported"),
-    ("begin { }", "lowercase 'begin'/'end' probes (bpftrace 0.24+) are not supported"),
+    ("config = { max_strlenn = 128 } BEGIN { }", "unknown config key 'max_strlenn'"),
+    ("config = { missing_probes = warn } BEGIN { }", "config 'missing_probes' is not supported by kt"),
+    ("let @m = hsah(3); BEGIN { @m[1] = 1; }", "unknown map type 'hsah'"),
     ("struct Foo { int a; } __attribute__((packed)); BEGIN { }", "GCC attributes in C definitions are not supported"),
     ('BEGIN { if (1) printf("x"); }', "an if needs braces"),
     ("#if 1\nBEGIN { }\n#endif", "this preprocessor directive is not supported"),

@@ -1,0 +1,2 @@
+config = { missing_probes = "warn" }
+begin { }

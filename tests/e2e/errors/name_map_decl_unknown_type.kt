@@ -1,0 +1,2 @@
+let @m = percpulruhsh(16);
+begin { @m[1] = count(); }

@@ -1,0 +1,1 @@
+self:signal:SIGINT { print("bye"); }

@@ -1,0 +1,2 @@
+begin { @m[1] = 1; }
+let @m = hash(4);

@@ -1,0 +1,2 @@
+config = { print_maps_on_exit = 2 }
+begin { }
