@@ -29,7 +29,7 @@ from llvmlite import ir
 
 from .. import ast
 from ..formats.bpf_helpers import Helper
-from ..types import S64, Tuple
+from ..types import Tuple
 from .chunks import BREAK, ENDED, GO_ON, Chunker
 
 I8 = ir.IntType(8)
@@ -172,7 +172,6 @@ def _callback(cg, s, shared: dict[str, ast.Var], arg_names: tuple[str, ...], arg
 
 def _load_element(cg, plan, t: Tuple, slot, key, value) -> None:
     """$kv = (key, value) from the element the helper passes (its key and this CPU's value)."""
-    b = cg.b
     key_t, value_t = t.elems
     key_off, value_off = t.offsets
     cg.memset0(slot, t.size)
