@@ -10,15 +10,11 @@ run time per event, sys_enter_getppid of a -c child in a tight loop). Not a test
 
 from __future__ import annotations
 
-from common import Row, median, print_rows  # noqa: E402  (run as a script)
-from kernel_cost import ENTER, PRED, build_workload, run_once  # noqa: E402
-from tracers import bpftrace_binary, kt_binary  # noqa: E402
+from common import Row, print_rows  # noqa: E402  (run as a script)
+from kernel_cost import ENTER, PRED, ns_medians, paired_samples  # noqa: E402
 
 import argparse
 import sys
-import tempfile
-
-from kt.runtime.sys.info import enable_run_time_stats
 
 GROUP = "in-kernel"
 V = "(nsecs & 0xfffff)"
@@ -36,19 +32,11 @@ PAIRS = [
 
 
 def measure(runs: int, calls: int = 300_000) -> list[Row]:
-    kt, bpftrace = kt_binary(), bpftrace_binary()
-    ns: dict[str, dict[str, list[float]]] = {p[0]: {"kt": [], "bpftrace": []} for p in PAIRS}
-    with tempfile.TemporaryDirectory() as tmp, enable_run_time_stats():
-        exe = build_workload(tmp)
-        child = f"{exe} {calls}"
-        for _ in range(runs):
-            for name, ours, theirs in PAIRS:
-                ns[name]["kt"].append(run_once([kt, "-e", f"{ENTER} {PRED} {{ {ours} }}", "-c", child]).ns_per_event)
-                ns[name]["bpftrace"].append(
-                    run_once([bpftrace, "-e", f"{ENTER} {PRED} {{ {theirs} }}", "-c", child]).ns_per_event)
-    return [Row(GROUP, f"{name}: ns/event", median(by["kt"]), median(by["bpftrace"]), "ns/event",
+    got = paired_samples([(name, ["-e", f"{ENTER} {PRED} {{ {ours} }}"], ["-e", f"{ENTER} {PRED} {{ {theirs} }}"])
+                          for name, ours, theirs in PAIRS], runs, calls)
+    return [Row(GROUP, f"{name}: ns/event", ns_medians(by["kt"]), ns_medians(by["bpftrace"]), "ns/event",
                 detail="bpftrace 0.17 has no such function: its closest script")
-            for name, by in ns.items()]
+            for name, by in got.items()]
 
 
 def main() -> None:

@@ -28,7 +28,8 @@ from common import Row  # noqa: E402
 from tracers import ENV, bpftrace_binary, kt_binary  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULES = ("events", "startup", "attach", "kernel_cost", "symbols", "objects", "positional", "api")
+MODULES = ("events", "startup", "attach", "kernel_cost", "symbols", "objects", "positional", "api",
+           "runtime_faults", "scopes_cost", "loops", "builtins", "aggs", "decls_maps")
 
 
 def _fmt(v: float) -> str:

@@ -9,15 +9,11 @@ programs) this reuses. Not a test: nothing asserts.
 
 from __future__ import annotations
 
-from common import Row, median, print_rows  # noqa: E402  (run as a script)
-from tracers import bpftrace_binary, kt_binary  # noqa: E402
-from kernel_cost import ENTER, PRED, build_workload, run_once  # noqa: E402
+from common import Row, print_rows  # noqa: E402  (run as a script)
+from kernel_cost import ENTER, PRED, ns_medians, paired_samples  # noqa: E402
 
 import argparse
 import sys
-import tempfile
-
-from kt.runtime.sys.info import enable_run_time_stats
 
 GROUP = "in-kernel"
 
@@ -34,17 +30,9 @@ PAIRS = [
 
 
 def measure(runs: int, calls: int = 200_000) -> list[Row]:
-    kt, bpftrace = kt_binary(), bpftrace_binary()
-    ns = {name: {"kt": [], "bpftrace": []} for name, _, _ in PAIRS}
-    with tempfile.TemporaryDirectory() as tmp, enable_run_time_stats():
-        exe = build_workload(tmp)
-        child = f"{exe} {calls}"
-        for _ in range(runs):
-            for name, ours, theirs in PAIRS:
-                ns[name]["kt"].append(run_once([kt, "-e", ours, "-c", child]).ns_per_event)
-                ns[name]["bpftrace"].append(run_once([bpftrace, "-e", theirs, "-c", child]).ns_per_event)
-    return [Row(GROUP, f"{name}: ns/event", median(by["kt"]), median(by["bpftrace"]), "ns/event")
-            for name, by in ns.items()]
+    got = paired_samples([(name, ["-e", ours], ["-e", theirs]) for name, ours, theirs in PAIRS], runs, calls)
+    return [Row(GROUP, f"{name}: ns/event", ns_medians(by["kt"]), ns_medians(by["bpftrace"]), "ns/event")
+            for name, by in got.items()]
 
 
 def main() -> None:

@@ -8,15 +8,11 @@ run_time_ns / run_cnt of the tracer's own programs). Not a test: nothing asserts
 
 from __future__ import annotations
 
-from common import Row, median, print_rows  # noqa: E402  (run as a script)
-from tracers import bpftrace_binary, kt_binary  # noqa: E402
-from kernel_cost import ENTER, EXIT, PRED, build_workload, run_once  # noqa: E402
+from common import Row, print_rows  # noqa: E402  (run as a script)
+from kernel_cost import ENTER, EXIT, PRED, ns_medians, paired_samples  # noqa: E402
 
 import argparse
 import sys
-import tempfile
-
-from kt.runtime.sys.info import enable_run_time_stats
 
 GROUP = "in-kernel"
 
@@ -33,18 +29,10 @@ CORPUS = [
 
 
 def measure(runs: int, calls: int = 300_000) -> list[Row]:
-    kt, bpftrace = kt_binary(), bpftrace_binary()
-    ns: dict[str, dict[str, list[float]]] = {name: {"kt": [], "bpftrace": []} for name, _, _ in CORPUS}
-    with tempfile.TemporaryDirectory() as tmp, enable_run_time_stats():
-        exe = build_workload(tmp)
-        child = f"{exe} {calls}"
-        for _ in range(runs):
-            for name, decl, text in CORPUS:
-                ns[name]["kt"].append(run_once([kt, "-e", f"{decl} {text}", "-c", child]).ns_per_event)
-                ns[name]["bpftrace"].append(run_once([bpftrace, "-e", text, "-c", child]).ns_per_event)
-    return [Row(GROUP, f"{name}: ns/event", median(by["kt"]), median(by["bpftrace"]), "ns/event",
+    got = paired_samples([(name, ["-e", f"{decl} {text}"], ["-e", text]) for name, decl, text in CORPUS], runs, calls)
+    return [Row(GROUP, f"{name}: ns/event", ns_medians(by["kt"]), ns_medians(by["bpftrace"]), "ns/event",
                 detail="bpftrace 0.17: the same script, undeclared (its default map)")
-            for name, by in ns.items()]
+            for name, by in got.items()]
 
 
 def main() -> None:

@@ -130,6 +130,27 @@ def run_once(argv: list[str]) -> Sample:
                   events)
 
 
+def paired_samples(pairs: list[tuple[str, list[str], list[str] | None]], runs: int,
+                   calls: int) -> dict[str, dict[str, list[Sample]]]:
+    """Each (name, kt's arguments, bpftrace's arguments or None) run on the getppid workload
+    (`-c` child, `calls` calls), kt and bpftrace 0.17 alternately, `runs` times: the samples
+    by name and tracer. The shared loop of the per-feature cost benchmarks."""
+    kt, bpftrace = kt_binary(), bpftrace_binary()
+    results: dict[str, dict[str, list[Sample]]] = {name: {"kt": [], "bpftrace": []} for name, _, _ in pairs}
+    with tempfile.TemporaryDirectory() as tmp, enable_run_time_stats():
+        child = f"{build_workload(tmp)} {calls}"
+        for _ in range(runs):
+            for name, ours, theirs in pairs:
+                results[name]["kt"].append(run_once([kt, *ours, "-c", child]))
+                if theirs is not None:
+                    results[name]["bpftrace"].append(run_once([bpftrace, *theirs, "-c", child]))
+    return results
+
+
+def ns_medians(samples: list[Sample]) -> float:
+    return median([s.ns_per_event for s in samples]) if samples else float("nan")
+
+
 def _child(exe: str, calls: int, paced: bool) -> str:
     # Paced: at most ~45k events/s, which both tracers' consumers drain without losses.
     return f"{exe} {calls // 6} 50 1000" if paced else f"{exe} {calls}"

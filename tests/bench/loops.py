@@ -10,13 +10,9 @@ run-time stats, as kernel_cost.py measures them. Not a test: nothing asserts.
 from __future__ import annotations
 
 import argparse
-import tempfile
 
-from common import Row, median, print_rows  # noqa: E402  (run as a script)
-from kernel_cost import ENTER, PRED, build_workload, run_once  # noqa: E402
-from tracers import bpftrace_binary, kt_binary  # noqa: E402
-
-from kt.runtime.sys.info import enable_run_time_stats
+from common import Row, print_rows  # noqa: E402  (run as a script)
+from kernel_cost import ENTER, PRED, ns_medians, paired_samples  # noqa: E402
 
 GROUP = "in-kernel"
 SETUP = "BEGIN { " + " ".join(f"@m[{i}] = {i * 3};" for i in range(8)) + " }"
@@ -40,20 +36,12 @@ PAIRS = {
 
 
 def measure(runs: int, calls: int = 200_000) -> list[Row]:
-    kt, bpftrace = kt_binary(), bpftrace_binary()
-    ns: dict[str, dict[str, list[float]]] = {name: {"kt": [], "bpftrace": []} for name in PAIRS}
-    with tempfile.TemporaryDirectory() as tmp, enable_run_time_stats():
-        exe = build_workload(tmp)
-        child = f"{exe} {calls}"
-        for _ in range(runs):   # alternately, so both see the same machine
-            for name, (ours, theirs) in PAIRS.items():
-                ns[name]["kt"].append(run_once([kt, "-e", ours, "-c", child]).ns_per_event)
-                if theirs is not None:
-                    ns[name]["bpftrace"].append(run_once([bpftrace, "-e", theirs, "-c", child]).ns_per_event)
+    got = paired_samples([(name, ["-e", ours], None if theirs is None else ["-e", theirs])
+                          for name, (ours, theirs) in PAIRS.items()], runs, calls)
     out = []
-    for name, by in ns.items():
+    for name, by in got.items():
         detail = "" if PAIRS[name][1] else "0.17 has no len(); kt alone"
-        out.append(Row(GROUP, f"{name}: ns/event", median(by["kt"]), median(by["bpftrace"]), "ns/event",
+        out.append(Row(GROUP, f"{name}: ns/event", ns_medians(by["kt"]), ns_medians(by["bpftrace"]), "ns/event",
                        detail=detail))
     return out
 

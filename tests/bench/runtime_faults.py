@@ -11,15 +11,11 @@ in every event, so after the first 4,096 every update is refused. Not a test: no
 
 from __future__ import annotations
 
-from common import Row, median, print_rows  # noqa: E402  (run as a script)
-from kernel_cost import ENTER, PRED, Script, build_workload, run_once  # noqa: E402
-from tracers import bpftrace_binary, kt_binary  # noqa: E402
+from common import Row, print_rows  # noqa: E402  (run as a script)
+from kernel_cost import ENTER, PRED, Script, ns_medians, paired_samples  # noqa: E402
 
 import argparse
 import sys
-import tempfile
-
-from kt.runtime.sys.info import enable_run_time_stats
 
 GROUP = "run-time faults"
 
@@ -34,18 +30,11 @@ CORPUS = [
 
 
 def measure(runs: int, calls: int = 300_000) -> list[Row]:
-    kt, bpftrace = kt_binary(), bpftrace_binary()
-    ns: dict[str, dict[str, list[float]]] = {s.name: {"kt": [], "bpftrace": []} for s, _ in CORPUS}
-    with tempfile.TemporaryDirectory() as tmp, enable_run_time_stats():
-        exe = build_workload(tmp)
-        for _ in range(runs):
-            for s, flags in CORPUS:
-                child = f"{exe} {calls}"
-                ns[s.name]["kt"].append(run_once([kt, *flags, "-e", s.text, "-c", child]).ns_per_event)
-                ns[s.name]["bpftrace"].append(run_once([bpftrace, *flags, "-e", s.text, "-c", child]).ns_per_event)
-    return [Row(GROUP, f"{name}: ns/event", median(by["kt"]), median(by["bpftrace"]), "ns/event",
+    got = paired_samples([(s.name, [*flags, "-e", s.text], [*flags, "-e", s.text]) for s, flags in CORPUS],
+                         runs, calls)
+    return [Row(GROUP, f"{name}: ns/event", ns_medians(by["kt"]), ns_medians(by["bpftrace"]), "ns/event",
                 detail="kt counts refused keys / failed reads; bpftrace does not")
-            for name, by in ns.items()]
+            for name, by in got.items()]
 
 
 def main() -> None:

@@ -10,16 +10,12 @@ the same work. Not a test: nothing asserts.
 
 from __future__ import annotations
 
-from common import Row, median, print_rows  # noqa: E402  (run as a script)
-from tracers import bpftrace_binary, kt_binary  # noqa: E402
-from kernel_cost import ENTER, PRED, Sample, build_workload, run_once  # noqa: E402
+from common import Row, print_rows  # noqa: E402  (run as a script)
+from kernel_cost import ENTER, PRED, ns_medians, paired_samples  # noqa: E402
 
 import argparse
 import sys
-import tempfile
 from dataclasses import dataclass
-
-from kt.runtime.sys.info import enable_run_time_stats
 
 GROUP = "in-kernel (new syntax)"
 
@@ -49,18 +45,10 @@ CORPUS = [
 
 
 def measure(runs: int, calls: int = 300_000) -> list[Row]:
-    kt, bpftrace = kt_binary(), bpftrace_binary()
-    results: dict[str, dict[str, list[Sample]]] = {p.name: {"kt": [], "bpftrace": []} for p in CORPUS}
-    with tempfile.TemporaryDirectory() as tmp, enable_run_time_stats():
-        exe = build_workload(tmp)
-        child = f"{exe} {calls}"
-        for _ in range(runs):
-            for p in CORPUS:
-                results[p.name]["kt"].append(run_once([kt, "-e", p.new, "-c", child]))
-                results[p.name]["bpftrace"].append(run_once([bpftrace, "-e", p.old, "-c", child]))
+    results = paired_samples([(p.name, ["-e", p.new], ["-e", p.old]) for p in CORPUS], runs, calls)
     out = []
     for name, by in results.items():
-        k, b = (median([s.ns_per_event for s in by[t]]) for t in ("kt", "bpftrace"))
+        k, b = ns_medians(by["kt"]), ns_medians(by["bpftrace"])
         out.append(Row(GROUP, f"{name}: ns/event", k, b, "ns/event",
                        detail="bpftrace runs the 0.17 spelling"))
         out.append(Row(GROUP, f"{name}: instructions", by["kt"][0].insns, by["bpftrace"][0].insns, "insns",
