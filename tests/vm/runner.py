@@ -37,7 +37,7 @@ GUEST_ENV = "KT_VM_GUEST"          # set only inside the guest (tests/vm/guest/c
 KERNEL_ENV = "KT_VM_KERNEL"
 TIMEOUT_ENV = "KT_VM_TIMEOUT"
 PYTEST_ENV = "KT_VM_PYTEST"
-DEFAULT_TIMEOUT = 1800   # the guest suite takes ~10 min under emulation; more on a loaded host
+DEFAULT_TIMEOUT = 2700   # the guest suite takes ~11 min under emulation (684 s for 65 tests); more on a loaded host
 GUEST_MEMORY = "2G"
 
 
