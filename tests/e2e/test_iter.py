@@ -16,6 +16,8 @@ import subprocess
 
 import pytest
 
+from tests.listings import without_task_vma
+
 from .conftest import run_kt
 from .test_differential import BPFTRACE, NEEDS_BPFTRACE
 
@@ -122,16 +124,6 @@ def test_listing_iterators_as_bpftrace(pattern):
     # iter:task_vma is newer than 0.17 (bpftrace 0.21): listed where the pattern matches it
     assert ("iter:task_vma\n" in ours.out) == (pattern in ("iter:*", "iter:task*", "it:*"))
 
-
-def without_task_vma(listing: str) -> str:
-    """A listing without iter:task_vma and its -lv member lines (0.17 does not know it)."""
-    out, skipping = [], False
-    for line in listing.splitlines(keepends=True):
-        if not line.startswith(" "):
-            skipping = line.strip() == "iter:task_vma"
-        if not skipping:
-            out.append(line)
-    return "".join(out)
 
 
 @pytest.mark.skipif(shutil.which("bpftool") is None, reason="bpftool is not installed")

@@ -14,6 +14,8 @@ import subprocess
 
 import pytest
 
+from tests.listings import without_task_vma
+
 from .helpers import bpftrace, kt
 
 pytestmark = [pytest.mark.kernel,
@@ -50,20 +52,10 @@ def _same(*args: str) -> list[str]:
     theirs, ours = _both(*args)
     assert theirs.returncode == 0, f"bpftrace: {theirs.stderr}"
     assert ours.returncode == 0, f"kt: {ours.stderr}"
-    kt_out = _without_task_vma(ours.stdout) if args[0].startswith("-l") else ours.stdout
+    kt_out = without_task_vma(ours.stdout) if args[0].startswith("-l") else ours.stdout
     assert _lines(kt_out) == _lines(theirs.stdout), \
         f"bpftrace:\n{theirs.stdout}\n---\nkt:\n{ours.stdout}\n---kt stderr\n{ours.stderr}"
     return _lines(ours.stdout)
-
-
-def _without_task_vma(listing: str) -> str:
-    out, skipping = [], False
-    for line in listing.splitlines(keepends=True):
-        if not line.startswith(" "):
-            skipping = line.strip() == "iter:task_vma"
-        if not skipping:
-            out.append(line)
-    return "".join(out)
 
 
 def test_iter_task_fields_of_one_task(child):
