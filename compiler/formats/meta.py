@@ -21,7 +21,7 @@ from typing import Any, Mapping, NamedTuple
 
 from .meta_probes import (
     ATTACH_KINDS, Attach, FuncAttach, KprobeAttach, NameAttach, PerfEventAttach, ProbeMeta, SpecialAttach,
-    TracepointAttach, UprobeAttach, UprobeTarget, WatchpointAttach, attach_from_json,
+    TracepointAttach, UprobeAttach, UprobeTarget, WatchpointAttach, PacketAttach, attach_from_json,
 )
 from .meta_read import MetaError, _at, _checked, _get, _json_name, _list, _obj, _only, _strs, _type
 from .value_types import IntType, Type, type_to_json
@@ -30,7 +30,7 @@ __all__ = [
     "FORMAT_VERSION", "KT_VERSION", "MetaError", "ObjectMeta", "ProbeMeta", "MapMeta", "Lhist", "PrintfMeta",
     "PrintfArg", "EventsMeta", "HelperErrorSite", "KernelBtf", "Attach", "SpecialAttach",
     "TracepointAttach", "KprobeAttach", "UprobeAttach", "UprobeTarget", "PerfEventAttach",
-    "FuncAttach", "NameAttach", "WatchpointAttach", "Positionals", "PositionalSlot", "ATTACH_KINDS", "AGGS", "HIST_AGGS", "BUCKETED_AGGS", "Tseries",
+    "FuncAttach", "NameAttach", "WatchpointAttach", "PacketAttach", "Positionals", "PositionalSlot", "ATTACH_KINDS", "AGGS", "HIST_AGGS", "BUCKETED_AGGS", "Tseries",
     "PRINTF_ACTIONS", "attach_from_json", "percpu_value_size", "tracepoint_layout_digest",
 ]
 

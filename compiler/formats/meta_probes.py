@@ -188,8 +188,32 @@ class WatchpointAttach:
         return d
 
 
+@dataclass(frozen=True, slots=True)
+class PacketAttach:
+    """tc, xdp: a packet program on the interface `ifname` (looked up by name at attach time,
+    so an object runs where that name exists). `direction` is "ingress" or "egress" for tc,
+    "" for xdp (XDP sees received packets only)."""
+    ifname: str
+    direction: str = ""
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("", "ingress", "egress"):
+            raise ValueError(f"direction must be 'ingress', 'egress' or '', not {self.direction!r}")
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any], where: str) -> "PacketAttach":
+        _only(d, ("ifname", "direction"), where)
+        return _checked(where, lambda: cls(_get(d, "ifname", str, where), _get(d, "direction", str, where, "")))
+
+    def to_json(self) -> dict:
+        d: dict = {"ifname": self.ifname}
+        if self.direction:
+            d["direction"] = self.direction
+        return d
+
+
 Attach = Union[SpecialAttach, TracepointAttach, KprobeAttach, UprobeAttach, PerfEventAttach,
-               FuncAttach, NameAttach, WatchpointAttach]
+               FuncAttach, NameAttach, WatchpointAttach, PacketAttach]
 
 # Each probe kind's attach record (docs/object-format.md "Probe kinds").
 ATTACH_KINDS: dict[str, type] = {
@@ -202,6 +226,7 @@ ATTACH_KINDS: dict[str, type] = {
     "kfunc": FuncAttach, "kretfunc": FuncAttach,
     "rawtracepoint": NameAttach, "iter": NameAttach,
     "watchpoint": WatchpointAttach, "asyncwatchpoint": WatchpointAttach,
+    "tc": PacketAttach, "xdp": PacketAttach,
 }
 
 
