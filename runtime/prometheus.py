@@ -167,7 +167,10 @@ class MapCollector:
                 stats = python_value(value)
                 family.add_metric(lv, count_value=stats.count, sum_value=stats.total)
             elif kind == "histogram":
-                family.add_metric(lv, le_buckets(mm, value).buckets, None)
+                b = le_buckets(mm, value)
+                family.add_metric(lv, b.buckets, None)
+                # prometheus_client adds `_count` only with a `_sum`, which kt cannot know
+                family.samples.append(self._core.Sample(f"{name}_count", dict(zip(labels, lv)), b.count))
             elif kind == "info":
                 from .prometheus_metrics import label_text
                 family.add_metric(lv + [label_text(value)], 1)
