@@ -330,3 +330,23 @@ def test_kt_without_the_flag_never_imports_the_client():
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
     r = run_kt("-e", "BEGIN { printf(\"%d\\n\", 1); exit(); }", env={"PYTHONVERBOSE": "1"})
     assert r.rc == 0 and "prometheus_client" not in r.err
+
+
+def test_api_server_stops_with_the_trace_and_a_busy_port_is_a_trace_error():
+    import kt
+    obj = kt.compile('tracepoint:syscalls:sys_enter_getppid /pid == cpid/ { @calls[pid] = count(); }')
+    port = free_port()
+    child = [sys.executable, "-c", "import os, time\nfor _ in range(4): os.getppid()\ntime.sleep(60)"]
+    with kt.trace(obj, command=child, prometheus=str(port), prometheus_max_series=1) as t:
+        url = f"http://127.0.0.1:{port}/metrics"
+        fams = wait_for(lambda: (f := scrape(url)) and f["kt_calls"].samples and f)
+        assert [(s.labels, s.value) for s in fams["kt_calls"].samples] == [({"pid": str(t.cpid)}, 4.0)]
+        t.stop()
+    with pytest.raises(OSError):
+        get(url, timeout=2)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(kt.TraceError, match="cannot serve metrics there"):
+            with kt.trace(obj, command=child, prometheus=f"127.0.0.1:{busy.getsockname()[1]}"):
+                pass
