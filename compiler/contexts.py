@@ -56,6 +56,11 @@ class ProbeContext:
     kind = "none"
     space = KERNEL         # where an integer cast to a pointer points
     retprobe = False
+    # What the program returns wherever the probe ends (its end, `return`, a false predicate,
+    # exit()): 0, except in packet programs, whose return value is a verdict on the packet
+    # (compiler/packet_probes.py). `verdicts`: what drop()/pass() return, where they exist.
+    default_return = 0
+    verdicts: dict[str, int] = {}
 
     def prologue(self, cg: "ProbeCodegen") -> None:
         """Code at the program's start, before the predicate (iter: leave the end-of-walk call)."""

@@ -24,6 +24,7 @@ from .formats.probe_kinds import PROBE_KIND_ALIASES, canonical_kind
 from .formats.tracepoints import TracepointNotFound, all_tracepoints, read_format
 from .watchpoints import WatchpointContext, watchpoint_target
 from .iterators import IterContext, iter_target
+from .packet_probes import resolve_tc, resolve_xdp
 
 _GLOB = re.compile(r"[*?\[]")
 
@@ -591,6 +592,10 @@ PROBE_KINDS: tuple[ProbeKind, ...] = (
               "a watchpoint on a function's argument, armed without stopping the process"),
     ProbeKind("iter", PROBE_KIND_ALIASES["iter"], _resolve_iter, "a BPF iterator over kernel objects (tasks, open files)",
               alone=True),
+    ProbeKind("tc", PROBE_KIND_ALIASES["tc"], resolve_tc, "packets an interface receives or sends (tc:DEV:ingress|egress)",
+              allows=frozenset({"drop", "pass", "packet"})),
+    ProbeKind("xdp", PROBE_KIND_ALIASES["xdp"], resolve_xdp, "packets an interface receives, before the stack (xdp:DEV)",
+              allows=frozenset({"drop", "pass", "packet"})),
 )
 
 _BY_NAME = {alias: k for k in PROBE_KINDS for alias in (k.name, *k.aliases)}

@@ -25,6 +25,9 @@ USER = "user"
 # `&$x` (bpftrace 0.25): a scratch variable's slot on the BPF stack, read as kernel memory is;
 # it means nothing once the probe has returned, so no map may hold it.
 STACK = "stack"
+# `pkt` (tc/xdp probes): an offset into the packet, read with the context's load-bytes helper
+# (compiler/packet_probes.py); no map may hold it either.
+PACKET = "packet"
 
 
 @dataclass(frozen=True, slots=True)

@@ -132,6 +132,8 @@ def _check_ntop(checker: "Checker", call: ast.Call) -> Type | None:
         checker.sink.error(call.args[0].span, "ntop()'s family must be an integer (AF_INET, AF_INET6)")
         return None
     addr = types[-1]
+    if addr == Sym("inet") and len(types) == 1:   # already one (saddr/daddr of packet probes)
+        return addr
     if not isinstance(addr, Int) and not (isinstance(addr, (Str, Array)) and addr.size in (4, 16)):
         checker.sink.error(call.args[-1].span, f"ntop() needs an IPv4 address (an integer) or 4 or 16 bytes, this is {addr}")
         return None
@@ -140,10 +142,12 @@ def _check_ntop(checker: "Checker", call: ast.Call) -> Type | None:
 
 def _lower_ntop(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
     b = cg.b
-    buf = cg.stack(24, "inet")
-    cg.memset0(buf, 24)
     addr_node = call.args[-1]
     addr_t = cg.types[addr_node]
+    if addr_t == Sym("inet"):
+        return cg.expr(addr_node)
+    buf = cg.stack(24, "inet")
+    cg.memset0(buf, 24)
     if len(call.args) == 2:
         family = cg.expr(call.args[0])
     else:

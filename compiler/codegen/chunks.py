@@ -44,6 +44,9 @@ CHUNK_BUDGET = 3000
 MAX_CHUNKS = 200
 
 GO_ON, ENDED, BREAK, CONTINUE = 0, 1, 2, 3
+# A packet program's drop()/pass() in a chunk or a loop's callback: VERDICT_BASE + the verdict
+# (small and not negative), passed up to the program, which returns the verdict.
+VERDICT_BASE = 16
 
 # Measured on kt's output (BPF instructions per statement / AST nodes per statement): 2-5
 # instructions a node; join() unrolls 16 reads of up to 256 bytes (~750 instructions).
@@ -185,7 +188,10 @@ class Chunker:
                 cg.b.position_at_end(block)
                 cg.jump("break" if code == BREAK else "continue")
             cg.b.position_at_end(ended)
-        cg.ret()
+        if cg.uses_verdicts:
+            cg.end_with_code(result)
+        else:
+            cg.ret()
         cg.b.position_at_end(go_on)
 
     def frame_in_current(self) -> ir.Value:

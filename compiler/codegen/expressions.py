@@ -21,7 +21,7 @@ from ..builtins.records import literal_text
 from ..builtins.strings import strings_equal
 from ..helpers import Helper
 from ..positionals import COUNT
-from ..types import Args, Array, Buf, Int, Ptr, Record, Str, Tuple, Type, USER, Void, is_word
+from ..types import PACKET, Args, Array, Buf, Int, Ptr, Record, Str, Tuple, Type, USER, Void, is_word
 from . import maps
 from .places import CTX, LOCAL, Place
 
@@ -74,6 +74,9 @@ class ExpressionLowering:
             return
         if place.space == LOCAL:
             self.memcpy(dst, place.addr, size)
+            return
+        if place.space == PACKET:   # `pkt`: an offset into the packet (compiler/packet_probes.py)
+            self.resolved.context.read_packet(self, dst, size, place.addr)
             return
         helper = Helper.probe_read_user if place.space == USER else Helper.probe_read_kernel
         self.helper(helper, dst, ir.Constant(I64, size), self.b.inttoptr(place.addr, I8P))

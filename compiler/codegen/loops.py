@@ -30,7 +30,7 @@ from llvmlite import ir
 from .. import ast
 from ..formats.bpf_helpers import Helper
 from ..types import Tuple
-from .chunks import BREAK, ENDED, GO_ON, Chunker
+from .chunks import BREAK, ENDED, GO_ON, VERDICT_BASE, Chunker
 
 I8 = ir.IntType(8)
 I1 = ir.IntType(1)
@@ -97,9 +97,15 @@ def lower_for(cg, s) -> None:
         fn = _callback(cg, s, shared, ("map", "key", "value", "data"), [I8P, I8P, I8P, I8P])
         cg.helper(Helper.for_each_map_elem, cg.map_ptr(plan.bpf_name), b.bitcast(fn, I8P),
                   b.bitcast(words, I8P), ir.Constant(I64, 0))
-    ended = b.icmp_unsigned("==", b.load(word(RESULT)), ir.Constant(I64, ENDED))
+    result = b.load(word(RESULT))
+    ended = b.icmp_unsigned("==", result, ir.Constant(I64, ENDED))
+    if cg.uses_verdicts:   # drop()/pass() in the body: VERDICT_BASE + the verdict
+        ended = b.or_(ended, b.icmp_unsigned(">=", result, ir.Constant(I64, VERDICT_BASE)))
     with b.if_then(ended, likely=False):
-        cg.ret()
+        if cg.uses_verdicts:
+            cg.end_with_code(result)
+        else:
+            cg.ret()
         b.position_at_end(cg.func.append_basic_block("after_loop_ended"))
 
 
@@ -140,10 +146,12 @@ def _callback(cg, s, shared: dict[str, ast.Var], arg_names: tuple[str, ...], arg
     result_ptr = cg._alloca_builder.gep(words, [ir.Constant(I64, RESULT)])
 
     def return_code(code):   # BREAK and ENDED stop the helper's walk; ENDED also tells the caller
-        stop = b.or_(b.icmp_unsigned("==", code, ir.Constant(code.type, BREAK)),
-                     b.icmp_unsigned("==", code, ir.Constant(code.type, ENDED)))
-        with b.if_then(b.icmp_unsigned("==", code, ir.Constant(code.type, ENDED))):
-            b.store(ir.Constant(I64, ENDED), result_ptr)
+        ended = b.icmp_unsigned("==", code, ir.Constant(code.type, ENDED))
+        if cg.uses_verdicts:     # so does drop()/pass()'s VERDICT_BASE + verdict
+            ended = b.or_(ended, b.icmp_unsigned(">=", code, ir.Constant(code.type, VERDICT_BASE)))
+        stop = b.or_(b.icmp_unsigned("==", code, ir.Constant(code.type, BREAK)), ended)
+        with b.if_then(ended):
+            b.store(b.zext(code, I64) if cg.uses_verdicts else ir.Constant(I64, ENDED), result_ptr)
         b.ret(b.zext(stop, I64))
 
     cg._return_code = return_code

@@ -21,7 +21,7 @@ from ..probes import ResolvedProbe
 from ..types import Ptr, Type, U64, is_word
 from . import maps
 from .loops import lower_for
-from .chunks import BREAK, CHUNK_THRESHOLD, CONTINUE, Chunker, estimate
+from .chunks import BREAK, CHUNK_THRESHOLD, CONTINUE, VERDICT_BASE, Chunker, estimate
 from .expressions import ExpressionLowering, VolatileLoad
 from .places import CTX, Place
 
@@ -81,7 +81,10 @@ class ProbeCodegen(ExpressionLowering):
         # (0 from the program, chunks.ENDED from a chunk).
         self._new_scope = new_scope
         self.chunker: Chunker | None = None
-        self.end_code = 0
+        self.end_code = resolved.context.default_return   # a packet program's verdict
+        # drop()/pass() somewhere in the probe: chunks and loop callbacks pass their verdict up
+        self.uses_verdicts = bool(resolved.context.verdicts) and any(
+            isinstance(n, ast.Call) and n.name in resolved.context.verdicts for n in ast.walk(probe))
         self._vars: dict[str, ir.Value] = {}
         self._task_words: dict[Helper, ir.Value] = {}       # see current_task_word
         self._loop_targets: list[tuple[ir.Block, ir.Block]] = []   # (continue, break) of each loop
@@ -117,7 +120,7 @@ class ProbeCodegen(ExpressionLowering):
             cond = self.truth(self.expr(self.probe.predicate))
             self._release_since(0)
             with self.b.if_then(self.b.not_(cond)):
-                self.b.ret(ir.Constant(I32, 0))
+                self.b.ret(ir.Constant(I32, self.end_code))
         self.block(self.probe.body)
         self.b.debug_metadata = self._location(self.probe.body.span)
         self.ret()
@@ -139,6 +142,35 @@ class ProbeCodegen(ExpressionLowering):
             self._exit_code = self._alloca_builder.alloca(I32, name="exit_code")
         self.b.store(ir.Constant(I32, code), self._exit_code)
         self.b.branch(self._exit_block)
+
+    def leave_value(self, code: ir.Value) -> None:
+        """leave() with a code computed at run time (an i32 or an i64)."""
+        if self._exit_block is None:
+            self._exit_block = self.func.append_basic_block("exit")
+            self._exit_code = self._alloca_builder.alloca(I32, name="exit_code")
+        if code.type != I32:
+            code = self.b.trunc(code, I32)
+        self.b.store(code, self._exit_code)
+        self.b.branch(self._exit_block)
+
+    def end_with_verdict(self, verdict: int) -> None:
+        """drop()/pass(): end the probe returning `verdict` from the program; a chunk or a
+        loop's callback returns VERDICT_BASE + verdict, which its caller passes on."""
+        self.leave(verdict if self.func is self.main_func else VERDICT_BASE + verdict)
+        self.b.position_at_end(self.func.append_basic_block("after_verdict"))
+
+    def end_with_code(self, code: ir.Value) -> None:
+        """End after a chunk or a loop callback ended the probe with `code` (ENDED, or
+        VERDICT_BASE + a verdict): the program returns the verdict or its default; a
+        subprogram passes the code on."""
+        if self.func is not self.main_func:
+            self.leave_value(code)
+            return
+        b = self.b
+        base = ir.Constant(code.type, VERDICT_BASE)
+        verdict = b.select(b.icmp_unsigned(">=", code, base), b.sub(code, base),
+                           ir.Constant(code.type, self.end_code))
+        self.leave_value(verdict)
 
     def _finish_exit_block(self) -> None:
         """The exit block: each counter of the run that is not zero is added to its slot (a
@@ -492,7 +524,7 @@ class ProbeCodegen(ExpressionLowering):
         flag = self._exit_flag()
         with self.b.if_then(self.b.icmp_unsigned("!=", flag, ir.Constant(I64.as_pointer(), None))):
             with self.b.if_then(self.b.icmp_unsigned("!=", self.b.load(flag), ir.Constant(I64, 0))):
-                self.b.ret(ir.Constant(I32, 0))
+                self.b.ret(ir.Constant(I32, self.end_code))
                 self.b.position_at_end(self.func.append_basic_block("after_exited"))
         self._release_since(0)
 

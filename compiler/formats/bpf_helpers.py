@@ -15,6 +15,7 @@ class Helper(IntEnum):
     get_current_pid_tgid = 14
     get_current_uid_gid = 15
     get_current_comm = 16
+    skb_load_bytes = 26          # tc: bytes of the packet (compiler/packet_probes.py)
     get_stackid = 27
     get_numa_node_id = 42
     get_current_task = 35
@@ -36,4 +37,5 @@ class Helper(IntEnum):
     for_each_map_elem = 164      # 5.13: `for ($kv : @m)` (compiler/codegen/loops.py)
     loop = 181                   # 5.17: `for ($i : a..b)`
     map_lookup_percpu_elem = 195  # 5.19: a count()/sum() element's value on one CPU
+    xdp_load_bytes = 189         # 5.18: xdp's bytes of the packet
     ktime_get_tai_ns = 208     # 6.1: tseries() epochs (TAI: intervals start on wall-clock boundaries)

@@ -30,6 +30,8 @@ PROBE_KIND_ALIASES: dict[str, tuple[str, ...]] = {
     "watchpoint": ("w",),
     "asyncwatchpoint": ("aw",),
     "iter": ("it",),
+    "tc": (),          # tc:DEV:ingress|egress (kt's own: compiler/packet_probes.py)
+    "xdp": (),         # xdp:DEV
 }
 
 _CANONICAL = {alias: name for name, aliases in PROBE_KIND_ALIASES.items() for alias in (name, *aliases)}

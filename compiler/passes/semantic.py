@@ -26,7 +26,7 @@ from ..diagnostics import DiagnosticSink, did_you_mean
 from ..options import CompileOptions
 from ..probes import ProbeEnv, ResolvedProbe
 from ..source import Span
-from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, STACK, Str, Sym, Tuple, Type, Void,
+from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, PACKET, STACK, Str, Sym, Tuple, Type, Void,
                      record_layout, unify, widen)
 from .expressions import ExpressionChecker
 from .loop_checks import check_for_map, check_for_range
@@ -343,17 +343,31 @@ def _holds_stack_pointer(sink: DiagnosticSink, node: ast.Node, t: Type | None) -
     """Report a map key or value holding `&$x` (a BPF stack address: gone when the probe ends)."""
     def inside(t) -> bool:
         if isinstance(t, Ptr):
-            return t.space == STACK
+            return t.space in (STACK, PACKET)
         if isinstance(t, Tuple):
             return any(inside(e) for e in t.elems)
         if isinstance(t, Record) and record_layout(t) is not None:
             return inside(record_layout(t)[1])
         return False
     if t is not None and inside(t):
+        if PACKET in _spaces(t):
+            sink.error(node.span, "a map cannot hold a pointer into the packet (pkt): the packet is gone when "
+                       "the probe returns", "store the bytes: pkt[i], *(uint16 *)(pkt + i)")
+            return True
         sink.error(node.span, "a map cannot hold the address of a scratch variable (&$x): it points into the "
                    "probe's stack, which is gone when the probe returns", "store the value itself")
         return True
     return False
+
+
+def _spaces(t) -> set[str]:
+    if isinstance(t, Ptr):
+        return {t.space}
+    if isinstance(t, Tuple):
+        return set().union(*(_spaces(e) for e in t.elems))
+    if isinstance(t, Record) and record_layout(t) is not None:
+        return _spaces(record_layout(t)[1])
+    return set()
 
 
 def _key_desc(t: Type | None) -> str:
