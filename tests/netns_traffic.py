@@ -1,6 +1,7 @@
 """Traffic for packet tests, run inside a test's network namespace (`ip netns exec NS python3
 tests/netns_traffic.py ...`; the standard library only). Each command prints one line of
-JSON: what it sent or received.
+JSON (to stdout, or appended to the file given by --out FILE before the command): what it
+sent or received.
 
   udp-send DST PORT N [--sport S]       N datagrams "kt-N" to DST:PORT (v4 or v6)
   udp-recv ADDR PORT SECONDS N          bind ADDR:PORT, count datagrams until N or SECONDS pass
@@ -139,6 +140,7 @@ def tcx(dev: str) -> dict:
 
 def main(argv: list[str]) -> None:
     p = argparse.ArgumentParser()
+    p.add_argument("--out")
     sub = p.add_subparsers(dest="cmd", required=True)
     a = sub.add_parser("udp-send")
     a.add_argument("dst"), a.add_argument("port", type=int), a.add_argument("n", type=int)
@@ -167,7 +169,11 @@ def main(argv: list[str]) -> None:
         out = tcx(args.dev)
     else:
         out = ping(args.dst, args.n, args.seconds)
-    print(json.dumps(out), flush=True)
+    if args.out:
+        with open(args.out, "a") as f:
+            f.write(json.dumps(out) + "\n")
+    else:
+        print(json.dumps(out), flush=True)
 
 
 if __name__ == "__main__":
