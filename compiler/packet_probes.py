@@ -83,7 +83,7 @@ class PacketContext(ProbeContext):
     def lower_ifindex(self, cg: "ProbeCodegen") -> ir.Value:
         return self.ctx_u32(cg, self._ifindex_offset)
 
-    def read_packet(self, cg: "ProbeCodegen", dst: ir.Value, size: int, offset: ir.Value) -> ir.Value:
+    def read_packet(self, cg: "ProbeCodegen", dst: ir.Value, size: int | ir.Value, offset: ir.Value) -> ir.Value:
         """Copy `size` bytes of the packet from byte `offset` (an i64) to dst; returns the
         helper's result (negative when the range is not all in the packet: dst is left as the
         caller zeroed it). An offset outside 0..0xffff is made one the helper refuses (the
@@ -91,7 +91,8 @@ class PacketContext(ProbeContext):
         b = cg.b
         inside = b.icmp_unsigned("<", offset, ir.Constant(I64, 0x10000))
         off = b.select(inside, offset, ir.Constant(I64, 0xFFFFFFFF))
-        return cg.helper(self._load_bytes, cg.ctx, off, dst, ir.Constant(I64, size))
+        n = ir.Constant(I64, size) if isinstance(size, int) else size   # a bounded one: buf()
+        return cg.helper(self._load_bytes, cg.ctx, off, dst, n)
 
 
 TC_CONTEXT = PacketContext(

@@ -179,3 +179,14 @@ def test_printf_and_aggregations_in_packet_probes():
     assert f"fd00::1:443 -> fd00::2:50000 len {len(SYNACK6)}" in run.out
     assert f"@bytes[10.0.0.1, 53]: {2 * len(UDP4)}" in run.out
     assert f"@s: count 3, average {(2 * len(UDP4) + len(SYNACK6)) // 3}, total {2 * len(UDP4) + len(SYNACK6)}" in run.out
+
+
+def test_struct_pointers_into_the_packet_and_buf():
+    run = run_frames(r"""tc:lo:ingress { $ip = (struct iphdr *)(pkt + 14); @ttl = $ip->ttl; @ihl = $ip->ihl;
+                         @tot = bswap($ip->tot_len);
+                         printf("%r|%r|%r|%rx\n", buf(pkt + 42, 64), buf(pkt + 44, 2), buf(pkt + 100, 4), buf(pkt + $1, 3)); }
+                         xdp:lo { printf("%r\n", buf(pkt + len - 5, 10)); }""",
+                     [(TC, UDP4), (XDP, UDP4)], positional=("12",))
+    # buf() reads up to the packet's end: the 5-byte payload of a 64-byte buf, nothing past it
+    assert "hello|ll||\\x08\\x00\\x45\nhello\n" in run.out
+    assert {"@ttl: 64", "@ihl: 5", f"@tot: {len(UDP4) - 14}"} <= set(run.out.split("\n"))
