@@ -190,3 +190,10 @@ def test_struct_pointers_into_the_packet_and_buf():
     # buf() reads up to the packet's end: the 5-byte payload of a 64-byte buf, nothing past it
     assert "hello|ll||\\x08\\x00\\x45\nhello\n" in run.out
     assert {"@ttl: 64", "@ihl: 5", f"@tot: {len(UDP4) - 14}"} <= set(run.out.split("\n"))
+
+
+def test_one_probe_on_several_attach_points_names_each():
+    run = run_frames(r"""tc:lo:ingress, tc:lo:egress, xdp:lo { @[probe] = count(); }""",
+                     [(TC, UDP4), ("tc:lo:egress", UDP4), ("tc:lo:egress", UDP4), (XDP, UDP4)])
+    assert {"@[tc:lo:ingress]: 1", "@[tc:lo:egress]: 2", "@[xdp:lo]: 1"} <= set(run.out.split("\n"))
+    assert run.retvals == [TC_ACT_UNSPEC] * 3 + [XDP_PASS]
