@@ -75,3 +75,8 @@ def test_a_map_cannot_hold_the_packet_pointer(errors):
     assert "a map cannot hold a pointer into the packet (pkt)" in errors("xdp:eth0 { @p = pkt; }")
     assert "a map cannot hold a pointer into the packet (pkt)" in errors("xdp:eth0 { @p[pkt + 1] = count(); }")
 
+
+
+def test_addresses_compare_only_with_addresses(errors):
+    assert "'==' compares an address (inet) with an address or pton()'s bytes, not int64" in errors(
+        "xdp:eth0 / saddr == 5 / { }")

@@ -197,3 +197,15 @@ def test_one_probe_on_several_attach_points_names_each():
                      [(TC, UDP4), ("tc:lo:egress", UDP4), ("tc:lo:egress", UDP4), (XDP, UDP4)])
     assert {"@[tc:lo:ingress]: 1", "@[tc:lo:egress]: 2", "@[xdp:lo]: 1"} <= set(run.out.split("\n"))
     assert run.retvals == [TC_ACT_UNSPEC] * 3 + [XDP_PASS]
+
+
+def test_addresses_compare_with_addresses_and_pton():
+    other = ipv4("10.0.0.3", "10.0.0.1", 17, udp(40001, 53))
+    run = run_frames(r"""tc:lo:ingress / saddr == pton("10.0.0.1") || daddr == pton("fd00::2") / { @a[saddr] = count(); }
+                         tc:lo:ingress / saddr != daddr && daddr != ntop(0x0100000a) / { @b[saddr] = count(); }
+                         xdp:lo / saddr == pton("10.0.0.1") / { drop(); }""",
+                     [(TC, UDP4), (TC, other), (TC, SYNACK6), (XDP, UDP4), (XDP, other)], unsafe=True)
+    lines = set(run.out.split("\n"))
+    assert {"@a[10.0.0.1]: 1", "@a[fd00::1]: 1", "@b[10.0.0.1]: 1", "@b[fd00::1]: 1"} <= lines
+    assert not any(line.startswith(("@a[10.0.0.3]", "@b[10.0.0.3]")) for line in lines)
+    assert run.retvals[-2:] == [XDP_DROP, XDP_PASS]
