@@ -163,6 +163,13 @@ def test_drop_inside_a_loop_and_a_large_chunked_body():
     run = run_frames(loop, [(TC, UDP4), (TC, UDP6)], unsafe=True)
     assert run.retvals == [TC_ACT_UNSPEC, TC_ACT_SHOT]    # 0x86dd: byte 12 of an IPv6 frame
     assert "@n: 1" in run.out
+    # header builtins in a loop callback (its own entry block) and in a branch of the program
+    run = run_frames(r"""tc:lo:ingress { if (len > 10) { @a[dport] = count(); }
+                         for ($i : 0..3) { @[dport, $i, saddr] = count(); if (sport == 40001 && $i == 1) { drop(); } } }""",
+                     [(TC, UDP4)], unsafe=True)
+    assert run.retvals == [TC_ACT_SHOT]
+    assert {"@a[53]: 1", "@[53, 0, 10.0.0.1]: 1", "@[53, 1, 10.0.0.1]: 1"} <= set(run.out.split("\n"))
+    assert "@[53, 2," not in run.out
     # a body large enough to be lowered as subprograms (compiler/codegen/chunks.py)
     body = " ".join(f"@a{i % 50} = len + {i};" for i in range(1500))
     big = f"xdp:lo {{ {body} if (proto == 17) {{ drop(); }} {body} @n = count(); }}"
