@@ -16,6 +16,7 @@ the verifier needs no data/data_end proof and an out-of-range read just fails).
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from llvmlite import ir
@@ -29,7 +30,6 @@ from .types import KERNEL, PACKET, Int, Ptr, Void  # noqa: F401  (PACKET: pkt's 
 
 if TYPE_CHECKING:  # pragma: no cover
     from .codegen.probe import ProbeCodegen
-    from .probes import ProbeEnv, ResolvedProbe
 
 I32 = ir.IntType(32)
 I64 = ir.IntType(64)
@@ -83,7 +83,7 @@ class PacketContext(ProbeContext):
     def lower_ifindex(self, cg: "ProbeCodegen") -> ir.Value:
         return self.ctx_u32(cg, self._ifindex_offset)
 
-    def read_packet(self, cg: "ProbeCodegen", dst: ir.Value, size: int, offset: ir.Value) -> ir.Value:
+    def read_packet(self, cg: "ProbeCodegen", dst: ir.Value, size: int | ir.Value, offset: ir.Value) -> ir.Value:
         """Copy `size` bytes of the packet from byte `offset` (an i64) to dst; returns the
         helper's result (negative when the range is not all in the packet: dst is left as the
         caller zeroed it). An offset outside 0..0xffff is made one the helper refuses (the
@@ -91,7 +91,8 @@ class PacketContext(ProbeContext):
         b = cg.b
         inside = b.icmp_unsigned("<", offset, ir.Constant(I64, 0x10000))
         off = b.select(inside, offset, ir.Constant(I64, 0xFFFFFFFF))
-        return cg.helper(self._load_bytes, cg.ctx, off, dst, ir.Constant(I64, size))
+        n = ir.Constant(I64, size) if isinstance(size, int) else size   # a bounded one: buf()
+        return cg.helper(self._load_bytes, cg.ctx, off, dst, n)
 
 
 TC_CONTEXT = PacketContext(
@@ -127,9 +128,18 @@ def _interface(kind: str, name: str, ap: ast.AttachPoint, sink: DiagnosticSink) 
     return True
 
 
-def resolve_tc(ap: ast.AttachPoint, env: "ProbeEnv", sink: DiagnosticSink):
-    from .probes import ResolvedProbe
+@dataclass(frozen=True, slots=True)
+class PacketTarget:
+    """A resolved packet attach point (compiler/probes.py makes it a ResolvedProbe)."""
+    kind: str          # "tc" | "xdp": the registry record, and the program's section
+    name: str          # "tc:eth0:ingress", "xdp:eth0"
+    ifname: str
+    attach: dict       # .kt.meta's PacketAttach
+    context: PacketContext
 
+
+def tc_target(ap: ast.AttachPoint, sink: DiagnosticSink) -> PacketTarget | None:
+    """`tc:DEV:ingress` / `tc:DEV:egress`."""
     if len(ap.parts) != 2:
         sink.error(ap.span, f"tc needs an interface and a direction: 'tc:DEV:ingress' or 'tc:DEV:egress', "
                    f"got '{ap.raw}'")
@@ -141,14 +151,11 @@ def resolve_tc(ap: ast.AttachPoint, env: "ProbeEnv", sink: DiagnosticSink):
         return None
     if not _interface("tc", dev, ap, sink):
         return None
-    name = f"tc:{dev}:{direction}"
-    return [ResolvedProbe("tc", name, "tc", dev, {"ifname": dev, "direction": direction}, (name,), (),
-                          TC_CONTEXT)]
+    return PacketTarget("tc", f"tc:{dev}:{direction}", dev, {"ifname": dev, "direction": direction}, TC_CONTEXT)
 
 
-def resolve_xdp(ap: ast.AttachPoint, env: "ProbeEnv", sink: DiagnosticSink):
-    from .probes import ResolvedProbe
-
+def xdp_target(ap: ast.AttachPoint, sink: DiagnosticSink) -> PacketTarget | None:
+    """`xdp:DEV`."""
     if len(ap.parts) != 1:
         hint = ("XDP sees received packets only: write 'xdp:DEV' (tc:DEV:egress sees sent ones)"
                 if len(ap.parts) == 2 and ap.parts[1] in DIRECTIONS else "")
@@ -157,5 +164,4 @@ def resolve_xdp(ap: ast.AttachPoint, env: "ProbeEnv", sink: DiagnosticSink):
     dev = ap.parts[0]
     if not _interface("xdp", dev, ap, sink):
         return None
-    name = f"xdp:{dev}"
-    return [ResolvedProbe("xdp", name, "xdp", dev, {"ifname": dev}, (name,), (), XDP_CONTEXT)]
+    return PacketTarget("xdp", f"xdp:{dev}", dev, {"ifname": dev}, XDP_CONTEXT)

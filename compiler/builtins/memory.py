@@ -10,7 +10,7 @@ from llvmlite import ir
 
 from .. import ast
 from ..helpers import Helper
-from ..types import USER, Array, Buf, Int, Ptr, Str, Sym, Type, U64
+from ..types import PACKET, USER, Array, Buf, Int, Ptr, Str, Sym, Type, U64
 from .records import Function, I64, check_arity, literal_int, literal_text, positional_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,6 +52,10 @@ def _check_str(checker: "Checker", call: ast.Call) -> Type | None:
     if not isinstance(t, (Int, Ptr)):
         if t is not None:
             checker.sink.error(call.args[0].span, f"str() reads from a pointer or an integer address, not {t}")
+        return None
+    if isinstance(t, Ptr) and t.space == PACKET:
+        checker.sink.error(call.args[0].span, "str() does not read the packet",
+                           "read its bytes with buf(pkt + OFFSET, N) (printf %r) or pkt[i]")
         return None
     return Str(size)
 
@@ -217,12 +221,29 @@ def _lower_buf(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
         b.store(ir.Constant(I64, cap), b.bitcast(out, I64.as_pointer()))
         cg.memcpy(data, cg.expr(call.args[0]), cap)
         return out
+    if isinstance(src_t, Ptr) and src_t.space == PACKET:   # the packet's bytes, up to its end
+        return _packet_buf(cg, call, out, cap)
     ptr = b.inttoptr(cg.expr(call.args[0]), cg.stack(8).type)
     n = cg.expr(call.args[1])
     length = cg.helper_size(n, cap)   # at most `cap` bytes: the verifier needs the size bounded
     b.store(length, b.bitcast(out, I64.as_pointer()))
     with b.if_then(b.icmp_unsigned("!=", length, ir.Constant(I64, 0))):
         cg.helper(Helper.probe_read, data, length, ptr)
+    return out
+
+
+def _packet_buf(cg: "ProbeCodegen", call: ast.Call, out: ir.Value, cap: int) -> ir.Value:
+    """buf(pkt + off, n) in a tc/xdp probe: min(n, the bytes left in the packet) bytes from
+    off (compiler/packet_probes.py reads them; a read the packet cannot fill fails whole)."""
+    b = cg.b
+    off = cg.expr(call.args[0])
+    end = cg.resolved.context.lower_len(cg)
+    left = b.select(b.icmp_unsigned("<", off, end), b.sub(end, off), ir.Constant(I64, 0))
+    n = cg.expr(call.args[1])
+    length = cg.helper_size(b.select(b.icmp_unsigned("<", n, left), n, left), cap)
+    b.store(length, b.bitcast(out, I64.as_pointer()))
+    with b.if_then(b.icmp_unsigned("!=", length, ir.Constant(I64, 0))):
+        cg.resolved.context.read_packet(cg, cg.offset(out, 8), length, off)
     return out
 
 

@@ -1,14 +1,15 @@
 """Packet builtins (tc and xdp probes, compiler/packet_probes.py): len, ifindex, l3proto, proto,
 saddr, daddr, sport, dport, tcpflags, pkt, and the verdicts drop() and pass().
 
-Headers are parsed where a builtin is used, branch-free where cheap: each field is a
-bpf_skb_load_bytes / bpf_xdp_load_bytes of a few bytes at an offset computed from the fields
-before it (EtherType at 12; IPv4's IHL, IPv6's fixed 40 bytes), into a zeroed stack slot, so a
-field the packet is too short for reads as 0 and the verifier sees no packet pointers at all
-(the same program verifies on 6.1 and 6.18). Not walked: VLAN tags (l3proto is then 0x8100 and
-the IP builtins are 0) and IPv6 extension headers (proto is the fixed header's next header;
-ports are read only when it is TCP or UDP). IPv4 fragments other than the first have no ports
-(0).
+Headers are parsed once per run of a function (the program, a chunk, a loop callback), in its
+entry block, when a builtin first needs a field: a few bpf_skb_load_bytes / bpf_xdp_load_bytes
+of the fields at offsets computed from those before them (EtherType at 12; the IP header's
+first 10 bytes: IHL, fragment offset, protocol / next header; the ports as one 4-byte read),
+each into a zeroed stack slot, combined with selects, no branches. A field the packet is too
+short for reads as 0, and the verifier sees no packet pointers at all (the same program
+verifies on 6.1 and 6.18). Not walked: VLAN tags (l3proto is then 0x8100 and the IP builtins
+are 0) and IPv6 extension headers (proto is the fixed header's next header; ports are read
+only when it is TCP or UDP). IPv4 fragments other than the first have no ports (0).
 """
 
 from __future__ import annotations
@@ -70,32 +71,89 @@ def field(cg: "ProbeCodegen", offset: ir.Value | int, size: int) -> ir.Value:
 
 
 class _Headers:
-    """What the L3/L4 builtins of one expression share: the EtherType and, lazily, the IP
-    protocol and the L4 header's offset (each read once per use of a builtin)."""
+    """The headers' fields one function of a program reads (the program, or one of its chunks
+    or loop callbacks), each read once, in its entry block, the first time a builtin asks:
+    straight-line code every run executes, whose values dominate every use (as
+    ProbeCodegen.current_task_word's). `headers(cg)` gives the current function's."""
 
     def __init__(self, cg: "ProbeCodegen"):
         self.cg = cg
-        b = cg.b
-        self.l3 = field(cg, 12, 2)
-        self.v4 = b.icmp_unsigned("==", self.l3, _const(ETH_P_IP))
-        self.v6 = b.icmp_unsigned("==", self.l3, _const(ETH_P_IPV6))
+        self._ip = self._ports = self._flags = None
+        with self._entry() as b:
+            self.l3 = field(cg, 12, 2)
+            self.v4 = b.icmp_unsigned("==", self.l3, _const(ETH_P_IP))
+            self.v6 = b.icmp_unsigned("==", self.l3, _const(ETH_P_IPV6))
+
+    def _entry(self):
+        """Emit at the end of the entry block (cg.b is the entry block's builder meanwhile)."""
+        import contextlib
+        cg = self.cg
+
+        @contextlib.contextmanager
+        def entry():
+            saved = cg.b
+            cg.b = cg._alloca_builder
+            try:
+                yield cg.b
+            finally:
+                cg.b = saved
+        return entry()
+
+    def _ip_fields(self):
+        """(proto, the L4 header's offset, whether it is there: IP and not a later IPv4
+        fragment), from one read of the IP header's first 10 bytes: IPv4's IHL (byte 0),
+        fragment offset (6-7) and protocol (9); IPv6's next header (6); L4 at 14 + 40."""
+        if self._ip is None:
+            cg = self.cg
+            with self._entry() as b:
+                buf = cg.stack(16, "ip_head")
+                cg.memset0(buf, 16)
+                cg.resolved.context.read_packet(cg, buf, 10, _const(ETH_HLEN))
+
+                def byte(i):
+                    return b.zext(b.load(cg.offset(buf, i)), I64)
+                proto = b.select(self.v6, byte(6), b.select(self.v4, byte(9), _const(0)))
+                frag = b.and_(b.or_(b.shl(byte(6), _const(8)), byte(7)), _const(0x1FFF))
+                v4_off = b.add(_const(ETH_HLEN), b.shl(b.and_(byte(0), _const(0xF)), _const(2)))
+                off = b.select(self.v6, _const(ETH_HLEN + 40), v4_off)
+                first = b.or_(self.v6, b.and_(self.v4, b.icmp_unsigned("==", frag, _const(0))))
+                self._ip = (proto, off, first)
+        return self._ip
 
     def proto(self) -> ir.Value:
-        """IPv4's protocol (byte 9), IPv6's next header (byte 6), 0 when not IP."""
-        b = self.cg.b
-        off = b.select(self.v6, _const(ETH_HLEN + 6), _const(ETH_HLEN + 9))
-        p = field(self.cg, off, 1)
-        return b.select(b.or_(self.v4, self.v6), p, _const(0))
+        """IPv4's protocol, IPv6's next header, 0 when not IP."""
+        return self._ip_fields()[0]
 
-    def l4(self) -> tuple[ir.Value, ir.Value]:
-        """(the L4 header's offset, whether it is there: IP and not a later IPv4 fragment)."""
-        cg, b = self.cg, self.cg.b
-        ihl = b.and_(field(cg, ETH_HLEN, 1), _const(0xF))
-        frag = b.and_(field(cg, ETH_HLEN + 6, 2), _const(0x1FFF))
-        v4_off = b.add(_const(ETH_HLEN), b.shl(ihl, _const(2)))
-        off = b.select(self.v6, _const(ETH_HLEN + 40), v4_off)
-        first = b.or_(self.v6, b.and_(self.v4, b.icmp_unsigned("==", frag, _const(0))))
-        return off, first
+    def ports(self) -> tuple[ir.Value, ir.Value]:
+        """(sport, dport): one 4-byte read at the L4 header; 0 when not TCP/UDP or not there."""
+        if self._ports is None:
+            cg = self.cg
+            proto, off, first = self._ip_fields()
+            with self._entry() as b:
+                both = field(cg, off, 4)
+                tcp_udp = b.or_(b.icmp_unsigned("==", proto, _const(IPPROTO_TCP)),
+                                b.icmp_unsigned("==", proto, _const(IPPROTO_UDP)))
+                ok = b.and_(tcp_udp, first)
+                self._ports = (b.select(ok, b.lshr(both, _const(16)), _const(0)),
+                               b.select(ok, b.and_(both, _const(0xFFFF)), _const(0)))
+        return self._ports
+
+    def tcpflags(self) -> ir.Value:
+        if self._flags is None:
+            cg = self.cg
+            proto, off, first = self._ip_fields()
+            with self._entry() as b:
+                flags = field(cg, b.add(off, _const(13)), 1)
+                tcp = b.and_(b.icmp_unsigned("==", proto, _const(IPPROTO_TCP)), first)
+                self._flags = b.select(tcp, flags, _const(0))
+        return self._flags
+
+
+def headers(cg: "ProbeCodegen") -> _Headers:
+    cache = cg.__dict__.setdefault("_packet_headers", {})
+    if cg.func not in cache:
+        cache[cg.func] = _Headers(cg)
+    return cache[cg.func]
 
 
 def _lower_len(cg, node):
@@ -107,32 +165,21 @@ def _lower_ifindex(cg, node):
 
 
 def _lower_l3proto(cg, node):
-    return _Headers(cg).l3
+    return headers(cg).l3
 
 
 def _lower_proto(cg, node):
-    return _Headers(cg).proto()
+    return headers(cg).proto()
 
 
-def _lower_port(at: int):
+def _lower_port(index: int):
     def lower(cg: "ProbeCodegen", node) -> ir.Value:
-        b = cg.b
-        h = _Headers(cg)
-        p = h.proto()
-        off, first = h.l4()
-        tcp_udp = b.or_(b.icmp_unsigned("==", p, _const(IPPROTO_TCP)), b.icmp_unsigned("==", p, _const(IPPROTO_UDP)))
-        port = field(cg, b.add(off, _const(at)), 2)
-        return b.select(b.and_(tcp_udp, first), port, _const(0))
+        return headers(cg).ports()[index]
     return lower
 
 
 def _lower_tcpflags(cg, node):
-    b = cg.b
-    h = _Headers(cg)
-    off, first = h.l4()
-    tcp = b.icmp_unsigned("==", h.proto(), _const(IPPROTO_TCP))
-    flags = field(cg, b.add(off, _const(13)), 1)
-    return b.select(b.and_(tcp, first), flags, _const(0))
+    return headers(cg).tcpflags()
 
 
 def _lower_addr(v4_at: int, v6_at: int):
@@ -140,7 +187,7 @@ def _lower_addr(v4_at: int, v6_at: int):
     and zeros, which prints as 0.0.0.0."""
     def lower(cg: "ProbeCodegen", node) -> ir.Value:
         b = cg.b
-        h = _Headers(cg)
+        h = headers(cg)
         buf = cg.stack(24, "inet")
         cg.memset0(buf, 24)
         family = b.select(h.v6, _const(socket.AF_INET6), _const(socket.AF_INET))
@@ -174,7 +221,7 @@ VARIABLES = (
     BuiltinVar("daddr", "the IPv4/IPv6 destination address, an inet value (0.0.0.0 when not IP)",
                _packet_var(Sym("inet")), _lower_addr(16, 24)),
     BuiltinVar("sport", "the TCP/UDP source port (0 when neither)", _packet_var(U64), _lower_port(0)),
-    BuiltinVar("dport", "the TCP/UDP destination port (0 when neither)", _packet_var(U64), _lower_port(2)),
+    BuiltinVar("dport", "the TCP/UDP destination port (0 when neither)", _packet_var(U64), _lower_port(1)),
     BuiltinVar("tcpflags", "the TCP flags byte: FIN 1, SYN 2, RST 4, PSH 8, ACK 16 (0 when not TCP)",
                _packet_var(U64), _lower_tcpflags),
     BuiltinVar("pkt", "the packet's bytes: pkt[i] (uint8, 0 past the end), *(uint16 *)(pkt + i)",

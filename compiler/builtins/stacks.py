@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from llvmlite import ir
 
-from .. import ast
+from .. import ast, probes
 from ..diagnostics import did_you_mean
 from ..helpers import BPF_F_USER_STACK, Helper
 from ..objects import STACK_DEPTH, stack_map_name
@@ -22,9 +22,20 @@ I32 = ir.IntType(32)
 STACK_MODES = ("bpftrace", "perf", "raw")
 
 
+def _stack_allowed(checker: "Checker", node) -> bool:
+    """Stacks in this probe: not in packet programs, which the kernel gives no
+    bpf_get_stackid (a located error instead of the verifier's refusal)."""
+    probe = checker.current_probe
+    if not probes.allows(probe.kind, "packet"):
+        return True
+    checker.sink.error(node.span, f"{node.name} is not available in packet probes ({probe.name})",
+                       "the kernel does not let tc and xdp programs walk stacks (bpf_get_stackid)")
+    return False
+
+
 def _stack_type(kind: str):
     def type_rule(checker: "Checker", node: ast.Builtin) -> Type | None:
-        return Sym(kind)
+        return Sym(kind) if _stack_allowed(checker, node) else None
     return type_rule
 
 
@@ -48,7 +59,7 @@ def _lower_stack(user: bool):
 
 def _check_stack_call(checker: "Checker", call: ast.Call) -> Type | None:
     """kstack(MODE), kstack(N), kstack(MODE, N): MODE is bpftrace, perf or raw; N frames."""
-    if not check_arity(checker, call, 1, 2):
+    if not check_arity(checker, call, 1, 2) or not _stack_allowed(checker, call):
         return None
     mode, limit = "bpftrace", STACK_DEPTH
     args = list(call.args)

@@ -10,6 +10,7 @@ share a map, as bpftrace resizes them).
 
 from __future__ import annotations
 
+import socket
 from typing import TYPE_CHECKING
 
 from llvmlite import ir
@@ -21,7 +22,7 @@ from ..builtins.records import literal_text
 from ..builtins.strings import strings_equal
 from ..helpers import Helper
 from ..positionals import COUNT
-from ..types import PACKET, Args, Array, Buf, Int, Ptr, Record, Str, Tuple, Type, USER, Void, is_word
+from ..types import PACKET, Args, Array, Buf, Int, Ptr, Record, Str, Sym, Tuple, Type, USER, Void, is_word
 from . import maps
 from .places import CTX, LOCAL, Place
 
@@ -358,6 +359,9 @@ class ExpressionLowering:
             a, c = self.expr(e.lhs), self.expr(e.rhs)
             eq = self._str_equal_literal(e, a, c) or self._str_equal(a, lt.size, c, rt.size)
             return eq if e.op == "==" else self.b.xor(eq, ir.Constant(I64, 1))
+        if Sym("inet") in (lt, rt):   # {u64 family; 16 bytes}: pton()'s bytes made one first
+            eq = self._bytes_equal(self._inet(e.lhs), self._inet(e.rhs), lt.size if lt == rt else 24)
+            return eq if e.op == "==" else self.b.xor(eq, ir.Constant(I64, 1))
         if isinstance(lt, Array):
             eq = self._bytes_equal(self.expr(e.lhs), self.expr(e.rhs), lt.size)
             return eq if e.op == "==" else self.b.xor(eq, ir.Constant(I64, 1))
@@ -376,6 +380,18 @@ class ExpressionLowering:
             cmp = self.b.icmp_signed if signed else self.b.icmp_unsigned
             return self.b.zext(cmp(e.op, lhs, rhs), I64)
         return self._arith(e.op, lhs, rhs, signed)
+
+    def _inet(self: "ProbeCodegen", e) -> ir.Value:
+        """An inet value, or 4/16 address bytes as the inet value ntop() makes of them."""
+        t = self.types[e]
+        if t == Sym("inet"):
+            return self.expr(e)
+        buf = self.stack(24, "inet")
+        self.memset0(buf, 24)
+        family = socket.AF_INET6 if t.size == 16 else socket.AF_INET
+        self.b.store(ir.Constant(I64, family), self.b.bitcast(buf, I64.as_pointer()))
+        self.memcpy(self.offset(buf, 8), self.expr(e), t.size)
+        return buf
 
     def _arith(self: "ProbeCodegen", op: str, lhs: ir.Value, rhs: ir.Value, signed: bool) -> ir.Value:
         b = self.b

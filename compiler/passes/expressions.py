@@ -18,12 +18,13 @@ from ..diagnostics import did_you_mean
 from ..positionals import COUNT
 from ..cdecl import const_eval
 from ..formats.numbers import c_integer
-from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, Str, Tuple, Type, U64, Void, record_type, STACK,
+from ..types import (Agg, Args, Array, Buf, Int, Opaque, Ptr, Record, S64, Str, Sym, Tuple, Type, U64, Void, record_type, STACK,
                      printable, unify, widen)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .semantic import Checker
 
+INET = Sym("inet")   # ntop()'s value, and saddr/daddr of packet probes
 _COMPARE = {"==", "!=", "<", ">", "<=", ">="}
 _LOGIC = {"&&", "||"}
 
@@ -307,6 +308,13 @@ class ExpressionChecker:
             return S64
         if op in ("==", "!=") and isinstance(lt, Buf) and isinstance(rt, Buf):
             return S64   # the same length and bytes (0.17 fails an LLVM assertion here)
+        if op in ("==", "!=") and INET in (lt, rt):   # saddr == pton("10.0.0.1"), saddr == daddr
+            other = rt if lt == INET else lt
+            if other == INET or (isinstance(other, Array) and other.size in (4, 16)):
+                return S64
+            self.sink.error(e.span, f"'{op}' compares an address (inet) with an address or pton()'s bytes, "
+                            f"not {other}")
+            return None
         if op in ("==", "!=") and isinstance(lt, Array) and isinstance(rt, Array):
             if lt != rt:
                 self.sink.error(e.span, f"'{op}' compares arrays of one type, not {lt} and {rt}")

@@ -72,14 +72,16 @@ def compile_elf(script: str, unsafe: bool = False, positional: tuple[str, ...] =
 
 def run_frames(script: str | bytes, frames: list[tuple[str, bytes]], unsafe: bool = False,
                positional: tuple[str, ...] = ()) -> PacketRun:
-    """Run `script` (text, or an object's bytes), feeding each (probe name, frame) in order."""
+    """Run `script` (text, or an object's bytes), feeding each (probe name, frame) in order to
+    each program of that attach point; `retvals` has one verdict per program run."""
     elf = script if isinstance(script, bytes) else compile_elf(script, unsafe, positional)
-    held: dict[str, _Held] = {}
+    held: dict[str, list[_Held]] = {}
     saved = {k: ATTACH.get(k) for k in ("tc", "xdp")}
 
     def adapter(kind):
         def attach(fd, a, ctx):
-            link = held[_name(kind, a)] = _Held(fd)
+            link = _Held(fd)
+            held.setdefault(_name(kind, a), []).append(link)
             return [link]
         return attach
 
@@ -87,8 +89,9 @@ def run_frames(script: str | bytes, frames: list[tuple[str, bytes]], unsafe: boo
     r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
 
     def started():
-        for name, frame in frames:
-            run.retvals.append(prog_test_run(held[name].fd, frame))
+        for name, frame in frames:   # every program of that attach point, in the script's order
+            for link in held[name]:
+                run.retvals.append(prog_test_run(link.fd, frame))
         os.write(w, bytes([signal.SIGTERM]))
 
     out = io.BytesIO()

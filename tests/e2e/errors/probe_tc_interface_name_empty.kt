@@ -1,0 +1,1 @@
+tc:"":ingress { @ = count(); }

@@ -1,0 +1,1 @@
+tc:an_interface_name:egress { @ = count(); }

@@ -1,0 +1,1 @@
+xdp:"eth 0" { @ = count(); }

@@ -1,0 +1,1 @@
+xdp:eth0:ingress { @ = count(); }

@@ -1,0 +1,1 @@
+xdp:eth0 / saddr == 167772161 / { @ = count(); }

@@ -1,0 +1,2 @@
+// kt-args: --unsafe {file}
+kprobe:vfs_read { drop(); }

@@ -1,0 +1,1 @@
+xdp:eth0 / proto == 17 / { drop(); }

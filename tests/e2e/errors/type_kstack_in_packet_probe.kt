@@ -1,0 +1,1 @@
+tc:eth0:ingress { @[kstack] = count(); }

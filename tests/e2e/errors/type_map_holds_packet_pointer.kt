@@ -1,0 +1,1 @@
+xdp:eth0 { @p[pkt + 14] = count(); }

@@ -1,0 +1,1 @@
+tc:eth0:egress { pass(); }

@@ -1,0 +1,1 @@
+tc:eth0:ingress { printf("%s\n", str(pkt + 42)); }
