@@ -96,6 +96,8 @@ def _main(argv: list[str]) -> int:
         env = read_environment()
     except EnvError as err:
         return _fail(str(err))
+    if (failed := _check_prometheus(opts)) is not None:
+        return failed
     pid = 0
     if opts.pid is not None:
         if not opts.pid.isdigit():
@@ -342,8 +344,40 @@ def _compile_for_cache(source: SourceFile, options: CompileOptions, key: str | N
     return entry
 
 
+def _check_prometheus(opts) -> int | None:
+    """--prometheus's address, cap and package, checked before anything is compiled."""
+    if opts.prometheus is None:
+        if opts.prometheus_max_series is not None:
+            return _fail("--prometheus-max-series applies to --prometheus")
+        return None
+    from .prometheus import Exporter, PrometheusError
+    try:
+        Exporter(opts.prometheus, opts.prometheus_max_series)
+    except PrometheusError as err:
+        return _fail(str(err))
+    return None
+
+
 def _trace(opts, env, elf: bytes, child, pid: int, start_ns: int, queue_limit: int | None,
            positional: tuple[str, ...] = ()) -> int:
+    exporter = None
+    if opts.prometheus is not None and not opts.dry_run:
+        # Serving starts before the load, so that a busy port is an error before anything
+        # attaches; scrapes see the maps once they are loaded (runtime/prometheus.py).
+        from .prometheus import Exporter, PrometheusError
+        try:
+            exporter = Exporter(opts.prometheus, opts.prometheus_max_series).start()
+        except PrometheusError as err:
+            return _fail(str(err))
+    try:
+        return _trace_session(opts, env, elf, child, pid, start_ns, queue_limit, positional, exporter)
+    finally:
+        if exporter is not None:
+            exporter.close()
+
+
+def _trace_session(opts, env, elf: bytes, child, pid: int, start_ns: int, queue_limit: int | None,
+                   positional: tuple[str, ...], exporter) -> int:
     from .cli_output import open_output
     from .session import Session, SessionError, SessionFault
     try:
@@ -358,7 +392,7 @@ def _trace(opts, env, elf: bytes, child, pid: int, start_ns: int, queue_limit: i
                           max_probes=env.max_probes, log_size=env.log_size,
                           user_symbols=not env.no_user_symbols, demangle=not env.no_cpp_demangle,
                           cache_user_symbols=env.cache_user_symbols, start_ns=start_ns, positional=positional,
-                          env_given=env.given,
+                          env_given=env.given, metrics=None if exporter is None else exporter.source,
                           **({} if queue_limit is None else {"queue_limit": queue_limit}))
         status = session.run()
     except SessionFault as err:

@@ -18,6 +18,7 @@ _LONG = {
     "help": False, "version": False, "usdt-file-activation": False, "unsafe": False,
     "btf": False, "include": True, "info": False, "emit-llvm": True, "emit-elf": True,
     "no-warnings": False, "dry-run": False,
+    "prometheus": True, "prometheus-max-series": True,   # kt's: runtime/prometheus.py
 }
 # What -d STAGE prints, in this order: kt's names, and newer bpftrace's (types: the typed AST,
 # codegen: the IR before optimisation, codegen-opt: after; all). Plain -d prints what 0.17's
@@ -53,6 +54,11 @@ OPTIONS:
     -kk            check all bpf helper functions
     -V, --version  kt version
     --no-warnings  disable all warning messages
+    --prometheus [ADDR:]PORT
+                   serve the maps as Prometheus metrics at http://ADDR:PORT/metrics
+                   while tracing (PORT alone: 127.0.0.1; :PORT: every address)
+    --prometheus-max-series N
+                   keys of one map exported at most (default 1000; 0: no cap)
 
 TROUBLESHOOTING OPTIONS:
     -v                      verbose messages
@@ -114,6 +120,8 @@ class Args:
     dry_run: bool = False
     emit_elf: str | None = None
     emit_llvm: str | None = None
+    prometheus: str | None = None              # --prometheus [ADDR:]PORT
+    prometheus_max_series: str | None = None   # --prometheus-max-series N
     args: list[str] = field(default_factory=list)   # the script file (unless -e) and $1, $2, ...
 
 
@@ -159,7 +167,7 @@ def _long_option(a: Args, text: str, argv: list[str], i: int) -> int:
         raise UsageError(f"kt: option '--{name}' doesn't allow an argument")
     if name == "include":
         a.include_files.append(value)
-    elif name in ("emit-elf", "emit-llvm"):
+    elif name in ("emit-elf", "emit-llvm", "prometheus", "prometheus-max-series"):
         setattr(a, name.replace("-", "_"), value)
     else:
         setattr(a, name.replace("-", "_"), True)

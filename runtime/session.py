@@ -96,6 +96,9 @@ class Session:
     api_output: Output | None = None
     wake_fd: int | None = None
     started: Callable[[], None] | None = None
+    # --prometheus / the API's collector (runtime/prometheus.py MapSource): lent the maps
+    # while they are loaded, read at scrape time from another thread
+    metrics: object | None = None
     output: Output = field(init=False)
     _cat_limit: int = CAT_BYTES_MAX
     _pump: EventPump | None = None
@@ -168,6 +171,8 @@ class Session:
                 symbols=None if self.user_symbols and self.demangle and self.cache_user_symbols else
                 Symbolizer(user=UserSymbols(resolve_symbols=self.user_symbols, demangle=self.demangle,
                                             cache=self.cache_user_symbols)))
+            if self.metrics is not None:
+                self.metrics.attach(meta.maps, lambda mm: self._map_entries(obj, mm))
             events_map = obj.maps[meta.events.ringbuf]
             ring = RingBuffer(events_map.fd, events_map.max_entries)
             control_name = meta.events.control
@@ -239,6 +244,8 @@ class Session:
                 os.close(wake_r)
                 os.close(wake_w)
             links.close()
+            if self.metrics is not None:
+                self.metrics.detach()   # waits for a scrape in progress: the maps close next
             for r in (ring, control):
                 if r is not None:
                     r.close()

@@ -59,10 +59,19 @@ def _lower_nsecs(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
     return cg.helper(CLOCKS[call.args[0].name] if call.args else Helper.ktime_get_ns)
 
 
-@functools.cache
 def _task_offsets() -> dict[str, int] | None:
     """Offsets in the kernel's task_struct (its BTF): real_parent, group_leader, tgid, comm;
-    None without BTF."""
+    None without BTF. BTF is asked on every use (the compilation records it: .kt.meta
+    kernel_btf), the offsets found once."""
+    try:
+        kernel_types.btf()
+    except (OSError, ValueError):
+        return None
+    return _task_offsets_of_btf()
+
+
+@functools.cache
+def _task_offsets_of_btf() -> dict[str, int] | None:
     try:
         b = kernel_types.btf()
         task = b.struct("task_struct").id

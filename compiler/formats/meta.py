@@ -16,6 +16,7 @@ field, a changed meaning) and FORMAT_VERSION goes up by one.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping, NamedTuple
 
@@ -24,7 +25,7 @@ from .meta_probes import (
     TracepointAttach, UprobeAttach, UprobeTarget, WatchpointAttach, PacketAttach, attach_from_json,
 )
 from .meta_read import MetaError, _at, _checked, _get, _json_name, _list, _obj, _only, _strs, _type
-from .value_types import IntType, Type, type_to_json
+from .value_types import IntType, TupleType, Type, type_to_json
 
 __all__ = [
     "FORMAT_VERSION", "KT_VERSION", "MetaError", "ObjectMeta", "ProbeMeta", "MapMeta", "Lhist", "PrintfMeta",
@@ -136,6 +137,9 @@ class MapMeta:
     # hist(v, k)'s k, 0 .. 5 (bpftrace 0.20: 2^k buckets per power of two); None: 0.17's hist(v)
     hist_bits: int | None = None
     tseries: Tseries | None = None   # tseries: interval, intervals, aggregation
+    # A label name per part of the key (compiler/passes/key_names.py; the Prometheus
+    # exporter's labels): () for a scalar map, and in objects from before the field
+    key_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.agg not in AGGS:
@@ -154,6 +158,7 @@ class MapMeta:
             raise ValueError(f"map {self.name}: only hist/lhist/tseries maps have a bucket_offset")
         if (self.agg == "tseries") != (self.tseries is not None):
             raise ValueError(f"map {self.name}: a tseries() map, and only it, has 'tseries' parameters")
+        _check_key_names(self)
         if (self.agg == "lhist") != (self.lhist is not None):
             raise ValueError(f"map {self.name}: an lhist() map, and only it, has 'lhist' parameters")
         if self.hist_bits is not None:
@@ -184,7 +189,8 @@ class MapMeta:
         """Bytes of one BPF value (one CPU's slot for per-CPU maps, before 8-byte rounding)."""
         return percpu_value_size(self.agg, self.value)
 
-    _KEYS = ("name", "bpf_name", "agg", "key", "value", "bucket_offset", "lhist", "hist_bits", "tseries")
+    _KEYS = ("name", "bpf_name", "agg", "key", "value", "bucket_offset", "lhist", "hist_bits", "tseries",
+             "key_names")
 
     @classmethod
     def from_json(cls, v: Any, where: str = "map") -> "MapMeta":
@@ -213,7 +219,8 @@ class MapMeta:
             key=None if key is None else _type(key, _at(where, "key")),
             value=_type(_get(d, "value", dict, where), _at(where, "value")),
             bucket_offset=_get(d, "bucket_offset", int, where, None), lhist=lhist,
-            hist_bits=_get(d, "hist_bits", int, where, None), tseries=tseries))
+            hist_bits=_get(d, "hist_bits", int, where, None), tseries=tseries,
+            key_names=_strs(d, "key_names", where) if "key_names" in d else ()))
 
     def to_json(self) -> dict:
         d: dict = {"name": self.name, "bpf_name": self.bpf_name, "agg": self.agg,
@@ -228,7 +235,28 @@ class MapMeta:
         if self.tseries is not None:
             d["tseries"] = {"interval_ns": self.tseries.interval_ns, "intervals": self.tseries.intervals,
                             "agg": self.tseries.agg}
+        if self.key_names:
+            d["key_names"] = list(self.key_names)
         return d
+
+
+_LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*\Z")
+
+
+def _check_key_names(m: MapMeta) -> None:
+    """key_names: Prometheus label names (no leading `__`), distinct, one per key part."""
+    if not m.key_names:
+        return
+    if not isinstance(m.key_names, tuple) or not all(isinstance(n, str) for n in m.key_names):
+        raise ValueError(f"map {m.name}: key_names must be a tuple of strings")
+    parts = 0 if m.key is None else len(m.key.fields) if isinstance(m.key, TupleType) else 1
+    if len(m.key_names) != parts:
+        raise ValueError(f"map {m.name}: {len(m.key_names)} key_names for a key of {parts} parts")
+    for n in m.key_names:
+        if not _LABEL_NAME.match(n) or n.startswith("__"):
+            raise ValueError(f"map {m.name}: key name {n!r} is not a label name")
+    if len(set(m.key_names)) != len(m.key_names):
+        raise ValueError(f"map {m.name}: key_names repeat a name")
 
 
 def percpu_value_size(agg: str, value: Type) -> int:

@@ -21,6 +21,7 @@ from ..formats.value_types import type_from_json
 from ..builtins.output import whole_map_print
 from ..source import SourceFile
 from ..types import Agg, Sym, Type, U64, to_json, widen
+from .key_names import map_key_names
 from .semantic import Semantics
 
 MAX_MAP_ENTRIES = MAX_MAP_KEYS   # bpftrace 0.17's BPFTRACE_MAP_KEYS_MAX
@@ -46,6 +47,7 @@ class MapPlan:
     hist_bits: int | None = None       # hist(v, k)'s k (bpftrace 0.20); None: 0.17's hist(v)
     tseries: tuple[int, int, str] = ()  # tseries(v, interval_ns, intervals, agg) (bpftrace 0.24)
     lru: bool = False        # declared lruhash/percpulruhash (bpftrace 0.20+): an LRU_* map type
+    key_names: tuple[str, ...] = ()   # a label name per key part (passes/key_names.py)
 
     @property
     def bucketed(self) -> bool:
@@ -194,7 +196,7 @@ def _map_meta(m: MapPlan) -> meta.MapMeta:
     return meta.MapMeta(m.name, m.bpf_name, m.agg, None if m.key is None else _value_type(m.key),
                         _value_type(m.value), m.bucket_offset if m.bucketed else None,
                         meta.Lhist(*m.lhist) if m.agg == "lhist" else None, m.hist_bits,
-                        meta.Tseries(*m.tseries) if m.tseries else None)
+                        meta.Tseries(*m.tseries) if m.tseries else None, m.key_names)
 
 
 def flat_probes(sema: Semantics) -> list:
@@ -271,6 +273,7 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = 
     decls = decls or {}
     maps = {}
     deleted = _deleted_maps(sema)
+    key_names = map_key_names(sema.program, {name: info.key for name, info in sema.maps.items()})
     for name in sorted(sema.maps):
         info = sema.maps[name]
         if isinstance(info.value, Agg):
@@ -294,7 +297,7 @@ def plan(sema: Semantics, ringbuf_pages: int | None = None, map_keys_max: int = 
             (decl is None or decl.kind == "percpuarray")
         maps[name] = MapPlan(name, bpf_map_name(name), agg, info.key, value, percpu,
                              size if decl is not None else min(size, 1 << 20), lhist, signed, array, bits, tseries,
-                             lru=decl is not None and decl.lru)
+                             lru=decl is not None and decl.lru, key_names=key_names.get(name, ()))
 
     printfs: dict[ast.Call, PrintfPlan] = {}
     for node in ast.walk(sema.program):

@@ -75,14 +75,19 @@ def _environment() -> dict:
             **({} if queue_limit is None else {"queue_limit": queue_limit})}
 
 
-def trace(obj, *, args=None, command=None, pid: int | None = None) -> "Trace":
+def trace(obj, *, args=None, command=None, pid: int | None = None, prometheus: str | None = None,
+          prometheus_max_series: int | None = None) -> "Trace":
     """A Trace of `obj` (an Object, its bytes or a path); `with` starts it (docs/api.md).
-    `args`: the positional parameters, by default those the object was compiled with."""
-    return Trace(obj, args=args, command=command, pid=pid)
+    `args`: the positional parameters, by default those the object was compiled with.
+    `prometheus`: "[ADDR:]PORT" to serve the maps at while the trace runs (as kt --prometheus),
+    `prometheus_max_series` its per-map key cap (also of collector())."""
+    return Trace(obj, args=args, command=command, pid=pid, prometheus=prometheus,
+                 prometheus_max_series=prometheus_max_series)
 
 
 class Trace:
-    def __init__(self, obj, *, args=None, command=None, pid: int | None = None) -> None:
+    def __init__(self, obj, *, args=None, command=None, pid: int | None = None, prometheus: str | None = None,
+                 prometheus_max_series: int | None = None) -> None:
         self._obj = obj if isinstance(obj, Object) else load(obj)
         self._args = self._obj.args if args is None else tuple(str(a) for a in args)
         self._command = command
@@ -101,6 +106,10 @@ class Trace:
         self._child = None
         self._wake_r = self._wake_w = -1
         self._closed = False
+        self._prometheus = prometheus
+        self._max_series = prometheus_max_series
+        self._exporter = None
+        self._metrics = None      # runtime/prometheus.py MapSource: made on demand
 
     # ---- the context manager ------------------------------------------------------------
     def __enter__(self) -> "Trace":
@@ -125,13 +134,18 @@ class Trace:
         settings = _environment()
         if self._pid and not os.path.exists(f"/proc/{self._pid}"):
             raise TraceError(f"pid {self._pid}: No such process")
-        self._child = self._spawn()
+        self._start_exporter()
+        try:
+            self._child = self._spawn()
+        except BaseException:
+            self._release()
+            raise
         try:
             self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
             session = Session(self._obj.elf, out=_Sink(self), quiet=True, child=self._child, pid=self._pid or 0,
                               separator_out=_Discard(), start_ns=time.monotonic_ns(),
                               api_output=RecordsOutput(), wake_fd=self._wake_r, started=self._ready.set,
-                              positional=self._args, **settings)
+                              positional=self._args, metrics=self._metrics, **settings)
             self._thread = threading.Thread(target=self._run, args=(session,), name="kt-trace", daemon=True)
             self._thread.start()
         except BaseException:
@@ -145,6 +159,35 @@ class Trace:
         if self._done.is_set() and self._error is not None:
             self._finish()
             self._raise()
+
+    def _start_exporter(self) -> None:
+        from ..prometheus import Exporter, MapSource, PrometheusError   # prometheus_client: not yet
+        if self._prometheus is None:
+            if self._metrics is None:   # collector() may come later: the session lends it the maps
+                self._metrics = MapSource()
+            return
+        try:
+            self._exporter = Exporter(self._prometheus, self._max_series).start()
+        except PrometheusError as err:
+            raise TraceError(str(err)) from None
+        if self._metrics is None:
+            self._metrics = self._exporter.source
+        else:    # a collector() made before start(): one source for both
+            self._exporter.collector.source = self._metrics
+
+    def collector(self):
+        """A prometheus_client collector of this trace's maps, for one's own registry
+        (`registry.register(t.collector())`); it reads the maps at each collect() while the
+        trace runs and yields nothing before and after; its cap is prometheus_max_series
+        (default 1000 keys per map)."""
+        from ..prometheus import MapCollector, MapSource, PrometheusError, max_series
+        try:
+            cap = max_series(self._max_series)
+            if self._metrics is None:
+                self._metrics = MapSource()
+            return MapCollector(self._metrics, cap)
+        except PrometheusError as err:
+            raise TraceError(str(err)) from None
 
     def _spawn(self):
         if self._command is None:
@@ -272,6 +315,9 @@ class Trace:
 
     def _release(self) -> None:
         self._closed = True
+        if self._exporter is not None:
+            self._exporter.close()
+            self._exporter = None
         if self._child is not None:
             self._child.kill()
         for fd in (self._wake_r, self._wake_w):
