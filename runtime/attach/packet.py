@@ -41,8 +41,12 @@ class NetworkDevices:
 
     def __init__(self) -> None:
         from pyroute2 import IPRoute
-        with IPRoute() as ip:
-            self._links = {link.get_attr("IFLA_IFNAME"): link for link in ip.get_links()}
+        from pyroute2.netlink.exceptions import NetlinkError
+        try:
+            with IPRoute() as ip:
+                self._links = {link.get_attr("IFLA_IFNAME"): link for link in ip.get_links()}
+        except NetlinkError as e:   # not an OSError: the session reports AttachErrors
+            raise AttachError(e.code, f"list the network devices (netlink): {os.strerror(e.code)}") from None
 
     def names(self) -> list[str]:
         """Interface names in ifindex order."""

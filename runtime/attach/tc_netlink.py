@@ -135,8 +135,14 @@ class TcFilterLink:
         if not self._finalizer.alive:
             return
         self._finalizer.detach()
-        with _ipr() as ip:
-            _remove(ip, self.filter)
+        from pyroute2.netlink.exceptions import NetlinkError
+        try:
+            with _ipr() as ip:
+                _remove(ip, self.filter)
+        except NetlinkError as e:
+            code = _netlink_errno(e)
+            raise AttachError(code, f"remove the tc filter {self.filter.name} from '{self.filter.ifname}': "
+                                    f"{os_strerror(code)}") from None
 
     @property
     def closed(self) -> bool:
@@ -170,6 +176,14 @@ def _new_name(qdisc_by_kt: bool) -> str:
 def attach_tc_filter(prog_fd: FdLike, ifindex: int, ifname: str, direction: str) -> TcFilterLink:
     """Add a direct-action bpf filter running `prog_fd` on `ifname`'s clsact `direction`
     hook, creating the clsact qdisc if there is none."""
+    from pyroute2.netlink.exceptions import NetlinkError
+    try:
+        return _attach_tc_filter(prog_fd, ifindex, ifname, direction)
+    except NetlinkError as e:   # a dump that failed: not an OSError, so made an AttachError
+        raise AttachError(_netlink_errno(e), f"tc netlink on '{ifname}': {os_strerror(_netlink_errno(e))}") from None
+
+
+def _attach_tc_filter(prog_fd: FdLike, ifindex: int, ifname: str, direction: str) -> TcFilterLink:
     what = f"tc:{ifname}:{direction}"
     with _ipr() as ip:
         created = False
@@ -211,15 +225,23 @@ def os_strerror(code: int) -> str:
 def sweep_stale() -> list[str]:
     """Remove the filters of gone kt processes on every interface of kt's network namespace
     (and the clsact qdiscs kt made that are then empty); returns "DEV direction NAME" of each."""
-    removed = []
-    with _ipr() as ip:
-        for link in ip.get_links():
-            ifname = link.get_attr("IFLA_IFNAME")
-            for f in filters(ip, link["index"], ifname):
-                if f.stale():
-                    try:
-                        _remove(ip, f)
-                    except Exception:
-                        continue
-                    removed.append(f"{ifname} {f.direction} {f.name}")
+    from pyroute2.netlink.exceptions import NetlinkError
+    removed: list[str] = []
+    try:
+        with _ipr() as ip:
+            for link in ip.get_links():
+                ifname = link.get_attr("IFLA_IFNAME")
+                try:
+                    found = filters(ip, link["index"], ifname)
+                except NetlinkError:
+                    continue
+                for f in found:
+                    if f.stale():
+                        try:
+                            _remove(ip, f)
+                        except NetlinkError:
+                            continue
+                        removed.append(f"{ifname} {f.direction} {f.name}")
+    except NetlinkError:   # netlink refused the dump: nothing to sweep that kt could see
+        pass
     return removed

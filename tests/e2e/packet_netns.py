@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.netns import TRAFFIC, VethPair, netns_unavailable_reason, veth_pair
+from tests.netns import TRAFFIC, VethPair, needs_netns_mark, veth_pair
 
 from .conftest import Result, kt_command
 
-needs_netns = pytest.mark.skipif(netns_unavailable_reason() is not None,
-                                 reason=netns_unavailable_reason() or "")
+needs_netns = needs_netns_mark()
 
 
 @pytest.fixture

@@ -15,11 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.netns import VethPair, netns_unavailable_reason, veth_pair
+from tests.netns import VethPair, needs_netns_mark, veth_pair
 
-pytestmark = [pytest.mark.kernel,
-              pytest.mark.skipif(netns_unavailable_reason() is not None,
-                                 reason=netns_unavailable_reason() or "")]
+pytestmark = [pytest.mark.kernel, needs_netns_mark()]
 
 CHILD = Path(__file__).with_name("packet_attach_child.py")
 REPO = Path(__file__).resolve().parents[2]
