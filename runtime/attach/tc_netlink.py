@@ -112,13 +112,15 @@ def _remove(ip, f: TcFilter) -> None:
 
 
 def _other_filters(ip, ifindex: int) -> bool:
-    """Any filter at all (not only bpf ones) on the clsact hooks."""
+    """Any filter at all (not only bpf ones) on the clsact hooks. A dump that fails for
+    another reason than "no such qdisc" counts as yes: the qdisc is then kept."""
     for parent in PARENTS.values():
         try:
             if any(f["handle"] for f in ip.get_filters(index=ifindex, parent=parent)):
                 return True
-        except Exception:
-            continue
+        except Exception as e:
+            if _netlink_errno(e) not in (errno.EINVAL, errno.ENOENT):
+                return True
     return False
 
 
