@@ -21,6 +21,11 @@ kt does the useful thing: 0.17 echoes the pattern back for software/hardware
 (`software:*:`) and aborts on a bare word without a wildcard; kt lists the matching events.
 uprobes are listed only when asked for, with a binary: `uprobe:/bin/bash:*`, `uprobe:bash`,
 `uprobe:./bin/x*:f*`, or for a process with -p (runtime/listing_user.py).
+
+kt's own packet kinds (bpftrace has none) list the interfaces of kt's network namespace
+(through pyroute2): `tc:DEV:egress`, `tc:DEV:ingress` and `xdp:DEV` for every DEV; `tc:eth*`
+matches the device, `tc:*:ingress` the direction, and a bare word the device. `-lv` adds
+nothing to them.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from ..compiler.formats.tracepoints import parse_format
 # Probe types `kt -l` lists for a pattern without a type or with a wildcard type, as bpftrace's
 # "kernel probe list" (return probes and user-space probes only when named).
 KERNEL_PROBE_TYPES = ("hardware", "kfunc", "kprobe", "rawtracepoint", "software",
-                      "tracepoint", "iter")
+                      "tracepoint", "iter", "tc", "xdp")
 # More types that can be listed when named.
 NAMED_PROBE_TYPES = ("kretprobe", "kretfunc", "uprobe", "uretprobe", "usdt", "interval", "profile")
 
@@ -104,6 +109,11 @@ def _default_uprobe_functions(binary: str, pid: int | None) -> tuple[str, list[s
     return (binary if binary.startswith("/") else path), names
 
 
+def _default_network_devices() -> list[str]:
+    from .attach.packet import network_devices
+    return network_devices().names()
+
+
 @dataclass
 class ProbeSources:
     """Where listing reads from. The defaults read the running kernel; tests substitute
@@ -119,6 +129,8 @@ class ProbeSources:
     # (binary, pid) -> (path to print, function names)
     uprobe_functions: Callable[[str, int | None], tuple[str, list[str]]] = \
         _default_uprobe_functions
+    # -> the interface names of kt's network namespace (tc: and xdp: probes)
+    network_devices: Callable[[], list[str]] = lambda: _default_network_devices()
     pid: int | None = None
     _cache: dict = field(default_factory=dict)
 
@@ -389,6 +401,19 @@ def _list_iters(q: _Query, ctx: _Ctx) -> list[str]:
     return out
 
 
+def _list_packet(q: _Query, ctx: _Ctx, kind: str) -> list[str]:
+    """tc:DEV:egress, tc:DEV:ingress, xdp:DEV for the interfaces of kt's network namespace."""
+    devices = ctx.src.network_devices()
+    directions = ("egress", "ingress") if kind == "tc" else ("",)
+    if q.rest is None or q.bare:
+        match_dev, match_dir = _name_matcher(q.rest), (lambda d: True)
+    else:
+        match_dev = _name_matcher(q.rest, 0)
+        match_dir = _name_matcher(q.rest, 1) if q.rest.count(":") >= 1 else (lambda d: True)
+    return sorted(f"{kind}:{dev}" + (f":{d}" if d else "")
+                  for dev in devices if match_dev(dev) for d in directions if not d or match_dir(d))
+
+
 def iter_fields(btf, name: str) -> list[str]:
     """`struct task_struct * task`, `int fd`, ...: the members of struct bpf_iter__NAME after
     `meta`, as 0.17's -lv prints them (the kernel wraps pointers in one-member anonymous
@@ -425,6 +450,8 @@ _LISTERS: dict[str, Callable[[_Query, _Ctx], list[str]]] = {
     "interval": lambda q, c: _list_timers(q, c, "interval"),
     "profile": lambda q, c: _list_timers(q, c, "profile"),
     "iter": _list_iters,
+    "tc": lambda q, c: _list_packet(q, c, "tc"),
+    "xdp": lambda q, c: _list_packet(q, c, "xdp"),
 }
 
 

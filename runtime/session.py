@@ -128,6 +128,7 @@ class Session:
         # verifier errors are reported (tests' hand-made objects); it cannot be traced.
         meta = spec.meta or ObjectMeta()
         self._remove_stale_probe_events()
+        self._remove_stale_tc_filters(meta)
         try:   # what the kernel would not refuse itself, only do wrong (runtime/kernel_features.py)
             require_features(spec, meta)
         except KernelTooOld as err:
@@ -187,6 +188,8 @@ class Session:
             actx = AttachContext(pid=self.pid or -1, use_kprobe_multi=self._use_kprobe_multi,
                                  kprobe_tracefs=os.environ.get("KT_KPROBE_TRACEFS") == "1",
                                  uprobe_tracefs=os.environ.get("KT_UPROBE_TRACEFS") == "1",
+                                 tc_netlink=os.environ.get("KT_TC_NETLINK") == "1",
+                                 xdp_generic=os.environ.get("KT_XDP_GENERIC") == "1",
                                  notice=self._notice)
             probes = self._attach_all(probes, programs, actx, links, meta)
             if own_wake:
@@ -335,6 +338,16 @@ class Session:
 
         for removed in (*sweep_stale(KPROBE_EVENTS), *sweep_stale(UPROBE_EVENTS)):
             self.status(f"Removed a probe left by an earlier kt: {removed}")
+
+    def _remove_stale_tc_filters(self, meta: ObjectMeta) -> None:
+        """tc filters of a SIGKILLed kt (netlink path) stay on their interface; a kt with tc
+        probes removes them, on every interface of its network namespace, before attaching."""
+        if not any(p.kind == "tc" for p in meta.probes):
+            return
+        from .attach.tc_netlink import sweep_stale
+
+        for removed in sweep_stale():
+            self.status(f"Removed a tc filter left by an earlier kt: {removed}")
 
     def _choose_kprobe_multi(self, spec, meta):
         """Wildcard kprobes attach with one kprobe_multi link where the kernel has them

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ...compiler.formats.meta import (
-    FuncAttach, KprobeAttach, NameAttach, PerfEventAttach, TracepointAttach, UprobeAttach, UprobeTarget,
-    WatchpointAttach,
+    FuncAttach, KprobeAttach, NameAttach, PacketAttach, PerfEventAttach, TracepointAttach, UprobeAttach,
+    UprobeTarget, WatchpointAttach,
 )
 from . import Link
 
@@ -29,6 +29,11 @@ class AttachContext:
     # KT_UPROBE_TRACEFS=1: the same for uprobes (uprobe_events; not for a USDT semaphore,
     # which needs the PMU): the host's exit-path tests SIGKILL a kt holding such entries.
     uprobe_tracefs: bool = False
+    # KT_TC_NETLINK=1: tc programs as clsact bpf filters through netlink even where tcx links
+    # exist (the interface of kernels before 6.6; tests SIGKILL a kt holding such filters).
+    tc_netlink: bool = False
+    # KT_XDP_GENERIC=1: XDP links in generic (skb) mode, for a driver that refuses native XDP.
+    xdp_generic: bool = False
     # Prints a line among the trace's output while it runs (text or JSON, as the session
     # prints); watchpoints report 0.17's "out of watchpoint registers" message through it.
     notice: Callable[[str], None] = print
@@ -126,6 +131,16 @@ def _iter(fd: int, a: NameAttach, ctx: AttachContext) -> list[Link]:
     return [attach_iter(fd, a.name)]
 
 
+def _tc(fd: int, a: PacketAttach, ctx: AttachContext) -> list[Link]:
+    from .packet import attach_tc
+    return [attach_tc(fd, a.ifname, a.direction, netlink=ctx.tc_netlink)]
+
+
+def _xdp(fd: int, a: PacketAttach, ctx: AttachContext) -> list[Link]:
+    from .packet import attach_xdp
+    return [attach_xdp(fd, a.ifname, generic=ctx.xdp_generic)]
+
+
 ATTACH: dict[str, Callable[[int, object, AttachContext], list[Link]]] = {
     "tracepoint": _tracepoint,
     "kprobe": _kprobe,
@@ -143,4 +158,6 @@ ATTACH: dict[str, Callable[[int, object, AttachContext], list[Link]]] = {
     "watchpoint": _watchpoint,
     "asyncwatchpoint": _watchpoint,
     "iter": _iter,
+    "tc": _tc,
+    "xdp": _xdp,
 }

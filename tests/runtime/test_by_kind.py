@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from kt.compiler.formats.meta import ATTACH_KINDS, attach_from_json
-from kt.runtime.attach import by_kind, iterator, kprobe, perf_event, tracepoint, tracing, uprobe, watchpoint
+from kt.runtime.attach import by_kind, iterator, kprobe, packet, perf_event, tracepoint, tracing, uprobe, watchpoint
 from kt.runtime.attach.by_kind import ATTACH, AttachContext
 
 
@@ -36,7 +36,7 @@ def calls(monkeypatch):
     for module, names in ((kprobe, ("attach_kprobe", "attach_kprobe_multi")), (uprobe, ("attach_uprobe",)),
                           (tracepoint, ("attach_tracepoint",)), (perf_event, ("attach_perf_event_prog",)),
                           (tracing, ("attach_fentry", "attach_fexit", "attach_raw_tracepoint")),
-                          (iterator, ("attach_iter",)),
+                          (iterator, ("attach_iter",)), (packet, ("attach_tc", "attach_xdp")),
                           (watchpoint, ("attach_watchpoint", "attach_function_watchpoint"))):
         for name in names:
             monkeypatch.setattr(module, name, rec(name))
@@ -64,6 +64,8 @@ CASES = [
     ("iter", {"name": "task"}, [("attach_iter", (7, "task"), {})]),
     ("watchpoint", {"addr": 4096, "len": 8, "bp_type": 2, "pid": 42},
      [("attach_watchpoint", (7, 4096, 8, 2), {"pid": 42})]),
+    ("tc", {"ifname": "veth0", "direction": "egress"}, [("attach_tc", (7, "veth0", "egress"), {"netlink": False})]),
+    ("xdp", {"ifname": "veth0"}, [("attach_xdp", (7, "veth0"), {"generic": False})]),
 ]
 
 
@@ -88,6 +90,14 @@ def test_many_kprobes_on_one_multi_link(calls):
     record = attach_from_json("kprobe", {"funcs": ["a", "b"], "offset": 0, "retprobe": True}, "p")
     ATTACH["kprobe"](7, record, AttachContext(use_kprobe_multi=True))
     assert calls == [("attach_kprobe_multi", (7, ["a", "b"], True, [0, 1]), {})]
+
+
+def test_packet_kinds_pass_the_forced_modes(calls):
+    ATTACH["tc"](7, attach_from_json("tc", {"ifname": "v", "direction": "ingress"}, "p"),
+                 AttachContext(tc_netlink=True))
+    ATTACH["xdp"](7, attach_from_json("xdp", {"ifname": "v"}, "p"), AttachContext(xdp_generic=True))
+    assert calls == [("attach_tc", (7, "v", "ingress"), {"netlink": True}),
+                     ("attach_xdp", (7, "v"), {"generic": True})]
 
 
 def test_every_kind_with_an_attach_record_has_an_adapter():

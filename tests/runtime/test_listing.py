@@ -105,7 +105,8 @@ def sources(tracefs_root, blob, **kw) -> ProbeSources:
         kprobe_support=lambda: None, fentry_support=lambda: None,
         uprobe_functions=lambda binary, pid: (
             "/usr/bin/" + binary if "/" not in binary else binary,
-            ["main", "readline", "readline_internal", "xmalloc"]))
+            ["main", "readline", "readline_internal", "xmalloc"]),
+        network_devices=lambda: ["lo", "veth0", "eth1"])
     defaults.update(kw)
     return ProbeSources(**defaults)
 
@@ -232,7 +233,7 @@ def test_everything_and_bare_words(ls):
     kinds = [line.split(":")[0] for line in everything]
     assert kinds == sorted(kinds)                        # probe types in alphabetical order
     assert set(kinds) == {"hardware", "iter", "kfunc", "kprobe", "rawtracepoint", "software",
-                          "tracepoint"}                  # 0.17 lists iter:task and iter:task_file too
+                          "tracepoint", "tc", "xdp"}     # 0.17 lists iter:task and iter:task_file too
     assert ls("") == everything
     assert ls("*") == ls("*:*") == everything
     # A bare word matches the name part of every kernel probe (0.17: `*:WORD`).
@@ -242,6 +243,20 @@ def test_everything_and_bare_words(ls):
     assert ls("vfs_read") == ["kfunc:vfs_read", "kprobe:vfs_read"]
     assert ls("cs") == ["software:cs:"]
     assert ls("k*:vfs_write") == ["kfunc:vfs_write", "kprobe:vfs_write"]
+
+
+def test_packet_probes_list_the_interfaces(ls):
+    """kt's own tc/xdp kinds: one line per interface (and direction), sorted."""
+    assert ls("tc:*") == ["tc:eth1:egress", "tc:eth1:ingress", "tc:lo:egress", "tc:lo:ingress",
+                          "tc:veth0:egress", "tc:veth0:ingress"]
+    assert ls("xdp:*") == ["xdp:eth1", "xdp:lo", "xdp:veth0"]
+    assert ls("tc:*:ingress") == ["tc:eth1:ingress", "tc:lo:ingress", "tc:veth0:ingress"]
+    assert ls("tc:veth*") == ["tc:veth0:egress", "tc:veth0:ingress"]
+    assert ls("tc:veth0:e*") == ["tc:veth0:egress"]
+    assert ls("xdp:e*") == ["xdp:eth1"]
+    assert ls("veth0") == ["tc:veth0:egress", "tc:veth0:ingress", "xdp:veth0"]   # a bare word: the device
+    assert ls("*:lo") == ["tc:lo:egress", "tc:lo:ingress", "xdp:lo"]
+    assert ls("xdp:nothing*") == []
 
 
 def test_uprobes(ls):
