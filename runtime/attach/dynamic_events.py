@@ -62,13 +62,17 @@ class TracefsWriteError(OSError):
 
 def start_time(pid: int) -> int | None:
     """Field 22 of /proc/PID/stat: the process's start time in clock ticks since boot. None if
-    there is no such pid."""
+    there is no such pid, or only its zombie: a SIGKILLed kt whose parent has not reaped it yet
+    holds no file descriptors any more, so what it attached is already orphaned."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # comm (field 2) may contain spaces and parentheses: split after the last ')'.
-    return int(stat.rsplit(")", 1)[1].split()[19])
+    fields = stat.rsplit(")", 1)[1].split()
+    if fields[0] in ("Z", "X"):   # field 3, the state: zombie, dead
+        return None
+    return int(fields[19])
 
 
 def new_event_name() -> str:

@@ -48,6 +48,30 @@ def test_stale_names():
     assert not is_stale_event_name("kt_12_x_0")
 
 
+def test_a_zombie_kt_is_gone():
+    """A SIGKILLed kt not yet reaped by its parent (a zombie) holds no descriptors: what it
+    attached is orphaned, so its names are stale although /proc/PID still exists."""
+    import signal
+    import time
+
+    child = os.fork()
+    if child == 0:
+        time.sleep(30)
+        os._exit(0)
+    try:
+        start = start_time(child)
+        assert start is not None and not is_stale_event_name(f"kt_{child}_{start}_0")
+        os.kill(child, signal.SIGKILL)
+        for _ in range(200):   # until it is a zombie (not reaped: no waitpid yet)
+            if start_time(child) is None:
+                break
+            time.sleep(0.01)
+        assert os.path.exists(f"/proc/{child}")
+        assert is_stale_event_name(f"kt_{child}_{start}_0")
+    finally:
+        os.waitpid(child, 0)
+
+
 # --- entries in uprobe_events ----------------------------------------------------------------
 
 @pytest.fixture(scope="module")
