@@ -11,8 +11,8 @@ kernel. runtime/prometheus.py turns what they return into prometheus_client metr
   with the text as the label `value`; tseries(), tuple, record, buffer and stack values: not
   exported (one warning).
 - hist/lhist buckets hold integers, [low, high): bucket `le` is high - 1 (the largest integer
-  it holds), cumulative from the lowest bucket bpftrace prints, then `+Inf` (the key's
-  total, also `_count`); the negative (..., 0) and (..., min) buckets are `le="-1"` and
+  it holds), cumulative from a fixed first bucket (hist's [0], lhist's (..., min)) to the last
+  non-empty one, then `+Inf` (the key's total, also `_count`); the negative (..., 0) and (..., min) buckets are `le="-1"` and
   `le="MIN-1"`; kt keeps no sum of the values, so there is no `_sum`.
 """
 
@@ -129,12 +129,26 @@ class Buckets(NamedTuple):
     count: int
 
 
+def exported_span(mm: MapMeta, hist: Histogram) -> tuple[int, int] | None:
+    """The bucket indexes a key exports, None for a key with no counts: from a fixed first
+    bucket to the last non-empty one. The first is lhist's (..., min), and hist's [0] (its
+    (..., 0) only once that has counts). A fixed lower edge keeps a key's series steady from
+    scrape to scrape (bpftrace's printed range also moves at the bottom): only a new largest
+    value adds buckets."""
+    nonempty = [i for i, c in enumerate(hist.counts) if c]
+    if not nonempty:
+        return None
+    first = 0 if mm.lhist is not None or hist.counts[0] else 1
+    return first, nonempty[-1]
+
+
 def le_buckets(mm: MapMeta, hist: Histogram) -> Buckets:
     """A hist()/lhist() value as cumulative `le` buckets (see the module docstring)."""
-    from .api.values import buckets as printed_buckets
+    from .api.values import buckets as bucket_bounds
     out: list[tuple[str, int]] = []
     running = 0
-    for b in printed_buckets(mm, hist):
+    span = exported_span(mm, hist)
+    for b in (bucket_bounds(mm, hist, span) if span is not None else []):
         running += b.count
         if b.high is None:
             break           # the overflow bucket [max, ...): only +Inf holds it

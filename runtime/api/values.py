@@ -66,14 +66,17 @@ def python_value(v: Any) -> Any:
     raise TypeError(f"no Python value for {type(v).__name__}")
 
 
-def buckets(meta: MapMeta, hist: Histogram) -> list[Bucket]:
-    """The buckets bpftrace prints for one histogram (runtime/output/text.py's range), with
-    their bounds: hist bucket 0 is (..., 0), 1 is [0], 2 is [1], i is [2^(i-2), 2^(i-1));
-    lhist bucket 0 is (..., min), i is [min + (i-1)*step, min + i*step), last [max, ...)."""
-    span = nonempty_range(meta, hist.counts)
+def buckets(meta: MapMeta, hist: Histogram, span: tuple[int, int] | None = None) -> list[Bucket]:
+    """The buckets bpftrace prints for one histogram (runtime/output/text.py's range), or the
+    indexes first..last of `span`, with their bounds: hist bucket 0 is (..., 0), 1 is [0], 2 is
+    [1], i is [2^(i-2), 2^(i-1)); lhist bucket 0 is (..., min), i is [min + (i-1)*step,
+    min + i*step), last [max, ...)."""
     if span is None:
-        return []
-    first, last, _ = span
+        printed = nonempty_range(meta, hist.counts)
+        if printed is None:
+            return []
+        span = printed[:2]
+    first, last = span
     lh = meta.lhist
     out = []
     for i in range(first, last + 1):

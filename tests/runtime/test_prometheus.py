@@ -70,8 +70,10 @@ def test_hist_buckets_le_is_the_largest_integer_held():
     b = le_buckets(h, counts(65, b0=1, b1=2, b3=3, b4=4, b6=5))
     assert b.buckets == [("-1", 1), ("0", 3), ("1", 3), ("3", 6), ("7", 10), ("15", 10), ("31", 15), ("+Inf", 15)]
     assert b.count == 15
-    # only the range bpftrace prints, cumulative from its first bucket
-    assert le_buckets(h, counts(65, b5=2, b7=1)).buckets == [("15", 2), ("31", 2), ("63", 3), ("+Inf", 3)]
+    # from a fixed first bucket, [0], to the last non-empty one: a key's series stay from
+    # scrape to scrape (bpftrace prints from [8, 16) here), only a larger value adds one
+    assert le_buckets(h, counts(65, b5=2, b7=1)).buckets == [
+        ("0", 0), ("1", 0), ("3", 0), ("7", 0), ("15", 2), ("31", 2), ("63", 3), ("+Inf", 3)]
     assert le_buckets(h, counts(65)).buckets == [("+Inf", 0)]
 
 
@@ -86,6 +88,8 @@ def test_lhist_buckets_under_and_overflow():
     b = le_buckets(lh, counts(6, b0=1, b1=2, b3=4, b5=8))
     assert b.buckets == [("-11", 1), ("-6", 3), ("-1", 3), ("4", 7), ("9", 7), ("+Inf", 15)]
     assert b.count == 15
+    # values only in [0, 5): the buckets still start at (..., -10)
+    assert le_buckets(lh, counts(6, b3=2)).buckets == [("-11", 0), ("-6", 0), ("-1", 0), ("4", 2), ("+Inf", 2)]
 
 
 def test_address_syntax():
@@ -145,7 +149,8 @@ def test_collector_types_cap_and_one_warning():
     assert fams["kt_m"].samples == []                    # a max() never set: no sample
     assert [s.value for s in fams["kt_z"].samples] == [0.0]   # a count() never set reads 0
     h = [(s.name, s.labels, s.value) for s in fams["kt_h"].samples if s.labels.get("cpu") == "0"]
-    assert h == [("kt_h_bucket", {"cpu": "0", "le": "3"}, 2.0), ("kt_h_bucket", {"cpu": "0", "le": "+Inf"}, 2.0),
+    assert h == [("kt_h_bucket", {"cpu": "0", "le": "0"}, 0.0), ("kt_h_bucket", {"cpu": "0", "le": "1"}, 0.0),
+                 ("kt_h_bucket", {"cpu": "0", "le": "3"}, 2.0), ("kt_h_bucket", {"cpu": "0", "le": "+Inf"}, 2.0),
                  ("kt_h_count", {"cpu": "0"}, 2.0)]
     source.detach()
     assert scrape(collector) == {}
