@@ -23,6 +23,23 @@ def btf():
     return kbtf.vmlinux_btf()
 
 
+def btf_cached(fn):
+    """`functools.cache` for a fact read from the kernel's BTF (an offset in task_struct),
+    None without BTF. The BTF is still asked on every call, not only the first: each
+    compilation that bakes such a fact in must record the BTF it read (.kt.meta kernel_btf;
+    driver.py counts the reads), also a second compilation in one process."""
+    cached = functools.cache(fn)
+
+    @functools.wraps(fn)
+    def read():
+        try:
+            btf()
+        except (OSError, ValueError):
+            return None
+        return cached()
+    return read
+
+
 def _available() -> bool:
     try:
         btf()

@@ -9,7 +9,6 @@ machine that runs the object, not the one that compiled it).
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING
 
 from llvmlite import ir
@@ -59,19 +58,10 @@ def _lower_nsecs(cg: "ProbeCodegen", call: ast.Call) -> ir.Value:
     return cg.helper(CLOCKS[call.args[0].name] if call.args else Helper.ktime_get_ns)
 
 
+@kernel_types.btf_cached
 def _task_offsets() -> dict[str, int] | None:
     """Offsets in the kernel's task_struct (its BTF): real_parent, group_leader, tgid, comm;
-    None without BTF. BTF is asked on every use (the compilation records it: .kt.meta
-    kernel_btf), the offsets found once."""
-    try:
-        kernel_types.btf()
-    except (OSError, ValueError):
-        return None
-    return _task_offsets_of_btf()
-
-
-@functools.cache
-def _task_offsets_of_btf() -> dict[str, int] | None:
+    None without BTF."""
     try:
         b = kernel_types.btf()
         task = b.struct("task_struct").id

@@ -3,7 +3,6 @@ what the probe sees (argN, retval, args: asked of the probe's context, compiler/
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING
 
 from llvmlite import ir
@@ -27,19 +26,9 @@ def _uid_gid(cg: "ProbeCodegen") -> ir.Value:
     return cg.current_task_word(Helper.get_current_uid_gid)
 
 
+@kernel_types.btf_cached
 def _task_comm_offset() -> int | None:
-    """Where `char comm[16]` lies in the kernel's task_struct (its BTF); None without BTF.
-    BTF is asked on every use, not only the first (cached) one: each compilation that bakes
-    the offset in must record the BTF it read (.kt.meta kernel_btf; driver.py counts reads)."""
-    try:
-        kernel_types.btf()
-    except (OSError, ValueError):
-        return None
-    return _task_comm_offset_of_btf()
-
-
-@functools.cache
-def _task_comm_offset_of_btf() -> int | None:
+    """Where `char comm[16]` lies in the kernel's task_struct (its BTF); None without BTF."""
     try:
         b = kernel_types.btf()
         f = b.field(b.struct("task_struct").id, "comm")
