@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +29,20 @@ def run_kt(*args: str, timeout: float = 60, env: dict | None = None, cwd: str | 
     proc = subprocess.run(kt_command() + list(args), capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, **(env or {})}, cwd=cwd, stdin=subprocess.DEVNULL)
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+@contextlib.contextmanager
+def bpftool_loadall(obj: Path, name: str):
+    """`bpftool prog loadall OBJ` (libbpf's loader) into /sys/fs/bpf/kt_test_NAME; yields the
+    pin directory, whose pins are removed afterwards."""
+    pin = Path("/sys/fs/bpf") / f"kt_test_{name}"
+    subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], capture_output=True)
+    try:
+        load = subprocess.run(["bpftool", "prog", "loadall", str(obj), str(pin)], capture_output=True, text=True)
+        assert load.returncode == 0, load.stderr
+        yield pin
+    finally:
+        subprocess.run(["rm", "-rf", str(pin)])
 
 
 @pytest.fixture

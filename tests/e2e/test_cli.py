@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import kt_command, run_kt
+from .conftest import bpftool_loadall, kt_command, run_kt
 
 ROOT = Path(__file__).resolve().parents[2]
 kernel = pytest.mark.kernel
@@ -218,14 +218,8 @@ def test_emit_elf_loads_with_bpftool(tmp_path):
     r = run_kt("--emit-elf", str(obj), "-e", "tracepoint:syscalls:sys_enter_openat { @[comm] = count(); "
                  "@n = count(); @h = hist(1); }")   # keyless ones are per-CPU arrays
     assert r.rc == 0, r.err
-    pin = Path("/sys/fs/bpf") / f"kt_test_{tmp_path.name}"
-    subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], capture_output=True)
-    try:
-        load = subprocess.run(["bpftool", "prog", "loadall", str(obj), str(pin)], capture_output=True, text=True)
-        assert load.returncode == 0, load.stderr
+    with bpftool_loadall(obj, tmp_path.name) as pin:
         assert [p.name for p in pin.iterdir()] == ["tp_syscalls_sys_enter_openat"]
-    finally:
-        subprocess.run(["rm", "-rf", str(pin)])
 
 
 @kernel

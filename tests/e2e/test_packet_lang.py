@@ -10,11 +10,10 @@ e2e tests.
 from __future__ import annotations
 
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from .conftest import run_kt
+from .conftest import bpftool_loadall, run_kt
 from .packet_runs import (TC_ACT_OK, TC_ACT_SHOT, TC_ACT_UNSPEC, XDP_DROP, XDP_PASS, arp, ether, icmp_echo, ipv4,
                           ipv6, run_frames, tcp, udp)
 
@@ -52,19 +51,13 @@ def test_an_object_with_tc_and_xdp_programs_loads_with_bpftool_and_runs_under_kt
     script.write_text(EVERYTHING)
     r = run_kt("--unsafe", "--emit-elf", str(obj), str(script), "3")
     assert r.rc == 0, r.err
-    pin = Path("/sys/fs/bpf") / f"kt_test_{tmp_path.name}"
-    subprocess.run(["mount", "-t", "bpf", "bpf", "/sys/fs/bpf"], capture_output=True)
-    try:
-        load = subprocess.run(["bpftool", "prog", "loadall", str(obj), str(pin)], capture_output=True, text=True)
-        assert load.returncode == 0, load.stderr
+    with bpftool_loadall(obj, tmp_path.name) as pin:
         shown = subprocess.run(["bpftool", "prog", "show", "pinned", str(pin / "tc_lo_ingress")],
                                capture_output=True, text=True).stdout
         assert "sched_cls" in shown
         shown = subprocess.run(["bpftool", "prog", "show", "pinned", str(pin / "xdp_lo")],
                                capture_output=True, text=True).stdout
         assert " xdp " in shown
-    finally:
-        subprocess.run(["rm", "-rf", str(pin)])
     # the object alone runs: everything the runtime needs is in .kt.meta
     run = run_frames(obj.read_bytes(), [(TC, UDP4), (XDP, UDP4)], positional=("3",))
     assert run.retvals == [TC_ACT_UNSPEC, XDP_PASS]
