@@ -67,7 +67,6 @@ def max_series(value: str | int | None = None) -> int:
 
 def _client():
     try:
-        import prometheus_client   # noqa: F401
         from prometheus_client import core
     except ImportError:
         raise PrometheusError(f"--prometheus needs the prometheus_client package: {INSTALL_HINT}") from None
@@ -185,10 +184,11 @@ class MapCollector:
 class Exporter:
     """An HTTP server of one MapCollector on HOST:PORT (prometheus_client's, a daemon thread)."""
 
-    def __init__(self, address: str, cap: int | str | None = None, err=None) -> None:
+    def __init__(self, address: str, cap: int | str | None = None, err=None,
+                 source: "MapSource | None" = None) -> None:
         self.host, self.port = parse_address(address)
         self.cap = max_series(cap)
-        self.source = MapSource()
+        self.source = MapSource() if source is None else source   # the API's, shared with collector()
         self.collector = MapCollector(self.source, self.cap, err)
         self._server = self._thread = None
 

@@ -162,18 +162,14 @@ class Trace:
 
     def _start_exporter(self) -> None:
         from ..prometheus import Exporter, MapSource, PrometheusError   # prometheus_client: not yet
+        if self._metrics is None:   # collector() may come later: the session lends it the maps
+            self._metrics = MapSource()
         if self._prometheus is None:
-            if self._metrics is None:   # collector() may come later: the session lends it the maps
-                self._metrics = MapSource()
             return
-        try:
-            self._exporter = Exporter(self._prometheus, self._max_series).start()
+        try:   # one source for the server and any collector()
+            self._exporter = Exporter(self._prometheus, self._max_series, source=self._metrics).start()
         except PrometheusError as err:
             raise TraceError(str(err)) from None
-        if self._metrics is None:
-            self._metrics = self._exporter.source
-        else:    # a collector() made before start(): one source for both
-            self._exporter.collector.source = self._metrics
 
     def collector(self):
         """A prometheus_client collector of this trace's maps, for one's own registry
