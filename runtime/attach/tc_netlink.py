@@ -6,11 +6,12 @@ Every filter kt adds is named (TCA_BPF_NAME, shown by `bpftool net` and `tc filt
 
     kt_<pid>_<start>_<n>        or   kt_<pid>_<start>_<n>_q
 
-with the creating kt's pid and start time (as tracefs entries are named,
-runtime/attach/dynamic_events.py) and a counter; `_q` says the clsact qdisc under it was
-created by a kt (this one, or an earlier one whose `_q` filter was there when this one came:
-the mark belongs to the qdisc, so it is handed on). `close()` deletes the filter and then,
-when the filter was `_q` and the qdisc holds no other filter (ingress nor egress), the qdisc.
+with the creating kt's pid and start time and a counter: the names kt gives its tracefs
+entries (runtime/attach/dynamic_events.py, which also decides when one is stale). `_q` says
+the clsact qdisc under it was created by a kt (this one, or an earlier one whose `_q` filter
+was there when this one came: the mark belongs to the qdisc, so it is handed on). `close()`
+deletes the filter and then, when the filter was `_q` and the qdisc holds no other filter
+(ingress nor egress), the qdisc.
 `sweep_stale()` (run by the session before tc probes attach) does the same for filters whose
 kt is gone. A filter or a qdisc that kt did not make is never touched: a clsact qdisc that
 was there before kt stays, as do every other tool's filters on it.
@@ -22,22 +23,18 @@ try to create the qdisc; the loser sees EEXIST and uses the winner's (and marks 
 from __future__ import annotations
 
 import errno
-import itertools
 import os
 import re
-import threading
 import weakref
 from dataclasses import dataclass
 
 from ..sys.fd import FdLike, raw_fd
 from . import AttachError
-from .dynamic_events import start_time
+from .dynamic_events import is_stale_event_name, new_event_name
 
 PARENTS = {"ingress": 0xFFFFFFF2, "egress": 0xFFFFFFF3}   # TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_*)
 _CLSACT_HANDLE = 0xFFFF0000
 _NAME = re.compile(r"kt_(\d+)_(\d+)_(\d+)(_q)?")
-_counter = itertools.count()
-_lock = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +54,7 @@ class TcFilter:
 
     def stale(self) -> bool:
         """A kt filter whose kt is gone (no such pid, or another process with its pid)."""
-        m = _NAME.fullmatch(self.name)
-        if not m:
-            return False
-        now = start_time(int(m.group(1)))
-        return now is None or (int(m.group(2)) != 0 and now != int(m.group(2)))
+        return is_stale_event_name(self.name.removesuffix("_q"))
 
 
 def _ipr():
@@ -169,10 +162,7 @@ def _quiet_remove(f: TcFilter) -> None:
 
 
 def _new_name(qdisc_by_kt: bool) -> str:
-    pid = os.getpid()
-    with _lock:
-        n = next(_counter)
-    return f"kt_{pid}_{start_time(pid) or 0}_{n}" + ("_q" if qdisc_by_kt else "")
+    return new_event_name() + ("_q" if qdisc_by_kt else "")
 
 
 def attach_tc_filter(prog_fd: FdLike, ifindex: int, ifname: str, direction: str) -> TcFilterLink:
