@@ -26,6 +26,7 @@ import errno
 import os
 
 from ...compiler.formats.bpf_enums import AttachType
+from ..kernel_features import kernel_version
 from ..sys.constants import BpfCmd
 from ..sys.fd import FdLike, OwnedFd, raw_fd
 from ..sys.structs import LinkCreateAttr
@@ -73,14 +74,6 @@ def network_devices() -> NetworkDevices:
     return NetworkDevices()
 
 
-def _kernel_before(major: int, minor: int) -> bool:
-    try:
-        parts = os.uname().release.split("-")[0].split(".")
-        return (int(parts[0]), int(parts[1])) < (major, minor)
-    except (ValueError, IndexError):
-        return False
-
-
 def _link_create(prog_fd: FdLike, ifindex: int, attach_type: int, flags: int = 0) -> int:
     return bpf(BpfCmd.LINK_CREATE, LinkCreateAttr(prog_fd=raw_fd(prog_fd), target_fd=ifindex,
                                                   attach_type=int(attach_type), flags=flags))
@@ -107,7 +100,7 @@ def _explain_xdp(err: SyscallError, ifname: str, generic: bool) -> str:
         return (f"device '{ifname}' already has an XDP program ({which}; "
                 f"`bpftool net` shows it, `ip link set dev {ifname} xdp off` removes one that "
                 f"is not a link): {err}")
-    if err.errno == errno.EINVAL and _kernel_before(5, 9):
+    if err.errno == errno.EINVAL and (0, 0) < kernel_version() < (5, 9):   # (0, 0): unknown
         return f"{err}: XDP links need Linux 5.9 or later"
     if err.errno in (errno.EOPNOTSUPP, errno.EINVAL, errno.ERANGE, 524) and not generic:
         return (f"device '{ifname}' refused the XDP program in its driver's mode: {err}"
