@@ -16,7 +16,6 @@ the verifier needs no data/data_end proof and an out-of-range read just fails).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from llvmlite import ir
@@ -25,8 +24,9 @@ from . import ast
 from .contexts import ProbeContext
 from .codegen.places import CTX, Place
 from .diagnostics import DiagnosticSink
+from .probe_records import ProbeEnv, ResolvedProbe
 from .helpers import Helper
-from .types import KERNEL, PACKET, Int, Ptr, Void  # noqa: F401  (PACKET: pkt's space)
+from .types import KERNEL, Int, Ptr, Void
 
 if TYPE_CHECKING:  # pragma: no cover
     from .codegen.probe import ProbeCodegen
@@ -128,17 +128,7 @@ def _interface(kind: str, name: str, ap: ast.AttachPoint, sink: DiagnosticSink) 
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class PacketTarget:
-    """A resolved packet attach point (compiler/probes.py makes it a ResolvedProbe)."""
-    kind: str          # "tc" | "xdp": the registry record, and the program's section
-    name: str          # "tc:eth0:ingress", "xdp:eth0"
-    ifname: str
-    attach: dict       # .kt.meta's PacketAttach
-    context: PacketContext
-
-
-def tc_target(ap: ast.AttachPoint, sink: DiagnosticSink) -> PacketTarget | None:
+def resolve_tc(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink) -> list[ResolvedProbe] | None:
     """`tc:DEV:ingress` / `tc:DEV:egress`."""
     if len(ap.parts) != 2:
         sink.error(ap.span, f"tc needs an interface and a direction: 'tc:DEV:ingress' or 'tc:DEV:egress', "
@@ -151,10 +141,10 @@ def tc_target(ap: ast.AttachPoint, sink: DiagnosticSink) -> PacketTarget | None:
         return None
     if not _interface("tc", dev, ap, sink):
         return None
-    return PacketTarget("tc", f"tc:{dev}:{direction}", dev, {"ifname": dev, "direction": direction}, TC_CONTEXT)
+    return [_probe("tc", f"tc:{dev}:{direction}", dev, {"ifname": dev, "direction": direction}, TC_CONTEXT)]
 
 
-def xdp_target(ap: ast.AttachPoint, sink: DiagnosticSink) -> PacketTarget | None:
+def resolve_xdp(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink) -> list[ResolvedProbe] | None:
     """`xdp:DEV`."""
     if len(ap.parts) != 1:
         hint = ("XDP sees received packets only: write 'xdp:DEV' (tc:DEV:egress sees sent ones)"
@@ -164,4 +154,9 @@ def xdp_target(ap: ast.AttachPoint, sink: DiagnosticSink) -> PacketTarget | None
     dev = ap.parts[0]
     if not _interface("xdp", dev, ap, sink):
         return None
-    return PacketTarget("xdp", f"xdp:{dev}", dev, {"ifname": dev}, XDP_CONTEXT)
+    return [_probe("xdp", f"xdp:{dev}", dev, {"ifname": dev}, XDP_CONTEXT)]
+
+
+def _probe(kind: str, name: str, ifname: str, attach: dict, context: PacketContext) -> ResolvedProbe:
+    """One program; its section is its kind's ("tc": SCHED_CLS, "xdp": XDP)."""
+    return ResolvedProbe(kind, name, kind, ifname, attach, (name,), (), context)

@@ -22,7 +22,7 @@ from .formats.probe_kinds import PROBE_KIND_ALIASES, canonical_kind
 from .formats.tracepoints import TracepointNotFound, all_tracepoints, read_format
 from .watchpoints import WatchpointContext, watchpoint_target
 from .iterators import IterContext, iter_target
-from .packet_probes import tc_target, xdp_target
+from .packet_probes import resolve_tc, resolve_xdp
 from .probe_records import GLOB as _GLOB, ProbeEnv, ResolvedProbe
 from .user_probes import resolve_uprobe, resolve_usdt
 
@@ -335,17 +335,6 @@ def _resolve_iter(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
     return [ResolvedProbe("iter", full, f"iter/{name}", name, {"name": name}, (full,), (), IterContext(name))]
 
 
-# ---- tc / xdp (compiler/packet_probes.py) ---------------------------------------------------
-
-def _resolve_packet(target):
-    def resolve(ap: ast.AttachPoint, env: ProbeEnv, sink: DiagnosticSink):
-        t = target(ap, sink)
-        if t is None:
-            return None
-        return [ResolvedProbe(t.kind, t.name, t.kind, t.ifname, t.attach, (t.name,), (), t.context)]
-    return resolve
-
-
 PROBE_KINDS: tuple[ProbeKind, ...] = (
     ProbeKind("BEGIN", PROBE_KIND_ALIASES["BEGIN"], _resolve_special("BEGIN"), "once, before every other probe", run_once=True),
     ProbeKind("END", PROBE_KIND_ALIASES["END"], _resolve_special("END"), "once, when the trace ends", run_once=True),
@@ -372,9 +361,9 @@ PROBE_KINDS: tuple[ProbeKind, ...] = (
               "a watchpoint on a function's argument, armed without stopping the process"),
     ProbeKind("iter", PROBE_KIND_ALIASES["iter"], _resolve_iter, "a BPF iterator over kernel objects (tasks, open files)",
               alone=True),
-    ProbeKind("tc", PROBE_KIND_ALIASES["tc"], _resolve_packet(tc_target), "packets an interface receives or sends (tc:DEV:ingress|egress)",
+    ProbeKind("tc", PROBE_KIND_ALIASES["tc"], resolve_tc, "packets an interface receives or sends (tc:DEV:ingress|egress)",
               allows=frozenset({"drop", "pass", "packet"})),
-    ProbeKind("xdp", PROBE_KIND_ALIASES["xdp"], _resolve_packet(xdp_target), "packets an interface receives, before the stack (xdp:DEV)",
+    ProbeKind("xdp", PROBE_KIND_ALIASES["xdp"], resolve_xdp, "packets an interface receives, before the stack (xdp:DEV)",
               allows=frozenset({"drop", "pass", "packet"})),
 )
 
