@@ -79,25 +79,10 @@ class _Headers:
     def __init__(self, cg: "ProbeCodegen"):
         self.cg = cg
         self._ip = self._ports = self._flags = None
-        with self._entry() as b:
+        with self.cg.at_entry() as b:
             self.l3 = field(cg, 12, 2)
             self.v4 = b.icmp_unsigned("==", self.l3, _const(ETH_P_IP))
             self.v6 = b.icmp_unsigned("==", self.l3, _const(ETH_P_IPV6))
-
-    def _entry(self):
-        """Emit at the end of the entry block (cg.b is the entry block's builder meanwhile)."""
-        import contextlib
-        cg = self.cg
-
-        @contextlib.contextmanager
-        def entry():
-            saved = cg.b
-            cg.b = cg._alloca_builder
-            try:
-                yield cg.b
-            finally:
-                cg.b = saved
-        return entry()
 
     def _ip_fields(self):
         """(proto, the L4 header's offset, whether it is there: IP and not a later IPv4
@@ -105,7 +90,7 @@ class _Headers:
         fragment offset (6-7) and protocol (9); IPv6's next header (6); L4 at 14 + 40."""
         if self._ip is None:
             cg = self.cg
-            with self._entry() as b:
+            with self.cg.at_entry() as b:
                 buf = cg.stack(16, "ip_head")
                 cg.memset0(buf, 16)
                 cg.resolved.context.read_packet(cg, buf, 10, _const(ETH_HLEN))
@@ -129,7 +114,7 @@ class _Headers:
         if self._ports is None:
             cg = self.cg
             proto, off, first = self._ip_fields()
-            with self._entry() as b:
+            with self.cg.at_entry() as b:
                 both = field(cg, off, 4)
                 tcp_udp = b.or_(b.icmp_unsigned("==", proto, _const(IPPROTO_TCP)),
                                 b.icmp_unsigned("==", proto, _const(IPPROTO_UDP)))
@@ -142,7 +127,7 @@ class _Headers:
         if self._flags is None:
             cg = self.cg
             proto, off, first = self._ip_fields()
-            with self._entry() as b:
+            with self.cg.at_entry() as b:
                 flags = field(cg, b.add(off, _const(13)), 1)
                 tcp = b.and_(b.icmp_unsigned("==", proto, _const(IPPROTO_TCP)), first)
                 self._flags = b.select(tcp, flags, _const(0))
@@ -150,10 +135,9 @@ class _Headers:
 
 
 def headers(cg: "ProbeCodegen") -> _Headers:
-    cache = cg.__dict__.setdefault("_packet_headers", {})
-    if cg.func not in cache:
-        cache[cg.func] = _Headers(cg)
-    return cache[cg.func]
+    if cg.func not in cg.packet_headers:
+        cg.packet_headers[cg.func] = _Headers(cg)
+    return cg.packet_headers[cg.func]
 
 
 def _lower_len(cg, node):

@@ -7,6 +7,8 @@ backend rejects dynamic stack allocation), 8-byte aligned.
 
 from __future__ import annotations
 
+import contextlib
+
 from llvmlite import ir
 
 from .. import ast
@@ -87,6 +89,8 @@ class ProbeCodegen(ExpressionLowering):
             isinstance(n, ast.Call) and n.name in resolved.context.verdicts for n in ast.walk(probe))
         self._vars: dict[str, ir.Value] = {}
         self._task_words: dict[Helper, ir.Value] = {}       # see current_task_word
+        # builtins/packet.py: the packet headers each function (program, chunk, callback) read
+        self.packet_headers: dict[ir.Function, object] = {}
         self._loop_targets: list[tuple[ir.Block, ir.Block]] = []   # (continue, break) of each loop
         self.stack_bytes = 0                                # buffers on the BPF stack, estimated
         self._live: list[tuple[int, ir.Value]] = []        # temporaries of unfinished statements
@@ -134,21 +138,16 @@ class ProbeCodegen(ExpressionLowering):
         ENDED, which tells its caller to end the probe) through the exit block."""
         self.leave(self.end_code)
 
-    def leave(self, code: int) -> None:
-        """Return `code` from the current function through its exit block, which
-        _finish_exit_block fills last, once every counter of the function is known."""
+    def leave(self, code: int | ir.Value) -> None:
+        """Return `code` (a constant, or an i32/i64 computed at run time) from the current
+        function through its exit block, which _finish_exit_block fills last, once every
+        counter of the function is known."""
         if self._exit_block is None:
             self._exit_block = self.func.append_basic_block("exit")
             self._exit_code = self._alloca_builder.alloca(I32, name="exit_code")
-        self.b.store(ir.Constant(I32, code), self._exit_code)
-        self.b.branch(self._exit_block)
-
-    def leave_value(self, code: ir.Value) -> None:
-        """leave() with a code computed at run time (an i32 or an i64)."""
-        if self._exit_block is None:
-            self._exit_block = self.func.append_basic_block("exit")
-            self._exit_code = self._alloca_builder.alloca(I32, name="exit_code")
-        if code.type != I32:
+        if isinstance(code, int):
+            code = ir.Constant(I32, code)
+        elif code.type != I32:
             code = self.b.trunc(code, I32)
         self.b.store(code, self._exit_code)
         self.b.branch(self._exit_block)
@@ -164,13 +163,13 @@ class ProbeCodegen(ExpressionLowering):
         VERDICT_BASE + a verdict): the program returns the verdict or its default; a
         subprogram passes the code on."""
         if self.func is not self.main_func:
-            self.leave_value(code)
+            self.leave(code)
             return
         b = self.b
         base = ir.Constant(code.type, VERDICT_BASE)
         verdict = b.select(b.icmp_unsigned(">=", code, base), b.sub(code, base),
                            ir.Constant(code.type, self.end_code))
-        self.leave_value(verdict)
+        self.leave(verdict)
 
     def _finish_exit_block(self) -> None:
         """The exit block: each counter of the run that is not zero is added to its slot (a
@@ -326,6 +325,17 @@ class ProbeCodegen(ExpressionLowering):
         elif helper in _READS and self.options.helper_checks == 1 and self.source is not None:
             self.count_failed_read(helper, ret)
         return ret
+
+    @contextlib.contextmanager
+    def at_entry(self):
+        """`self.b` emits at the end of the current function's entry block meanwhile: values
+        every run computes once, which dominate every use (current_task_word's, the packet
+        builtins' header fields)."""
+        saved, self.b = self.b, self._alloca_builder
+        try:
+            yield self.b
+        finally:
+            self.b = saved
 
     def current_task_word(self, helper: Helper) -> ir.Value:
         """get_current_pid_tgid()/get_current_uid_gid(): the same during one run of the program,
