@@ -37,13 +37,26 @@ I8P = I8.as_pointer()
 _MASK = 0xFFFFFFFFFFFFFFFF
 
 
-def _words(size: int):
-    """(offset, width) of the widest aligned loads that cover `size` bytes: 8s, then 4, 2, 1."""
+def _words(size: int, start: int = 0):
+    """(offset, width) of the widest loads that cover `size` bytes: 8s, then 4, 2, 1, each
+    aligned to its width counted from `start` (the bytes' offset in an aligned object)."""
     off = 0
     while off < size:
-        width = next(w for w in (8, 4, 2, 1) if size - off >= w)
+        width = next(w for w in (8, 4, 2, 1) if size - off >= w and (start + off) % w == 0)
         yield off, width
         off += width
+
+
+def _ctx_offset(addr: ir.Value, ctx: ir.Value) -> int:
+    """The constant byte offset of a context place from the context pointer (a chain of
+    constant GEPs from it); 0 when it cannot be told, as if aligned."""
+    total = 0
+    while addr is not ctx:
+        if not isinstance(addr, ir.GEPInstr) or len(addr.indices) != 1 or not isinstance(addr.indices[0], ir.Constant):
+            return 0
+        total += addr.indices[0].constant
+        addr = addr.pointer
+    return total
 
 
 class VolatileLoad(ir.LoadInstr):
@@ -66,8 +79,9 @@ class ExpressionLowering:
             return
         if place.space == CTX:
             # Word by word, each a load at a constant offset from the context: the verifier
-            # refuses a context pointer moved and then dereferenced (what memcpy becomes).
-            for off, width in _words(size):
+            # refuses a context pointer moved and then dereferenced (what memcpy becomes), and
+            # a load not aligned to its size (a tracepoint's `char comm[16]` at offset 12).
+            for off, width in _words(size, _ctx_offset(place.addr, self.ctx)):
                 t = ir.IntType(width * 8).as_pointer()
                 word = VolatileLoad(self.b.block, self.b.bitcast(self.offset(place.addr, off), t))
                 self.b._insert(word)

@@ -107,6 +107,12 @@ CASES = {
         'tracepoint:syscalls:sys_enter_openat /pid == cpid && comm == "cat"/ { '
         'printf("EV %-8s|%5d|%-3d|%x|%s|%d\\n", comm, args->flags & 0xff, 7, 255, str(args->filename), args->dfd); }',
         "/usr/bin/cat /etc/hostname"),
+    # task_newtask's `char comm[16]` is at offset 12: context loads must be aligned to their
+    # size (kt used 8-byte loads and the verifier refused; Debian's bitesize.bt, comm at 44)
+    "tracepoint_string_field_not_8_aligned": (
+        'tracepoint:task:task_newtask /pid == cpid/ { @[args->comm] = count(); printf("EV %s %d\\n", args->comm, '
+        'args->oom_score_adj); }',
+        "/usr/bin/timeout 5 /usr/bin/true"),   # timeout forks its command
 }
 
 
